@@ -1,0 +1,2 @@
+// Filled by a later change; see README.md.
+export {};

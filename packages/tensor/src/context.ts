@@ -1,0 +1,187 @@
+import { PipelineCache } from './pipeline-cache.ts';
+import { UniformArena } from './uniform-arena.ts';
+
+/** Thrown when no WebGPU adapter (or device) can be had. The message says how to get one. */
+export class NoAdapterError extends Error {
+  override readonly name = 'NoAdapterError';
+}
+
+export interface GpuContextOptions {
+  /** Dawn instance flags for Node, e.g. 'enable-dawn-features=vulkan_enable_f16_on_nvidia'. Ignored in browsers. */
+  dawnFlags?: readonly string[];
+  powerPreference?: GPUPowerPreference;
+  /** Optional features to leave off even when present (to test fallback paths). */
+  disableFeatures?: readonly GPUFeatureName[];
+  /** Uniform slots (one per dispatch) available between two submits. Default 4096. */
+  uniformSlots?: number;
+  /** Use this GPU object instead of navigator.gpu / Dawn (tests, embedding). */
+  gpu?: GPU;
+}
+
+export interface AdapterSummary {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  subgroupMinSize: number;
+  subgroupMaxSize: number;
+}
+
+export interface GpuFeatures {
+  subgroups: boolean;
+  timestampQuery: boolean;
+  shaderF16: boolean;
+}
+
+export interface GpuContext {
+  readonly device: GPUDevice;
+  readonly adapter: GPUAdapter;
+  readonly info: AdapterSummary;
+  readonly limits: GPUSupportedLimits;
+  readonly features: GpuFeatures;
+  readonly pipelines: PipelineCache;
+  readonly uniforms: UniformArena;
+  /** The GPU instance the adapter came from, kept referenced for the context's life. */
+  readonly instance: unknown;
+  /** One line naming the adapter, for logs. */
+  describe(): string;
+  /** Encodes one compute pass through `encode`, uploads this pass's uniforms and submits; rejects on GPU validation errors. */
+  run(encode: (pass: GPUComputePassEncoder) => void, label?: string): Promise<void>;
+  /** Same as run, but returns once submitted (no validation check, no wait); for generation loops. */
+  submit(encode: (pass: GPUComputePassEncoder) => void, label?: string): void;
+  destroy(): void;
+}
+
+const OPTIONAL_FEATURES: readonly GPUFeatureName[] = ['subgroups', 'timestamp-query', 'shader-f16'];
+
+const SETUP_HINT =
+  'No WebGPU adapter found. On Linux without a GPU, install software Vulkan (Mesa lavapipe) with ' +
+  '`sudo bash tools/setup-software-vulkan.sh`; in a browser, use one with WebGPU enabled.';
+
+interface GpuProvider {
+  gpu: GPU;
+  /** The Dawn instance: must stay referenced while any adapter/device lives (DESIGN.md §4). */
+  keepAlive: unknown;
+}
+
+async function loadGpu(options: GpuContextOptions): Promise<GpuProvider> {
+  if (options.gpu) return { gpu: options.gpu, keepAlive: options.gpu };
+  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
+  if (nav?.gpu) return { gpu: nav.gpu, keepAlive: nav.gpu };
+  let dawn: { create(flags: string[]): GPU; globals: Record<string, unknown> };
+  try {
+    // A variable specifier keeps browser bundlers from pulling in the Node-only package.
+    const specifier = 'webgpu';
+    dawn = (await import(/* @vite-ignore */ specifier)) as typeof dawn;
+  } catch (err) {
+    throw new NoAdapterError(`${SETUP_HINT} (the 'webgpu' package could not be loaded: ${(err as Error).message})`);
+  }
+  Object.assign(globalThis, dawn.globals);
+  const flags = [...(options.dawnFlags ?? [])];
+  const key = flags.join('\n');
+  let gpu = dawnInstances.get(key);
+  if (!gpu) dawnInstances.set(key, (gpu = dawn.create(flags)));
+  return { gpu, keepAlive: gpu };
+}
+
+/**
+ * Dawn instances, one per flag set, held for the life of the process: adapters and devices must never outlive
+ * their instance, and a collected instance crashes Dawn's event processing (DESIGN.md §4).
+ */
+const dawnInstances = new Map<string, GPU>();
+
+export async function createGpuContext(options: GpuContextOptions = {}): Promise<GpuContext> {
+  const provider = await loadGpu(options);
+  const adapter = await provider.gpu.requestAdapter(
+    options.powerPreference ? { powerPreference: options.powerPreference } : undefined,
+  );
+  if (!adapter) throw new NoAdapterError(SETUP_HINT);
+
+  const disabled = new Set(options.disableFeatures ?? []);
+  const requiredFeatures = OPTIONAL_FEATURES.filter((f) => adapter.features.has(f) && !disabled.has(f));
+  // Ask for the adapter's own limits: the defaults (128 MiB bindings, 16 KiB workgroup storage) are far below
+  // what real GPUs allow.
+  const requiredLimits: Record<string, number> = {};
+  for (const key in adapter.limits) {
+    const value = (adapter.limits as unknown as Record<string, unknown>)[key];
+    if (typeof value === 'number') requiredLimits[key] = value;
+  }
+  let device: GPUDevice;
+  try {
+    device = await adapter.requestDevice({ requiredFeatures, requiredLimits, label: 'qwen3-webgpu' });
+  } catch (err) {
+    throw new NoAdapterError(`the WebGPU adapter refused a device: ${(err as Error).message}`);
+  }
+  const i = adapter.info;
+  const info: AdapterSummary = {
+    vendor: i.vendor,
+    architecture: i.architecture,
+    device: i.device,
+    description: i.description,
+    subgroupMinSize: (i as { subgroupMinSize?: number }).subgroupMinSize ?? 0,
+    subgroupMaxSize: (i as { subgroupMaxSize?: number }).subgroupMaxSize ?? 0,
+  };
+  const features: GpuFeatures = {
+    subgroups: device.features.has('subgroups'),
+    timestampQuery: device.features.has('timestamp-query'),
+    shaderF16: device.features.has('shader-f16'),
+  };
+  const uniforms = new UniformArena(device, options.uniformSlots ?? 4096);
+  const pipelines = new PipelineCache(device);
+  // Referenced from the context so the instance lives at least as long as it (navigator.gpu or a caller's GPU).
+  const keepAlive = provider.keepAlive;
+  let destroyed = false;
+
+  const encodePass = (encode: (pass: GPUComputePassEncoder) => void, label?: string): GPUCommandBuffer => {
+    if (destroyed) throw new Error('GpuContext used after destroy()');
+    const encoder = device.createCommandEncoder(label ? { label } : undefined);
+    const pass = encoder.beginComputePass(label ? { label } : undefined);
+    try {
+      encode(pass);
+    } finally {
+      pass.end();
+    }
+    uniforms.flush();
+    return encoder.finish();
+  };
+
+  return {
+    device,
+    adapter,
+    info,
+    limits: device.limits,
+    features,
+    pipelines,
+    uniforms,
+    instance: keepAlive,
+    describe() {
+      const sg = info.subgroupMinSize ? `, subgroups ${info.subgroupMinSize}-${info.subgroupMaxSize}` : '';
+      return `${info.description || info.device || info.vendor} (${info.vendor}/${info.architecture}${sg}, ` +
+        `max binding ${device.limits.maxStorageBufferBindingSize} B, features: ${requiredFeatures.join(' ') || 'none'})`;
+    },
+    async run(encode, label) {
+      device.pushErrorScope('validation');
+      device.pushErrorScope('out-of-memory');
+      let commands: GPUCommandBuffer;
+      try {
+        commands = encodePass(encode, label);
+        device.queue.submit([commands]);
+      } finally {
+        const oom = await device.popErrorScope();
+        const validation = await device.popErrorScope();
+        const error = oom ?? validation;
+        if (error) throw new Error(`GPU error${label ? ` in ${label}` : ''}: ${error.message}`);
+      }
+      await device.queue.onSubmittedWorkDone();
+    },
+    submit(encode, label) {
+      device.queue.submit([encodePass(encode, label)]);
+    },
+    destroy() {
+      if (destroyed) return;
+      destroyed = true;
+      uniforms.destroy();
+      device.destroy();
+    },
+  };
+}

@@ -1,0 +1,29 @@
+export { createGpuContext, NoAdapterError } from './context.ts';
+export type { AdapterSummary, GpuContext, GpuContextOptions, GpuFeatures } from './context.ts';
+export { DTYPES, dtypeBytes, isDType, isFloat, numel } from './dtype.ts';
+export type { DType } from './dtype.ts';
+export { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16, roundToDtype } from './codecs.ts';
+export {
+  Tensor,
+  createTensor,
+  encodeHost,
+  fillTensor,
+  readBytes,
+  readFloat,
+  readTensor,
+  uploadTensor,
+  writeTensor,
+} from './tensor.ts';
+export type { HostData, ReadData, TensorOptions } from './tensor.ts';
+export { defineUniforms } from './uniforms.ts';
+export type { UniformLayout, UniformType } from './uniforms.ts';
+export { defineKernel } from './kernel.ts';
+export type { Bindable, BindingAccess, CompiledKernel, Kernel, KernelSpec } from './kernel.ts';
+export { dispatchGrid } from './dispatch.ts';
+export { splitRows } from './split.ts';
+export type { RowPart } from './split.ts';
+export { measureCopyBandwidth, timeGpu } from './timing.ts';
+export type { Bandwidth, GpuTiming, TimingOptions } from './timing.ts';
+export { createRng } from './random.ts';
+export type { Rng } from './random.ts';
+export * as reference from './reference.ts';

@@ -1,0 +1,136 @@
+import type { GpuContext } from './context.ts';
+import { dispatchGrid } from './dispatch.ts';
+import { Tensor } from './tensor.ts';
+import type { UniformLayout } from './uniforms.ts';
+
+/** Storage access of a binding, as written in the WGSL `var<storage, …>` declaration. */
+export type BindingAccess = 'read' | 'read_write';
+
+/** A tensor or a raw buffer range bound to one storage binding. */
+export type Bindable = Tensor | GPUBufferBinding;
+
+export interface KernelSpec<B extends string, U extends string> {
+  label: string;
+  /** WGSL source. Storage bindings are @group(0) @binding(0…n-1) in the order of `bindings`; the uniform struct is @binding(n). */
+  code: string;
+  entryPoint?: string;
+  bindings: Readonly<Record<B, BindingAccess>>;
+  uniforms: UniformLayout<U>;
+}
+
+export interface Kernel<B extends string, U extends string> {
+  readonly spec: KernelSpec<B, U>;
+  /** The pipeline for these override constants, compiled on first use per device and cached. */
+  compile(ctx: GpuContext, constants?: Readonly<Record<string, number>>): CompiledKernel<B, U>;
+}
+
+export interface CompiledKernel<B extends string, U extends string> {
+  /**
+   * Records one dispatch into `pass`: the uniforms go to a slot of the context's arena (uploaded at submit), the
+   * bind group is cached per set of buffer ranges. `workgroups` as a count is spread over a 2-D grid past the
+   * per-dimension limit (the shader must linearize `wid.x + wid.y * nwg.x` and ignore the tail).
+   */
+  encode(
+    pass: GPUComputePassEncoder,
+    bindings: Readonly<Record<B, Bindable>>,
+    params: Readonly<Record<U, number>>,
+    workgroups: number | readonly [number, number, number],
+  ): void;
+}
+
+const BINDING_RE = /@group\(0\)\s*@binding\((\d+)\)\s*var<\s*(storage|uniform)\s*(?:,\s*(read|read_write)\s*)?>\s*(\w+)\s*:\s*(\w+)/g;
+
+/** Checks that the WGSL declares exactly the bindings and uniform fields the TypeScript side packs. */
+function checkShaderAgainstSpec(spec: KernelSpec<string, string>): void {
+  const names = Object.keys(spec.bindings);
+  const found = [...spec.code.matchAll(BINDING_RE)];
+  const fail = (msg: string): never => {
+    throw new Error(`kernel ${spec.label}: WGSL and TypeScript disagree: ${msg}`);
+  };
+  if (found.length !== names.length + 1) fail(`WGSL declares ${found.length} bindings, the spec ${names.length} storage + 1 uniform`);
+  for (const m of found) {
+    const index = Number(m[1]);
+    if (index < names.length) {
+      const name = names[index]!;
+      if (m[2] !== 'storage' || m[4] !== name || (m[3] ?? 'read') !== spec.bindings[name]) {
+        fail(`@binding(${index}) is '${m[4]}' (${m[2]}, ${m[3] ?? 'read'}), expected '${name}' (storage, ${spec.bindings[name]})`);
+      }
+    } else if (index === names.length) {
+      if (m[2] !== 'uniform') fail(`@binding(${index}) must be the uniform block`);
+      const struct = new RegExp(`struct\\s+${m[5]}\\s*\\{([^}]*)\\}`).exec(spec.code);
+      if (!struct) fail(`struct ${m[5]} not found`);
+      const fields = [...struct![1]!.matchAll(/(\w+)\s*:\s*(\w+)/g)].map((f) => `${f[1]}: ${f[2]}`);
+      const expected = spec.uniforms.fields.map((f) => `${f.name}: ${f.type}`);
+      if (fields.join(', ') !== expected.join(', ')) fail(`struct ${m[5]} is {${fields.join(', ')}}, expected {${expected.join(', ')}}`);
+    } else {
+      fail(`unexpected @binding(${index})`);
+    }
+  }
+}
+
+let nextBufferId = 1;
+const bufferIds = new WeakMap<GPUBuffer, number>();
+function bufferId(b: GPUBuffer): number {
+  let id = bufferIds.get(b);
+  if (id === undefined) bufferIds.set(b, (id = nextBufferId++));
+  return id;
+}
+
+function toBinding(b: Bindable): GPUBufferBinding {
+  return b instanceof Tensor ? b.binding() : b;
+}
+
+const BIND_GROUP_CACHE_LIMIT = 512;
+
+export function defineKernel<B extends string, U extends string>(spec: KernelSpec<B, U>): Kernel<B, U> {
+  checkShaderAgainstSpec(spec as KernelSpec<string, string>);
+  const names = Object.keys(spec.bindings) as B[];
+  return {
+    spec,
+    compile(ctx, constants = {}) {
+      // Built here, not at definition: GPU* globals exist only once a context has been created (Node).
+      const entries: GPUBindGroupLayoutEntry[] = names.map((name, binding) => ({
+        binding,
+        visibility: GPUShaderStage.COMPUTE,
+        buffer: { type: spec.bindings[name] === 'read' ? 'read-only-storage' : 'storage' },
+      }));
+      entries.push({
+        binding: names.length,
+        visibility: GPUShaderStage.COMPUTE,
+        buffer: { type: 'uniform', hasDynamicOffset: true, minBindingSize: spec.uniforms.byteSize },
+      });
+      const { pipeline, layout } = ctx.pipelines.get(spec.label, spec.code, entries, spec.entryPoint ?? 'main', constants);
+      const groups = new Map<string, GPUBindGroup>();
+      const maxPerDim = ctx.limits.maxComputeWorkgroupsPerDimension;
+      return {
+        encode(pass, bindings, params, workgroups) {
+          const resolved = names.map((n) => {
+            const b = bindings[n];
+            if (!b) throw new TypeError(`kernel ${spec.label}: binding '${n}' is missing`);
+            return toBinding(b);
+          });
+          const key = resolved.map((r) => `${bufferId(r.buffer)}:${r.offset ?? 0}:${r.size ?? -1}`).join('|');
+          let group = groups.get(key);
+          if (!group) {
+            if (groups.size >= BIND_GROUP_CACHE_LIMIT) groups.clear();
+            group = ctx.device.createBindGroup({
+              label: spec.label,
+              layout,
+              entries: [
+                ...resolved.map((resource, binding) => ({ binding, resource })),
+                { binding: names.length, resource: { buffer: ctx.uniforms.buffer, size: spec.uniforms.byteSize } },
+              ],
+            });
+            groups.set(key, group);
+          }
+          const [x, y, z] = typeof workgroups === 'number' ? dispatchGrid(workgroups, maxPerDim) : workgroups;
+          if (x === 0 || y === 0 || z === 0) return;
+          const offset = ctx.uniforms.push(spec.uniforms.pack(params));
+          pass.setPipeline(pipeline);
+          pass.setBindGroup(0, group, [offset]);
+          pass.dispatchWorkgroups(x, y, z);
+        },
+      };
+    },
+  };
+}

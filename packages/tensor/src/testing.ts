@@ -1,0 +1,32 @@
+// Helpers for GPU tests across the workspace (exported as @qwen3-webgpu/tensor/testing).
+import { createGpuContext, type GpuContext, type GpuContextOptions } from './context.ts';
+import { maxAbsError, relativeL2 } from './reference.ts';
+
+/**
+ * Opens a context for a test file and prints the adapter, so every test log names the GPU it ran on. Without an
+ * adapter it throws NoAdapterError (the tests fail with the set-up hint; they never skip).
+ */
+export async function openTestContext(options: GpuContextOptions = {}): Promise<GpuContext> {
+  const ctx = await createGpuContext(options);
+  console.log(`[gpu] ${ctx.describe()}`);
+  return ctx;
+}
+
+export interface Closeness {
+  relL2: number;
+  maxAbsError: number;
+  maxAbsRef: number;
+  /** Index of the first non-finite output, or -1. */
+  firstNonFinite: number;
+}
+
+export function closeness(actual: ArrayLike<number>, expected: ArrayLike<number>): Closeness {
+  let firstNonFinite = -1;
+  for (let i = 0; i < actual.length; i++) {
+    if (!Number.isFinite(actual[i]!)) {
+      firstNonFinite = i;
+      break;
+    }
+  }
+  return { relL2: relativeL2(actual, expected), ...maxAbsError(actual, expected), firstNonFinite };
+}

@@ -1,0 +1,103 @@
+import type { GpuContext } from './context.ts';
+import copySource from './copy.wgsl';
+import { defineKernel } from './kernel.ts';
+import { createTensor } from './tensor.ts';
+import { defineUniforms } from './uniforms.ts';
+
+export interface GpuTiming {
+  /** Median GPU time of one `encode` call, in milliseconds. */
+  ms: number;
+  /** Fastest trial, per call. */
+  minMs: number;
+  method: 'timestamp-query' | 'wall-clock';
+}
+
+export interface TimingOptions {
+  /** `encode` calls recorded into each timed pass (amortizes pass overhead). Default 20. */
+  repeats?: number;
+  /** Timed passes; the median is reported. Default 15. */
+  trials?: number;
+  warmup?: number;
+}
+
+/**
+ * Times `encode` on the GPU: timestamp queries around a pass that repeats it when the device has
+ * timestamp-query, else wall clock over submits awaited with onSubmittedWorkDone.
+ */
+export async function timeGpu(ctx: GpuContext, encode: (pass: GPUComputePassEncoder) => void, options: TimingOptions = {}): Promise<GpuTiming> {
+  const repeats = options.repeats ?? 20;
+  const trials = options.trials ?? 15;
+  const body = (pass: GPUComputePassEncoder) => {
+    for (let r = 0; r < repeats; r++) encode(pass);
+  };
+  for (let w = 0; w < (options.warmup ?? 3); w++) await ctx.run(body, 'warmup');
+
+  const samples: number[] = [];
+  let method: GpuTiming['method'] = 'wall-clock';
+  if (ctx.features.timestampQuery) {
+    method = 'timestamp-query';
+    const { device } = ctx;
+    const querySet = device.createQuerySet({ type: 'timestamp', count: 2 });
+    const resolve = device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+    const read = device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    try {
+      for (let t = 0; t < trials; t++) {
+        const encoder = device.createCommandEncoder();
+        const pass = encoder.beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } });
+        body(pass);
+        pass.end();
+        ctx.uniforms.flush();
+        encoder.resolveQuerySet(querySet, 0, 2, resolve, 0);
+        encoder.copyBufferToBuffer(resolve, 0, read, 0, 16);
+        device.queue.submit([encoder.finish()]);
+        await read.mapAsync(GPUMapMode.READ);
+        const [begin, end] = new BigUint64Array(read.getMappedRange().slice(0));
+        read.unmap();
+        samples.push(Number(end! - begin!) / 1e6 / repeats);
+      }
+    } finally {
+      querySet.destroy();
+      resolve.destroy();
+      read.destroy();
+    }
+  } else {
+    for (let t = 0; t < trials; t++) {
+      const start = performance.now();
+      await ctx.run(body, 'timing');
+      samples.push((performance.now() - start) / repeats);
+    }
+  }
+  samples.sort((a, b) => a - b);
+  return { ms: samples[Math.floor(samples.length / 2)]!, minMs: samples[0]!, method };
+}
+
+const copyKernel = defineKernel({
+  label: 'copy_vec4',
+  code: copySource,
+  bindings: { src: 'read', dst: 'read_write' },
+  uniforms: defineUniforms({ vec4_count: 'u32' }),
+});
+
+export interface Bandwidth {
+  /** Bytes read + written per second, in GB/s (1e9). */
+  gbps: number;
+  bytes: number;
+  timing: GpuTiming;
+}
+
+/** The adapter's copy bandwidth through a compute shader: the ceiling bandwidth-bound kernels are measured against. */
+export async function measureCopyBandwidth(ctx: GpuContext, bytes = 256 << 20): Promise<Bandwidth> {
+  const size = Math.min(bytes, Math.floor(ctx.limits.maxStorageBufferBindingSize / 16) * 16);
+  const vec4s = size / 16;
+  const src = createTensor(ctx, [vec4s * 4], 'u32', { label: 'copy src' });
+  const dst = createTensor(ctx, [vec4s * 4], 'u32', { label: 'copy dst' });
+  try {
+    const k = copyKernel.compile(ctx);
+    const groups = Math.ceil(vec4s / (256 * 4));
+    const timing = await timeGpu(ctx, (pass) => k.encode(pass, { src, dst }, { vec4_count: vec4s }, groups), { repeats: 10, trials: 10 });
+    return { gbps: (2 * size) / (timing.ms * 1e6), bytes: 2 * size, timing };
+  } finally {
+    src.destroy();
+    dst.destroy();
+  }
+}

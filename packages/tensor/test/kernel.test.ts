@@ -1,0 +1,134 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createGpuContext,
+  createRng,
+  createTensor,
+  defineKernel,
+  defineUniforms,
+  dispatchGrid,
+  fillTensor,
+  measureCopyBandwidth,
+  readFloat,
+  reference,
+  splitRows,
+  uploadTensor,
+  type GpuContext,
+} from '../src/index.ts';
+import { closeness, openTestContext } from '../src/testing.ts';
+import { encodeRowSum } from './row-sum.ts';
+import rowSumSource from './row-sum.wgsl';
+
+let ctx: GpuContext;
+beforeAll(async () => {
+  ctx = await openTestContext();
+});
+afterAll(() => ctx?.destroy());
+
+describe('uniform layouts', () => {
+  const layout = defineUniforms({ rows: 'u32', eps: 'f32', delta: 'i32' });
+  it('packs fields in order, padded to 16 bytes', () => {
+    const view = new DataView(layout.pack({ rows: 7, eps: 1e-6, delta: -3 }));
+    expect(view.byteLength).toBe(16);
+    expect([view.getUint32(0, true), view.getFloat32(4, true), view.getInt32(8, true)]).toEqual([7, Math.fround(1e-6), -3]);
+  });
+  it('rejects out-of-range and missing values, naming the field', () => {
+    expect(() => layout.pack({ rows: -1, eps: 0, delta: 0 })).toThrow(/'rows' must be a u32/);
+    expect(() => layout.pack({ rows: 1.5, eps: 0, delta: 0 })).toThrow(/'rows'/);
+    expect(() => layout.pack({ rows: 1, eps: NaN, delta: 0 })).toThrow(/'eps'/);
+  });
+});
+
+describe('defineKernel', () => {
+  it('refuses a WGSL whose bindings or uniform struct disagree with the spec', () => {
+    const uniforms = defineUniforms({ rows: 'u32', n: 'u32', row_start: 'u32' });
+    expect(() => defineKernel({ label: 'bad', code: rowSumSource, bindings: { y: 'read', x: 'read_write' }, uniforms })).toThrow(/@binding\(0\) is 'x'/);
+    expect(() => defineKernel({ label: 'bad', code: rowSumSource, bindings: { x: 'read', y: 'read' }, uniforms })).toThrow(/expected 'y' \(storage, read\)/);
+    expect(() =>
+      defineKernel({ label: 'bad', code: rowSumSource, bindings: { x: 'read', y: 'read_write' }, uniforms: defineUniforms({ rows: 'u32', n: 'f32', row_start: 'u32' }) }),
+    ).toThrow(/struct Params is \{rows: u32, n: u32, row_start: u32\}/);
+  });
+
+  it('compiles each (source, constants) variant once', async () => {
+    const fresh = await createGpuContext();
+    try {
+      const k = defineKernel({ label: 'row_sum_cache', code: rowSumSource, bindings: { x: 'read', y: 'read_write' }, uniforms: defineUniforms({ rows: 'u32', n: 'u32', row_start: 'u32' }) });
+      k.compile(fresh);
+      k.compile(fresh);
+      expect(fresh.pipelines.compiles).toBe(1);
+      k.compile(fresh, { WG: 32 });
+      expect(fresh.pipelines.compiles).toBe(2);
+      k.compile(fresh, { WG: 32 });
+      expect(fresh.pipelines.compiles).toBe(2);
+    } finally {
+      fresh.destroy();
+    }
+  });
+});
+
+describe('dispatchGrid', () => {
+  it('stays 1-D up to the limit and goes 2-D past it, covering every workgroup', () => {
+    expect(dispatchGrid(65535, 65535)).toEqual([65535, 1, 1]);
+    for (const count of [65536, 70000, 131071, 4_000_000]) {
+      const [x, y] = dispatchGrid(count, 65535);
+      expect(x).toBeLessThanOrEqual(65535);
+      expect(x * y).toBeGreaterThanOrEqual(count);
+      expect(x * (y - 1)).toBeLessThan(count);
+    }
+    expect(() => dispatchGrid(65535 ** 2 + 1, 65535)).toThrow(/exceed/);
+  });
+});
+
+describe('a real kernel against the float64 reference', () => {
+  const rng = createRng();
+  console.log(`kernel.test seed ${rng.seed}`);
+
+  async function rowSum(rows: number, n: number, maxBindingBytes?: number) {
+    const host = rng.normalArray(rows * n);
+    const x = uploadTensor(ctx, [rows, n], 'f32', host);
+    const y = createTensor(ctx, [rows], 'f32');
+    fillTensor(y, NaN);
+    let parts = 0;
+    await ctx.run((pass) => {
+      parts = encodeRowSum(ctx, pass, x, y, maxBindingBytes);
+    });
+    const out = await readFloat(y);
+    x.destroy();
+    y.destroy();
+    return { parts, c: closeness(out, reference.rowSum(host, rows, n)) };
+  }
+
+  it('row sums on a 2-D dispatch grid (70000 rows > 65535 workgroups)', async () => {
+    const { parts, c } = await rowSum(70_000, 37);
+    expect(parts).toBe(1);
+    expect(c.firstNonFinite).toBe(-1);
+    expect(c.relL2).toBeLessThan(1e-6);
+  });
+
+  it('row sums over a tensor split across bindings', async () => {
+    const { parts, c } = await rowSum(1000, 129, 64 * 1024);
+    expect(parts).toBeGreaterThan(1);
+    expect(c.firstNonFinite).toBe(-1);
+    expect(c.relL2).toBeLessThan(1e-6);
+  });
+
+  it('splits at aligned row boundaries and rejects rows larger than a binding', () => {
+    const t = createTensor(ctx, [1000, 129], 'f32');
+    const parts = splitRows(t, 64 * 1024);
+    expect(parts.map((p) => p.rowCount).reduce((a, b) => a + b)).toBe(1000);
+    for (const p of parts) {
+      expect(p.tensor.byteOffset % ctx.limits.minStorageBufferOffsetAlignment).toBe(0);
+      expect(p.tensor.bindingSize).toBeLessThanOrEqual(64 * 1024);
+    }
+    expect(() => splitRows(t, 256)).toThrow(/exceeds the 256 B binding limit/);
+    t.destroy();
+  });
+});
+
+describe('measureCopyBandwidth', () => {
+  it('measures a positive bandwidth with a copy that is correct', async () => {
+    const bw = await measureCopyBandwidth(ctx, 8 << 20);
+    console.log(`copy bandwidth on this adapter: ${bw.gbps.toFixed(2)} GB/s (${bw.timing.method})`);
+    expect(bw.gbps).toBeGreaterThan(0);
+    expect(Number.isFinite(bw.gbps)).toBe(true);
+  });
+});

@@ -1,0 +1,24 @@
+// The tsdown configuration every workspace member uses: ESM, WGSL inlined, declarations from TypeScript 7's
+// native compiler (rolldown-plugin-dts's classic path needs the JS compiler API, which TypeScript 7 no longer has).
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { defineConfig } from 'tsdown';
+import { wgsl } from './wgsl-plugin.mjs';
+
+function nativeTsc() {
+  const fromTs = createRequire(createRequire(import.meta.url).resolve('typescript/package.json'));
+  const pkg = fromTs.resolve(`@typescript/typescript-${process.platform}-${process.arch}/package.json`);
+  return join(dirname(pkg), 'lib', process.platform === 'win32' ? 'tsc.exe' : 'tsc');
+}
+
+/** @param {{ entry: string[], dts?: boolean, platform?: 'node' | 'neutral' }} options */
+export function config({ entry, dts = true, platform = 'neutral' }) {
+  return defineConfig({
+    entry,
+    format: 'esm',
+    platform,
+    dts: dts ? { tsgo: { path: nativeTsc() } } : false,
+    deps: { neverBundle: [/^webgpu$/, /^node:/] },
+    plugins: [wgsl()],
+  });
+}
