@@ -11,14 +11,18 @@ function nativeTsc() {
   return join(dirname(pkg), 'lib', process.platform === 'win32' ? 'tsc.exe' : 'tsc');
 }
 
-/** @param {{ entry: string[], dts?: boolean, platform?: 'node' | 'neutral' }} options */
-export function config({ entry, dts = true, platform = 'neutral' }) {
+/**
+ * Libraries keep their @qwen3-webgpu/* imports external (peer dependencies); apps (`bundleWorkspace`) inline them,
+ * since inside the workspace those packages export TypeScript sources.
+ * @param {{ entry: string[], dts?: boolean, platform?: 'node' | 'neutral', bundleWorkspace?: boolean }} options
+ */
+export function config({ entry, dts = true, platform = 'neutral', bundleWorkspace = false }) {
   return defineConfig({
     entry,
     format: 'esm',
     platform,
     dts: dts ? { tsgo: { path: nativeTsc() } } : false,
-    deps: { neverBundle: [/^webgpu$/, /^node:/] },
+    deps: { neverBundle: [/^webgpu$/, /^node:/], ...(bundleWorkspace ? { alwaysBundle: [/^@qwen3-webgpu\//] } : {}) },
     plugins: [wgsl()],
   });
 }

@@ -1,1 +1,3 @@
-export {};
+export { createRmsNormF32 } from './rmsnorm.ts';
+export type { ReductionPath, RmsNormArgs, RmsNormDtype, RmsNormF32, RmsNormF32Options } from './rmsnorm.ts';
+export { rmsnormReference } from './reference.ts';

@@ -16,6 +16,8 @@ export interface GpuContextOptions {
   uniformSlots?: number;
   /** Use this GPU object instead of navigator.gpu / Dawn (tests, embedding). */
   gpu?: GPU;
+  /** Lower the workgroups-per-dimension bound used to spread dispatches over 2-D grids (tests of that path). */
+  maxWorkgroupsPerDimension?: number;
 }
 
 export interface AdapterSummary {
@@ -39,6 +41,8 @@ export interface GpuContext {
   readonly info: AdapterSummary;
   readonly limits: GPUSupportedLimits;
   readonly features: GpuFeatures;
+  /** Workgroups per grid dimension before a dispatch goes 2-D (the device limit unless lowered by options). */
+  readonly maxWorkgroupsPerDimension: number;
   readonly pipelines: PipelineCache;
   readonly uniforms: UniformArena;
   /** The GPU instance the adapter came from, kept referenced for the context's life. */
@@ -151,6 +155,10 @@ export async function createGpuContext(options: GpuContextOptions = {}): Promise
     info,
     limits: device.limits,
     features,
+    maxWorkgroupsPerDimension: Math.min(
+      device.limits.maxComputeWorkgroupsPerDimension,
+      options.maxWorkgroupsPerDimension ?? Number.POSITIVE_INFINITY,
+    ),
     pipelines,
     uniforms,
     instance: keepAlive,

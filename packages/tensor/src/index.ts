@@ -21,6 +21,8 @@ export { defineKernel } from './kernel.ts';
 export type { Bindable, BindingAccess, CompiledKernel, Kernel, KernelSpec } from './kernel.ts';
 export { dispatchGrid } from './dispatch.ts';
 export { splitRows } from './split.ts';
+export { elementWindow } from './window.ts';
+export type { Window } from './window.ts';
 export type { RowPart } from './split.ts';
 export { measureCopyBandwidth, timeGpu } from './timing.ts';
 export type { Bandwidth, GpuTiming, TimingOptions } from './timing.ts';

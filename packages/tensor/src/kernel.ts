@@ -101,7 +101,7 @@ export function defineKernel<B extends string, U extends string>(spec: KernelSpe
       });
       const { pipeline, layout } = ctx.pipelines.get(spec.label, spec.code, entries, spec.entryPoint ?? 'main', constants);
       const groups = new Map<string, GPUBindGroup>();
-      const maxPerDim = ctx.limits.maxComputeWorkgroupsPerDimension;
+      const maxPerDim = ctx.maxWorkgroupsPerDimension;
       return {
         encode(pass, bindings, params, workgroups) {
           const resolved = names.map((n) => {

@@ -17,7 +17,10 @@ export interface TimingOptions {
   repeats?: number;
   /** Timed passes; the median is reported. Default 15. */
   trials?: number;
+  /** Untimed passes first: at least this many (default 3), and for at least warmupMs of wall time (default 50),
+   * so clocks have ramped up before the first timed pass. */
   warmup?: number;
+  warmupMs?: number;
 }
 
 /**
@@ -30,7 +33,8 @@ export async function timeGpu(ctx: GpuContext, encode: (pass: GPUComputePassEnco
   const body = (pass: GPUComputePassEncoder) => {
     for (let r = 0; r < repeats; r++) encode(pass);
   };
-  for (let w = 0; w < (options.warmup ?? 3); w++) await ctx.run(body, 'warmup');
+  const warmupEnd = performance.now() + (options.warmupMs ?? 50);
+  for (let w = 0; w < (options.warmup ?? 3) || performance.now() < warmupEnd; w++) await ctx.run(body, 'warmup');
 
   const samples: number[] = [];
   let method: GpuTiming['method'] = 'wall-clock';

@@ -1,0 +1,60 @@
+// Shared by both RMSNorm kernels (rmsnorm.wgsl: any layout; rmsnorm-vec4.wgsl: 16-byte aligned rows).
+//
+// Overflow: the statistics are Σx² and max|x| in plain f32. A row whose Σx² overflows (|x| near the bf16/f32
+// maximum) sets a workgroup flag; the workgroup then recomputes that row's Σ(x·2^-e)², with 2^e the binary
+// exponent of its max|x| (ldexp: exact), and writes y = (x·2^-e) / sqrt(s/n + eps·2^-2e) · w. Ordinary rows pay
+// for none of this.
+
+struct Params {
+  rows: u32,
+  n: u32,
+  x_offset: u32,
+  x_stride: u32,
+  y_offset: u32,
+  y_stride: u32,
+  eps: f32,
+}
+
+const F32: u32 = 0u;
+const BF16: u32 = 1u;
+override X_DTYPE: u32 = F32;
+override W_DTYPE: u32 = F32;
+override WG: u32 = 256u;
+// Threads per row, a power of two dividing WG; a workgroup handles WG / TPR rows.
+override TPR: u32 = 256u;
+
+const MAX_F32: f32 = 0x1.fffffep+127f;
+
+// Row statistics: sum of squares and largest magnitude.
+struct Stats {
+  s: f32,
+  m: f32,
+}
+
+fn combine(a: Stats, b: Stats) -> Stats {
+  return Stats(a.s + b.s, max(a.m, b.m));
+}
+
+fn add_value(p: Stats, v: f32) -> Stats {
+  return Stats(fma(v, v, p.s), max(p.m, abs(v)));
+}
+
+// Binary exponent e with max|x| = f · 2^e, f in [0.5, 1); 0 for rows that need no rescaling.
+fn rescale_exponent(total: Stats) -> i32 {
+  if (total.s > MAX_F32) {
+    return frexp(total.m).exp;
+  }
+  return 0;
+}
+
+// Element `half` (0 = low, 1 = high) of a word holding two 16-bit values of `dtype`, widened to f32.
+fn unpack_half(word: u32, half: u32, dtype: u32) -> f32 {
+  if (dtype == BF16) {
+    return bitcast<f32>(select(word << 16u, word & 0xffff0000u, half == 1u));
+  }
+  let pair = unpack2x16float(word);
+  return select(pair.x, pair.y, half == 1u);
+}
+
+// Set when some row of the workgroup needs rescaling (workgroup memory starts zeroed).
+var<workgroup> rescue: atomic<u32>;

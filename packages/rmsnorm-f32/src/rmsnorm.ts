@@ -1,0 +1,172 @@
+import { defineKernel, defineUniforms, dtypeBytes, elementWindow, type GpuContext, type Tensor } from '@qwen3-webgpu/tensor';
+import common from './common.wgsl';
+import reduceSubgroup from './reduce-subgroup.wgsl';
+import reduceWorkgroup from './reduce-workgroup.wgsl';
+import vec4Body from './rmsnorm-vec4.wgsl';
+import scalarBody from './rmsnorm.wgsl';
+
+export type RmsNormDtype = 'f32' | 'bf16' | 'f16';
+export type ReductionPath = 'subgroup' | 'workgroup';
+
+export interface RmsNormF32Options {
+  /** Row length (hidden size, or head_dim for Qwen3's per-head q_norm / k_norm). */
+  n: number;
+  /** Default 1e-6 (Qwen3). */
+  eps?: number;
+  /** Reduction path; default: subgroups when the device has them. */
+  path?: ReductionPath;
+  /** Threads per row, a power of two ≤ 256 (tuning); default: enough for about four loads per thread. */
+  threadsPerRow?: number;
+  /** vec4 loads each thread issues together on 16-byte aligned rows: 1, 2 or 4 (tuning); default: as few as
+   * cover the row with ≤ 256 threads. */
+  unroll?: number;
+  /** Threads per workgroup: 64 … 1024, a power of two (tuning); default 256. */
+  workgroupSize?: number;
+}
+
+export interface RmsNormArgs {
+  /** x: [rows, n] in f32, bf16 or f16 (rows xStride elements apart, starting at element xOffset). */
+  x: Tensor;
+  /** w: [n] in f32, bf16 or f16. */
+  w: Tensor;
+  /** y: [rows, n] f32 (rows yStride elements apart, starting at element yOffset). */
+  y: Tensor;
+  rows: number;
+  xOffset?: number;
+  xStride?: number;
+  yOffset?: number;
+  yStride?: number;
+}
+
+export interface RmsNormF32 {
+  readonly n: number;
+  readonly eps: number;
+  readonly path: ReductionPath;
+  /**
+   * Records y = RMSNorm(x) · w into `pass` (several dispatches when x or y exceeds one binding) and says which
+   * kernel layout ran: 'vec4' for 16-byte aligned rows, else 'scalar'.
+   */
+  encode(pass: GPUComputePassEncoder, args: RmsNormArgs): { layouts: ('vec4' | 'scalar')[] };
+}
+
+const uniforms = defineUniforms({
+  rows: 'u32',
+  n: 'u32',
+  x_offset: 'u32',
+  x_stride: 'u32',
+  y_offset: 'u32',
+  y_stride: 'u32',
+  eps: 'f32',
+});
+const bindings = { x: 'read', w: 'read', y: 'read_write' } as const;
+// A module is reduction + common + body; `enable subgroups;` must open it, so the reduction comes first.
+const reductions = { workgroup: reduceWorkgroup, subgroup: reduceSubgroup } as const;
+const define = (path: ReductionPath, layout: 'scalar' | 'vec4') =>
+  defineKernel({
+    label: `rmsnorm_f32_${layout}_${path}`,
+    code: `${reductions[path]}\n${common}\n${layout === 'vec4' ? vec4Body : scalarBody}`,
+    bindings,
+    uniforms,
+  });
+const kernels = {
+  scalar: { workgroup: define('workgroup', 'scalar'), subgroup: define('subgroup', 'scalar') },
+  vec4: { workgroup: define('workgroup', 'vec4'), subgroup: define('subgroup', 'vec4') },
+};
+
+const DTYPE_CODE: Record<RmsNormDtype, number> = { f32: 0, bf16: 1, f16: 2 };
+
+function dtypeOf(t: Tensor, name: string): RmsNormDtype {
+  if (t.dtype === 'f32' || t.dtype === 'bf16' || t.dtype === 'f16') return t.dtype;
+  throw new TypeError(`rmsnorm-f32: ${name} must be f32, bf16 or f16, got ${t.dtype}`);
+}
+
+function pow2AtLeast(v: number): number {
+  let p = 1;
+  while (p < v) p *= 2;
+  return p;
+}
+
+export function createRmsNormF32(ctx: GpuContext, options: RmsNormF32Options): RmsNormF32 {
+  const { n } = options;
+  const eps = options.eps ?? 1e-6;
+  if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`rmsnorm-f32: n must be a positive integer, got ${n}`);
+  if (!(eps >= 0) || !Number.isFinite(eps)) throw new RangeError(`rmsnorm-f32: eps must be a finite number ≥ 0, got ${eps}`);
+  const path = options.path ?? (ctx.features.subgroups ? 'subgroup' : 'workgroup');
+  if (path === 'subgroup' && !ctx.features.subgroups) throw new Error('rmsnorm-f32: the subgroup path needs the "subgroups" feature, which this device lacks');
+  const maxBinding = ctx.limits.maxStorageBufferBindingSize;
+  const unrollOption = options.unroll;
+  if (unrollOption !== undefined && unrollOption !== 1 && unrollOption !== 2 && unrollOption !== 4) {
+    throw new RangeError(`rmsnorm-f32: unroll must be 1, 2 or 4, got ${unrollOption}`);
+  }
+  const WG = options.workgroupSize ?? 256;
+  if (![64, 128, 256, 512, 1024].includes(WG) || WG > ctx.limits.maxComputeInvocationsPerWorkgroup) {
+    throw new RangeError(`rmsnorm-f32: workgroupSize must be a power of two in [64, ${Math.min(1024, ctx.limits.maxComputeInvocationsPerWorkgroup)}], got ${WG}`);
+  }
+  const tprOption = options.threadsPerRow;
+  if (tprOption !== undefined && !(Number.isInteger(tprOption) && tprOption >= 1 && tprOption <= WG && (tprOption & (tprOption - 1)) === 0)) {
+    throw new RangeError(`rmsnorm-f32: threadsPerRow must be a power of two in [1, workgroupSize], got ${tprOption}`);
+  }
+
+  return {
+    n,
+    eps,
+    path,
+    encode(pass, args) {
+      const { x, w, y, rows } = args;
+      const xDtype = dtypeOf(x, 'x');
+      const wDtype = dtypeOf(w, 'w');
+      if (y.dtype !== 'f32') throw new TypeError(`rmsnorm-f32: y must be f32, got ${y.dtype}`);
+      if (!Number.isSafeInteger(rows) || rows < 0) throw new RangeError(`rmsnorm-f32: rows must be a non-negative integer, got ${rows}`);
+      if (w.numel < n) throw new RangeError(`rmsnorm-f32: w has ${w.numel} elements, needs n = ${n}`);
+      const xOffset = args.xOffset ?? 0;
+      const xStride = args.xStride ?? n;
+      const yOffset = args.yOffset ?? 0;
+      const yStride = args.yStride ?? n;
+      if (xStride < n || yStride < n) throw new RangeError(`rmsnorm-f32: row strides (${xStride}, ${yStride}) must be ≥ n = ${n}`);
+      const span = (offset: number, stride: number, count: number) => (count === 0 ? 0 : offset + (count - 1) * stride + n);
+      if (span(xOffset, xStride, rows) > x.numel) throw new RangeError(`rmsnorm-f32: x [${x.shape}] is too small for ${rows} rows of ${n} at offset ${xOffset}, stride ${xStride}`);
+      if (span(yOffset, yStride, rows) > y.numel) throw new RangeError(`rmsnorm-f32: y [${y.shape}] is too small for ${rows} rows of ${n} at offset ${yOffset}, stride ${yStride}`);
+      const layouts: ('vec4' | 'scalar')[] = [];
+      if (rows === 0) return { layouts };
+
+      const xBytes = dtypeBytes(xDtype);
+      const wWindow = elementWindow(w, 0, n);
+      if (wWindow.elementOffset !== 0) throw new RangeError('rmsnorm-f32: w must start on a binding-aligned offset');
+      // The vec4 kernel needs rows that start, and are strided, on 16-byte boundaries in x, y and w.
+      const epv = 16 / xBytes;
+      const vecRows = n % Math.max(epv, 16 / dtypeBytes(wDtype)) === 0 && xStride % epv === 0 && yStride % 4 === 0 &&
+        ctx.limits.minStorageBufferOffsetAlignment % 16 === 0;
+      const nvec = n / epv;
+      const variant = (vec4: boolean) => {
+        // vec4 kernel: a thread per vec4 of the row, up to 256 threads, then 2 or 4 loads each (measured best on
+        // H100, README); scalar kernel: about four loads per thread.
+        const unroll = unrollOption ?? (nvec <= 256 ? 1 : nvec <= 512 ? 2 : 4);
+        const tpr = Math.min(WG, options.threadsPerRow ?? pow2AtLeast(Math.ceil(vec4 ? nvec / unroll : n / 4)));
+        const constants: Record<string, number> = { X_DTYPE: DTYPE_CODE[xDtype], W_DTYPE: DTYPE_CODE[wDtype], WG, TPR: tpr };
+        if (vec4) Object.assign(constants, { UNROLL: unroll, SINGLE: nvec <= unroll * tpr ? 1 : 0 });
+        if (path === 'subgroup') constants['SUBGROUP_ONLY'] = tpr <= ctx.info.subgroupMinSize ? 1 : 0;
+        return { kernel: kernels[vec4 ? 'vec4' : 'scalar'][path].compile(ctx, constants), rowsPerWg: WG / tpr };
+      };
+
+      // Rows per dispatch: as many as fit one binding of x and of y (the whole tensor when it fits).
+      const align = ctx.limits.minStorageBufferOffsetAlignment;
+      const rowBytes = Math.max(xStride * xBytes, yStride * 4);
+      const chunk = Math.max(1, Math.floor((maxBinding - 2 * align - 16) / rowBytes));
+      for (let r0 = 0; r0 < rows; r0 += chunk) {
+        const count = Math.min(chunk, rows - r0);
+        const xw = elementWindow(x, xOffset + r0 * xStride, span(0, xStride, count));
+        const yw = elementWindow(y, yOffset + r0 * yStride, span(0, yStride, count));
+        const vec4 = vecRows && xw.elementOffset % epv === 0 && yw.elementOffset % 4 === 0;
+        const { kernel, rowsPerWg } = variant(vec4);
+        layouts.push(vec4 ? 'vec4' : 'scalar');
+        kernel.encode(
+          pass,
+          { x: xw.binding, w: wWindow.binding, y: yw.binding },
+          { rows: count, n, x_offset: xw.elementOffset, x_stride: xStride, y_offset: yw.elementOffset, y_stride: yStride, eps },
+          Math.ceil(count / rowsPerWg),
+        );
+      }
+      return { layouts };
+    },
+  };
+}
