@@ -1,2 +1,15 @@
-// Filled by a later change; see README.md.
-export {};
+export { WeightsError } from './errors.ts';
+export { MAX_HEADER_BYTES, parseSafetensorsHeader, readSafetensorsHeader } from './safetensors.ts';
+export type { SafetensorsDtype, SafetensorsEntry, SafetensorsHeader } from './safetensors.ts';
+export { encodeSafetensorsHeader, writeSafetensors } from './safetensors-writer.ts';
+export type { TensorToWrite } from './safetensors-writer.ts';
+export { parseGenerationConfig, parseQwen3Config } from './config.ts';
+export type { GenerationConfig, Qwen3Config } from './config.ts';
+export { expectedTensors, LAYER_TENSORS, layerTensorName, layerTensorShape } from './names.ts';
+export type { ExpectedTensor, LayerTensor } from './names.ts';
+export { openCheckpoint } from './checkpoint.ts';
+export type { Checkpoint, CheckpointTensor } from './checkpoint.ts';
+export { loadQwen3Weights } from './upload.ts';
+export type { LoadOptions, LoadProgress, Qwen3LayerWeights, Qwen3Weights, WeightTensor } from './upload.ts';
+export { writeSyntheticCheckpoint, QWEN3_0_6B_CONFIG } from './synthetic.ts';
+export type { SyntheticOptions } from './synthetic.ts';

@@ -1,13 +1,13 @@
 // Bundles a benchmark (or any script) into one ESM file with WGSL inlined and `webgpu` left external, for running
 // here or on the GPU machine (../shared/device/README.md).
-//   node tools/bench/bundle.mjs <entry.ts> <out-dir>
+//   node tools/bundle.mjs <entry.ts> <out-dir>
 import { resolve } from 'node:path';
 import { build } from 'tsdown';
-import { wgsl } from '../wgsl-plugin.mjs';
+import { wgsl } from './wgsl-plugin.mjs';
 
 const [entry, outDir] = process.argv.slice(2);
 if (!entry || !outDir) {
-  console.error('usage: node tools/bench/bundle.mjs <entry.ts> <out-dir>');
+  console.error('usage: node tools/bundle.mjs <entry.ts> <out-dir>');
   process.exit(2);
 }
 await build({

@@ -1,0 +1,98 @@
+import { readFileSync, rmSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readBytes, type GpuContext } from '@qwen3-webgpu/tensor';
+import { openTestContext } from '@qwen3-webgpu/tensor/testing';
+import { loadQwen3Weights, openCheckpoint, QWEN3_0_6B_CONFIG, writeSyntheticCheckpoint, type LoadProgress, type Qwen3Weights, type WeightTensor } from '../src/index.ts';
+import { tempDir, tinyConfig } from './helpers.ts';
+
+let ctx: GpuContext;
+beforeAll(async () => {
+  ctx = await openTestContext();
+});
+afterAll(() => ctx?.destroy());
+
+/** Every byte of a GPU weight equals the bytes of its range in the file. */
+async function expectSameBytes(w: WeightTensor, file: string, begin: number, end: number) {
+  const gpu = await readBytes(w.tensor);
+  const disk = readFileSync(file).subarray(begin, end);
+  expect(Buffer.compare(Buffer.from(gpu.subarray(0, end - begin)), disk)).toBe(0);
+}
+
+describe('loadQwen3Weights', () => {
+  for (const [label, options] of [
+    ['tied bf16, one file', { config: tinyConfig() }],
+    ['untied f16, three shards', { config: tinyConfig({ tie_word_embeddings: false, torch_dtype: 'float16' }), dtype: 'F16', shards: 3 }],
+    ['f32 with an odd hidden size', { config: tinyConfig({ hidden_size: 33, vocab_size: 51 }), dtype: 'F32' }],
+    ['bf16 with an odd element count (hidden 33)', { config: tinyConfig({ hidden_size: 33, vocab_size: 51 }), dtype: 'BF16' }],
+  ] as const) {
+    it(`uploads every tensor byte for byte: ${label}`, async () => {
+      const dir = tempDir('upload');
+      await writeSyntheticCheckpoint(dir, { seed: 3, ...options });
+      const checkpoint = await openCheckpoint(dir);
+      const progress: LoadProgress[] = [];
+      const weights = await loadQwen3Weights(ctx, checkpoint, { onProgress: (p) => progress.push(p), chunkBytes: 1024 });
+      const byName = new Map<string, WeightTensor>([
+        ['model.embed_tokens.weight', weights.embedTokens],
+        ['model.norm.weight', weights.norm],
+      ]);
+      if (!checkpoint.config.tieWordEmbeddings) byName.set('lm_head.weight', weights.lmHead);
+      weights.layers.forEach((layer, i) => {
+        for (const [t, w] of Object.entries(layer)) byName.set(`model.layers.${i}.${t}.weight`, w);
+      });
+      expect(byName.size).toBe(checkpoint.tensors.size);
+      for (const [name, w] of byName) {
+        const entry = checkpoint.tensors.get(name)!;
+        expect(w.tensor.shape).toEqual(entry.shape);
+        await expectSameBytes(w, entry.file, entry.begin, entry.end);
+      }
+      expect(weights.lmHead === weights.embedTokens).toBe(checkpoint.config.tieWordEmbeddings);
+      expect(progress.at(-1)).toMatchObject({ bytesDone: checkpoint.totalBytes, bytesTotal: checkpoint.totalBytes });
+      expect(progress.every((p, i) => i === 0 || p.bytesDone >= progress[i - 1]!.bytesDone)).toBe(true);
+      weights.destroy();
+      rmSync(dir, { recursive: true });
+    });
+  }
+
+  it('loads a Qwen3-0.6B-shaped checkpoint (1.2 GB bf16) with bounded host memory, splitting the embedding', async () => {
+    const dir = tempDir('qwen3-0.6b');
+    try {
+      await writeSyntheticCheckpoint(dir, { config: { ...QWEN3_0_6B_CONFIG }, seed: 1 });
+      const checkpoint = await openCheckpoint(dir);
+      globalThis.gc?.();
+      const before = process.memoryUsage();
+      let peakRss = before.rss;
+      let peakJs = 0;
+      const start = performance.now();
+      const weights: Qwen3Weights = await loadQwen3Weights(ctx, checkpoint, {
+        onProgress: () => {
+          const m = process.memoryUsage();
+          peakRss = Math.max(peakRss, m.rss);
+          peakJs = Math.max(peakJs, m.heapUsed + m.external - before.heapUsed - before.external);
+        },
+      });
+      const seconds = (performance.now() - start) / 1000;
+      const gpuBytes = checkpoint.totalBytes;
+      // On lavapipe the "GPU" buffers live in this process's memory, so RSS grows by their size too; what must stay
+      // small is everything else: RSS growth minus the weights' own bytes, and the JS-visible growth.
+      const overheadMB = (peakRss - before.rss - gpuBytes) / 2 ** 20;
+      console.log(
+        `Qwen3-0.6B synthetic (${(gpuBytes / 1e9).toFixed(2)} GB) loaded in ${seconds.toFixed(1)} s ` +
+          `(${(gpuBytes / 1e6 / seconds).toFixed(0)} MB/s) on ${ctx.info.description}; peak RSS growth ${((peakRss - before.rss) / 2 ** 20).toFixed(0)} MiB ` +
+          `= weights ${(gpuBytes / 2 ** 20).toFixed(0)} MiB + ${overheadMB.toFixed(0)} MiB host overhead; peak JS heap+external growth ${(peakJs / 2 ** 20).toFixed(0)} MiB`,
+      );
+      expect(overheadMB).toBeLessThan(300);
+      expect(peakJs).toBeLessThan(300 * 2 ** 20);
+      const bindingLimit = ctx.limits.maxStorageBufferBindingSize;
+      // 311 MB of embedding: several binding parts on lavapipe (128 MiB), one where bindings are larger.
+      if (151936 * 1024 * 2 > bindingLimit) expect(weights.embedTokens.parts.length).toBeGreaterThan(1);
+      else expect(weights.embedTokens.parts.length).toBe(1);
+      for (const p of weights.embedTokens.parts) expect(p.tensor.bindingSize).toBeLessThanOrEqual(bindingLimit);
+      expect(weights.embedTokens.parts.reduce((n, p) => n + p.rowCount, 0)).toBe(151936);
+      const entry = checkpoint.tensors.get('model.layers.27.mlp.down_proj.weight')!;
+      await expectSameBytes(weights.layers[27]!['mlp.down_proj'], entry.file, entry.begin, entry.end);
+      weights.destroy();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
