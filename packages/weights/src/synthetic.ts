@@ -110,6 +110,8 @@ export async function writeSyntheticCheckpoint(dir: string, options: SyntheticOp
   const h = config.hiddenSize;
   const tensors: TensorToWrite[] = specs.map(({ name, shape }) => {
     const count = shape.reduce((a, b) => a * b, 1);
+    // A tied checkpoint that also stores lm_head stores the embedding's values (as HF does).
+    const source = name === 'lm_head.weight' && config.tieWordEmbeddings ? 'model.embed_tokens.weight' : name;
     const isNorm = name.endsWith('norm.weight');
     // Norm weights near 1; matrices uniform with std ≈ 1/√fan_in (keeps activations O(1) through the layers).
     const fanIn = shape[1] ?? h;
@@ -119,12 +121,12 @@ export async function writeSyntheticCheckpoint(dir: string, options: SyntheticOp
       const every = stress.kNormEvery;
       const k = stress.kNormScale ?? 40;
       scale = (i) => (i % every === 0 ? k : 1);
-    } else if (name === 'model.embed_tokens.weight' && stress.embedRow !== undefined) {
+    } else if (source === 'model.embed_tokens.weight' && stress.embedRow !== undefined) {
       const row = stress.embedRow;
       const k = stress.embedScale ?? 300;
       scale = (i) => (Math.floor(i / h) === row ? k : 1);
     }
-    return { name, dtype, shape, data: tensorChunks(name, count, dtype, options.seed, center, half, scale) };
+    return { name, dtype, shape, data: tensorChunks(source, count, dtype, options.seed, center, half, scale) };
   });
 
   const shards = Math.max(1, options.shards ?? 1);
