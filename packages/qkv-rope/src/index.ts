@@ -1,2 +1,5 @@
-// Filled by a later change; see README.md.
-export {};
+export { createQkvRope } from './qkv-rope.ts';
+export type { QkvPath, QkvRope, QkvRopeArgs, QkvRopeOptions } from './qkv-rope.ts';
+export { normRope, qkvProjections, qkvRopeReference } from './reference.ts';
+export type { QkvDims } from './reference.ts';
+export { ropeTableHost } from './rope-table.ts';
