@@ -24,8 +24,7 @@ struct Params {
 @group(0) @binding(9) var<storage, read_write> v_out: array<f32>;  // like k_out
 @group(0) @binding(10) var<uniform> params: Params;
 
-const F32: u32 = 0u;
-const BF16: u32 = 1u;
+// F32 / BF16 / F16 and unpack_half come from the tensor package's dtypes.wgsl, prepended to the module.
 override W_DTYPE: u32 = BF16;
 override N_DTYPE: u32 = BF16;
 override NH: u32 = 16u;
@@ -36,14 +35,6 @@ override KV_CACHE: bool = false;
 override WG: u32 = 256u;
 // Token rows per workgroup (1 for decode).
 override TM: u32 = 1u;
-
-fn unpack_half(word: u32, half: u32, dtype: u32) -> f32 {
-  if (dtype == BF16) {
-    return bitcast<f32>(select(word << 16u, word & 0xffff0000u, half == 1u));
-  }
-  let pair = unpack2x16float(word);
-  return select(pair.x, pair.y, half == 1u);
-}
 
 // Word `i` of the task's weight matrix (a u32 holds one f32 or two 16-bit elements).
 fn w_word(task: u32, i: u32) -> u32 {

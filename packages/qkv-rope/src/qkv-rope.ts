@@ -1,4 +1,4 @@
-import { defineKernel, defineUniforms, type GpuContext, type Tensor } from '@qwen3-webgpu/tensor';
+import { defineKernel, defineUniforms, dtypeWgsl, wgslDtypeCode, type GpuContext, type Tensor } from '@qwen3-webgpu/tensor';
 import common from './common.wgsl';
 import dot from './dot.wgsl';
 import decodeBody from './qkv-decode.wgsl';
@@ -73,14 +73,13 @@ const bindings = {
   k_out: 'read_write',
   v_out: 'read_write',
 } as const;
-const define = (label: string, ...parts: string[]) => defineKernel({ label, code: [common, ...parts].join('\n'), bindings, uniforms });
+const define = (label: string, ...parts: string[]) => defineKernel({ label, code: [dtypeWgsl, common, ...parts].join('\n'), bindings, uniforms });
 const kernels = {
   decode: define('qkv_rope_decode', dot, decodeBody),
   gemv: define('qkv_rope_gemv', dot, gemvBody),
   normRope: define('qkv_rope_norm_rope', normRopeBody),
   prefill: define('qkv_rope_prefill', prefillBody),
 };
-const DTYPE_CODE = { f32: 0, bf16: 1, f16: 2 } as const;
 const WG = 256;
 
 function fail(msg: string): never {
@@ -158,7 +157,7 @@ export function createQkvRope(ctx: GpuContext, options: QkvRopeOptions): QkvRope
       if (shared[path] > ctx.limits.maxComputeWorkgroupStorageSize) {
         fail(`headDim ${hd} needs ${shared[path]} B of workgroup memory on the ${path} path; this adapter allows ${ctx.limits.maxComputeWorkgroupStorageSize}`);
       }
-      const common = { W_DTYPE: DTYPE_CODE[wDtype], N_DTYPE: DTYPE_CODE[nDtype], NH: nh, NKV: nkv, HD: hd, KV_CACHE: cache ? 1 : 0 };
+      const common = { W_DTYPE: wgslDtypeCode(wDtype), N_DTYPE: wgslDtypeCode(nDtype), NH: nh, NKV: nkv, HD: hd, KV_CACHE: cache ? 1 : 0 };
       const bound = { x: a.x, wq: a.wq, wk: a.wk, wv: a.wv, q_norm: a.qNorm, k_norm: a.kNorm, rope: table, q_out: a.q, k_out: a.k, v_out: a.v };
       const params = { seq, hidden, pos0: position, kv_capacity: capacity, eps: o.eps };
       if (path === 'decode') {

@@ -15,8 +15,7 @@ struct Params {
   eps: f32,
 }
 
-const F32: u32 = 0u;
-const BF16: u32 = 1u;
+// F32 / BF16 / F16 and unpack_half come from the tensor package's dtypes.wgsl, prepended to the module.
 override X_DTYPE: u32 = F32;
 override W_DTYPE: u32 = F32;
 override WG: u32 = 256u;
@@ -45,15 +44,6 @@ fn rescale_exponent(total: Stats) -> i32 {
     return frexp(total.m).exp;
   }
   return 0;
-}
-
-// Element `half` (0 = low, 1 = high) of a word holding two 16-bit values of `dtype`, widened to f32.
-fn unpack_half(word: u32, half: u32, dtype: u32) -> f32 {
-  if (dtype == BF16) {
-    return bitcast<f32>(select(word << 16u, word & 0xffff0000u, half == 1u));
-  }
-  let pair = unpack2x16float(word);
-  return select(pair.x, pair.y, half == 1u);
 }
 
 // Set when some row of the workgroup needs rescaling (workgroup memory starts zeroed).

@@ -1,14 +1,14 @@
-// RMSNorm in float32 for 16-byte aligned rows: the same computation as rmsnorm.wgsl with every load and store a
-// vec4 (8 bf16/f16 or 4 f32 elements in, 4 f32 out). Each thread issues UNROLL (1, 2 or 4) loads before using
-// any, so enough bytes are in flight to saturate memory; the output pass reads the row again (from cache: this
-// warp just read it).
-//   x: [rows, n] f32 | bf16 | f16; x_offset, x_stride and n multiples of EPV (elements per vec4<u32>)
+// RMSNorm in float32 for aligned rows: the same computation as rmsnorm.wgsl, four elements at a time. A "unit" is
+// 4 consecutive elements: one vec2<u32> of a 16-bit x (two for f32 x) in, one vec4<f32> out, so both the loads and
+// the stores of a warp are contiguous. Each thread issues UNROLL (1, 2 or 4) unit loads before using any; when one
+// group covers the row (SINGLE) the values stay in registers for the output pass.
+//   x: [rows, n] f32 | bf16 | f16; x_offset, x_stride and n multiples of 4 (of 8 bytes for 16-bit, 16 for f32)
 //   w: [n] f32 | bf16 | f16, starting at element 0
 //   y: [rows, n] f32; y_offset, y_stride multiples of 4
 // Module = reduce-{subgroup,workgroup}.wgsl + common.wgsl + this file.
 
-@group(0) @binding(0) var<storage, read> x: array<vec4<u32>>;
-@group(0) @binding(1) var<storage, read> w: array<vec4<u32>>;
+@group(0) @binding(0) var<storage, read> x: array<vec2<u32>>;
+@group(0) @binding(1) var<storage, read> w: array<vec2<u32>>;
 @group(0) @binding(2) var<storage, read_write> y: array<vec4<f32>>;
 @group(0) @binding(3) var<uniform> params: Params;
 
@@ -17,46 +17,47 @@ override UNROLL: u32 = 4u;
 // One group of UNROLL loads covers the row (nvec ≤ UNROLL · TPR): the loaded vec4s stay in registers for the
 // output pass instead of being read again.
 override SINGLE: bool = false;
-// x elements per vec4<u32>, and the f32 vec4s they widen to.
-override EPV: u32 = select(8u, 4u, X_DTYPE == F32);
-override UNITS: u32 = EPV / 4u;
+// vec2<u32> words per unit of x: 1 for 16-bit, 2 for f32 (a unit's raw bits are held as a vec4<u32>).
+override XW: u32 = select(1u, 2u, X_DTYPE == F32);
 
-// Elements 4u … 4u + 3 of a vec4<u32> of x (u < UNITS), widened.
-fn widen(v: vec4<u32>, u: u32, dtype: u32) -> vec4<f32> {
+// The 4 elements of a unit, widened: for 16-bit types only .xy of the raw vec4 are used.
+fn widen(v: vec4<u32>, dtype: u32) -> vec4<f32> {
   if (dtype == F32) {
     return bitcast<vec4<f32>>(v);
   }
-  let a = select(v.x, v.z, u == 1u);
-  let b = select(v.y, v.w, u == 1u);
   if (dtype == BF16) {
-    return vec4<f32>(bitcast<f32>(a << 16u), bitcast<f32>(a & 0xffff0000u), bitcast<f32>(b << 16u), bitcast<f32>(b & 0xffff0000u));
+    return vec4<f32>(bitcast<f32>(v.x << 16u), bitcast<f32>(v.x & 0xffff0000u), bitcast<f32>(v.y << 16u), bitcast<f32>(v.y & 0xffff0000u));
   }
-  return vec4<f32>(unpack2x16float(a), unpack2x16float(b));
+  return vec4<f32>(unpack2x16float(v.x), unpack2x16float(v.y));
 }
 
-// w elements e … e + 3 (e a multiple of 4).
-fn load_w4(e: u32) -> vec4<f32> {
+// Raw bits of unit j of x (x_base in vec2 words).
+fn load_unit(x_base: u32, j: u32) -> vec4<u32> {
+  if (X_DTYPE == F32) {
+    return vec4<u32>(x[x_base + 2u * j], x[x_base + 2u * j + 1u]);
+  }
+  return vec4<u32>(x[x_base + j], 0u, 0u);
+}
+
+// w elements 4j … 4j + 3.
+fn load_w4(j: u32) -> vec4<f32> {
   if (W_DTYPE == F32) {
-    return bitcast<vec4<f32>>(w[e / 4u]);
+    return bitcast<vec4<f32>>(vec4<u32>(w[2u * j], w[2u * j + 1u]));
   }
-  return widen(w[e / 8u], (e / 4u) % 2u, W_DTYPE);
+  return widen(vec4<u32>(w[j], 0u, 0u), W_DTYPE);
 }
 
-// Adds the elements of one vec4<u32> of x, each times 2^-e, to the statistics (`live` = false adds nothing).
+// Adds the elements of one unit, each times 2^-e, to the statistics (`live` = false adds nothing).
 fn add_vec(p: Stats, v: vec4<u32>, e: i32, live: bool) -> Stats {
   if (!live) {
     return p;
   }
-  var q = p;
-  for (var u = 0u; u < UNITS; u++) {
-    var f = widen(v, u, X_DTYPE);
-    if (e != 0) {
-      f = ldexp(f, vec4<i32>(-e));
-    }
-    let m = abs(f);
-    q = Stats(q.s + dot(f, f), max(q.m, max(max(m.x, m.y), max(m.z, m.w))));
+  var f = widen(v, X_DTYPE);
+  if (e != 0) {
+    f = ldexp(f, vec4<i32>(-e));
   }
-  return q;
+  let m = abs(f);
+  return Stats(p.s + dot(f, f), max(p.m, max(max(m.x, m.y), max(m.z, m.w))));
 }
 
 // The k-th vec4 of a group of UNROLL (k < UNROLL), clamped into the row; callers mask the clamped ones.
@@ -64,7 +65,7 @@ fn load_group(x_base: u32, j: u32, k: u32, nvec: u32) -> vec4<u32> {
   if (k >= UNROLL) {
     return vec4<u32>();
   }
-  return x[x_base + min(j + k * TPR, nvec - 1u)];
+  return load_unit(x_base, min(j + k * TPR, nvec - 1u));
 }
 
 // Statistics of this thread's share of a row: vec4s t, t + TPR, t + 2·TPR, … below nvec, UNROLL loads at a time.
@@ -78,13 +79,11 @@ fn row_stats(x_base: u32, nvec: u32, t: u32, e: i32) -> Stats {
 }
 
 fn store_vec(v: vec4<u32>, j: u32, y_base: u32, e: i32, inv: f32) {
-  for (var u = 0u; u < UNITS; u++) {
-    var f = widen(v, u, X_DTYPE);
-    if (e != 0) {
-      f = ldexp(f, vec4<i32>(-e));
-    }
-    y[y_base + j * UNITS + u] = f * inv * load_w4((j * UNITS + u) * 4u);
+  var f = widen(v, X_DTYPE);
+  if (e != 0) {
+    f = ldexp(f, vec4<i32>(-e));
   }
+  y[y_base + j] = f * inv * load_w4(j);
 }
 
 fn group_stats(v0: vec4<u32>, v1: vec4<u32>, v2: vec4<u32>, v3: vec4<u32>, j: u32, nvec: u32, e: i32) -> Stats {
@@ -112,8 +111,8 @@ fn rmsnorm(group: u32, lid: u32) {
   let t = lid % TPR;
   // Threads of a grid-tail row work on a clamped row and skip the stores, keeping barriers in uniform control flow.
   let r = min(row, params.rows - 1u);
-  let nvec = params.n / EPV;
-  let x_base = (params.x_offset + r * params.x_stride) / EPV;
+  let nvec = params.n / 4u;
+  let x_base = (params.x_offset + r * params.x_stride) * XW / 4u;
   // Threads past the end of a row (t ≥ nvec) hold a clamped copy and count nothing.
   let live = t < nvec;
 

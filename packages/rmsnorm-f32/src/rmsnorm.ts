@@ -1,4 +1,4 @@
-import { defineKernel, defineUniforms, dtypeBytes, elementWindow, type GpuContext, type Tensor } from '@qwen3-webgpu/tensor';
+import { defineKernel, defineUniforms, dtypeBytes, dtypeWgsl, elementWindow, wgslDtypeCode, type GpuContext, type Tensor } from '@qwen3-webgpu/tensor';
 import common from './common.wgsl';
 import reduceSubgroup from './reduce-subgroup.wgsl';
 import reduceWorkgroup from './reduce-workgroup.wgsl';
@@ -13,12 +13,15 @@ export interface RmsNormF32Options {
   n: number;
   /** Default 1e-6 (Qwen3). */
   eps?: number;
-  /** Reduction path; default: subgroups when the device has them. */
+  /**
+   * Reduction path; default 'workgroup' (a workgroup-memory tree). 'subgroup' (needs the feature) uses subgroup
+   * shuffles; on H100 it was never faster at the benchmark shape and sometimes 20 % slower (README).
+   */
   path?: ReductionPath;
   /** Threads per row, a power of two ≤ 256 (tuning); default: enough for about four loads per thread. */
   threadsPerRow?: number;
-  /** vec4 loads each thread issues together on 16-byte aligned rows: 1, 2 or 4 (tuning); default: as few as
-   * cover the row with ≤ 256 threads. */
+  /** 4-element units each thread loads together on aligned rows: 1, 2 or 4 (tuning); default: 4 once a row has
+   * more than 128 units. */
   unroll?: number;
   /** Threads per workgroup: 64 … 1024, a power of two (tuning); default 256. */
   workgroupSize?: number;
@@ -64,7 +67,7 @@ const reductions = { workgroup: reduceWorkgroup, subgroup: reduceSubgroup } as c
 const define = (path: ReductionPath, layout: 'scalar' | 'vec4') =>
   defineKernel({
     label: `rmsnorm_f32_${layout}_${path}`,
-    code: `${reductions[path]}\n${common}\n${layout === 'vec4' ? vec4Body : scalarBody}`,
+    code: `${reductions[path]}\n${dtypeWgsl}\n${common}\n${layout === 'vec4' ? vec4Body : scalarBody}`,
     bindings,
     uniforms,
   });
@@ -73,7 +76,6 @@ const kernels = {
   vec4: { workgroup: define('workgroup', 'vec4'), subgroup: define('subgroup', 'vec4') },
 };
 
-const DTYPE_CODE: Record<RmsNormDtype, number> = { f32: 0, bf16: 1, f16: 2 };
 
 function dtypeOf(t: Tensor, name: string): RmsNormDtype {
   if (t.dtype === 'f32' || t.dtype === 'bf16' || t.dtype === 'f16') return t.dtype;
@@ -91,7 +93,7 @@ export function createRmsNormF32(ctx: GpuContext, options: RmsNormF32Options): R
   const eps = options.eps ?? 1e-6;
   if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`rmsnorm-f32: n must be a positive integer, got ${n}`);
   if (!(eps >= 0) || !Number.isFinite(eps)) throw new RangeError(`rmsnorm-f32: eps must be a finite number ≥ 0, got ${eps}`);
-  const path = options.path ?? (ctx.features.subgroups ? 'subgroup' : 'workgroup');
+  const path = options.path ?? 'workgroup';
   if (path === 'subgroup' && !ctx.features.subgroups) throw new Error('rmsnorm-f32: the subgroup path needs the "subgroups" feature, which this device lacks');
   const maxBinding = ctx.limits.maxStorageBufferBindingSize;
   const unrollOption = options.unroll;
@@ -132,17 +134,16 @@ export function createRmsNormF32(ctx: GpuContext, options: RmsNormF32Options): R
       const xBytes = dtypeBytes(xDtype);
       const wWindow = elementWindow(w, 0, n);
       if (wWindow.elementOffset !== 0) throw new RangeError('rmsnorm-f32: w must start on a binding-aligned offset');
-      // The vec4 kernel needs rows that start, and are strided, on 16-byte boundaries in x, y and w.
-      const epv = 16 / xBytes;
-      const vecRows = n % Math.max(epv, 16 / dtypeBytes(wDtype)) === 0 && xStride % epv === 0 && yStride % 4 === 0 &&
-        ctx.limits.minStorageBufferOffsetAlignment % 16 === 0;
-      const nvec = n / epv;
+      // The vec4 kernel takes rows of whole 4-element units: n, strides and offsets multiples of 4.
+      const vecRows = n % 4 === 0 && xStride % 4 === 0 && yStride % 4 === 0 && ctx.limits.minStorageBufferOffsetAlignment % 16 === 0;
+      const nvec = n / 4;
       const variant = (vec4: boolean) => {
-        // vec4 kernel: a thread per vec4 of the row, up to 256 threads, then 2 or 4 loads each (measured best on
-        // H100, README); scalar kernel: about four loads per thread.
-        const unroll = unrollOption ?? (nvec <= 256 ? 1 : nvec <= 512 ? 2 : 4);
+        // vec4 kernel: up to four 4-element units per thread, issued together, with up to 256 threads per row
+        // (measured best on H100: 64 threads × 4 units for hidden 1024, README); scalar kernel: about four loads
+        // per thread.
+        const unroll = unrollOption ?? (nvec <= 64 ? 1 : nvec <= 128 ? 2 : 4);
         const tpr = Math.min(WG, options.threadsPerRow ?? pow2AtLeast(Math.ceil(vec4 ? nvec / unroll : n / 4)));
-        const constants: Record<string, number> = { X_DTYPE: DTYPE_CODE[xDtype], W_DTYPE: DTYPE_CODE[wDtype], WG, TPR: tpr };
+        const constants: Record<string, number> = { X_DTYPE: wgslDtypeCode(xDtype), W_DTYPE: wgslDtypeCode(wDtype), WG, TPR: tpr };
         if (vec4) Object.assign(constants, { UNROLL: unroll, SINGLE: nvec <= unroll * tpr ? 1 : 0 });
         if (path === 'subgroup') constants['SUBGROUP_ONLY'] = tpr <= ctx.info.subgroupMinSize ? 1 : 0;
         return { kernel: kernels[vec4 ? 'vec4' : 'scalar'][path].compile(ctx, constants), rowsPerWg: WG / tpr };
@@ -156,7 +157,7 @@ export function createRmsNormF32(ctx: GpuContext, options: RmsNormF32Options): R
         const count = Math.min(chunk, rows - r0);
         const xw = elementWindow(x, xOffset + r0 * xStride, span(0, xStride, count));
         const yw = elementWindow(y, yOffset + r0 * yStride, span(0, yStride, count));
-        const vec4 = vecRows && xw.elementOffset % epv === 0 && yw.elementOffset % 4 === 0;
+        const vec4 = vecRows && xw.elementOffset % 4 === 0 && yw.elementOffset % 4 === 0;
         const { kernel, rowsPerWg } = variant(vec4);
         layouts.push(vec4 ? 'vec4' : 'scalar');
         kernel.encode(

@@ -18,6 +18,7 @@ export type { HostData, ReadData, TensorOptions } from './tensor.ts';
 export { defineUniforms } from './uniforms.ts';
 export type { UniformLayout, UniformType } from './uniforms.ts';
 export { defineKernel } from './kernel.ts';
+export { dtypeWgsl, wgslDtypeCode } from './wgsl-dtypes.ts';
 export type { Bindable, BindingAccess, CompiledKernel, Kernel, KernelSpec } from './kernel.ts';
 export { dispatchGrid } from './dispatch.ts';
 export { splitRows } from './split.ts';
