@@ -1,2 +1,4 @@
-// Filled by a later change; see README.md.
-export {};
+export { CpuQwen3Model } from './cpu/model.ts';
+export type { CpuForwardResult } from './cpu/model.ts';
+export { loadCpuWeights } from './cpu/weights.ts';
+export type { CpuWeights } from './cpu/weights.ts';

@@ -1,0 +1,111 @@
+// The CPU backend: Qwen3's forward pass in plain TypeScript over f32 weights, with float64 arithmetic (JS numbers)
+// through the tensor package's reference ops. HF semantics (DESIGN.md §3); KV cache on the host.
+import { reference } from '@qwen3-webgpu/tensor';
+import type { CpuWeights } from './weights.ts';
+
+export interface CpuForwardResult {
+  /** [seq, vocab] logits of every input row. */
+  logits: Float32Array;
+  /** With `hiddenStates`: the residual stream after the embedding and after each layer, each [seq, hidden]. */
+  hiddenStates?: Float32Array[];
+}
+
+export class CpuQwen3Model {
+  readonly maxContext: number;
+  /** Per layer: K and V caches [nkv, maxContext, hd]. */
+  readonly #k: Float32Array[];
+  readonly #v: Float32Array[];
+  /** Positions already in the cache. */
+  length = 0;
+
+  constructor(
+    readonly weights: CpuWeights,
+    options: { maxContext?: number } = {},
+  ) {
+    const c = weights.config;
+    this.maxContext = options.maxContext ?? Math.min(4096, c.maxPositionEmbeddings);
+    const size = c.numKeyValueHeads * this.maxContext * c.headDim;
+    this.#k = c.numHiddenLayers ? Array.from({ length: c.numHiddenLayers }, () => new Float32Array(size)) : [];
+    this.#v = Array.from({ length: c.numHiddenLayers }, () => new Float32Array(size));
+  }
+
+  /** Forgets the cached context. */
+  reset(): void {
+    this.length = 0;
+  }
+
+  /** Runs `ids` at positions length … length + seq − 1, appending to the KV cache. */
+  forward(ids: readonly number[], options: { hiddenStates?: boolean } = {}): CpuForwardResult {
+    const c = this.weights.config;
+    const seq = ids.length;
+    const { hiddenSize: h, headDim: hd, numAttentionHeads: nh, numKeyValueHeads: nkv } = c;
+    const pos0 = this.length;
+    if (seq === 0) throw new RangeError('forward needs at least one token');
+    if (pos0 + seq > this.maxContext) throw new RangeError(`${pos0 + seq} positions exceed the KV cache (max context ${this.maxContext})`);
+    for (const id of ids) {
+      if (!Number.isInteger(id) || id < 0 || id >= c.vocabSize) throw new RangeError(`token id ${id} is outside the vocabulary [0, ${c.vocabSize})`);
+    }
+    const x = new Float64Array(seq * h);
+    ids.forEach((id, t) => x.set(this.weights.embedTokens.subarray(id * h, (id + 1) * h), t * h));
+    const hidden: Float32Array[] = options.hiddenStates ? [Float32Array.from(x)] : [];
+    const positions = Array.from({ length: seq }, (_, t) => pos0 + t);
+    const group = nh / nkv;
+    const scale = 1 / Math.sqrt(hd);
+
+    this.weights.layers.forEach((w, l) => {
+      // Attention block.
+      const a = reference.rmsnorm(x, w.input_layernorm, seq, h, c.rmsNormEps);
+      const qRaw = reference.matmulT(a, w['self_attn.q_proj'], seq, nh * hd, h);
+      const kRaw = reference.matmulT(a, w['self_attn.k_proj'], seq, nkv * hd, h);
+      const v = reference.matmulT(a, w['self_attn.v_proj'], seq, nkv * hd, h);
+      const q = reference.rope(reference.rmsnorm(qRaw, w['self_attn.q_norm'], seq * nh, hd, c.rmsNormEps), positions, seq, nh, hd, c.ropeTheta);
+      const k = reference.rope(reference.rmsnorm(kRaw, w['self_attn.k_norm'], seq * nkv, hd, c.rmsNormEps), positions, seq, nkv, hd, c.ropeTheta);
+      const kCache = this.#k[l]!;
+      const vCache = this.#v[l]!;
+      for (let t = 0; t < seq; t++) {
+        for (let g = 0; g < nkv; g++) {
+          const at = (g * this.maxContext + pos0 + t) * hd;
+          kCache.set(k.subarray((t * nkv + g) * hd, (t * nkv + g + 1) * hd), at);
+          vCache.set(v.subarray((t * nkv + g) * hd, (t * nkv + g + 1) * hd), at);
+        }
+      }
+      const attn = new Float64Array(seq * nh * hd);
+      for (let t = 0; t < seq; t++) {
+        const n = pos0 + t + 1; // causal: keys 0 … pos0 + t
+        for (let head = 0; head < nh; head++) {
+          const g = Math.floor(head / group);
+          const qv = q.subarray((t * nh + head) * hd, (t * nh + head + 1) * hd);
+          const scores = new Float64Array(n);
+          for (let j = 0; j < n; j++) {
+            const kv = kCache.subarray((g * this.maxContext + j) * hd, (g * this.maxContext + j + 1) * hd);
+            let s = 0;
+            for (let i = 0; i < hd; i++) s += qv[i]! * kv[i]!;
+            scores[j] = s * scale;
+          }
+          const p = reference.softmax(scores, 1, n);
+          const out = attn.subarray((t * nh + head) * hd, (t * nh + head + 1) * hd);
+          for (let j = 0; j < n; j++) {
+            const vv = vCache.subarray((g * this.maxContext + j) * hd, (g * this.maxContext + j + 1) * hd);
+            for (let i = 0; i < hd; i++) out[i]! += p[j]! * vv[i]!;
+          }
+        }
+      }
+      const o = reference.matmulT(attn, w['self_attn.o_proj'], seq, h, nh * hd);
+      for (let i = 0; i < x.length; i++) x[i]! += o[i]!;
+
+      // MLP block.
+      const m = reference.rmsnorm(x, w.post_attention_layernorm, seq, h, c.rmsNormEps);
+      const gate = reference.silu(reference.matmulT(m, w['mlp.gate_proj'], seq, c.intermediateSize, h));
+      const up = reference.matmulT(m, w['mlp.up_proj'], seq, c.intermediateSize, h);
+      for (let i = 0; i < gate.length; i++) gate[i]! *= up[i]!;
+      const down = reference.matmulT(gate, w['mlp.down_proj'], seq, h, c.intermediateSize);
+      for (let i = 0; i < x.length; i++) x[i]! += down[i]!;
+      if (options.hiddenStates) hidden.push(Float32Array.from(x));
+    });
+
+    const final = reference.rmsnorm(x, this.weights.norm, seq, h, c.rmsNormEps);
+    const logits = Float32Array.from(reference.matmulT(final, this.weights.lmHead, seq, c.vocabSize, h));
+    this.length = pos0 + seq;
+    return options.hiddenStates ? { logits, hiddenStates: hidden } : { logits };
+  }
+}
