@@ -1,0 +1,98 @@
+// Causal GQA attention over the KV cache, one workgroup per (query row t, head h): query row t sits at position
+// pos0 + t and attends to keys 0 … pos0 + t of kv head h / (NH / NKV), WG keys at a time with an online softmax
+// (running max and sum, rescaled per block). Serves prefill (many rows) and decode (one row).
+//   q: [seq, NH, HD] f32;  k_cache, v_cache: [NKV, capacity, HD] f32;  out: [seq, NH·HD] f32
+
+struct Params {
+  seq: u32,
+  pos0: u32,
+  capacity: u32,
+  scale: f32,
+}
+
+@group(0) @binding(0) var<storage, read> q: array<f32>;
+@group(0) @binding(1) var<storage, read> k_cache: array<f32>;
+@group(0) @binding(2) var<storage, read> v_cache: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<uniform> params: Params;
+
+override NH: u32 = 16u;
+override NKV: u32 = 8u;
+override HD: u32 = 128u;
+const WG: u32 = 128u;
+
+var<workgroup> q_row: array<f32, HD>;
+var<workgroup> p: array<f32, WG>;
+var<workgroup> red: array<f32, WG>;
+
+fn reduce(v: f32, lid: u32, is_max: bool) -> f32 {
+  red[lid] = v;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s >>= 1u) {
+    if (lid < s) {
+      red[lid] = select(red[lid] + red[lid + s], max(red[lid], red[lid + s]), is_max);
+    }
+    workgroupBarrier();
+  }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let linear = wid.x + wid.y * nwg.x;
+  let t = min(linear / NH, params.seq - 1u);
+  let h = linear % NH;
+  let g = h / (NH / NKV);
+  let n_keys = params.pos0 + t + 1u;
+  for (var i = lid; i < HD; i += WG) {
+    q_row[i] = q[(t * NH + h) * HD + i];
+  }
+  workgroupBarrier();
+
+  var m = -3.0e38;
+  var l = 0.0;
+  // Thread lid owns output dims lid, lid + WG, … (HD ≤ 4·WG).
+  var acc: array<f32, 4>;
+  for (var j0 = 0u; j0 < n_keys; j0 += WG) {
+    let j = j0 + lid;
+    var s = -3.0e38;
+    if (j < n_keys) {
+      let kb = (g * params.capacity + j) * HD;
+      var d = 0.0;
+      for (var i = 0u; i < HD; i++) {
+        d = fma(q_row[i], k_cache[kb + i], d);
+      }
+      s = d * params.scale;
+    }
+    let m_new = max(m, reduce(s, lid, true));
+    let e = select(0.0, exp(s - m_new), j < n_keys);
+    p[lid] = e;
+    let block_sum = reduce(e, lid, false); // also publishes p[] to every thread (barriers inside)
+    let correction = exp(m - m_new);
+    l = l * correction + block_sum;
+    let count = min(WG, n_keys - j0);
+    for (var r = 0u; r < 4u; r++) {
+      let i = lid + r * WG;
+      if (i < HD) {
+        var a = acc[r] * correction;
+        for (var jj = 0u; jj < count; jj++) {
+          a = fma(p[jj], v_cache[(g * params.capacity + j0 + jj) * HD + i], a);
+        }
+        acc[r] = a;
+      }
+    }
+    m = m_new;
+    workgroupBarrier();
+  }
+  if (linear < params.seq * NH) {
+    for (var r = 0u; r < 4u; r++) {
+      let i = lid + r * WG;
+      if (i < HD) {
+        out[(t * NH + h) * HD + i] = acc[r] / l;
+      }
+    }
+  }
+}

@@ -1,0 +1,55 @@
+import { defineKernel, defineUniforms, dtypeWgsl, wgslDtypeCode, type GpuContext, type RowPart, type Tensor } from '@qwen3-webgpu/tensor';
+import argmaxSource from './argmax.wgsl';
+import attentionSource from './attention.wgsl';
+import embeddingSource from './embedding.wgsl';
+
+export { encodeLinear, encodeSwiGlu } from './linear.ts';
+export type { LinearArgs } from './linear.ts';
+
+const embedding = defineKernel({
+  label: 'embedding',
+  code: `${dtypeWgsl}\n${embeddingSource}`,
+  bindings: { ids: 'read', table: 'read', out: 'read_write' },
+  uniforms: defineUniforms({ seq: 'u32', hidden: 'u32', row_start: 'u32', row_count: 'u32' }),
+});
+
+/** out [seq, hidden] f32 = E[ids]: one dispatch per binding part of the embedding. */
+export function encodeEmbedding(ctx: GpuContext, pass: GPUComputePassEncoder, a: { ids: Tensor; table: RowPart[]; out: Tensor; seq: number }): void {
+  const hidden = a.table[0]!.tensor.shape[1]!;
+  const k = embedding.compile(ctx, { E_DTYPE: wgslDtypeCode(a.table[0]!.tensor.dtype) });
+  for (const part of a.table) {
+    k.encode(pass, { ids: a.ids, table: part.tensor, out: a.out }, { seq: a.seq, hidden, row_start: part.rowStart, row_count: part.rowCount }, Math.ceil((a.seq * hidden) / 256));
+  }
+}
+
+const attention = defineKernel({
+  label: 'attention',
+  code: attentionSource,
+  bindings: { q: 'read', k_cache: 'read', v_cache: 'read', out: 'read_write' },
+  uniforms: defineUniforms({ seq: 'u32', pos0: 'u32', capacity: 'u32', scale: 'f32' }),
+});
+
+/** Causal GQA attention of q [seq, nh, hd] (rows at positions pos0 …) over caches [nkv, capacity, hd] → out [seq, nh·hd]. */
+export function encodeAttention(
+  ctx: GpuContext,
+  pass: GPUComputePassEncoder,
+  a: { q: Tensor; kCache: Tensor; vCache: Tensor; out: Tensor; seq: number; pos0: number; numHeads: number },
+): void {
+  const [nkv, capacity, hd] = a.kCache.shape as [number, number, number];
+  if (hd > 512) throw new RangeError(`attention: head_dim ${hd} > 512 is not supported`);
+  attention
+    .compile(ctx, { NH: a.numHeads, NKV: nkv, HD: hd })
+    .encode(pass, { q: a.q, k_cache: a.kCache, v_cache: a.vCache, out: a.out }, { seq: a.seq, pos0: a.pos0, capacity, scale: 1 / Math.sqrt(hd) }, a.seq * a.numHeads);
+}
+
+const argmax = defineKernel({
+  label: 'argmax',
+  code: argmaxSource,
+  bindings: { logits: 'read', out: 'read_write' },
+  uniforms: defineUniforms({ n: 'u32', row_offset: 'u32' }),
+});
+
+/** out[0] (u32) = argmax of logits[rowOffset … rowOffset + n). */
+export function encodeArgmax(ctx: GpuContext, pass: GPUComputePassEncoder, a: { logits: Tensor; out: Tensor; n: number; rowOffset: number }): void {
+  argmax.compile(ctx).encode(pass, { logits: a.logits, out: a.out }, { n: a.n, row_offset: a.rowOffset }, 1);
+}

@@ -1,0 +1,125 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRng, createTensor, fillTensor, readFloat, readTensor, reference, roundToDtype, splitRows, uploadTensor, type GpuContext } from '@qwen3-webgpu/tensor';
+import { openTestContext } from '@qwen3-webgpu/tensor/testing';
+import { encodeArgmax, encodeAttention, encodeEmbedding, encodeLinear, encodeSwiGlu } from '../src/kernels/index.ts';
+
+const rng = createRng();
+console.log(`qwen3 kernel tests: seed ${rng.seed}`);
+let ctx: GpuContext;
+beforeAll(async () => {
+  ctx = await openTestContext();
+});
+afterAll(() => ctx?.destroy());
+
+describe('linear', () => {
+  for (const dtype of ['bf16', 'f16', 'f32'] as const) {
+    for (const [rows, n, k] of [[1, 37, 64], [6, 40, 33], [13, 129, 96]] as const) {
+      it(`${dtype} [${rows}, ${k}] · [${n}, ${k}]ᵀ, overwrite and accumulate, whole and in parts`, async () => {
+        const x = rng.normalArray(rows * k);
+        const w = roundToDtype(rng.normalArray(n * k, 0.2), dtype);
+        const r0 = rng.normalArray(rows * n);
+        const want = reference.matmulT(x, w, rows, n, k);
+        const xt = uploadTensor(ctx, [rows, k], 'f32', x);
+        const wt = uploadTensor(ctx, [n, k], dtype, w);
+        for (const accumulate of [false, true]) {
+          for (const parts of [undefined, splitRows(wt, Math.max(256, Math.ceil(n / 3) * k * 4))]) {
+            const y = accumulate ? uploadTensor(ctx, [rows, n], 'f32', r0) : createTensor(ctx, [rows, n], 'f32');
+            if (!accumulate) fillTensor(y, NaN);
+            await ctx.run((pass) => encodeLinear(ctx, pass, { x: xt, w: parts ?? wt, y, rows, accumulate }));
+            const got = await readFloat(y);
+            const expected = accumulate ? want.map((v, i) => v + r0[i]!) : want;
+            expect(reference.relativeL2(got, expected), `accumulate ${accumulate} parts ${parts?.length ?? 1}`).toBeLessThanOrEqual(1e-5);
+            y.destroy();
+          }
+        }
+        xt.destroy();
+        wt.destroy();
+      });
+    }
+  }
+});
+
+describe('swiglu', () => {
+  it('h = silu(x·Wgᵀ) ⊙ x·Wuᵀ (bf16 weights, 5 rows)', async () => {
+    const [rows, inter, k] = [5, 48, 40];
+    const x = rng.normalArray(rows * k);
+    const wg = roundToDtype(rng.normalArray(inter * k, 0.3), 'bf16');
+    const wu = roundToDtype(rng.normalArray(inter * k, 0.3), 'bf16');
+    const g = reference.silu(reference.matmulT(x, wg, rows, inter, k));
+    const u = reference.matmulT(x, wu, rows, inter, k);
+    const want = g.map((v, i) => v * u[i]!);
+    const h = createTensor(ctx, [rows, inter], 'f32');
+    fillTensor(h, NaN);
+    const t = [uploadTensor(ctx, [rows, k], 'f32', x), uploadTensor(ctx, [inter, k], 'bf16', wg), uploadTensor(ctx, [inter, k], 'bf16', wu)] as const;
+    await ctx.run((pass) => encodeSwiGlu(ctx, pass, { x: t[0], wGate: t[1], wUp: t[2], h, rows }));
+    expect(reference.relativeL2(await readFloat(h), want)).toBeLessThanOrEqual(1e-5);
+    for (const tt of [...t, h]) tt.destroy();
+  });
+});
+
+describe('embedding', () => {
+  it('gathers bf16 rows to f32 across binding parts', async () => {
+    const [vocab, hidden] = [300, 24];
+    const table = roundToDtype(rng.normalArray(vocab * hidden), 'bf16');
+    const ids = [0, 299, 150, 7, 150, 101];
+    const t = uploadTensor(ctx, [vocab, hidden], 'bf16', table);
+    const parts = splitRows(t, 100 * hidden * 2);
+    expect(parts.length).toBeGreaterThan(2);
+    const idt = uploadTensor(ctx, [ids.length], 'u32', Uint32Array.from(ids));
+    const out = createTensor(ctx, [ids.length, hidden], 'f32');
+    fillTensor(out, NaN);
+    await ctx.run((pass) => encodeEmbedding(ctx, pass, { ids: idt, table: parts, out, seq: ids.length }));
+    const got = await readFloat(out);
+    ids.forEach((id, r) => expect(Array.from(got.subarray(r * hidden, (r + 1) * hidden))).toEqual(Array.from(table.subarray(id * hidden, (id + 1) * hidden))));
+    for (const tt of [t, idt, out]) tt.destroy();
+  });
+});
+
+describe('attention', () => {
+  for (const [nh, nkv, hd, seq, pos0] of [[4, 2, 16, 7, 0], [5, 1, 32, 1, 200], [2, 1, 128, 3, 130]] as const) {
+    it(`causal GQA ${nh}/${nkv} heads, hd ${hd}, ${seq} rows at position ${pos0} (keys in several blocks)`, async () => {
+      const capacity = 256;
+      const q = rng.normalArray(seq * nh * hd);
+      const k = rng.normalArray(nkv * capacity * hd);
+      const v = rng.normalArray(nkv * capacity * hd);
+      const want = new Float64Array(seq * nh * hd);
+      for (let t = 0; t < seq; t++) {
+        for (let h = 0; h < nh; h++) {
+          const g = Math.floor(h / (nh / nkv));
+          const n = pos0 + t + 1;
+          const s = new Float64Array(n);
+          for (let j = 0; j < n; j++) {
+            let d = 0;
+            for (let i = 0; i < hd; i++) d += q[(t * nh + h) * hd + i]! * k[(g * capacity + j) * hd + i]!;
+            s[j] = d / Math.sqrt(hd);
+          }
+          const p = reference.softmax(s, 1, n);
+          for (let j = 0; j < n; j++) for (let i = 0; i < hd; i++) want[(t * nh + h) * hd + i]! += p[j]! * v[(g * capacity + j) * hd + i]!;
+        }
+      }
+      const qt = uploadTensor(ctx, [seq, nh, hd], 'f32', q);
+      const kt = uploadTensor(ctx, [nkv, capacity, hd], 'f32', k);
+      const vt = uploadTensor(ctx, [nkv, capacity, hd], 'f32', v);
+      const out = createTensor(ctx, [seq, nh * hd], 'f32');
+      fillTensor(out, NaN);
+      await ctx.run((pass) => encodeAttention(ctx, pass, { q: qt, kCache: kt, vCache: vt, out, seq, pos0, numHeads: nh }));
+      expect(reference.relativeL2(await readFloat(out), want)).toBeLessThanOrEqual(1e-5);
+      for (const tt of [qt, kt, vt, out]) tt.destroy();
+    });
+  }
+});
+
+describe('argmax', () => {
+  it('finds the maximum of a row (lowest index on ties) in a large vocabulary', async () => {
+    const n = 151936;
+    const logits = rng.normalArray(2 * n);
+    logits[n + 98765] = 50;
+    logits[n + 120000] = 50; // a tie: the lower index wins
+    const lt = uploadTensor(ctx, [2, n], 'f32', logits);
+    const out = createTensor(ctx, [1], 'u32');
+    await ctx.run((pass) => encodeArgmax(ctx, pass, { logits: lt, out, n, rowOffset: n }));
+    expect((await readTensor(out))[0]).toBe(98765);
+    lt.destroy();
+    out.destroy();
+  });
+});
