@@ -4,3 +4,7 @@ export { loadCpuWeights } from './cpu/weights.ts';
 export type { CpuWeights } from './cpu/weights.ts';
 export { GpuQwen3Model } from './gpu/model.ts';
 export type { GpuModelOptions } from './gpu/model.ts';
+export { generate } from './generate.ts';
+export type { GenerateOptions, GenerationStats, TokenBackend } from './generate.ts';
+export { allowedWeights, resolveSampling, sampleToken } from './sampling.ts';
+export type { ResolvedSampling, SamplingOptions } from './sampling.ts';

@@ -1,6 +1,8 @@
 // The CPU backend: Qwen3's forward pass in plain TypeScript over f32 weights, with float64 arithmetic (JS numbers)
 // through the tensor package's reference ops. HF semantics (DESIGN.md §3); KV cache on the host.
 import { reference } from '@qwen3-webgpu/tensor';
+import { sampleToken, type ResolvedSampling } from '../sampling.ts';
+import type { TokenBackend } from '../generate.ts';
 import type { CpuWeights } from './weights.ts';
 
 export interface CpuForwardResult {
@@ -10,7 +12,7 @@ export interface CpuForwardResult {
   hiddenStates?: Float32Array[];
 }
 
-export class CpuQwen3Model {
+export class CpuQwen3Model implements TokenBackend {
   readonly maxContext: number;
   /** Per layer: K and V caches [nkv, maxContext, hd]. */
   readonly #k: Float32Array[];
@@ -29,9 +31,24 @@ export class CpuQwen3Model {
     this.#v = Array.from({ length: c.numHiddenLayers }, () => new Float32Array(size));
   }
 
+  /** Tokens seen in the context (repetition / presence penalties). */
+  readonly #seen = new Set<number>();
+
+  get vocabSize(): number {
+    return this.weights.config.vocabSize;
+  }
+
   /** Forgets the cached context. */
   reset(): void {
     this.length = 0;
+    this.#seen.clear();
+  }
+
+  async next(ids: readonly number[], sampling: ResolvedSampling, u: number): Promise<number> {
+    const { logits } = this.forward(ids);
+    for (const id of ids) this.#seen.add(id);
+    const vocab = this.vocabSize;
+    return sampleToken(logits.subarray((ids.length - 1) * vocab), (i) => this.#seen.has(i), sampling, u);
   }
 
   /** Runs `ids` at positions length … length + seq − 1, appending to the KV cache. */

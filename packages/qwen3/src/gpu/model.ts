@@ -3,9 +3,11 @@
 // lm_head), over weights loaded with @qwen3-webgpu/weights. Buffers are allocated once, at construction.
 import { createQkvRope, type QkvRope } from '@qwen3-webgpu/qkv-rope';
 import { createRmsNormF32, type RmsNormF32 } from '@qwen3-webgpu/rmsnorm-f32';
-import { createTensor, readFloat, writeTensor, type GpuContext, type Tensor } from '@qwen3-webgpu/tensor';
+import { createTensor, fillTensor, readFloat, readTensor, writeTensor, type GpuContext, type Tensor } from '@qwen3-webgpu/tensor';
 import type { Qwen3Weights } from '@qwen3-webgpu/weights';
-import { encodeAttention, encodeEmbedding, encodeLinear, encodeSwiGlu } from '../kernels/index.ts';
+import type { TokenBackend } from '../generate.ts';
+import { encodeAttention, encodeEmbedding, encodeLinear, encodeMarkSeen, encodeSample, encodeSwiGlu } from '../kernels/index.ts';
+import type { ResolvedSampling } from '../sampling.ts';
 
 export interface GpuModelOptions {
   /** KV cache positions; default min(4096, max_position_embeddings). */
@@ -14,14 +16,14 @@ export interface GpuModelOptions {
   maxRows?: number;
 }
 
-export class GpuQwen3Model {
+export class GpuQwen3Model implements TokenBackend {
   readonly maxContext: number;
   readonly maxRows: number;
   /** Positions already in the KV cache. */
   length = 0;
   readonly #norm: RmsNormF32;
   readonly #qkv: QkvRope;
-  readonly #buffers: Record<'ids' | 'x' | 'a' | 'q' | 'attn' | 'mlp' | 'logits', Tensor>;
+  readonly #buffers: Record<'ids' | 'x' | 'a' | 'q' | 'attn' | 'mlp' | 'logits' | 'seen' | 'token', Tensor>;
   readonly #k: Tensor[];
   readonly #v: Tensor[];
 
@@ -53,34 +55,62 @@ export class GpuQwen3Model {
       attn: createTensor(ctx, [r, c.numAttentionHeads * c.headDim], 'f32', { label: 'attention out' }),
       mlp: createTensor(ctx, [r, c.intermediateSize], 'f32', { label: 'mlp hidden' }),
       logits: createTensor(ctx, [r, c.vocabSize], 'f32', { label: 'logits' }),
+      seen: createTensor(ctx, [c.vocabSize], 'u32', { label: 'seen tokens' }),
+      token: createTensor(ctx, [1], 'u32', { label: 'next token' }),
     };
+    fillTensor(this.#buffers.seen, 0);
     const cache = () => createTensor(ctx, [c.numKeyValueHeads, this.maxContext, c.headDim], 'f32', { label: 'kv cache' });
     this.#k = weights.layers.map(cache);
     this.#v = weights.layers.map(cache);
   }
 
-  reset(): void {
-    this.length = 0;
+  get vocabSize(): number {
+    return this.weights.config.vocabSize;
   }
 
-  /** Runs `ids` at positions length … length + seq − 1; returns logits [seq, vocab]. */
-  async forward(ids: readonly number[]): Promise<Float32Array> {
+  reset(): void {
+    this.length = 0;
+    fillTensor(this.#buffers.seen, 0);
+  }
+
+  /**
+   * Feeds ids (chunks of maxRows) and picks the next token on the GPU from the last row's logits; lm_head runs on
+   * that row only, and only the 4-byte id comes back.
+   */
+  async next(ids: readonly number[], sampling: ResolvedSampling, u: number): Promise<number> {
+    this.#check(ids);
+    for (let start = 0; start < ids.length; start += this.maxRows) {
+      const chunk = ids.slice(start, start + this.maxRows);
+      const last = start + this.maxRows >= ids.length;
+      await this.#step(chunk, last ? { sampling, u } : 'none');
+    }
+    return (await readTensor(this.#buffers.token))[0]!;
+  }
+
+  #check(ids: readonly number[]): void {
     const c = this.weights.config;
     if (ids.length === 0) throw new RangeError('forward needs at least one token');
     if (this.length + ids.length > this.maxContext) throw new RangeError(`${this.length + ids.length} positions exceed the KV cache (max context ${this.maxContext})`);
     for (const id of ids) {
       if (!Number.isInteger(id) || id < 0 || id >= c.vocabSize) throw new RangeError(`token id ${id} is outside the vocabulary [0, ${c.vocabSize})`);
     }
+  }
+
+  /** Runs `ids` at positions length … length + seq − 1; returns logits [seq, vocab]. */
+  async forward(ids: readonly number[]): Promise<Float32Array> {
+    const c = this.weights.config;
+    this.#check(ids);
     const out = new Float32Array(ids.length * c.vocabSize);
     for (let start = 0; start < ids.length; start += this.maxRows) {
       const chunk = ids.slice(start, start + this.maxRows);
-      await this.#step(chunk);
+      await this.#step(chunk, 'all');
       out.set((await readFloat(this.#buffers.logits)).subarray(0, chunk.length * c.vocabSize), start * c.vocabSize);
     }
     return out;
   }
 
-  async #step(ids: readonly number[]): Promise<void> {
+  /** One forward pass over ids; lm_head on every row ('all'), on the last row + sampling, or not at all. */
+  async #step(ids: readonly number[], head: 'all' | 'none' | { sampling: ResolvedSampling; u: number }): Promise<void> {
     const { ctx, weights: w } = this;
     const c = w.config;
     const b = this.#buffers;
@@ -89,6 +119,7 @@ export class GpuQwen3Model {
     writeTensor(b.ids, Uint32Array.from(ids));
     await ctx.run((pass) => {
       encodeEmbedding(ctx, pass, { ids: b.ids, table: w.embedTokens.parts, out: b.x, seq });
+      encodeMarkSeen(ctx, pass, { ids: b.ids, seen: b.seen, seq });
       w.layers.forEach((layer, l) => {
         this.#norm.encode(pass, { x: b.x, w: layer.input_layernorm.tensor, y: b.a, rows: seq });
         this.#qkv.encode(pass, {
@@ -111,8 +142,16 @@ export class GpuQwen3Model {
         encodeSwiGlu(ctx, pass, { x: b.a, wGate: layer['mlp.gate_proj'].tensor, wUp: layer['mlp.up_proj'].tensor, h: b.mlp, rows: seq });
         encodeLinear(ctx, pass, { x: b.mlp, w: layer['mlp.down_proj'].parts, y: b.x, rows: seq, accumulate: true });
       });
-      this.#norm.encode(pass, { x: b.x, w: w.norm.tensor, y: b.a, rows: seq });
-      encodeLinear(ctx, pass, { x: b.a, w: w.lmHead.parts, y: b.logits, rows: seq });
+      if (head === 'none') return;
+      if (head === 'all') {
+        this.#norm.encode(pass, { x: b.x, w: w.norm.tensor, y: b.a, rows: seq });
+        encodeLinear(ctx, pass, { x: b.a, w: w.lmHead.parts, y: b.logits, rows: seq });
+        return;
+      }
+      // Only the last row's logits matter for the next token.
+      this.#norm.encode(pass, { x: b.x.rows(seq - 1, 1), w: w.norm.tensor, y: b.a, rows: 1 });
+      encodeLinear(ctx, pass, { x: b.a, w: w.lmHead.parts, y: b.logits, rows: 1 });
+      encodeSample(ctx, pass, { logits: b.logits, seen: b.seen, out: b.token, n: c.vocabSize, rowOffset: 0, sampling: head.sampling, u: head.u });
     }, 'qwen3 forward');
     this.length = pos0 + seq;
   }

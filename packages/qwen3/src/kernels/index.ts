@@ -2,6 +2,9 @@ import { defineKernel, defineUniforms, dtypeWgsl, wgslDtypeCode, type GpuContext
 import argmaxSource from './argmax.wgsl';
 import attentionSource from './attention.wgsl';
 import embeddingSource from './embedding.wgsl';
+import markSeenSource from './mark-seen.wgsl';
+import sampleSource from './sample.wgsl';
+import type { ResolvedSampling } from '../sampling.ts';
 
 export { encodeLinear, encodeSwiGlu } from './linear.ts';
 export type { LinearArgs } from './linear.ts';
@@ -52,4 +55,58 @@ const argmax = defineKernel({
 /** out[0] (u32) = argmax of logits[rowOffset … rowOffset + n). */
 export function encodeArgmax(ctx: GpuContext, pass: GPUComputePassEncoder, a: { logits: Tensor; out: Tensor; n: number; rowOffset: number }): void {
   argmax.compile(ctx).encode(pass, { logits: a.logits, out: a.out }, { n: a.n, row_offset: a.rowOffset }, 1);
+}
+
+const sample = defineKernel({
+  label: 'sample',
+  code: sampleSource,
+  bindings: { logits: 'read', seen: 'read', out: 'read_write' },
+  uniforms: defineUniforms({
+    n: 'u32',
+    row_offset: 'u32',
+    top_k: 'u32',
+    temperature: 'f32',
+    top_p: 'f32',
+    min_p: 'f32',
+    repetition_penalty: 'f32',
+    presence_penalty: 'f32',
+    u: 'f32',
+  }),
+});
+
+/** out[0] (u32) = the next token from logits[rowOffset … rowOffset + n) (sampling.ts semantics), u ∈ [0, 1). */
+export function encodeSample(
+  ctx: GpuContext,
+  pass: GPUComputePassEncoder,
+  a: { logits: Tensor; seen: Tensor; out: Tensor; n: number; rowOffset: number; sampling: ResolvedSampling; u: number },
+): void {
+  const s = a.sampling;
+  sample.compile(ctx).encode(
+    pass,
+    { logits: a.logits, seen: a.seen, out: a.out },
+    {
+      n: a.n,
+      row_offset: a.rowOffset,
+      top_k: s.topK,
+      temperature: s.temperature,
+      top_p: s.topP,
+      min_p: s.minP,
+      repetition_penalty: s.repetitionPenalty,
+      presence_penalty: s.presencePenalty,
+      u: a.u,
+    },
+    1,
+  );
+}
+
+const markSeen = defineKernel({
+  label: 'mark_seen',
+  code: markSeenSource,
+  bindings: { ids: 'read', seen: 'read_write' },
+  uniforms: defineUniforms({ seq: 'u32' }),
+});
+
+/** seen[ids[t]] = 1 for the seq ids. */
+export function encodeMarkSeen(ctx: GpuContext, pass: GPUComputePassEncoder, a: { ids: Tensor; seen: Tensor; seq: number }): void {
+  markSeen.compile(ctx).encode(pass, { ids: a.ids, seen: a.seen }, { seq: a.seq }, Math.ceil(a.seq / 64));
 }

@@ -1,0 +1,228 @@
+// Picks the next token on the GPU (one workgroup), with the semantics of ../sampling.ts: repetition and presence
+// penalties on tokens marked in `seen`, temperature, top-k, top-p, min-p, then the inverse CDF at u in token-id order;
+// temperature 0 is the penalized argmax. Thresholds are exact: binary searches over the order-preserving u32 image
+// of the f32 values, one reduction over the vocabulary per step. Only out[0] (the token id) goes back to the host.
+
+struct Params {
+  n: u32,
+  row_offset: u32,
+  top_k: u32,
+  temperature: f32,
+  top_p: f32,
+  min_p: f32,
+  repetition_penalty: f32,
+  presence_penalty: f32,
+  u: f32,
+}
+
+@group(0) @binding(0) var<storage, read> logits: array<f32>;
+@group(0) @binding(1) var<storage, read> seen: array<u32>;
+@group(0) @binding(2) var<storage, read_write> out: array<u32>;
+@group(0) @binding(3) var<uniform> params: Params;
+
+const WG: u32 = 256u;
+var<workgroup> red_f: array<f32, WG>;
+var<workgroup> red_u: array<u32, WG>;
+
+// Penalized, temperature-scaled logit (temperature 0 → no scaling: greedy compares penalized logits).
+fn z(i: u32) -> f32 {
+  var l = logits[params.row_offset + i];
+  if (seen[i] != 0u) {
+    l = select(l * params.repetition_penalty, l / params.repetition_penalty, l > 0.0) - params.presence_penalty;
+  }
+  return select(l, l / params.temperature, params.temperature > 0.0);
+}
+
+// Order-preserving map of f32 to u32.
+fn key(f: f32) -> u32 {
+  let b = bitcast<u32>(f);
+  return select(b | 0x80000000u, ~b, (b & 0x80000000u) != 0u);
+}
+
+fn sum_f(v: f32, lid: u32) -> f32 {
+  red_f[lid] = v;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s >>= 1u) {
+    if (lid < s) {
+      red_f[lid] += red_f[lid + s];
+    }
+    workgroupBarrier();
+  }
+  let r = red_f[0];
+  workgroupBarrier();
+  return r;
+}
+
+fn max_f(v: f32, lid: u32) -> f32 {
+  red_f[lid] = v;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s >>= 1u) {
+    if (lid < s) {
+      red_f[lid] = max(red_f[lid], red_f[lid + s]);
+    }
+    workgroupBarrier();
+  }
+  let r = red_f[0];
+  workgroupBarrier();
+  return r;
+}
+
+fn sum_u(v: u32, lid: u32) -> u32 {
+  red_u[lid] = v;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s >>= 1u) {
+    if (lid < s) {
+      red_u[lid] += red_u[lid + s];
+    }
+    workgroupBarrier();
+  }
+  let r = red_u[0];
+  workgroupBarrier();
+  return r;
+}
+
+fn min_u(v: u32, lid: u32) -> u32 {
+  red_u[lid] = v;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s >>= 1u) {
+    if (lid < s) {
+      red_u[lid] = min(red_u[lid], red_u[lid + s]);
+    }
+    workgroupBarrier();
+  }
+  let r = red_u[0];
+  workgroupBarrier();
+  return r;
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_index) lid: u32) {
+  let n = params.n;
+  var zmax = -3.4e38;
+  for (var i = lid; i < n; i += WG) {
+    zmax = max(zmax, z(i));
+  }
+  zmax = max_f(zmax, lid);
+
+  if (params.temperature <= 0.0) {
+    // Greedy: the lowest id reaching the maximum.
+    var first = 0xffffffffu;
+    for (var i = lid; i < n; i += WG) {
+      if (z(i) == zmax) {
+        first = min(first, i);
+      }
+    }
+    first = min_u(first, lid);
+    if (lid == 0u) {
+      out[0] = first;
+    }
+    return;
+  }
+
+  // top-k: the largest key θ with at least k values ≥ θ (the k-th largest value; ties kept).
+  var k_floor = 0u;
+  if (params.top_k > 0u && params.top_k < n) {
+    var lo = 0u;
+    var hi = 0xffffffffu;
+    for (var step = 0u; step < 32u; step++) {
+      let mid = lo + (hi - lo) / 2u + (hi - lo) % 2u;
+      var c = 0u;
+      for (var i = lid; i < n; i += WG) {
+        c += select(0u, 1u, key(z(i)) >= mid);
+      }
+      if (sum_u(c, lid) >= params.top_k) {
+        lo = mid;
+      } else {
+        hi = mid - 1u;
+      }
+    }
+    k_floor = lo;
+  }
+
+  // Weights exp(z − zmax) of the top-k survivors.
+  var local_total = 0.0;
+  for (var i = lid; i < n; i += WG) {
+    let zi = z(i);
+    local_total += select(0.0, exp(zi - zmax), key(zi) >= k_floor);
+  }
+  let total = sum_f(local_total, lid);
+
+  // top-p: the largest weight θ such that the weights ≥ θ carry at least top_p of the mass.
+  var p_floor = 0u; // key of weight 0.0 is 0x80000000; 0 keeps everything
+  if (params.top_p < 1.0) {
+    var lo = 0x80000000u;
+    var hi = 0xffffffffu;
+    for (var step = 0u; step < 32u; step++) {
+      let mid = lo + (hi - lo) / 2u + (hi - lo) % 2u;
+      var m = 0.0;
+      for (var i = lid; i < n; i += WG) {
+        let zi = z(i);
+        let w = select(0.0, exp(zi - zmax), key(zi) >= k_floor);
+        m += select(0.0, w, key(w) >= mid);
+      }
+      if (sum_f(m, lid) >= params.top_p * total) {
+        lo = mid;
+      } else {
+        hi = mid - 1u;
+      }
+    }
+    p_floor = lo;
+  }
+
+  // Final weights: top-k, top-p and min-p survivors (weights are relative to the largest, which is 1).
+  let c = (n + WG - 1u) / WG;
+  let begin = min(lid * c, n);
+  let end = min(begin + c, n);
+  var chunk = 0.0;
+  var last = 0u;
+  for (var i = begin; i < end; i++) {
+    let w = final_weight(i, zmax, k_floor, p_floor);
+    chunk += w;
+    if (w > 0.0) {
+      last = i + 1u;
+    }
+  }
+  red_f[lid] = chunk;
+  red_u[lid] = last;
+  workgroupBarrier();
+  if (lid == 0u) {
+    // Serial scan over the 256 chunk sums, then a walk through the chunk holding the goal.
+    var grand = 0.0;
+    var fallback = 0u;
+    for (var t = 0u; t < WG; t++) {
+      grand += red_f[t];
+      fallback = max(fallback, red_u[t]);
+    }
+    let goal = params.u * grand;
+    var acc = 0.0;
+    var picked = fallback - 1u; // rounding may leave the goal past the end: take the last allowed token
+    var done = false;
+    for (var t = 0u; t < WG && !done; t++) {
+      if (goal < acc + red_f[t]) {
+        let b = min(t * c, n);
+        let e = min(b + c, n);
+        for (var i = b; i < e; i++) {
+          let w = final_weight(i, zmax, k_floor, p_floor);
+          if (w > 0.0) {
+            acc += w;
+            picked = i;
+            if (goal < acc) {
+              break;
+            }
+          }
+        }
+        done = true;
+      } else {
+        acc += red_f[t];
+      }
+    }
+    out[0] = picked;
+  }
+}
+
+fn final_weight(i: u32, zmax: f32, k_floor: u32, p_floor: u32) -> f32 {
+  let zi = z(i);
+  let w = select(0.0, exp(zi - zmax), key(zi) >= k_floor);
+  let keep = w > 0.0 && key(w) >= p_floor && w >= params.min_p;
+  return select(0.0, w, keep);
+}

@@ -1,0 +1,76 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { GpuContext } from '@qwen3-webgpu/tensor';
+import { openTestContext } from '@qwen3-webgpu/tensor/testing';
+import { loadQwen3Weights, openCheckpoint, writeSyntheticCheckpoint, type Qwen3Weights } from '@qwen3-webgpu/weights';
+import { CpuQwen3Model, generate, GpuQwen3Model, loadCpuWeights, type GenerateOptions, type TokenBackend } from '../src/index.ts';
+
+const spec = JSON.parse(readFileSync(new URL('./goldens/gqa5-untied-f32.json', import.meta.url), 'utf8'));
+const golden = JSON.parse(readFileSync(new URL('./goldens/gqa5-untied-f32.golden.json', import.meta.url), 'utf8')) as { prompt_ids: number[]; greedy_ids: number[] };
+
+let ctx: GpuContext;
+let weights: Qwen3Weights;
+let gpu: GpuQwen3Model;
+let cpu: CpuQwen3Model;
+beforeAll(async () => {
+  ctx = await openTestContext();
+  const dir = mkdtempSync(join(tmpdir(), 'qwen3-gen-'));
+  await writeSyntheticCheckpoint(dir, { config: spec.config, seed: spec.seed, dtype: spec.dtype });
+  const checkpoint = await openCheckpoint(dir);
+  cpu = new CpuQwen3Model(await loadCpuWeights(checkpoint), { maxContext: 64 });
+  weights = await loadQwen3Weights(ctx, checkpoint);
+  gpu = new GpuQwen3Model(ctx, weights, { maxContext: 64, maxRows: 8 });
+  rmSync(dir, { recursive: true });
+});
+afterAll(() => {
+  gpu?.destroy();
+  weights?.destroy();
+  ctx?.destroy();
+});
+
+async function run(backend: TokenBackend, options: GenerateOptions, prompt = golden.prompt_ids) {
+  const ids: number[] = [];
+  const it = generate(backend, prompt, options);
+  for (;;) {
+    const r = await it.next();
+    if (r.done) return { ids, stats: r.value };
+    ids.push(r.value);
+  }
+}
+
+describe('generate()', () => {
+  it("greedy on both backends reproduces HF's greedy continuation (prompt longer than maxRows: chunked prefill)", async () => {
+    for (const backend of [gpu, cpu]) {
+      const { ids, stats } = await run(backend, { temperature: 0, maxTokens: 10 });
+      expect(ids).toEqual(golden.greedy_ids);
+      expect(stats).toMatchObject({ promptTokens: 20, generatedTokens: 10, finishReason: 'length' });
+      expect(stats.prefillMs).toBeGreaterThan(0);
+    }
+  });
+
+  it('stops at a stop id without emitting it', async () => {
+    const stopAt = golden.greedy_ids[3]!;
+    const { ids, stats } = await run(gpu, { temperature: 0, maxTokens: 10, stopIds: [stopAt] });
+    expect(ids).toEqual(golden.greedy_ids.slice(0, golden.greedy_ids.indexOf(stopAt)));
+    expect(stats.finishReason).toBe('stop');
+  });
+
+  it('the same seed reproduces a sampled sequence on each backend; another seed changes it', async () => {
+    const options = { temperature: 1.2, topK: 50, topP: 0.95, maxTokens: 12 };
+    for (const backend of [gpu, cpu]) {
+      const a = await run(backend, { ...options, seed: 42 });
+      const b = await run(backend, { ...options, seed: 42 });
+      const c = await run(backend, { ...options, seed: 43 });
+      expect(a.ids).toEqual(b.ids);
+      expect(c.ids).not.toEqual(a.ids);
+    }
+  });
+
+  it('refuses a prompt plus generation longer than the KV cache, and bad ids', async () => {
+    await expect(run(gpu, { maxTokens: 50 })).rejects.toThrow(/prompt \(20 tokens\) \+ 50 new tokens need 69 positions, over the max context 64/);
+    await expect(run(gpu, { maxTokens: 2 }, [1, 101])).rejects.toThrow(/prompt id 101 is outside the vocabulary \[0, 101\)/);
+    await expect(run(gpu, { maxTokens: 2, topP: 0 })).rejects.toThrow(/top-p must be in \(0, 1\]/);
+  });
+});

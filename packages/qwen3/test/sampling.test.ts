@@ -1,0 +1,141 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRng, createTensor, readTensor, uploadTensor, type GpuContext } from '@qwen3-webgpu/tensor';
+import { openTestContext } from '@qwen3-webgpu/tensor/testing';
+import { encodeSample } from '../src/kernels/index.ts';
+import { allowedWeights, resolveSampling, sampleToken, type SamplingOptions } from '../src/sampling.ts';
+
+const SEED = 20261125;
+const never = () => false;
+
+/** Draws `count` tokens with the reference sampler and a fixed seed; returns the counts per token. */
+function draw(logits: Float32Array, options: SamplingOptions, count: number, seed = SEED): Uint32Array {
+  const rng = createRng(seed);
+  const s = resolveSampling(options);
+  const counts = new Uint32Array(logits.length);
+  for (let i = 0; i < count; i++) counts[sampleToken(logits, never, s, rng.next())]!++;
+  return counts;
+}
+
+const logits = createRng(7).normalArray(50, 2);
+const order = Array.from({ length: 50 }, (_, i) => i).sort((a, b) => logits[b]! - logits[a]!);
+const softmax = (l: ArrayLike<number>, t: number) => {
+  const m = Math.max(...Array.from(l));
+  const e = Array.from(l, (v) => Math.exp((v - m) / t));
+  const s = e.reduce((a, b) => a + b);
+  return e.map((v) => v / s);
+};
+
+describe('sampling semantics (reference, 10k draws, fixed seed)', () => {
+  it('greedy is the exact argmax, lowest id on ties', () => {
+    const s = resolveSampling({ temperature: 0 });
+    expect(sampleToken(logits, never, s, 0.5)).toBe(order[0]);
+    const tie = Float32Array.from([1, 3, 2, 3]);
+    expect(sampleToken(tie, never, s, 0.9)).toBe(1);
+  });
+
+  it('top-k draws only from the k largest', () => {
+    const counts = draw(logits, { topK: 5 }, 10_000);
+    const drawn = new Set(Array.from(counts.keys()).filter((i) => counts[i]! > 0));
+    expect([...drawn].sort()).toEqual(order.slice(0, 5).sort());
+  });
+
+  it('top-p draws only from the smallest set reaching the mass', () => {
+    const p = softmax(logits, 1);
+    let mass = 0;
+    const nucleus: number[] = [];
+    for (const i of order) {
+      nucleus.push(i);
+      mass += p[i]!;
+      if (mass >= 0.8) break;
+    }
+    const counts = draw(logits, { topP: 0.8 }, 10_000);
+    const drawn = Array.from(counts.keys()).filter((i) => counts[i]! > 0);
+    expect(drawn.sort()).toEqual(nucleus.sort());
+  });
+
+  it('min-p draws only tokens with probability ≥ min_p · max', () => {
+    const p = softmax(logits, 1);
+    const allowed = order.filter((i) => p[i]! >= 0.1 * p[order[0]!]!);
+    const counts = draw(logits, { minP: 0.1 }, 10_000);
+    expect(Array.from(counts.keys()).filter((i) => counts[i]! > 0).sort()).toEqual(allowed.sort());
+  });
+
+  it('temperature reshapes the distribution as softmax(l / T) predicts (within 5 σ)', () => {
+    for (const t of [0.5, 1, 2]) {
+      const p = softmax(logits, t);
+      const counts = draw(logits, { temperature: t }, 10_000);
+      for (const i of order.slice(0, 5)) {
+        const sigma = Math.sqrt((p[i]! * (1 - p[i]!)) / 10_000);
+        expect(Math.abs(counts[i]! / 10_000 - p[i]!), `T ${t}, token ${i}`).toBeLessThanOrEqual(5 * sigma + 1e-9);
+      }
+    }
+    // Lower temperature concentrates mass on the top token.
+    expect(draw(logits, { temperature: 0.5 }, 10_000)[order[0]!]!).toBeGreaterThan(draw(logits, { temperature: 2 }, 10_000)[order[0]!]!);
+  });
+
+  it('a fixed seed reproduces the draws; another seed does not', () => {
+    expect(Array.from(draw(logits, { topK: 20 }, 500))).toEqual(Array.from(draw(logits, { topK: 20 }, 500)));
+    expect(Array.from(draw(logits, { topK: 20 }, 500))).not.toEqual(Array.from(draw(logits, { topK: 20 }, 500, SEED + 1)));
+  });
+
+  it('repetition and presence penalties push seen tokens down', () => {
+    const top = order[0]!;
+    const seen = (i: number) => i === top;
+    expect(sampleToken(logits, seen, resolveSampling({ temperature: 0, presencePenalty: 100 }), 0)).toBe(order[1]);
+    const w = allowedWeights(logits, seen, resolveSampling({ repetitionPenalty: 1.5 }));
+    const plain = allowedWeights(logits, never, resolveSampling({}));
+    expect(w[top]! / w[order[1]!]!).toBeLessThan(plain[top]! / plain[order[1]!]!);
+  });
+
+  it('rejects out-of-range options, naming them', () => {
+    expect(() => resolveSampling({ topP: 0 })).toThrow(/top-p must be in \(0, 1\]/);
+    expect(() => resolveSampling({ topP: 1.5 })).toThrow(/top-p/);
+    expect(() => resolveSampling({ temperature: -1 })).toThrow(/temperature must be ≥ 0/);
+    expect(() => resolveSampling({ topK: 2.5 })).toThrow(/top-k must be a non-negative integer/);
+    expect(() => resolveSampling({ minP: 2 })).toThrow(/min-p must be in \[0, 1\]/);
+    expect(() => resolveSampling({ repetitionPenalty: 0 })).toThrow(/repetition penalty must be > 0/);
+  });
+});
+
+describe('the GPU sampling kernel picks what the reference picks', () => {
+  let ctx: GpuContext;
+  beforeAll(async () => {
+    ctx = await openTestContext();
+  });
+  afterAll(() => ctx?.destroy());
+
+  const settings: SamplingOptions[] = [
+    { temperature: 0 },
+    { temperature: 0, repetitionPenalty: 1.3, presencePenalty: 0.5 },
+    { temperature: 1 },
+    { temperature: 0.7, topK: 40 },
+    { temperature: 1.3, topP: 0.9 },
+    { temperature: 1, minP: 0.05 },
+    { temperature: 0.8, topK: 100, topP: 0.95, minP: 0.02, repetitionPenalty: 1.2, presencePenalty: 0.3 },
+  ];
+  it(`over ${settings.length} settings × 60 draws on a 1000-token vocabulary with seen tokens`, async () => {
+    const n = 1000;
+    const rng = createRng(SEED);
+    const row = rng.normalArray(n, 3);
+    const seenIds = new Set([3, 17, 400, 999, ...Array.from({ length: 20 }, () => rng.int(0, n))]);
+    const seenArr = Uint32Array.from({ length: n }, (_, i) => (seenIds.has(i) ? 1 : 0));
+    const logitsT = uploadTensor(ctx, [2, n], 'f32', Float32Array.from([...rng.normalArray(n), ...row]));
+    const seenT = uploadTensor(ctx, [n], 'u32', seenArr);
+    const out = createTensor(ctx, [1], 'u32');
+    let mismatches = 0;
+    for (const options of settings) {
+      const s = resolveSampling(options);
+      for (let d = 0; d < 60; d++) {
+        const u = rng.next();
+        await ctx.run((pass) => encodeSample(ctx, pass, { logits: logitsT, seen: seenT, out, n, rowOffset: n, sampling: s, u }));
+        const got = (await readTensor(out))[0]!;
+        const want = sampleToken(row, (i) => seenIds.has(i), s, u);
+        if (got !== want) mismatches++;
+        expect(got, `${JSON.stringify(options)} u ${u}`).toBeLessThan(n);
+      }
+    }
+    // f32 on the GPU vs f64 in the reference: a draw landing within rounding of a CDF boundary may differ.
+    expect(mismatches).toBeLessThanOrEqual(2);
+    for (const t of [logitsT, seenT, out]) t.destroy();
+  });
+});
