@@ -1,0 +1,65 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { GpuContext } from '@qwen3-webgpu/tensor';
+import { openTestContext } from '@qwen3-webgpu/tensor/testing';
+import { loadQwen3Weights, openCheckpoint, writeSyntheticCheckpoint, type Qwen3Weights } from '@qwen3-webgpu/weights';
+import { generate, GpuQwen3Model } from '../src/index.ts';
+
+const spec = JSON.parse(readFileSync(new URL('./goldens/tiny-tied-bf16.json', import.meta.url), 'utf8'));
+
+let ctx: GpuContext;
+let weights: Qwen3Weights;
+let gpu: GpuQwen3Model;
+/** GPU buffers created and not yet destroyed, counted by wrapping the device. */
+const live = new Set<GPUBuffer>();
+beforeAll(async () => {
+  ctx = await openTestContext();
+  const create = ctx.device.createBuffer.bind(ctx.device);
+  ctx.device.createBuffer = (descriptor: GPUBufferDescriptor) => {
+    const buffer = create(descriptor);
+    live.add(buffer);
+    const destroy = buffer.destroy.bind(buffer);
+    buffer.destroy = () => {
+      live.delete(buffer);
+      destroy();
+    };
+    return buffer;
+  };
+  const dir = mkdtempSync(join(tmpdir(), 'qwen3-life-'));
+  await writeSyntheticCheckpoint(dir, { config: spec.config, seed: spec.seed, dtype: spec.dtype });
+  weights = await loadQwen3Weights(ctx, await openCheckpoint(dir));
+  gpu = new GpuQwen3Model(ctx, weights, { maxContext: 32 });
+  rmSync(dir, { recursive: true });
+});
+afterAll(() => {
+  gpu?.destroy();
+  weights?.destroy();
+  ctx?.destroy();
+});
+
+describe('1000 consecutive generate() calls', () => {
+  it('leave the number of live GPU buffers and host memory flat', async () => {
+    const snapshot = () => ({ buffers: live.size, rss: process.memoryUsage().rss, heap: process.memoryUsage().heapUsed });
+    let atWarm = snapshot();
+    const start = performance.now();
+    for (let call = 0; call < 1000; call++) {
+      const prompt = [1, (call * 7) % 97, (call * 13) % 97, 5];
+      let n = 0;
+      for await (const id of generate(gpu, prompt, { temperature: call % 2 ? 0.9 : 0, topK: 20, maxTokens: 3, seed: call })) {
+        expect(id).toBeLessThan(97);
+        n++;
+      }
+      expect(n).toBe(3);
+      if (call === 99) atWarm = snapshot();
+    }
+    const end = snapshot();
+    console.log(
+      `1000 generate() calls in ${((performance.now() - start) / 1000).toFixed(1)} s: live GPU buffers ${atWarm.buffers} after 100 calls, ${end.buffers} after 1000; ` +
+        `RSS ${(atWarm.rss / 2 ** 20).toFixed(0)} → ${(end.rss / 2 ** 20).toFixed(0)} MiB, JS heap ${(atWarm.heap / 2 ** 20).toFixed(0)} → ${(end.heap / 2 ** 20).toFixed(0)} MiB`,
+    );
+    expect(end.buffers).toBe(atWarm.buffers);
+    expect(end.rss - atWarm.rss).toBeLessThan(64 * 2 ** 20);
+  });
+});
