@@ -14,11 +14,13 @@ let weights: Qwen3Weights;
 let gpu: GpuQwen3Model;
 /** GPU buffers created and not yet destroyed, counted by wrapping the device. */
 const live = new Set<GPUBuffer>();
+let created = 0;
 beforeAll(async () => {
   ctx = await openTestContext();
   const create = ctx.device.createBuffer.bind(ctx.device);
   ctx.device.createBuffer = (descriptor: GPUBufferDescriptor) => {
     const buffer = create(descriptor);
+    created++;
     live.add(buffer);
     const destroy = buffer.destroy.bind(buffer);
     buffer.destroy = () => {
@@ -41,7 +43,7 @@ afterAll(() => {
 
 describe('1000 consecutive generate() calls', () => {
   it('leave the number of live GPU buffers and host memory flat', async () => {
-    const snapshot = () => ({ buffers: live.size, rss: process.memoryUsage().rss, heap: process.memoryUsage().heapUsed });
+    const snapshot = () => ({ buffers: live.size, created, rss: process.memoryUsage().rss, heap: process.memoryUsage().heapUsed });
     let atWarm = snapshot();
     const start = performance.now();
     for (let call = 0; call < 1000; call++) {
@@ -56,10 +58,12 @@ describe('1000 consecutive generate() calls', () => {
     }
     const end = snapshot();
     console.log(
-      `1000 generate() calls in ${((performance.now() - start) / 1000).toFixed(1)} s: live GPU buffers ${atWarm.buffers} after 100 calls, ${end.buffers} after 1000; ` +
+      `1000 generate() calls in ${((performance.now() - start) / 1000).toFixed(1)} s: live GPU buffers ${atWarm.buffers} after 100 calls, ${end.buffers} after 1000 (${end.created - atWarm.created} created in between); ` +
         `RSS ${(atWarm.rss / 2 ** 20).toFixed(0)} → ${(end.rss / 2 ** 20).toFixed(0)} MiB, JS heap ${(atWarm.heap / 2 ** 20).toFixed(0)} → ${(end.heap / 2 ** 20).toFixed(0)} MiB`,
     );
     expect(end.buffers).toBe(atWarm.buffers);
+    // Generation itself allocates no GPU buffer: only forward()'s logits readback would.
+    expect(end.created).toBe(atWarm.created);
     expect(end.rss - atWarm.rss).toBeLessThan(64 * 2 ** 20);
   });
 });

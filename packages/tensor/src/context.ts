@@ -49,10 +49,13 @@ export interface GpuContext {
   readonly instance: unknown;
   /** One line naming the adapter, for logs. */
   describe(): string;
-  /** Encodes one compute pass through `encode`, uploads this pass's uniforms and submits; rejects on GPU validation errors. */
-  run(encode: (pass: GPUComputePassEncoder) => void, label?: string): Promise<void>;
+  /**
+   * Encodes one compute pass through `encode` (then `afterPass`, e.g. copies into a readback buffer, in the same
+   * command buffer), uploads this pass's uniforms and submits once; rejects on GPU validation errors.
+   */
+  run(encode: (pass: GPUComputePassEncoder) => void, label?: string, afterPass?: (encoder: GPUCommandEncoder) => void): Promise<void>;
   /** Same as run, but returns once submitted (no validation check, no wait); for generation loops. */
-  submit(encode: (pass: GPUComputePassEncoder) => void, label?: string): void;
+  submit(encode: (pass: GPUComputePassEncoder) => void, label?: string, afterPass?: (encoder: GPUCommandEncoder) => void): void;
   destroy(): void;
 }
 
@@ -136,7 +139,7 @@ export async function createGpuContext(options: GpuContextOptions = {}): Promise
   const keepAlive = provider.keepAlive;
   let destroyed = false;
 
-  const encodePass = (encode: (pass: GPUComputePassEncoder) => void, label?: string): GPUCommandBuffer => {
+  const encodePass = (encode: (pass: GPUComputePassEncoder) => void, label?: string, afterPass?: (encoder: GPUCommandEncoder) => void): GPUCommandBuffer => {
     if (destroyed) throw new Error('GpuContext used after destroy()');
     const encoder = device.createCommandEncoder(label ? { label } : undefined);
     const pass = encoder.beginComputePass(label ? { label } : undefined);
@@ -145,6 +148,7 @@ export async function createGpuContext(options: GpuContextOptions = {}): Promise
     } finally {
       pass.end();
     }
+    afterPass?.(encoder);
     uniforms.flush();
     return encoder.finish();
   };
@@ -167,12 +171,12 @@ export async function createGpuContext(options: GpuContextOptions = {}): Promise
       return `${info.description || info.device || info.vendor} (${info.vendor}/${info.architecture}${sg}, ` +
         `max binding ${device.limits.maxStorageBufferBindingSize} B, features: ${requiredFeatures.join(' ') || 'none'})`;
     },
-    async run(encode, label) {
+    async run(encode, label, afterPass) {
       device.pushErrorScope('validation');
       device.pushErrorScope('out-of-memory');
       let commands: GPUCommandBuffer;
       try {
-        commands = encodePass(encode, label);
+        commands = encodePass(encode, label, afterPass);
         device.queue.submit([commands]);
       } finally {
         const oom = await device.popErrorScope();
@@ -182,8 +186,8 @@ export async function createGpuContext(options: GpuContextOptions = {}): Promise
       }
       await device.queue.onSubmittedWorkDone();
     },
-    submit(encode, label) {
-      device.queue.submit([encodePass(encode, label)]);
+    submit(encode, label, afterPass) {
+      device.queue.submit([encodePass(encode, label, afterPass)]);
     },
     destroy() {
       if (destroyed) return;

@@ -3,7 +3,7 @@
 // lm_head), over weights loaded with @qwen3-webgpu/weights. Buffers are allocated once, at construction.
 import { createQkvRope, type QkvRope } from '@qwen3-webgpu/qkv-rope';
 import { createRmsNormF32, type RmsNormF32 } from '@qwen3-webgpu/rmsnorm-f32';
-import { createTensor, fillTensor, readFloat, readTensor, writeTensor, type GpuContext, type Tensor } from '@qwen3-webgpu/tensor';
+import { createTensor, fillTensor, readFloat, writeTensor, type GpuContext, type Tensor } from '@qwen3-webgpu/tensor';
 import type { Qwen3Weights } from '@qwen3-webgpu/weights';
 import type { TokenBackend } from '../generate.ts';
 import { encodeAttention, encodeEmbedding, encodeLinear, encodeMarkSeen, encodeSample, encodeSwiGlu } from '../kernels/index.ts';
@@ -26,6 +26,8 @@ export class GpuQwen3Model implements TokenBackend {
   readonly #buffers: Record<'ids' | 'x' | 'a' | 'q' | 'attn' | 'mlp' | 'logits' | 'seen' | 'token', Tensor>;
   readonly #k: Tensor[];
   readonly #v: Tensor[];
+  /** The sampled id lands here in the same submit: no allocation per token. */
+  readonly #readback: GPUBuffer;
 
   constructor(
     readonly ctx: GpuContext,
@@ -62,6 +64,7 @@ export class GpuQwen3Model implements TokenBackend {
     const cache = () => createTensor(ctx, [c.numKeyValueHeads, this.maxContext, c.headDim], 'f32', { label: 'kv cache' });
     this.#k = weights.layers.map(cache);
     this.#v = weights.layers.map(cache);
+    this.#readback = ctx.device.createBuffer({ label: 'next token readback', size: 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
   }
 
   get vocabSize(): number {
@@ -84,7 +87,10 @@ export class GpuQwen3Model implements TokenBackend {
       const last = start + this.maxRows >= ids.length;
       await this.#step(chunk, last ? { sampling, u } : 'none');
     }
-    return (await readTensor(this.#buffers.token))[0]!;
+    await this.#readback.mapAsync(GPUMapMode.READ);
+    const id = new Uint32Array(this.#readback.getMappedRange())[0]!;
+    this.#readback.unmap();
+    return id;
   }
 
   #check(ids: readonly number[]): void {
@@ -152,11 +158,12 @@ export class GpuQwen3Model implements TokenBackend {
       this.#norm.encode(pass, { x: b.x.rows(seq - 1, 1), w: w.norm.tensor, y: b.a, rows: 1 });
       encodeLinear(ctx, pass, { x: b.a, w: w.lmHead.parts, y: b.logits, rows: 1 });
       encodeSample(ctx, pass, { logits: b.logits, seen: b.seen, out: b.token, n: c.vocabSize, rowOffset: 0, sampling: head.sampling, u: head.u });
-    }, 'qwen3 forward');
+    }, 'qwen3 forward', typeof head === 'object' ? (encoder) => encoder.copyBufferToBuffer(b.token.buffer, 0, this.#readback, 0, 4) : undefined);
     this.length = pos0 + seq;
   }
 
   destroy(): void {
     for (const t of [...Object.values(this.#buffers), ...this.#k, ...this.#v]) t.destroy();
+    this.#readback.destroy();
   }
 }
