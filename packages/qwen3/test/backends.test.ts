@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reference, type GpuContext } from '@qwen3-webgpu/tensor';
 import { openTestContext } from '@qwen3-webgpu/tensor/testing';
 import { loadQwen3Weights, openCheckpoint, QWEN3_0_6B_CONFIG, writeSyntheticCheckpoint } from '@qwen3-webgpu/weights';
-import { CpuQwen3Model, generate, GpuQwen3Model, loadCpuWeights } from '../src/index.ts';
+import { CpuQwen3Model, generate, Qwen3ForCausalLM, loadCpuWeights } from '../src/index.ts';
 
 let ctx: GpuContext;
 beforeAll(async () => {
@@ -28,13 +28,13 @@ describe('WebGPU vs CPU backend on random checkpoints', () => {
       const checkpoint = await openCheckpoint(dir);
       const cpu = new CpuQwen3Model(await loadCpuWeights(checkpoint), { maxContext: 64 });
       const weights = await loadQwen3Weights(ctx, checkpoint);
-      const gpu = new GpuQwen3Model(ctx, weights, { maxContext: 64 });
+      const gpu = new Qwen3ForCausalLM(ctx, weights, { maxContext: 64 });
       rmSync(dir, { recursive: true });
       try {
         const vocab = checkpoint.config.vocabSize;
         const prompt = Array.from({ length: 20 }, (_, i) => (i * 37 + 11) % vocab);
         let want = cpu.forward(prompt).logits;
-        let got = await gpu.forward(prompt);
+        let got = (await gpu.forward(prompt)).logits;
         for (let t = 0; t < 20; t++) {
           expect(reference.relativeL2(got.subarray(t * vocab, (t + 1) * vocab), want.subarray(t * vocab, (t + 1) * vocab)), `prefill ${t}`).toBeLessThanOrEqual(1e-4);
         }
@@ -43,12 +43,12 @@ describe('WebGPU vs CPU backend on random checkpoints', () => {
           let next = 0;
           for (let i = 1; i < vocab; i++) if (last[i]! > last[next]!) next = i;
           want = cpu.forward([next]).logits;
-          got = await gpu.forward([next]);
+          got = (await gpu.forward([next])).logits;
           expect(reference.relativeL2(got, want), `decode ${step}`).toBeLessThanOrEqual(1e-4);
           last = want;
         }
         // Greedy through generate() on a fresh context: both backends pick the same 20 tokens.
-        const greedy = async (b: CpuQwen3Model | GpuQwen3Model) => {
+        const greedy = async (b: CpuQwen3Model | Qwen3ForCausalLM) => {
           const ids: number[] = [];
           for await (const id of generate(b, prompt, { temperature: 0, maxTokens: 20 })) ids.push(id);
           return ids;
@@ -70,7 +70,7 @@ describe('Qwen3-0.6B-shaped synthetic checkpoint on this adapter', () => {
       let start = performance.now();
       const weights = await loadQwen3Weights(ctx, dir);
       const loadS = (performance.now() - start) / 1000;
-      const gpu = new GpuQwen3Model(ctx, weights, { maxContext: 256 });
+      const gpu = new Qwen3ForCausalLM(ctx, weights, { maxContext: 256 });
       start = performance.now();
       const ids: number[] = [];
       const it = generate(gpu, [151643, 872, 3555, 374, 279, 6722, 315], { temperature: 0, maxTokens: 16 });

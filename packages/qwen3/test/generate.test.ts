@@ -5,14 +5,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GpuContext } from '@qwen3-webgpu/tensor';
 import { openTestContext } from '@qwen3-webgpu/tensor/testing';
 import { loadQwen3Weights, openCheckpoint, writeSyntheticCheckpoint, type Qwen3Weights } from '@qwen3-webgpu/weights';
-import { CpuQwen3Model, generate, GpuQwen3Model, loadCpuWeights, type GenerateOptions, type TokenBackend } from '../src/index.ts';
+import { CpuQwen3Model, generate, Qwen3ForCausalLM, loadCpuWeights, type GenerateOptions, type TokenBackend } from '../src/index.ts';
 
 const spec = JSON.parse(readFileSync(new URL('./goldens/gqa5-untied-f32.json', import.meta.url), 'utf8'));
 const golden = JSON.parse(readFileSync(new URL('./goldens/gqa5-untied-f32.golden.json', import.meta.url), 'utf8')) as { prompt_ids: number[]; greedy_ids: number[] };
 
 let ctx: GpuContext;
 let weights: Qwen3Weights;
-let gpu: GpuQwen3Model;
+let gpu: Qwen3ForCausalLM;
 let cpu: CpuQwen3Model;
 beforeAll(async () => {
   ctx = await openTestContext();
@@ -21,7 +21,7 @@ beforeAll(async () => {
   const checkpoint = await openCheckpoint(dir);
   cpu = new CpuQwen3Model(await loadCpuWeights(checkpoint), { maxContext: 64 });
   weights = await loadQwen3Weights(ctx, checkpoint);
-  gpu = new GpuQwen3Model(ctx, weights, { maxContext: 64, maxRows: 8 });
+  gpu = new Qwen3ForCausalLM(ctx, weights, { maxContext: 64, maxRows: 8 });
   rmSync(dir, { recursive: true });
 });
 afterAll(() => {

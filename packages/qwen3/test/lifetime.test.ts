@@ -5,13 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GpuContext } from '@qwen3-webgpu/tensor';
 import { openTestContext } from '@qwen3-webgpu/tensor/testing';
 import { loadQwen3Weights, openCheckpoint, writeSyntheticCheckpoint, type Qwen3Weights } from '@qwen3-webgpu/weights';
-import { generate, GpuQwen3Model } from '../src/index.ts';
+import { generate, Qwen3ForCausalLM } from '../src/index.ts';
 
 const spec = JSON.parse(readFileSync(new URL('./goldens/tiny-tied-bf16.json', import.meta.url), 'utf8'));
 
 let ctx: GpuContext;
 let weights: Qwen3Weights;
-let gpu: GpuQwen3Model;
+let gpu: Qwen3ForCausalLM;
 /** GPU buffers created and not yet destroyed, counted by wrapping the device. */
 const live = new Set<GPUBuffer>();
 let created = 0;
@@ -32,7 +32,7 @@ beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'qwen3-life-'));
   await writeSyntheticCheckpoint(dir, { config: spec.config, seed: spec.seed, dtype: spec.dtype });
   weights = await loadQwen3Weights(ctx, await openCheckpoint(dir));
-  gpu = new GpuQwen3Model(ctx, weights, { maxContext: 32 });
+  gpu = new Qwen3ForCausalLM(ctx, weights, { maxContext: 32 });
   rmSync(dir, { recursive: true });
 });
 afterAll(() => {

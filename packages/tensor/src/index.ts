@@ -25,7 +25,7 @@ export { splitRows } from './split.ts';
 export { elementWindow } from './window.ts';
 export type { Window } from './window.ts';
 export type { RowPart } from './split.ts';
-export { measureCopyBandwidth, timeGpu } from './timing.ts';
+export { encodeCopyWords, measureCopyBandwidth, timeGpu } from './timing.ts';
 export type { Bandwidth, GpuTiming, TimingOptions } from './timing.ts';
 export { createRng } from './random.ts';
 export type { Rng } from './random.ts';

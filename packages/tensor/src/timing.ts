@@ -1,7 +1,7 @@
 import type { GpuContext } from './context.ts';
 import copySource from './copy.wgsl';
 import { defineKernel } from './kernel.ts';
-import { createTensor } from './tensor.ts';
+import { createTensor, type Tensor } from './tensor.ts';
 import { defineUniforms } from './uniforms.ts';
 
 export interface GpuTiming {
@@ -81,6 +81,16 @@ const copyKernel = defineKernel({
   bindings: { src: 'read', dst: 'read_write' },
   uniforms: defineUniforms({ vec4_count: 'u32' }),
 });
+
+/**
+ * Records dst[0 … words) = src[0 … words) (u32 words, a multiple of 4, both tensors 16-byte aligned) as a compute
+ * dispatch, so a copy can sit inside a compute pass (copyBufferToBuffer cannot).
+ */
+export function encodeCopyWords(ctx: GpuContext, pass: GPUComputePassEncoder, src: Tensor, dst: Tensor, words: number): void {
+  if (words % 4 !== 0) throw new RangeError(`encodeCopyWords copies whole vec4s; ${words} words is not a multiple of 4`);
+  const vec4s = words / 4;
+  copyKernel.compile(ctx).encode(pass, { src, dst }, { vec4_count: vec4s }, Math.ceil(vec4s / (256 * 4)));
+}
 
 export interface Bandwidth {
   /** Bytes read + written per second, in GB/s (1e9). */

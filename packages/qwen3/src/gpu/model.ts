@@ -1,46 +1,56 @@
-// The WebGPU backend: Qwen3's forward pass as one compute pass per call (embedding, then per layer RMSNormF32 →
-// QKVRoPE into the KV cache → attention → o_proj + residual → RMSNormF32 → SwiGLU → down + residual, final norm,
-// lm_head), over weights loaded with @qwen3-webgpu/weights. Buffers are allocated once, at construction.
-import { createQkvRope, type QkvRope } from '@qwen3-webgpu/qkv-rope';
+// The WebGPU backend: Qwen3Model (embedding, decoder layers, final norm) and Qwen3ForCausalLM (lm_head, sampling),
+// over weights loaded with @qwen3-webgpu/weights. A forward call or a decode step is one compute pass and one
+// submit; every buffer is allocated at construction.
+import { createQkvRope } from '@qwen3-webgpu/qkv-rope';
 import { createRmsNormF32, type RmsNormF32 } from '@qwen3-webgpu/rmsnorm-f32';
-import { createTensor, fillTensor, readFloat, writeTensor, type GpuContext, type Tensor } from '@qwen3-webgpu/tensor';
-import type { Qwen3Weights } from '@qwen3-webgpu/weights';
+import { createTensor, encodeCopyWords, fillTensor, readFloat, writeTensor, type GpuContext, type Tensor } from '@qwen3-webgpu/tensor';
+import type { Qwen3Config, Qwen3Weights } from '@qwen3-webgpu/weights';
 import type { TokenBackend } from '../generate.ts';
-import { encodeAttention, encodeEmbedding, encodeLinear, encodeMarkSeen, encodeSample, encodeSwiGlu } from '../kernels/index.ts';
+import { encodeEmbedding, encodeLinear, encodeMarkSeen, encodeSample } from '../kernels/index.ts';
 import type { ResolvedSampling } from '../sampling.ts';
+import { Qwen3AttentionSeparated, Qwen3DecoderLayerSeparated, Qwen3MLP, type Activations } from './layers.ts';
 
 export interface GpuModelOptions {
   /** KV cache positions; default min(4096, max_position_embeddings). */
   maxContext?: number;
-  /** Rows one forward call may take (longer prompts are fed in chunks); default 64. */
+  /** Rows one pass takes (longer inputs are fed in chunks); default 64. */
   maxRows?: number;
+  /** Keep the residual stream after the embedding and after every layer (for parity checks); default false. */
+  hiddenStates?: boolean;
 }
 
-export class GpuQwen3Model implements TokenBackend {
+export interface ForwardResult {
+  /** [seq, vocab]. */
+  logits: Float32Array;
+  /** With hiddenStates: after the embedding and after each layer, each [seq, hidden]. */
+  hiddenStates?: Float32Array[];
+}
+
+/** Embedding → decoder layers → final RMSNorm, with the activations and KV caches it owns. */
+export class Qwen3Model {
+  readonly config: Qwen3Config;
   readonly maxContext: number;
   readonly maxRows: number;
-  /** Positions already in the KV cache. */
-  length = 0;
-  readonly #norm: RmsNormF32;
-  readonly #qkv: QkvRope;
-  readonly #buffers: Record<'ids' | 'x' | 'a' | 'q' | 'attn' | 'mlp' | 'logits' | 'seen' | 'token', Tensor>;
-  readonly #k: Tensor[];
-  readonly #v: Tensor[];
-  /** The sampled id lands here in the same submit: no allocation per token. */
-  readonly #readback: GPUBuffer;
+  readonly layers: Qwen3DecoderLayerSeparated[];
+  readonly norm: RmsNormF32;
+  readonly ids: Tensor;
+  readonly act: Activations;
+  readonly #caches: Tensor[];
+  /** [layers + 1, maxRows, hidden] when hidden states are kept. */
+  readonly hidden: Tensor | undefined;
 
   constructor(
     readonly ctx: GpuContext,
     readonly weights: Qwen3Weights,
     options: GpuModelOptions = {},
   ) {
-    const c = weights.config;
+    const c = (this.config = weights.config);
     this.maxContext = options.maxContext ?? Math.min(4096, c.maxPositionEmbeddings);
     this.maxRows = options.maxRows ?? 64;
     if (this.maxContext > c.maxPositionEmbeddings) throw new RangeError(`maxContext ${this.maxContext} exceeds the model's ${c.maxPositionEmbeddings} positions`);
     const r = this.maxRows;
-    this.#norm = createRmsNormF32(ctx, { n: c.hiddenSize, eps: c.rmsNormEps });
-    this.#qkv = createQkvRope(ctx, {
+    this.norm = createRmsNormF32(ctx, { n: c.hiddenSize, eps: c.rmsNormEps });
+    const qkv = createQkvRope(ctx, {
       hidden: c.hiddenSize,
       numHeads: c.numAttentionHeads,
       numKvHeads: c.numKeyValueHeads,
@@ -49,22 +59,78 @@ export class GpuQwen3Model implements TokenBackend {
       ropeTheta: c.ropeTheta,
       maxPositions: this.maxContext,
     });
-    this.#buffers = {
-      ids: createTensor(ctx, [r], 'u32', { label: 'ids' }),
+    this.ids = createTensor(ctx, [r], 'u32', { label: 'ids' });
+    this.act = {
       x: createTensor(ctx, [r, c.hiddenSize], 'f32', { label: 'residual' }),
       a: createTensor(ctx, [r, c.hiddenSize], 'f32', { label: 'normed' }),
       q: createTensor(ctx, [r, c.numAttentionHeads, c.headDim], 'f32', { label: 'q' }),
       attn: createTensor(ctx, [r, c.numAttentionHeads * c.headDim], 'f32', { label: 'attention out' }),
       mlp: createTensor(ctx, [r, c.intermediateSize], 'f32', { label: 'mlp hidden' }),
-      logits: createTensor(ctx, [r, c.vocabSize], 'f32', { label: 'logits' }),
-      seen: createTensor(ctx, [c.vocabSize], 'u32', { label: 'seen tokens' }),
-      token: createTensor(ctx, [1], 'u32', { label: 'next token' }),
     };
-    fillTensor(this.#buffers.seen, 0);
-    const cache = () => createTensor(ctx, [c.numKeyValueHeads, this.maxContext, c.headDim], 'f32', { label: 'kv cache' });
-    this.#k = weights.layers.map(cache);
-    this.#v = weights.layers.map(cache);
+    this.#caches = [];
+    this.layers = weights.layers.map((w) => {
+      const cache = () => createTensor(ctx, [c.numKeyValueHeads, this.maxContext, c.headDim], 'f32', { label: 'kv cache' });
+      const [k, v] = [cache(), cache()];
+      this.#caches.push(k, v);
+      return new Qwen3DecoderLayerSeparated(new Qwen3AttentionSeparated(ctx, this.norm, qkv, w, k, v), new Qwen3MLP(ctx, this.norm, w));
+    });
+    if (options.hiddenStates && c.hiddenSize % 4 !== 0) throw new RangeError(`hidden states are copied as vec4s: hidden_size ${c.hiddenSize} must be a multiple of 4`);
+    this.hidden = options.hiddenStates ? createTensor(ctx, [weights.layers.length + 1, r, c.hiddenSize], 'f32', { label: 'hidden states' }) : undefined;
+  }
+
+  /** Encodes ids (already in this.ids) at positions pos0 …: leaves the normalized rows [first, seq) in act.a. */
+  encode(pass: GPUComputePassEncoder, seq: number, pos0: number, normRows: 'all' | 'last' | 'none'): void {
+    const { ctx, act } = this;
+    const h = this.config.hiddenSize;
+    const keep = (slot: number) => {
+      if (this.hidden) encodeCopyWords(ctx, pass, act.x, this.hidden.rows(slot, 1).view([this.maxRows * h]), seq * h);
+    };
+    encodeEmbedding(ctx, pass, { ids: this.ids, table: this.weights.embedTokens.parts, out: act.x, seq });
+    keep(0);
+    this.layers.forEach((layer, l) => {
+      layer.encode(pass, act, seq, pos0);
+      keep(l + 1);
+    });
+    if (normRows === 'all') this.norm.encode(pass, { x: act.x, w: this.weights.norm.tensor, y: act.a, rows: seq });
+    if (normRows === 'last') this.norm.encode(pass, { x: act.x.rows(seq - 1, 1), w: this.weights.norm.tensor, y: act.a, rows: 1 });
+  }
+
+  destroy(): void {
+    for (const t of [this.ids, ...Object.values(this.act), ...this.#caches, ...(this.hidden ? [this.hidden] : [])]) t.destroy();
+  }
+}
+
+/** Qwen3Model + lm_head + sampling on the GPU; streams one token id per step. */
+export class Qwen3ForCausalLM implements TokenBackend {
+  readonly model: Qwen3Model;
+  /** Positions already in the KV cache. */
+  length = 0;
+  readonly #logits: Tensor;
+  readonly #seen: Tensor;
+  readonly #token: Tensor;
+  /** The sampled id lands here in the same submit: no allocation per token. */
+  readonly #readback: GPUBuffer;
+
+  constructor(
+    readonly ctx: GpuContext,
+    readonly weights: Qwen3Weights,
+    options: GpuModelOptions = {},
+  ) {
+    this.model = new Qwen3Model(ctx, weights, options);
+    const c = weights.config;
+    this.#logits = createTensor(ctx, [this.model.maxRows, c.vocabSize], 'f32', { label: 'logits' });
+    this.#seen = createTensor(ctx, [c.vocabSize], 'u32', { label: 'seen tokens' });
+    this.#token = createTensor(ctx, [1], 'u32', { label: 'next token' });
     this.#readback = ctx.device.createBuffer({ label: 'next token readback', size: 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    fillTensor(this.#seen, 0);
+  }
+
+  get maxContext(): number {
+    return this.model.maxContext;
+  }
+
+  get maxRows(): number {
+    return this.model.maxRows;
   }
 
   get vocabSize(): number {
@@ -73,19 +139,36 @@ export class GpuQwen3Model implements TokenBackend {
 
   reset(): void {
     this.length = 0;
-    fillTensor(this.#buffers.seen, 0);
+    fillTensor(this.#seen, 0);
+  }
+
+  /** Runs ids at positions length …; returns logits of every row (and hidden states when the model keeps them). */
+  async forward(ids: readonly number[]): Promise<ForwardResult> {
+    this.#check(ids);
+    const { vocabSize: vocab, hiddenSize: h } = this.weights.config;
+    const logits = new Float32Array(ids.length * vocab);
+    const hidden = this.model.hidden ? Array.from({ length: this.weights.layers.length + 1 }, () => new Float32Array(ids.length * h)) : undefined;
+    for (let start = 0; start < ids.length; start += this.maxRows) {
+      const chunk = ids.slice(start, start + this.maxRows);
+      await this.#step(chunk, 'all');
+      logits.set((await readFloat(this.#logits)).subarray(0, chunk.length * vocab), start * vocab);
+      if (hidden && this.model.hidden) {
+        const all = await readFloat(this.model.hidden);
+        hidden.forEach((dst, slot) => dst.set(all.subarray(slot * this.maxRows * h, (slot * this.maxRows + chunk.length) * h), start * h));
+      }
+    }
+    return hidden ? { logits, hiddenStates: hidden } : { logits };
   }
 
   /**
-   * Feeds ids (chunks of maxRows) and picks the next token on the GPU from the last row's logits; lm_head runs on
-   * that row only, and only the 4-byte id comes back.
+   * Feeds ids (in chunks of maxRows) and picks the next token on the GPU from the last row; lm_head runs on that row
+   * only, and only the 4-byte id comes back.
    */
   async next(ids: readonly number[], sampling: ResolvedSampling, u: number): Promise<number> {
     this.#check(ids);
     for (let start = 0; start < ids.length; start += this.maxRows) {
-      const chunk = ids.slice(start, start + this.maxRows);
       const last = start + this.maxRows >= ids.length;
-      await this.#step(chunk, last ? { sampling, u } : 'none');
+      await this.#step(ids.slice(start, start + this.maxRows), last ? { sampling, u } : 'none');
     }
     await this.#readback.mapAsync(GPUMapMode.READ);
     const id = new Uint32Array(this.#readback.getMappedRange())[0]!;
@@ -102,68 +185,32 @@ export class GpuQwen3Model implements TokenBackend {
     }
   }
 
-  /** Runs `ids` at positions length … length + seq − 1; returns logits [seq, vocab]. */
-  async forward(ids: readonly number[]): Promise<Float32Array> {
-    const c = this.weights.config;
-    this.#check(ids);
-    const out = new Float32Array(ids.length * c.vocabSize);
-    for (let start = 0; start < ids.length; start += this.maxRows) {
-      const chunk = ids.slice(start, start + this.maxRows);
-      await this.#step(chunk, 'all');
-      out.set((await readFloat(this.#buffers.logits)).subarray(0, chunk.length * c.vocabSize), start * c.vocabSize);
-    }
-    return out;
-  }
-
-  /** One forward pass over ids; lm_head on every row ('all'), on the last row + sampling, or not at all. */
+  /** One pass over ids: lm_head on every row ('all'), on the last row followed by sampling, or not at all. */
   async #step(ids: readonly number[], head: 'all' | 'none' | { sampling: ResolvedSampling; u: number }): Promise<void> {
-    const { ctx, weights: w } = this;
-    const c = w.config;
-    const b = this.#buffers;
+    const { ctx, model } = this;
+    const c = this.weights.config;
     const seq = ids.length;
     const pos0 = this.length;
-    writeTensor(b.ids, Uint32Array.from(ids));
-    await ctx.run((pass) => {
-      encodeEmbedding(ctx, pass, { ids: b.ids, table: w.embedTokens.parts, out: b.x, seq });
-      encodeMarkSeen(ctx, pass, { ids: b.ids, seen: b.seen, seq });
-      w.layers.forEach((layer, l) => {
-        this.#norm.encode(pass, { x: b.x, w: layer.input_layernorm.tensor, y: b.a, rows: seq });
-        this.#qkv.encode(pass, {
-          x: b.a,
-          wq: layer['self_attn.q_proj'].tensor,
-          wk: layer['self_attn.k_proj'].tensor,
-          wv: layer['self_attn.v_proj'].tensor,
-          qNorm: layer['self_attn.q_norm'].tensor,
-          kNorm: layer['self_attn.k_norm'].tensor,
-          q: b.q,
-          k: this.#k[l]!,
-          v: this.#v[l]!,
-          kvLayout: 'cache',
-          seq,
-          position: pos0,
-        });
-        encodeAttention(ctx, pass, { q: b.q, kCache: this.#k[l]!, vCache: this.#v[l]!, out: b.attn, seq, pos0, numHeads: c.numAttentionHeads });
-        encodeLinear(ctx, pass, { x: b.attn, w: layer['self_attn.o_proj'].parts, y: b.x, rows: seq, accumulate: true });
-        this.#norm.encode(pass, { x: b.x, w: layer.post_attention_layernorm.tensor, y: b.a, rows: seq });
-        encodeSwiGlu(ctx, pass, { x: b.a, wGate: layer['mlp.gate_proj'].tensor, wUp: layer['mlp.up_proj'].tensor, h: b.mlp, rows: seq });
-        encodeLinear(ctx, pass, { x: b.mlp, w: layer['mlp.down_proj'].parts, y: b.x, rows: seq, accumulate: true });
-      });
-      if (head === 'none') return;
-      if (head === 'all') {
-        this.#norm.encode(pass, { x: b.x, w: w.norm.tensor, y: b.a, rows: seq });
-        encodeLinear(ctx, pass, { x: b.a, w: w.lmHead.parts, y: b.logits, rows: seq });
-        return;
-      }
-      // Only the last row's logits matter for the next token.
-      this.#norm.encode(pass, { x: b.x.rows(seq - 1, 1), w: w.norm.tensor, y: b.a, rows: 1 });
-      encodeLinear(ctx, pass, { x: b.a, w: w.lmHead.parts, y: b.logits, rows: 1 });
-      encodeSample(ctx, pass, { logits: b.logits, seen: b.seen, out: b.token, n: c.vocabSize, rowOffset: 0, sampling: head.sampling, u: head.u });
-    }, 'qwen3 forward', typeof head === 'object' ? (encoder) => encoder.copyBufferToBuffer(b.token.buffer, 0, this.#readback, 0, 4) : undefined);
+    writeTensor(model.ids, Uint32Array.from(ids));
+    await ctx.run(
+      (pass) => {
+        encodeMarkSeen(ctx, pass, { ids: model.ids, seen: this.#seen, seq });
+        model.encode(pass, seq, pos0, head === 'all' ? 'all' : head === 'none' ? 'none' : 'last');
+        if (head === 'none') return;
+        encodeLinear(ctx, pass, { x: model.act.a, w: this.weights.lmHead.parts, y: this.#logits, rows: head === 'all' ? seq : 1 });
+        if (head !== 'all') {
+          encodeSample(ctx, pass, { logits: this.#logits, seen: this.#seen, out: this.#token, n: c.vocabSize, rowOffset: 0, sampling: head.sampling, u: head.u });
+        }
+      },
+      'qwen3 step',
+      typeof head === 'object' ? (encoder) => encoder.copyBufferToBuffer(this.#token.buffer, 0, this.#readback, 0, 4) : undefined,
+    );
     this.length = pos0 + seq;
   }
 
   destroy(): void {
-    for (const t of [...Object.values(this.#buffers), ...this.#k, ...this.#v]) t.destroy();
+    this.model.destroy();
+    for (const t of [this.#logits, this.#seen, this.#token]) t.destroy();
     this.#readback.destroy();
   }
 }
