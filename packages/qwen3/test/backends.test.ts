@@ -62,6 +62,32 @@ describe('WebGPU vs CPU backend on random checkpoints', () => {
   }
 });
 
+describe('long contexts', () => {
+  it('decode steps past 256 cached positions (keys split across workgroups) match the CPU backend', async () => {
+    const [, config, dtype] = CONFIGS[0]!;
+    const dir = mkdtempSync(join(tmpdir(), 'qwen3-long-'));
+    await writeSyntheticCheckpoint(dir, { config: { ...config, max_position_embeddings: 1024 }, seed: 321, dtype });
+    const checkpoint = await openCheckpoint(dir);
+    const cpu = new CpuQwen3Model(await loadCpuWeights(checkpoint), { maxContext: 600 });
+    const weights = await loadQwen3Weights(ctx, checkpoint);
+    const gpu = new Qwen3ForCausalLM(ctx, weights, { maxContext: 600 });
+    rmSync(dir, { recursive: true });
+    try {
+      const vocab = checkpoint.config.vocabSize;
+      const prompt = Array.from({ length: 530 }, (_, i) => (i * 91 + 7) % vocab);
+      cpu.forward(prompt);
+      await gpu.forward(prompt); // prefill in chunks of 64 rows
+      for (let step = 0; step < 4; step++) {
+        const id = (step * 13 + 5) % vocab;
+        expect(reference.relativeL2((await gpu.forward([id])).logits, cpu.forward([id]).logits), `position ${530 + step}`).toBeLessThanOrEqual(1e-4);
+      }
+    } finally {
+      gpu.destroy();
+      weights.destroy();
+    }
+  });
+});
+
 describe('Qwen3-0.6B-shaped synthetic checkpoint on this adapter', () => {
   it('generates 16 tokens (embedding and lm_head split across bindings where the adapter needs it)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'qwen3-0.6b-'));

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRng, createTensor, fillTensor, readFloat, readTensor, reference, roundToDtype, splitRows, uploadTensor, type GpuContext } from '@qwen3-webgpu/tensor';
 import { openTestContext } from '@qwen3-webgpu/tensor/testing';
-import { encodeArgmax, encodeAttention, encodeEmbedding, encodeLinear, encodeSwiGlu } from '../src/kernels/index.ts';
+import { attentionScratchSize, encodeArgmax, encodeAttention, encodeEmbedding, encodeLinear, encodeSwiGlu } from '../src/kernels/index.ts';
 
 const rng = createRng();
 console.log(`qwen3 kernel tests: seed ${rng.seed}`);
@@ -76,9 +76,12 @@ describe('embedding', () => {
 });
 
 describe('attention', () => {
-  for (const [nh, nkv, hd, seq, pos0] of [[4, 2, 16, 7, 0], [5, 1, 32, 1, 200], [2, 1, 128, 3, 130]] as const) {
-    it(`causal GQA ${nh}/${nkv} heads, hd ${hd}, ${seq} rows at position ${pos0} (keys in several blocks)`, async () => {
-      const capacity = 256;
+  for (const [nh, nkv, hd, seq, pos0, split] of [
+    [4, 2, 16, 7, 0, false], [5, 1, 32, 1, 200, false], [2, 1, 128, 3, 130, false],
+    [5, 1, 64, 1, 700, true], [4, 2, 128, 3, 600, true], [2, 2, 32, 1, 1000, true],
+  ] as const) {
+    it(`causal GQA ${nh}/${nkv} heads, hd ${hd}, ${seq} rows at position ${pos0}${split ? ', keys split across workgroups (flash-decoding)' : ''}`, async () => {
+      const capacity = 1024;
       const q = rng.normalArray(seq * nh * hd);
       const k = rng.normalArray(nkv * capacity * hd);
       const v = rng.normalArray(nkv * capacity * hd);
@@ -102,9 +105,10 @@ describe('attention', () => {
       const vt = uploadTensor(ctx, [nkv, capacity, hd], 'f32', v);
       const out = createTensor(ctx, [seq, nh * hd], 'f32');
       fillTensor(out, NaN);
-      await ctx.run((pass) => encodeAttention(ctx, pass, { q: qt, kCache: kt, vCache: vt, out, seq, pos0, numHeads: nh }));
+      const scratch = split ? createTensor(ctx, [attentionScratchSize(seq, nh, hd, capacity)], 'f32') : undefined;
+      await ctx.run((pass) => encodeAttention(ctx, pass, { q: qt, kCache: kt, vCache: vt, out, seq, pos0, numHeads: nh, ...(scratch ? { scratch } : {}) }));
       expect(reference.relativeL2(await readFloat(out), want)).toBeLessThanOrEqual(1e-5);
-      for (const tt of [qt, kt, vt, out]) tt.destroy();
+      for (const tt of [qt, kt, vt, out, ...(scratch ? [scratch] : [])]) tt.destroy();
     });
   }
 });

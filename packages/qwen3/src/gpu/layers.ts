@@ -25,6 +25,8 @@ export class Qwen3AttentionSeparated {
     /** [nkv, maxContext, hd] f32 each. */
     readonly kCache: Tensor,
     readonly vCache: Tensor,
+    /** Flash-decoding partials for one query row (attentionScratchSize); decode steps split the keys with it. */
+    readonly scratch: Tensor,
   ) {}
 
   encode(pass: GPUComputePassEncoder, t: Activations, seq: number, pos0: number): void {
@@ -44,7 +46,16 @@ export class Qwen3AttentionSeparated {
       seq,
       position: pos0,
     });
-    encodeAttention(this.ctx, pass, { q: t.q, kCache: this.kCache, vCache: this.vCache, out: t.attn, seq, pos0, numHeads: this.qkv.options.numHeads });
+    encodeAttention(this.ctx, pass, {
+      q: t.q,
+      kCache: this.kCache,
+      vCache: this.vCache,
+      out: t.attn,
+      seq,
+      pos0,
+      numHeads: this.qkv.options.numHeads,
+      ...(seq === 1 ? { scratch: this.scratch } : {}),
+    });
     encodeLinear(this.ctx, pass, { x: t.attn, w: w['self_attn.o_proj'].parts, y: t.x, rows: seq, accumulate: true });
   }
 }

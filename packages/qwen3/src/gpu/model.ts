@@ -6,7 +6,7 @@ import { createRmsNormF32, type RmsNormF32 } from '@qwen3-webgpu/rmsnorm-f32';
 import { createTensor, encodeCopyWords, fillTensor, readFloat, writeTensor, type GpuContext, type Tensor } from '@qwen3-webgpu/tensor';
 import type { Qwen3Config, Qwen3Weights } from '@qwen3-webgpu/weights';
 import type { TokenBackend } from '../generate.ts';
-import { encodeEmbedding, encodeLinear, encodeMarkSeen, encodeSample } from '../kernels/index.ts';
+import { attentionScratchSize, encodeEmbedding, encodeLinear, encodeMarkSeen, encodeSample } from '../kernels/index.ts';
 import type { ResolvedSampling } from '../sampling.ts';
 import { Qwen3AttentionSeparated, Qwen3DecoderLayerSeparated, Qwen3MLP, type Activations } from './layers.ts';
 
@@ -67,12 +67,13 @@ export class Qwen3Model {
       attn: createTensor(ctx, [r, c.numAttentionHeads * c.headDim], 'f32', { label: 'attention out' }),
       mlp: createTensor(ctx, [r, c.intermediateSize], 'f32', { label: 'mlp hidden' }),
     };
-    this.#caches = [];
+    this.#caches = [createTensor(ctx, [attentionScratchSize(1, c.numAttentionHeads, c.headDim, this.maxContext)], 'f32', { label: 'attention partials' })];
+    const scratch = this.#caches[0]!;
     this.layers = weights.layers.map((w) => {
       const cache = () => createTensor(ctx, [c.numKeyValueHeads, this.maxContext, c.headDim], 'f32', { label: 'kv cache' });
       const [k, v] = [cache(), cache()];
       this.#caches.push(k, v);
-      return new Qwen3DecoderLayerSeparated(new Qwen3AttentionSeparated(ctx, this.norm, qkv, w, k, v), new Qwen3MLP(ctx, this.norm, w));
+      return new Qwen3DecoderLayerSeparated(new Qwen3AttentionSeparated(ctx, this.norm, qkv, w, k, v, scratch), new Qwen3MLP(ctx, this.norm, w));
     });
     if (options.hiddenStates && c.hiddenSize % 4 !== 0) throw new RangeError(`hidden states are copied as vec4s: hidden_size ${c.hiddenSize} must be a multiple of 4`);
     this.hidden = options.hiddenStates ? createTensor(ctx, [weights.layers.length + 1, r, c.hiddenSize], 'f32', { label: 'hidden states' }) : undefined;

@@ -1,7 +1,9 @@
-// Causal GQA attention over the KV cache, one workgroup per (query row t, head h): query row t sits at position
-// pos0 + t and attends to keys 0 … pos0 + t of kv head h / (NH / NKV), WG keys at a time with an online softmax
-// (running max and sum, rescaled per block). Serves prefill (many rows) and decode (one row).
-//   q: [seq, NH, HD] f32;  k_cache, v_cache: [NKV, capacity, HD] f32;  out: [seq, NH·HD] f32
+// Causal GQA attention over the KV cache: query row t sits at position pos0 + t and attends to keys 0 … pos0 + t of
+// kv head h / (NH / NKV), WG keys at a time with an online softmax (running max and sum, rescaled per block).
+// One workgroup per (row, head), or with SPLIT (flash-decoding) per (row, head, key chunk of CHUNK keys): each chunk
+// then writes its partial (max, sum, unnormalized output) and attention-combine.wgsl merges the chunks.
+//   q: [seq, NH, HD] f32;  k_cache, v_cache: [NKV, capacity, HD] f32
+//   out: [seq, NH·HD] f32, or with SPLIT partials [seq, NH, CHUNKS, HD + 2] (output, then max, then sum)
 
 struct Params {
   seq: u32,
@@ -19,6 +21,9 @@ struct Params {
 override NH: u32 = 16u;
 override NKV: u32 = 8u;
 override HD: u32 = 128u;
+override SPLIT: bool = false;
+override CHUNK: u32 = 256u;
+override CHUNKS: u32 = 1u;
 const WG: u32 = 128u;
 
 var<workgroup> q_row: array<f32, HD>;
@@ -42,11 +47,16 @@ fn reduce(v: f32, lid: u32, is_max: bool) -> f32 {
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let linear = wid.x + wid.y * nwg.x;
+  let index = wid.x + wid.y * nwg.x;
+  let chunk = select(0u, index % CHUNKS, SPLIT);
+  let linear = select(index, index / CHUNKS, SPLIT);
   let t = min(linear / NH, params.seq - 1u);
   let h = linear % NH;
   let g = h / (NH / NKV);
-  let n_keys = params.pos0 + t + 1u;
+  let all_keys = params.pos0 + t + 1u;
+  // This workgroup's keys: [first, n_keys).
+  let first = select(0u, min(chunk * CHUNK, all_keys), SPLIT);
+  let n_keys = select(all_keys, min(first + CHUNK, all_keys), SPLIT);
   for (var i = lid; i < HD; i += WG) {
     q_row[i] = q[(t * NH + h) * HD + i];
   }
@@ -56,7 +66,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   var l = 0.0;
   // Thread lid owns output dims lid, lid + WG, … (HD ≤ 4·WG).
   var acc: array<f32, 4>;
-  for (var j0 = 0u; j0 < n_keys; j0 += WG) {
+  for (var j0 = first; j0 < n_keys; j0 += WG) {
     let j = j0 + lid;
     var s = -3.0e38;
     if (j < n_keys) {
@@ -88,10 +98,25 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     workgroupBarrier();
   }
   if (linear < params.seq * NH) {
-    for (var r = 0u; r < 4u; r++) {
-      let i = lid + r * WG;
-      if (i < HD) {
-        out[(t * NH + h) * HD + i] = acc[r] / l;
+    if (SPLIT) {
+      // An empty chunk (past the causal end) leaves max −3e38 and sum 0: it weighs nothing when combined.
+      let base = ((t * NH + h) * CHUNKS + chunk) * (HD + 2u);
+      for (var r = 0u; r < 4u; r++) {
+        let i = lid + r * WG;
+        if (i < HD) {
+          out[base + i] = acc[r];
+        }
+      }
+      if (lid == 0u) {
+        out[base + HD] = m;
+        out[base + HD + 1u] = l;
+      }
+    } else {
+      for (var r = 0u; r < 4u; r++) {
+        let i = lid + r * WG;
+        if (i < HD) {
+          out[(t * NH + h) * HD + i] = acc[r] / l;
+        }
       }
     }
   }

@@ -1,5 +1,6 @@
 import { defineKernel, defineUniforms, dtypeWgsl, wgslDtypeCode, type GpuContext, type RowPart, type Tensor } from '@qwen3-webgpu/tensor';
 import argmaxSource from './argmax.wgsl';
+import attentionCombineSource from './attention-combine.wgsl';
 import attentionSource from './attention.wgsl';
 import embeddingSource from './embedding.wgsl';
 import markSeenSource from './mark-seen.wgsl';
@@ -32,17 +33,46 @@ const attention = defineKernel({
   uniforms: defineUniforms({ seq: 'u32', pos0: 'u32', capacity: 'u32', scale: 'f32' }),
 });
 
-/** Causal GQA attention of q [seq, nh, hd] (rows at positions pos0 …) over caches [nkv, capacity, hd] → out [seq, nh·hd]. */
+const attentionCombine = defineKernel({
+  label: 'attention_combine',
+  code: attentionCombineSource,
+  bindings: { partials: 'read', out: 'read_write' },
+  uniforms: defineUniforms({ seq: 'u32' }),
+});
+
+/** Keys per flash-decoding chunk. */
+export const ATTENTION_CHUNK = 256;
+
+/** Floats of the partials buffer flash-decoding needs for `rows` query rows over `capacity` cached positions. */
+export function attentionScratchSize(rows: number, numHeads: number, headDim: number, capacity: number): number {
+  return rows * numHeads * Math.ceil(capacity / ATTENTION_CHUNK) * (headDim + 2);
+}
+
+/**
+ * Causal GQA attention of q [seq, nh, hd] (rows at positions pos0 …) over caches [nkv, capacity, hd] → out [seq, nh·hd].
+ * With `scratch` (attentionScratchSize floats) and more than one chunk of keys, the keys are split across
+ * workgroups and combined (flash-decoding); otherwise one workgroup walks all keys of a (row, head).
+ */
 export function encodeAttention(
   ctx: GpuContext,
   pass: GPUComputePassEncoder,
-  a: { q: Tensor; kCache: Tensor; vCache: Tensor; out: Tensor; seq: number; pos0: number; numHeads: number },
+  a: { q: Tensor; kCache: Tensor; vCache: Tensor; out: Tensor; seq: number; pos0: number; numHeads: number; scratch?: Tensor },
 ): void {
   const [nkv, capacity, hd] = a.kCache.shape as [number, number, number];
   if (hd > 512) throw new RangeError(`attention: head_dim ${hd} > 512 is not supported`);
-  attention
-    .compile(ctx, { NH: a.numHeads, NKV: nkv, HD: hd })
-    .encode(pass, { q: a.q, k_cache: a.kCache, v_cache: a.vCache, out: a.out }, { seq: a.seq, pos0: a.pos0, capacity, scale: 1 / Math.sqrt(hd) }, a.seq * a.numHeads);
+  const params = { seq: a.seq, pos0: a.pos0, capacity, scale: 1 / Math.sqrt(hd) };
+  const bindings = { q: a.q, k_cache: a.kCache, v_cache: a.vCache };
+  const chunks = Math.ceil((a.pos0 + a.seq) / ATTENTION_CHUNK);
+  if (a.scratch && chunks > 1) {
+    const maxChunks = Math.ceil(capacity / ATTENTION_CHUNK);
+    if (a.scratch.numel < a.seq * a.numHeads * maxChunks * (hd + 2)) throw new RangeError('attention: scratch is smaller than attentionScratchSize()');
+    attention
+      .compile(ctx, { NH: a.numHeads, NKV: nkv, HD: hd, SPLIT: 1, CHUNK: ATTENTION_CHUNK, CHUNKS: maxChunks })
+      .encode(pass, { ...bindings, out: a.scratch }, params, a.seq * a.numHeads * maxChunks);
+    attentionCombine.compile(ctx, { NH: a.numHeads, HD: hd, CHUNKS: maxChunks }).encode(pass, { partials: a.scratch, out: a.out }, { seq: a.seq }, a.seq * a.numHeads);
+    return;
+  }
+  attention.compile(ctx, { NH: a.numHeads, NKV: nkv, HD: hd }).encode(pass, { ...bindings, out: a.out }, params, a.seq * a.numHeads);
 }
 
 const argmax = defineKernel({
