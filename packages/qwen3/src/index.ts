@@ -10,3 +10,5 @@ export { generate } from './generate.ts';
 export type { GenerateOptions, GenerationStats, TokenBackend } from './generate.ts';
 export { allowedWeights, resolveSampling, sampleToken } from './sampling.ts';
 export type { ResolvedSampling, SamplingOptions } from './sampling.ts';
+export { loadCausalLM, stopIdsOf } from './causal-lm.ts';
+export type { CausalLM, LoadCausalLMOptions } from './causal-lm.ts';

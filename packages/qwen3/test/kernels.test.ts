@@ -76,11 +76,14 @@ describe('embedding', () => {
 });
 
 describe('attention', () => {
-  for (const [nh, nkv, hd, seq, pos0, split] of [
-    [4, 2, 16, 7, 0, false], [5, 1, 32, 1, 200, false], [2, 1, 128, 3, 130, false],
-    [5, 1, 64, 1, 700, true], [4, 2, 128, 3, 600, true], [2, 2, 32, 1, 1000, true],
+  for (const [nh, nkv, hd, seq, pos0, split, simple] of [
+    [4, 2, 16, 7, 0, false, false], [5, 1, 32, 1, 200, false, false], [2, 1, 128, 3, 130, false, false],
+    [4, 2, 16, 7, 0, false, true], [2, 1, 128, 3, 130, false, true],
+    [5, 1, 64, 1, 700, true, false], [2, 2, 32, 1, 1000, true, false],
+    [5, 1, 64, 37, 0, false, false], [4, 2, 128, 40, 300, false, false], [2, 1, 256, 18, 5, false, false],
   ] as const) {
-    it(`causal GQA ${nh}/${nkv} heads, hd ${hd}, ${seq} rows at position ${pos0}${split ? ', keys split across workgroups (flash-decoding)' : ''}`, async () => {
+    const kind = seq > 1 && !simple ? 'tiled prefill' : split ? 'flash-decoding split' : 'one workgroup per row';
+    it(`causal GQA ${nh}/${nkv} heads, hd ${hd}, ${seq} rows at position ${pos0} (${kind})`, async () => {
       const capacity = 1024;
       const q = rng.normalArray(seq * nh * hd);
       const k = rng.normalArray(nkv * capacity * hd);
@@ -106,7 +109,7 @@ describe('attention', () => {
       const out = createTensor(ctx, [seq, nh * hd], 'f32');
       fillTensor(out, NaN);
       const scratch = split ? createTensor(ctx, [attentionScratchSize(seq, nh, hd, capacity)], 'f32') : undefined;
-      await ctx.run((pass) => encodeAttention(ctx, pass, { q: qt, kCache: kt, vCache: vt, out, seq, pos0, numHeads: nh, ...(scratch ? { scratch } : {}) }));
+      await ctx.run((pass) => encodeAttention(ctx, pass, { q: qt, kCache: kt, vCache: vt, out, seq, pos0, numHeads: nh, simple, ...(scratch ? { scratch } : {}) }));
       expect(reference.relativeL2(await readFloat(out), want)).toBeLessThanOrEqual(1e-5);
       for (const tt of [qt, kt, vt, out, ...(scratch ? [scratch] : [])]) tt.destroy();
     });

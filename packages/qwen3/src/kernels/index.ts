@@ -1,6 +1,7 @@
 import { defineKernel, defineUniforms, dtypeWgsl, wgslDtypeCode, type GpuContext, type RowPart, type Tensor } from '@qwen3-webgpu/tensor';
 import argmaxSource from './argmax.wgsl';
 import attentionCombineSource from './attention-combine.wgsl';
+import attentionPrefillSource from './attention-prefill.wgsl';
 import attentionSource from './attention.wgsl';
 import embeddingSource from './embedding.wgsl';
 import markSeenSource from './mark-seen.wgsl';
@@ -33,6 +34,13 @@ const attention = defineKernel({
   uniforms: defineUniforms({ seq: 'u32', pos0: 'u32', capacity: 'u32', scale: 'f32' }),
 });
 
+const attentionPrefill = defineKernel({
+  label: 'attention_prefill',
+  code: attentionPrefillSource,
+  bindings: { q: 'read', k_cache: 'read', v_cache: 'read', out: 'read_write' },
+  uniforms: defineUniforms({ seq: 'u32', pos0: 'u32', capacity: 'u32', scale: 'f32' }),
+});
+
 const attentionCombine = defineKernel({
   label: 'attention_combine',
   code: attentionCombineSource,
@@ -50,18 +58,25 @@ export function attentionScratchSize(rows: number, numHeads: number, headDim: nu
 
 /**
  * Causal GQA attention of q [seq, nh, hd] (rows at positions pos0 …) over caches [nkv, capacity, hd] → out [seq, nh·hd].
- * With `scratch` (attentionScratchSize floats) and more than one chunk of keys, the keys are split across
- * workgroups and combined (flash-decoding); otherwise one workgroup walks all keys of a (row, head).
+ * Several rows (prefill) take the tiled kernel (16 rows share each key/value block); one row (decode) with
+ * `scratch` (attentionScratchSize floats) and more than one chunk of keys is split across workgroups and combined
+ * (flash-decoding); otherwise one workgroup walks all keys of a (row, head).
  */
 export function encodeAttention(
   ctx: GpuContext,
   pass: GPUComputePassEncoder,
-  a: { q: Tensor; kCache: Tensor; vCache: Tensor; out: Tensor; seq: number; pos0: number; numHeads: number; scratch?: Tensor },
+  a: { q: Tensor; kCache: Tensor; vCache: Tensor; out: Tensor; seq: number; pos0: number; numHeads: number; scratch?: Tensor; /** Force the one-workgroup-per-row kernel (tests). */ simple?: boolean },
 ): void {
   const [nkv, capacity, hd] = a.kCache.shape as [number, number, number];
   if (hd > 512) throw new RangeError(`attention: head_dim ${hd} > 512 is not supported`);
   const params = { seq: a.seq, pos0: a.pos0, capacity, scale: 1 / Math.sqrt(hd) };
   const bindings = { q: a.q, k_cache: a.kCache, v_cache: a.vCache };
+  if (a.seq > 1 && !a.simple) {
+    if (hd > 256) throw new RangeError(`attention: head_dim ${hd} > 256 is not supported by the tiled prefill kernel`);
+    const tile = hd > 128 ? 8 : 16;
+    attentionPrefill.compile(ctx, { NH: a.numHeads, NKV: nkv, HD: hd, TQ: tile, KB: tile }).encode(pass, { ...bindings, out: a.out }, params, Math.ceil(a.seq / tile) * a.numHeads);
+    return;
+  }
   const chunks = Math.ceil((a.pos0 + a.seq) / ATTENTION_CHUNK);
   if (a.scratch && chunks > 1) {
     const maxChunks = Math.ceil(capacity / ATTENTION_CHUNK);
