@@ -4,22 +4,7 @@
 //   q: [seq, NH, HD] f32;  k_cache, v_cache: [NKV, capacity, HD] f32;  out: [seq, NH·HD] f32
 // Threads: WG = 128; scores (t, j) two per thread; output dims d = lid % 8 + 8·k of row t = lid / 8.
 
-struct Params {
-  seq: u32,
-  pos0: u32,
-  capacity: u32,
-  scale: f32,
-}
-
-@group(0) @binding(0) var<storage, read> q: array<f32>;
-@group(0) @binding(1) var<storage, read> k_cache: array<f32>;
-@group(0) @binding(2) var<storage, read> v_cache: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-@group(0) @binding(4) var<uniform> params: Params;
-
-override NH: u32 = 16u;
-override NKV: u32 = 8u;
-override HD: u32 = 128u;
+// Params, bindings and NH / NKV / HD: attention-common.wgsl, prepended.
 const WG: u32 = 128u;
 // Rows per workgroup and keys per block: 16 and 16 up to HD 128, 8 and 8 beyond (32 KiB of workgroup memory).
 override TQ: u32 = 16u;

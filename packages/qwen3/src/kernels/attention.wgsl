@@ -5,22 +5,7 @@
 //   q: [seq, NH, HD] f32;  k_cache, v_cache: [NKV, capacity, HD] f32
 //   out: [seq, NH·HD] f32, or with SPLIT partials [seq, NH, CHUNKS, HD + 2] (output, then max, then sum)
 
-struct Params {
-  seq: u32,
-  pos0: u32,
-  capacity: u32,
-  scale: f32,
-}
-
-@group(0) @binding(0) var<storage, read> q: array<f32>;
-@group(0) @binding(1) var<storage, read> k_cache: array<f32>;
-@group(0) @binding(2) var<storage, read> v_cache: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-@group(0) @binding(4) var<uniform> params: Params;
-
-override NH: u32 = 16u;
-override NKV: u32 = 8u;
-override HD: u32 = 128u;
+// Params, bindings and NH / NKV / HD: attention-common.wgsl, prepended.
 override SPLIT: bool = false;
 override CHUNK: u32 = 256u;
 override CHUNKS: u32 = 1u;

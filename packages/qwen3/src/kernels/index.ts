@@ -1,6 +1,7 @@
 import { defineKernel, defineUniforms, dtypeWgsl, wgslDtypeCode, type GpuContext, type RowPart, type Tensor } from '@qwen3-webgpu/tensor';
 import argmaxSource from './argmax.wgsl';
 import attentionCombineSource from './attention-combine.wgsl';
+import attentionCommon from './attention-common.wgsl';
 import attentionPrefillSource from './attention-prefill.wgsl';
 import attentionSource from './attention.wgsl';
 import embeddingSource from './embedding.wgsl';
@@ -29,14 +30,14 @@ export function encodeEmbedding(ctx: GpuContext, pass: GPUComputePassEncoder, a:
 
 const attention = defineKernel({
   label: 'attention',
-  code: attentionSource,
+  code: `${attentionCommon}\n${attentionSource}`,
   bindings: { q: 'read', k_cache: 'read', v_cache: 'read', out: 'read_write' },
   uniforms: defineUniforms({ seq: 'u32', pos0: 'u32', capacity: 'u32', scale: 'f32' }),
 });
 
 const attentionPrefill = defineKernel({
   label: 'attention_prefill',
-  code: attentionPrefillSource,
+  code: `${attentionCommon}\n${attentionPrefillSource}`,
   bindings: { q: 'read', k_cache: 'read', v_cache: 'read', out: 'read_write' },
   uniforms: defineUniforms({ seq: 'u32', pos0: 'u32', capacity: 'u32', scale: 'f32' }),
 });
