@@ -57,17 +57,41 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       acc[i] = 0.0;
       acc2[i] = 0.0;
     }
-    for (var kk = lane; kk < params.k; kk += LANES) {
-      let wv = weight(false, n, kk);
-      var wv2 = 0.0;
-      if (SWIGLU) {
-        wv2 = weight(true, n, kk);
+    if (W_DTYPE != F32 && (params.k & 1u) == 0u) {
+      // Whole u32 words of 16-bit weights (two elements), coalesced across the lanes.
+      let words = params.k / 2u;
+      for (var wi = lane; wi < words; wi += LANES) {
+        let word = w[n * words + wi];
+        let lo = unpack_half(word, 0u, W_DTYPE);
+        let hi = unpack_half(word, 1u, W_DTYPE);
+        var lo2 = 0.0;
+        var hi2 = 0.0;
+        if (SWIGLU) {
+          let word2 = w2[n * words + wi];
+          lo2 = unpack_half(word2, 0u, W_DTYPE);
+          hi2 = unpack_half(word2, 1u, W_DTYPE);
+        }
+        for (var i = 0u; i < TT; i++) {
+          let t = min(t0 + i, params.rows - 1u);
+          let x0 = x[t * params.k + 2u * wi];
+          let x1 = x[t * params.k + 2u * wi + 1u];
+          acc[i] = fma(x1, hi, fma(x0, lo, acc[i]));
+          acc2[i] = fma(x1, hi2, fma(x0, lo2, acc2[i]));
+        }
       }
-      for (var i = 0u; i < TT; i++) {
-        let t = min(t0 + i, params.rows - 1u);
-        let xv = x[t * params.k + kk];
-        acc[i] = fma(xv, wv, acc[i]);
-        acc2[i] = fma(xv, wv2, acc2[i]);
+    } else {
+      for (var kk = lane; kk < params.k; kk += LANES) {
+        let wv = weight(false, n, kk);
+        var wv2 = 0.0;
+        if (SWIGLU) {
+          wv2 = weight(true, n, kk);
+        }
+        for (var i = 0u; i < TT; i++) {
+          let t = min(t0 + i, params.rows - 1u);
+          let xv = x[t * params.k + kk];
+          acc[i] = fma(xv, wv, acc[i]);
+          acc2[i] = fma(xv, wv2, acc2[i]);
+        }
       }
     }
     for (var i = 0u; i < TT; i++) {
