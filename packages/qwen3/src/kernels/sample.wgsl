@@ -39,12 +39,13 @@ fn key(f: f32) -> u32 {
   return select(b | 0x80000000u, ~b, (b & 0x80000000u) != 0u);
 }
 
-fn sum_f(v: f32, lid: u32) -> f32 {
+// Workgroup-wide sum (or max) of one f32 per thread; every thread gets the result.
+fn reduce_f(v: f32, lid: u32, is_max: bool) -> f32 {
   red_f[lid] = v;
   workgroupBarrier();
   for (var s = WG / 2u; s > 0u; s >>= 1u) {
     if (lid < s) {
-      red_f[lid] += red_f[lid + s];
+      red_f[lid] = select(red_f[lid] + red_f[lid + s], max(red_f[lid], red_f[lid + s]), is_max);
     }
     workgroupBarrier();
   }
@@ -53,40 +54,13 @@ fn sum_f(v: f32, lid: u32) -> f32 {
   return r;
 }
 
-fn max_f(v: f32, lid: u32) -> f32 {
-  red_f[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) {
-      red_f[lid] = max(red_f[lid], red_f[lid + s]);
-    }
-    workgroupBarrier();
-  }
-  let r = red_f[0];
-  workgroupBarrier();
-  return r;
-}
-
-fn sum_u(v: u32, lid: u32) -> u32 {
+// Workgroup-wide sum (or min) of one u32 per thread; every thread gets the result.
+fn reduce_u(v: u32, lid: u32, is_min: bool) -> u32 {
   red_u[lid] = v;
   workgroupBarrier();
   for (var s = WG / 2u; s > 0u; s >>= 1u) {
     if (lid < s) {
-      red_u[lid] += red_u[lid + s];
-    }
-    workgroupBarrier();
-  }
-  let r = red_u[0];
-  workgroupBarrier();
-  return r;
-}
-
-fn min_u(v: u32, lid: u32) -> u32 {
-  red_u[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) {
-      red_u[lid] = min(red_u[lid], red_u[lid + s]);
+      red_u[lid] = select(red_u[lid] + red_u[lid + s], min(red_u[lid], red_u[lid + s]), is_min);
     }
     workgroupBarrier();
   }
@@ -102,7 +76,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
   for (var i = lid; i < n; i += WG) {
     zmax = max(zmax, z(i));
   }
-  zmax = max_f(zmax, lid);
+  zmax = reduce_f(zmax, lid, true);
 
   if (params.temperature <= 0.0) {
     // Greedy: the lowest id reaching the maximum.
@@ -112,7 +86,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
         first = min(first, i);
       }
     }
-    first = min_u(first, lid);
+    first = reduce_u(first, lid, true);
     if (lid == 0u) {
       out[0] = first;
     }
@@ -130,7 +104,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
       for (var i = lid; i < n; i += WG) {
         c += select(0u, 1u, key(z(i)) >= mid);
       }
-      if (sum_u(c, lid) >= params.top_k) {
+      if (reduce_u(c, lid, false) >= params.top_k) {
         lo = mid;
       } else {
         hi = mid - 1u;
@@ -145,7 +119,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     let zi = z(i);
     local_total += select(0.0, exp(zi - zmax), key(zi) >= k_floor);
   }
-  let total = sum_f(local_total, lid);
+  let total = reduce_f(local_total, lid, false);
 
   // top-p: the largest weight θ such that the weights ≥ θ carry at least top_p of the mass.
   var p_floor = 0u; // key of weight 0.0 is 0x80000000; 0 keeps everything
@@ -160,7 +134,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
         let w = select(0.0, exp(zi - zmax), key(zi) >= k_floor);
         m += select(0.0, w, key(w) >= mid);
       }
-      if (sum_f(m, lid) >= params.top_p * total) {
+      if (reduce_f(m, lid, false) >= params.top_p * total) {
         lo = mid;
       } else {
         hi = mid - 1u;
