@@ -13,7 +13,7 @@ afterAll(() => ctx?.destroy());
 
 describe('linear', () => {
   for (const dtype of ['bf16', 'f16', 'f32'] as const) {
-    for (const [rows, n, k] of [[1, 37, 64], [6, 40, 33], [13, 129, 96]] as const) {
+    for (const [rows, n, k] of [[1, 37, 64], [6, 40, 33], [13, 129, 96], [1, 19, 1030], [5, 24, 1030]] as const) {
       it(`${dtype} [${rows}, ${k}] · [${n}, ${k}]ᵀ, overwrite and accumulate, whole and in parts`, async () => {
         const x = rng.normalArray(rows * k);
         const w = roundToDtype(rng.normalArray(n * k, 0.2), dtype);
