@@ -36,6 +36,11 @@ override WG: u32 = 256u;
 // Token rows per workgroup (1 for decode).
 override TM: u32 = 1u;
 
+// The head a task refers to within its own projection (q, k or v).
+fn task_head(task: u32) -> u32 {
+  return select(select(task - NH - NKV, task - NH, task < NH + NKV), task, task < NH);
+}
+
 // Word `i` of the task's weight matrix (a u32 holds one f32 or two 16-bit elements).
 fn w_word(task: u32, i: u32) -> u32 {
   if (task < NH) {
@@ -49,8 +54,7 @@ fn w_word(task: u32, i: u32) -> u32 {
 
 // Element (r, k) of the task's weight matrix, r < HD within the head.
 fn w_elem(task: u32, r: u32, k: u32) -> f32 {
-  let head = select(select(task - NH - NKV, task - NH, task < NH + NKV), task, task < NH);
-  let e = (head * HD + r) * params.hidden + k;
+  let e = (task_head(task) * HD + r) * params.hidden + k;
   if (W_DTYPE == F32) {
     return bitcast<f32>(w_word(task, e));
   }
@@ -138,8 +142,7 @@ fn out_index(task: u32, token: u32) -> u32 {
   if (task < NH) {
     return (token * NH + task) * HD;
   }
-  let head = select(task - NH - NKV, task - NH, task < NH + NKV);
-  return kv_index(head, token, params.pos0 + token);
+  return kv_index(task_head(task), token, params.pos0 + token);
 }
 
 fn kv_index(head: u32, token: u32, pos: u32) -> u32 {

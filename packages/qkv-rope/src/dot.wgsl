@@ -22,9 +22,8 @@ fn row_dot(task: u32, r: u32, lane: u32) -> f32 {
     }
     return acc;
   }
-  let head = select(select(task - NH - NKV, task - NH, task < NH + NKV), task, task < NH);
   let words = select(hidden / 2u, hidden, W_DTYPE == F32);
-  let base = (head * HD + r) * words;
+  let base = (task_head(task) * HD + r) * words;
   let last = words - 1u;
   var acc = 0.0;
   for (var i = lane; i < words; i += 8u * LANES) {

@@ -6,6 +6,7 @@ import { reference, type GpuContext } from '@qwen3-webgpu/tensor';
 import { openTestContext } from '@qwen3-webgpu/tensor/testing';
 import { loadQwen3Weights, openCheckpoint, QWEN3_0_6B_CONFIG, writeSyntheticCheckpoint } from '@qwen3-webgpu/weights';
 import { CpuQwen3Model, generate, Qwen3ForCausalLM, loadCpuWeights } from '../src/index.ts';
+import { argmax } from './goldens.ts';
 
 let ctx: GpuContext;
 beforeAll(async () => {
@@ -40,8 +41,7 @@ describe('WebGPU vs CPU backend on random checkpoints', () => {
         }
         let last = want.subarray(19 * vocab);
         for (let step = 0; step < 20; step++) {
-          let next = 0;
-          for (let i = 1; i < vocab; i++) if (last[i]! > last[next]!) next = i;
+          const next = argmax(last);
           want = cpu.forward([next]).logits;
           got = (await gpu.forward([next])).logits;
           expect(reference.relativeL2(got, want), `decode ${step}`).toBeLessThanOrEqual(1e-4);

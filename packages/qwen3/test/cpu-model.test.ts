@@ -1,39 +1,12 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { reference } from '@qwen3-webgpu/tensor';
-import { openCheckpoint, writeSyntheticCheckpoint } from '@qwen3-webgpu/weights';
 import { CpuQwen3Model, loadCpuWeights } from '../src/index.ts';
-
-// Each golden: a synthetic checkpoint spec (seed, dtype, config, stress) and what HF transformers' float32 forward
-// computed over that checkpoint on the GPU machine (tools/reference/hf_logits.py): logits at every prompt position
-// and the greedy continuation. The checkpoint is regenerated here, bit-identical, from the spec.
-const dir = new URL('./goldens/', import.meta.url);
-const specs = readdirSync(dir).filter((f) => f.endsWith('.json') && !f.endsWith('.golden.json'));
-
-interface Golden {
-  prompt_ids: number[];
-  logits: number[][];
-  greedy_ids: number[];
-  transformers: string;
-}
+import { argmax, goldenNames as specs, readGolden, withGoldenCheckpoint } from './goldens.ts';
 
 async function model(name: string) {
-  const spec = JSON.parse(readFileSync(new URL(name, dir), 'utf8'));
-  const out = mkdtempSync(join(tmpdir(), 'qwen3-golden-'));
-  await writeSyntheticCheckpoint(out, { config: spec.config, seed: spec.seed, dtype: spec.dtype, ...(spec.stress ? { stress: spec.stress } : {}) });
-  const weights = await loadCpuWeights(await openCheckpoint(out));
-  rmSync(out, { recursive: true });
-  const golden = JSON.parse(readFileSync(new URL(name.replace('.json', '.golden.json'), dir), 'utf8')) as Golden;
-  return { weights, golden };
+  const weights = await withGoldenCheckpoint(name, loadCpuWeights);
+  return { weights, golden: readGolden(name) };
 }
-
-const argmax = (row: ArrayLike<number>) => {
-  let best = 0;
-  for (let i = 1; i < row.length; i++) if (row[i]! > row[best]!) best = i;
-  return best;
-};
 
 describe('CPU backend vs HF transformers float32', () => {
   for (const name of specs) {

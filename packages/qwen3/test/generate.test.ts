@@ -1,14 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GpuContext } from '@qwen3-webgpu/tensor';
 import { openTestContext } from '@qwen3-webgpu/tensor/testing';
-import { loadQwen3Weights, openCheckpoint, writeSyntheticCheckpoint, type Qwen3Weights } from '@qwen3-webgpu/weights';
+import { loadQwen3Weights, type Qwen3Weights } from '@qwen3-webgpu/weights';
 import { CpuQwen3Model, generate, Qwen3ForCausalLM, loadCpuWeights, type GenerateOptions, type TokenBackend } from '../src/index.ts';
+import { readGolden, withGoldenCheckpoint } from './goldens.ts';
 
-const spec = JSON.parse(readFileSync(new URL('./goldens/gqa5-untied-f32.json', import.meta.url), 'utf8'));
-const golden = JSON.parse(readFileSync(new URL('./goldens/gqa5-untied-f32.golden.json', import.meta.url), 'utf8')) as { prompt_ids: number[]; greedy_ids: number[] };
+const golden = readGolden('gqa5-untied-f32.json');
 
 let ctx: GpuContext;
 let weights: Qwen3Weights;
@@ -16,13 +13,11 @@ let gpu: Qwen3ForCausalLM;
 let cpu: CpuQwen3Model;
 beforeAll(async () => {
   ctx = await openTestContext();
-  const dir = mkdtempSync(join(tmpdir(), 'qwen3-gen-'));
-  await writeSyntheticCheckpoint(dir, { config: spec.config, seed: spec.seed, dtype: spec.dtype });
-  const checkpoint = await openCheckpoint(dir);
-  cpu = new CpuQwen3Model(await loadCpuWeights(checkpoint), { maxContext: 64 });
-  weights = await loadQwen3Weights(ctx, checkpoint);
+  await withGoldenCheckpoint('gqa5-untied-f32.json', async (checkpoint) => {
+    cpu = new CpuQwen3Model(await loadCpuWeights(checkpoint), { maxContext: 64 });
+    weights = await loadQwen3Weights(ctx, checkpoint);
+  });
   gpu = new Qwen3ForCausalLM(ctx, weights, { maxContext: 64, maxRows: 8 });
-  rmSync(dir, { recursive: true });
 });
 afterAll(() => {
   gpu?.destroy();

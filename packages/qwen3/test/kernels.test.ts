@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRng, createTensor, fillTensor, readFloat, readTensor, reference, roundToDtype, splitRows, uploadTensor, type GpuContext } from '@qwen3-webgpu/tensor';
 import { openTestContext } from '@qwen3-webgpu/tensor/testing';
-import { attentionScratchSize, encodeArgmax, encodeAttention, encodeEmbedding, encodeLinear, encodeSwiGlu } from '../src/kernels/index.ts';
+import { attentionScratchSize, encodeAttention, encodeEmbedding, encodeLinear, encodeSample, encodeSwiGlu } from '../src/kernels/index.ts';
+import { resolveSampling } from '../src/sampling.ts';
 
 const rng = createRng();
 console.log(`qwen3 kernel tests: seed ${rng.seed}`);
@@ -116,17 +117,17 @@ describe('attention', () => {
   }
 });
 
-describe('argmax', () => {
-  it('finds the maximum of a row (lowest index on ties) in a large vocabulary', async () => {
+describe('greedy selection on the GPU', () => {
+  it('the sample kernel at temperature 0 finds the maximum of a row (lowest index on ties) in a large vocabulary', async () => {
     const n = 151936;
     const logits = rng.normalArray(2 * n);
     logits[n + 98765] = 50;
     logits[n + 120000] = 50; // a tie: the lower index wins
     const lt = uploadTensor(ctx, [2, n], 'f32', logits);
+    const seen = uploadTensor(ctx, [n], 'u32', new Uint32Array(n));
     const out = createTensor(ctx, [1], 'u32');
-    await ctx.run((pass) => encodeArgmax(ctx, pass, { logits: lt, out, n, rowOffset: n }));
+    await ctx.run((pass) => encodeSample(ctx, pass, { logits: lt, seen, out, n, rowOffset: n, sampling: resolveSampling({ temperature: 0 }), u: 0.5 }));
     expect((await readTensor(out))[0]).toBe(98765);
-    lt.destroy();
-    out.destroy();
+    for (const t of [lt, seen, out]) t.destroy();
   });
 });

@@ -1,13 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GpuContext } from '@qwen3-webgpu/tensor';
 import { openTestContext } from '@qwen3-webgpu/tensor/testing';
-import { loadQwen3Weights, openCheckpoint, writeSyntheticCheckpoint, type Qwen3Weights } from '@qwen3-webgpu/weights';
+import { loadQwen3Weights, type Qwen3Weights } from '@qwen3-webgpu/weights';
 import { generate, Qwen3ForCausalLM } from '../src/index.ts';
+import { withGoldenCheckpoint } from './goldens.ts';
 
-const spec = JSON.parse(readFileSync(new URL('./goldens/tiny-tied-bf16.json', import.meta.url), 'utf8'));
 
 let ctx: GpuContext;
 let weights: Qwen3Weights;
@@ -29,11 +26,8 @@ beforeAll(async () => {
     };
     return buffer;
   };
-  const dir = mkdtempSync(join(tmpdir(), 'qwen3-life-'));
-  await writeSyntheticCheckpoint(dir, { config: spec.config, seed: spec.seed, dtype: spec.dtype });
-  weights = await loadQwen3Weights(ctx, await openCheckpoint(dir));
+  weights = await withGoldenCheckpoint('tiny-tied-bf16.json', (checkpoint) => loadQwen3Weights(ctx, checkpoint));
   gpu = new Qwen3ForCausalLM(ctx, weights, { maxContext: 32 });
-  rmSync(dir, { recursive: true });
 });
 afterAll(() => {
   gpu?.destroy();

@@ -27,7 +27,7 @@ export class CpuQwen3Model implements TokenBackend {
     const c = weights.config;
     this.maxContext = options.maxContext ?? Math.min(4096, c.maxPositionEmbeddings);
     const size = c.numKeyValueHeads * this.maxContext * c.headDim;
-    this.#k = c.numHiddenLayers ? Array.from({ length: c.numHiddenLayers }, () => new Float32Array(size)) : [];
+    this.#k = Array.from({ length: c.numHiddenLayers }, () => new Float32Array(size));
     this.#v = Array.from({ length: c.numHiddenLayers }, () => new Float32Array(size));
   }
 

@@ -1,5 +1,4 @@
 import { defineKernel, defineUniforms, dtypeWgsl, wgslDtypeCode, type GpuContext, type RowPart, type Tensor } from '@qwen3-webgpu/tensor';
-import argmaxSource from './argmax.wgsl';
 import attentionCombineSource from './attention-combine.wgsl';
 import attentionCommon from './attention-common.wgsl';
 import attentionPrefillSource from './attention-prefill.wgsl';
@@ -89,18 +88,6 @@ export function encodeAttention(
     return;
   }
   attention.compile(ctx, { NH: a.numHeads, NKV: nkv, HD: hd }).encode(pass, { ...bindings, out: a.out }, params, a.seq * a.numHeads);
-}
-
-const argmax = defineKernel({
-  label: 'argmax',
-  code: argmaxSource,
-  bindings: { logits: 'read', out: 'read_write' },
-  uniforms: defineUniforms({ n: 'u32', row_offset: 'u32' }),
-});
-
-/** out[0] (u32) = argmax of logits[rowOffset … rowOffset + n). */
-export function encodeArgmax(ctx: GpuContext, pass: GPUComputePassEncoder, a: { logits: Tensor; out: Tensor; n: number; rowOffset: number }): void {
-  argmax.compile(ctx).encode(pass, { logits: a.logits, out: a.out }, { n: a.n, row_offset: a.rowOffset }, 1);
 }
 
 const sample = defineKernel({
