@@ -1,7 +1,7 @@
 // One lane's share of a weight row · x (decode kernels): LANES lanes stride the row's u32 words, eight loads in
-// flight each.
+// flight each. LANES is 1 on CPU adapters, where one invocation walking a whole row beats lanes meeting at a barrier.
 
-const LANES: u32 = 32u;
+override LANES: u32 = 32u;
 
 // The products of one weight word with the matching x elements (word i of the row).
 fn word_dot(word: u32, i: u32) -> f32 {

@@ -147,6 +147,40 @@ describe('odd hidden sizes', () => {
   }
 });
 
+describe('decode paths in the other kernel layout', () => {
+  // The adapter picks one layout (lanes sharing a row on GPUs, an invocation per row on CPU adapters); the other
+  // one is tested here on the same adapter, through a second context that forces it.
+  let own: GpuContext;
+  beforeAll(async () => {
+    own = ctx;
+    ctx = await openTestContext({ kernelLayout: own.kernelLayout === 'cpu' ? 'gpu' : 'cpu' });
+  });
+  afterAll(() => {
+    ctx.destroy();
+    ctx = own;
+  });
+  for (const d of [DIMS[0]!, DIMS[1]!, { hidden: 97, numHeads: 2, numKvHeads: 1, headDim: 16 }]) {
+    for (const dtype of DTYPES) {
+      it(`hidden ${d.hidden}, ${d.numHeads}/${d.numKvHeads} heads, hd ${d.headDim}, ${dtype}`, async () => {
+        const op = createQkvRope(ctx, { ...d, eps: EPS, ropeTheta: THETA, maxPositions: 4096 });
+        const p = makeProblem(d, dtype, 1);
+        try {
+          const raw = qkvProjections(d, p.host.x, p.host.wq, p.host.wk, p.host.wv, 1);
+          const want = normRope(d, raw.q, raw.k, p.host.qNorm, p.host.kNorm, 1, 4095, EPS, THETA);
+          for (const path of ['decode', 'decode-split'] as const) {
+            const got = await runRows(op, p, 1, 4095, path);
+            expectClose(`${ctx.kernelLayout} ${path} q`, got.q, want.q);
+            expectClose(`${ctx.kernelLayout} ${path} k`, got.k, want.k);
+            expectClose(`${ctx.kernelLayout} ${path} v`, got.v, raw.v);
+          }
+        } finally {
+          p.destroy();
+        }
+      });
+    }
+  }
+});
+
 describe('KV-cache mode', () => {
   for (const decodePath of ['decode', 'decode-split'] as const) it(`writes K and V at their positions and leaves the rest of the cache untouched (prefill, then ${decodePath})`, async () => {
     const d = DIMS[1]!;

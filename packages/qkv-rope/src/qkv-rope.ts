@@ -163,8 +163,9 @@ export function createQkvRope(ctx: GpuContext, options: QkvRopeOptions): QkvRope
       if (path === 'decode') {
         kernels.decode.compile(ctx, { ...common, WG: decodeWg, TM: 1 }).encode(pass, bound, params, tasks);
       } else if (path === 'decode-split') {
-        const rowsPerWg = WG / 32;
-        kernels.gemv.compile(ctx, { ...common, WG, TM: 1 }).encode(pass, bound, params, Math.ceil((tasks * hd) / rowsPerWg));
+        const lanes = ctx.kernelLayout === 'cpu' ? 1 : 32;
+        const rowsPerWg = WG / lanes;
+        kernels.gemv.compile(ctx, { ...common, WG, TM: 1, LANES: lanes }).encode(pass, bound, params, Math.ceil((tasks * hd) / rowsPerWg));
         kernels.normRope.compile(ctx, { ...common, WG, TM: 1 }).encode(pass, bound, params, nh + nkv);
       } else {
         kernels.prefill.compile(ctx, { ...common, WG, TM: tm, KT: kt, HEAD_OUT_SIZE: headOut.prefill }).encode(pass, bound, params, tasks * Math.ceil(seq / tm));

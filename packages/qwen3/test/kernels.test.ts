@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRng, createTensor, fillTensor, readFloat, readTensor, reference, roundToDtype, splitRows, uploadTensor, type GpuContext } from '@qwen3-webgpu/tensor';
+import { createRng, createTensor, fillTensor, readFloat, readTensor, reference, roundToDtype, splitRows, uploadTensor, type GpuContext, type KernelLayout } from '@qwen3-webgpu/tensor';
 import { openTestContext } from '@qwen3-webgpu/tensor/testing';
 import { attentionScratchSize, encodeAttention, encodeEmbedding, encodeLinear, encodeSample, encodeSwiGlu } from '../src/kernels/index.ts';
 import { resolveSampling } from '../src/sampling.ts';
@@ -7,15 +7,23 @@ import { resolveSampling } from '../src/sampling.ts';
 const rng = createRng();
 console.log(`qwen3 kernel tests: seed ${rng.seed}`);
 let ctx: GpuContext;
+/** linear and swiglu have a GPU and a CPU work layout; each is tested on this adapter through its own context. */
+const layouts: Partial<Record<KernelLayout, GpuContext>> = {};
 beforeAll(async () => {
   ctx = await openTestContext();
+  layouts[ctx.kernelLayout] = ctx;
+  const other = ctx.kernelLayout === 'cpu' ? 'gpu' : 'cpu';
+  layouts[other] = await openTestContext({ kernelLayout: other });
 });
-afterAll(() => ctx?.destroy());
+afterAll(() => {
+  for (const c of Object.values(layouts)) c?.destroy();
+});
 
-describe('linear', () => {
+describe.each(['gpu', 'cpu'] as const)('linear, %s layout', (layout) => {
   for (const dtype of ['bf16', 'f16', 'f32'] as const) {
     for (const [rows, n, k] of [[1, 37, 64], [6, 40, 33], [13, 129, 96], [1, 19, 1030], [5, 24, 1030]] as const) {
       it(`${dtype} [${rows}, ${k}] · [${n}, ${k}]ᵀ, overwrite and accumulate, whole and in parts`, async () => {
+        const ctx = layouts[layout]!;
         const x = rng.normalArray(rows * k);
         const w = roundToDtype(rng.normalArray(n * k, 0.2), dtype);
         const r0 = rng.normalArray(rows * n);
@@ -40,8 +48,9 @@ describe('linear', () => {
   }
 });
 
-describe('swiglu', () => {
+describe.each(['gpu', 'cpu'] as const)('swiglu, %s layout', (layout) => {
   it('h = silu(x·Wgᵀ) ⊙ x·Wuᵀ (bf16 weights, 5 rows)', async () => {
+    const ctx = layouts[layout]!;
     const [rows, inter, k] = [5, 48, 40];
     const x = rng.normalArray(rows * k);
     const wg = roundToDtype(rng.normalArray(inter * k, 0.3), 'bf16');

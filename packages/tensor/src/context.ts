@@ -18,7 +18,15 @@ export interface GpuContextOptions {
   gpu?: GPU;
   /** Lower the workgroups-per-dimension bound used to spread dispatches over 2-D grids (tests of that path). */
   maxWorkgroupsPerDimension?: number;
+  /**
+   * Which work layout kernels with two of them use: 'gpu' (lanes of a workgroup share a row and meet at barriers),
+   * 'cpu' (an invocation walks a row alone; fastest where invocations are SIMD lanes of a CPU core). Default 'auto':
+   * 'cpu' on fallback (software) adapters such as lavapipe, else 'gpu'. Tests force each to cover both.
+   */
+  kernelLayout?: 'auto' | KernelLayout;
 }
+
+export type KernelLayout = 'gpu' | 'cpu';
 
 export interface AdapterSummary {
   vendor: string;
@@ -27,6 +35,8 @@ export interface AdapterSummary {
   description: string;
   subgroupMinSize: number;
   subgroupMaxSize: number;
+  /** A CPU implementation (lavapipe, SwiftShader). */
+  isFallbackAdapter: boolean;
 }
 
 export interface GpuFeatures {
@@ -43,6 +53,8 @@ export interface GpuContext {
   readonly features: GpuFeatures;
   /** Workgroups per grid dimension before a dispatch goes 2-D (the device limit unless lowered by options). */
   readonly maxWorkgroupsPerDimension: number;
+  /** The work layout of kernels that have two (GpuContextOptions.kernelLayout, resolved). */
+  readonly kernelLayout: KernelLayout;
   readonly pipelines: PipelineCache;
   readonly uniforms: UniformArena;
   /** The GPU instance the adapter came from, kept referenced for the context's life. */
@@ -127,12 +139,14 @@ export async function createGpuContext(options: GpuContextOptions = {}): Promise
     description: i.description,
     subgroupMinSize: (i as { subgroupMinSize?: number }).subgroupMinSize ?? 0,
     subgroupMaxSize: (i as { subgroupMaxSize?: number }).subgroupMaxSize ?? 0,
+    isFallbackAdapter: (i as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false,
   };
   const features: GpuFeatures = {
     subgroups: device.features.has('subgroups'),
     timestampQuery: device.features.has('timestamp-query'),
     shaderF16: device.features.has('shader-f16'),
   };
+  const kernelLayout: KernelLayout = options.kernelLayout && options.kernelLayout !== 'auto' ? options.kernelLayout : info.isFallbackAdapter ? 'cpu' : 'gpu';
   const uniforms = new UniformArena(device, options.uniformSlots ?? 4096);
   const pipelines = new PipelineCache(device);
   // Referenced from the context so the instance lives at least as long as it (navigator.gpu or a caller's GPU).
@@ -163,12 +177,13 @@ export async function createGpuContext(options: GpuContextOptions = {}): Promise
       device.limits.maxComputeWorkgroupsPerDimension,
       options.maxWorkgroupsPerDimension ?? Number.POSITIVE_INFINITY,
     ),
+    kernelLayout,
     pipelines,
     uniforms,
     instance: keepAlive,
     describe() {
       const sg = info.subgroupMinSize ? `, subgroups ${info.subgroupMinSize}-${info.subgroupMaxSize}` : '';
-      return `${info.description || info.device || info.vendor} (${info.vendor}/${info.architecture}${sg}, ` +
+      return `${info.description || info.device || info.vendor} (${info.vendor}/${info.architecture}${sg}, ${kernelLayout} layout, ` +
         `max binding ${device.limits.maxStorageBufferBindingSize} B, features: ${requiredFeatures.join(' ') || 'none'})`;
     },
     async run(encode, label, afterPass) {

@@ -1,13 +1,15 @@
 import { defineKernel, defineUniforms, dtypeWgsl, wgslDtypeCode, type GpuContext, type RowPart, type Tensor } from '@qwen3-webgpu/tensor';
 import source from './linear.wgsl';
+import serialSource from './linear-serial.wgsl';
 
-const kernel = defineKernel({
-  label: 'linear',
-  code: `${dtypeWgsl}\n${source}`,
-  bindings: { x: 'read', w: 'read', w2: 'read', y: 'read_write' },
-  uniforms: defineUniforms({ rows: 'u32', n: 'u32', k: 'u32', y_stride: 'u32', col0: 'u32' }),
-});
-const COLS = 8;
+const bindings = { x: 'read', w: 'read', w2: 'read', y: 'read_write' } as const;
+const uniforms = defineUniforms({ rows: 'u32', n: 'u32', k: 'u32', y_stride: 'u32', col0: 'u32' });
+/** GPUs: 32 lanes share each output column. CPU adapters: one invocation per column (see linear-serial.wgsl). */
+const kernels = {
+  gpu: { kernel: defineKernel({ label: 'linear', code: `${dtypeWgsl}\n${source}`, bindings, uniforms }), cols: 8 },
+  cpu: { kernel: defineKernel({ label: 'linear serial', code: `${dtypeWgsl}\n${serialSource}`, bindings, uniforms }), cols: 64 },
+};
+const layoutFor = (ctx: GpuContext) => kernels[ctx.kernelLayout];
 
 export interface LinearArgs {
   /** x: [rows, k] f32. */
@@ -30,9 +32,10 @@ export function encodeLinear(ctx: GpuContext, pass: GPUComputePassEncoder, a: Li
   if (a.x.dtype !== 'f32' || a.y.dtype !== 'f32') throw new TypeError('linear: x and y must be f32');
   if (a.x.numel < a.rows * k) throw new RangeError(`linear: x [${a.x.shape}] is smaller than [${a.rows}, ${k}]`);
   if (a.y.numel < a.rows * n) throw new RangeError(`linear: y [${a.y.shape}] is smaller than [${a.rows}, ${n}]`);
+  const { kernel, cols } = layoutFor(ctx);
   const compiled = kernel.compile(ctx, { W_DTYPE: wgslDtypeCode(whole.dtype), ACCUMULATE: a.accumulate ? 1 : 0, SWIGLU: 0 });
   for (const p of parts) {
-    compiled.encode(pass, { x: a.x, w: p.tensor, w2: p.tensor, y: a.y }, { rows: a.rows, n: p.rowCount, k, y_stride: n, col0: p.rowStart }, Math.ceil(p.rowCount / COLS));
+    compiled.encode(pass, { x: a.x, w: p.tensor, w2: p.tensor, y: a.y }, { rows: a.rows, n: p.rowCount, k, y_stride: n, col0: p.rowStart }, Math.ceil(p.rowCount / cols));
   }
 }
 
@@ -40,7 +43,8 @@ export function encodeLinear(ctx: GpuContext, pass: GPUComputePassEncoder, a: Li
 export function encodeSwiGlu(ctx: GpuContext, pass: GPUComputePassEncoder, a: { x: Tensor; wGate: Tensor; wUp: Tensor; h: Tensor; rows: number }): void {
   const [inter, k] = a.wGate.shape as [number, number];
   if (a.wUp.dtype !== a.wGate.dtype) throw new TypeError('swiglu: gate and up weights must share a dtype');
+  const { kernel, cols } = layoutFor(ctx);
   kernel
     .compile(ctx, { W_DTYPE: wgslDtypeCode(a.wGate.dtype), ACCUMULATE: 0, SWIGLU: 1 })
-    .encode(pass, { x: a.x, w: a.wGate, w2: a.wUp, y: a.h }, { rows: a.rows, n: inter, k, y_stride: inter, col0: 0 }, Math.ceil(inter / COLS));
+    .encode(pass, { x: a.x, w: a.wGate, w2: a.wUp, y: a.h }, { rows: a.rows, n: inter, k, y_stride: inter, col0: 0 }, Math.ceil(inter / cols));
 }
