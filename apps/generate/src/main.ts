@@ -1,3 +1,84 @@
-// qwen3-generate: arrives with a later change (see README.md).
-process.stderr.write('qwen3-generate is not built yet: it arrives with a later change (see the README).\n');
-process.exitCode = 2;
+// qwen3-generate: runs a Qwen3 checkpoint on WebGPU (or the CPU) and streams the continuation. Flags: args.ts.
+import { readFileSync } from 'node:fs';
+import { HELP, parseCli, type CliOptions } from './args.ts';
+import { describeError, UsageError } from './errors.ts';
+import { loadModel, modelDir, openModelFiles, type OpenedModel } from './model.ts';
+import { chatLoop, checkPrompt, promptIdsOf, runOnce, type RunResult } from './run.ts';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function statsOf(m: OpenedModel, r: RunResult) {
+  const s = r.stats;
+  return {
+    backend: m.lm.backend,
+    device: m.device,
+    load_seconds: Number(m.loadSeconds.toFixed(3)),
+    prompt_tokens: s.promptTokens,
+    generated_tokens: s.generatedTokens,
+    prefill_ms: Number(s.prefillMs.toFixed(1)),
+    prefill_tokens_per_second: Number(s.prefillTokensPerSecond.toFixed(1)),
+    decode_tokens_per_second: Number(s.decodeTokensPerSecond.toFixed(1)),
+  };
+}
+
+function statsLine(m: OpenedModel, r: RunResult): string {
+  const s = statsOf(m, r);
+  return `[${s.device}] load ${s.load_seconds.toFixed(2)} s · prompt ${s.prompt_tokens} tokens · prefill ${s.prefill_tokens_per_second} tok/s · ` +
+    `${s.generated_tokens} generated · decode ${s.decode_tokens_per_second} tok/s · ${r.stats.finishReason}`;
+}
+
+async function main(opts: CliOptions): Promise<void> {
+  if (opts.help) return void process.stdout.write(`${HELP}\n`);
+  if (opts.version) return void process.stdout.write(`qwen3-generate ${VERSION}\n`);
+  const interactive = opts.chat && opts.prompt === undefined && process.stdin.isTTY === true;
+  let text = opts.prompt;
+  if (text === undefined && !opts.promptIds && !interactive) {
+    if (process.stdin.isTTY) throw new UsageError('no prompt: give --prompt TEXT, --prompt-ids 1,2,3, text on stdin, or --chat on a terminal (see --help)');
+    text = await readStdin();
+    if (text === '') throw new UsageError('no prompt: stdin was empty');
+  }
+  if (interactive && opts.json) throw new UsageError('--json needs a prompt (--prompt or stdin); the interactive chat has no single result');
+  const dir = modelDir(opts);
+  const { checkpoint, tokenizer } = await openModelFiles(dir, !opts.promptIds);
+  const maxPositions = checkpoint.config.maxPositionEmbeddings;
+  if (opts.maxContext !== undefined && opts.maxContext > maxPositions) throw new UsageError(`--max-context ${opts.maxContext} exceeds the model's max_position_embeddings ${maxPositions}`);
+  // Validate the prompt against vocabulary and context before loading any weights.
+  const promptIds = interactive ? [] : promptIdsOf({ tokenizer }, opts, text);
+  const notice = (line: string) => {
+    if (!opts.quiet) process.stderr.write(`${line}\n`);
+  };
+  if (!interactive) {
+    checkPrompt(promptIds, checkpoint.config.vocabSize, opts.maxContext ?? Math.min(4096, maxPositions), opts.maxTokens);
+  }
+  const m = await loadModel(dir, checkpoint, tokenizer, opts, notice);
+  try {
+    if (interactive) return await chatLoop(m, opts, (r) => notice(statsLine(m, r)));
+    const r = await runOnce(m, opts, promptIds, opts.json ? () => {} : (t) => process.stdout.write(t));
+    if (opts.json) {
+      const out = { prompt_ids: r.promptIds, token_ids: r.tokenIds, text: r.text, finish_reason: r.stats.finishReason, stats: statsOf(m, r) };
+      process.stdout.write(`${JSON.stringify(out)}\n`);
+    } else {
+      process.stdout.write('\n');
+    }
+    notice(statsLine(m, r));
+  } finally {
+    m.lm.destroy();
+  }
+}
+
+let opts: CliOptions | undefined;
+try {
+  opts = parseCli(process.argv.slice(2));
+  await main(opts);
+} catch (err) {
+  const { code, message } = describeError(err);
+  process.stderr.write(`qwen3-generate: ${message}\n`);
+  if (opts?.debug && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+  process.exitCode = code;
+}

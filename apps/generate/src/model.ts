@@ -1,0 +1,93 @@
+// Opening the model for the CLI: the directory (given or embedded), the backend (webgpu, or cpu when no adapter),
+// the tokenizer when there is one, and the sampling defaults of generation_config.json.
+import { existsSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { loadCausalLM, type CausalLM, type SamplingOptions } from '@qwen3-webgpu/qwen3';
+import { createGpuContext, NoAdapterError, type GpuContext } from '@qwen3-webgpu/tensor';
+import { openCheckpoint, type Checkpoint } from '@qwen3-webgpu/weights';
+import type { CliOptions } from './args.ts';
+import { RuntimeError, UsageError } from './errors.ts';
+import { progressBar } from './progress.ts';
+import { loadTokenizer, type TextTokenizer } from './tokenizer.ts';
+
+/** The demonstration model shipped with the CLI (apps/generate/model, next to dist/). */
+export const EMBEDDED_MODEL = fileURLToPath(new URL('../model', import.meta.url));
+
+export interface OpenedModel {
+  dir: string;
+  lm: CausalLM;
+  checkpoint: Checkpoint;
+  tokenizer: TextTokenizer | undefined;
+  /** 'webgpu (adapter description)' or 'cpu'. */
+  device: string;
+  loadSeconds: number;
+  /** Sampling defaults: generation_config.json's when it samples, else greedy. */
+  defaults: SamplingOptions;
+}
+
+export function modelDir(opts: CliOptions): string {
+  const dir = opts.model ?? EMBEDDED_MODEL;
+  if (!existsSync(dir)) {
+    throw new UsageError(opts.model === undefined ? `no --model given and the embedded model is missing (${dir}); pass --model DIR` : `--model ${dir}: no such directory`);
+  }
+  if (!statSync(dir).isDirectory()) throw new UsageError(`--model ${dir}: not a directory`);
+  return dir;
+}
+
+/** Reads config, index and headers only (cheap): enough to validate the prompt before loading any weights. */
+export async function openModelFiles(dir: string, needTokenizer: boolean): Promise<{ checkpoint: Checkpoint; tokenizer: TextTokenizer | undefined }> {
+  const checkpoint = await openCheckpoint(dir);
+  const hasTokenizer = existsSync(`${dir}/tokenizer.json`);
+  const tokenizer = needTokenizer || hasTokenizer ? loadTokenizer(dir) : undefined;
+  return { checkpoint, tokenizer };
+}
+
+export async function loadModel(dir: string, checkpoint: Checkpoint, tokenizer: TextTokenizer | undefined, opts: CliOptions, notice: (line: string) => void): Promise<OpenedModel> {
+  const start = performance.now();
+  let ctx: GpuContext | undefined;
+  if (opts.backend !== 'cpu') {
+    try {
+      ctx = await createGpuContext();
+    } catch (err) {
+      if (!(err instanceof NoAdapterError)) throw err;
+      if (opts.backend === 'webgpu') throw new RuntimeError(`--backend webgpu: ${err.message}`);
+      notice(`qwen3-generate: no WebGPU adapter, running on the CPU backend (${err.message.split('\n')[0]})`);
+    }
+  }
+  const bar = opts.quiet ? undefined : progressBar(process.stderr, 'loading weights');
+  let lm: CausalLM;
+  try {
+    lm = await loadCausalLM(dir, {
+      backend: ctx ? 'webgpu' : 'cpu',
+      ...(ctx ? { ctx } : {}),
+      ...(opts.maxContext !== undefined ? { maxContext: opts.maxContext } : {}),
+      ...(bar ? { onProgress: bar.update } : {}),
+    });
+  } catch (err) {
+    ctx?.destroy();
+    throw err;
+  } finally {
+    bar?.done();
+  }
+  const g = checkpoint.generation;
+  // HF's GenerationConfig defaults where the file is silent: top_k 50, top_p 1, temperature 1.
+  const defaults: SamplingOptions = !g?.doSample
+    ? { temperature: 0 }
+    : {
+        ...(g.temperature !== undefined ? { temperature: g.temperature } : {}),
+        topK: g.topK ?? 50,
+        ...(g.topP !== undefined ? { topP: g.topP } : {}),
+        ...(g.minP !== undefined ? { minP: g.minP } : {}),
+        ...(g.repetitionPenalty !== undefined ? { repetitionPenalty: g.repetitionPenalty } : {}),
+      };
+  const destroy = lm.destroy.bind(lm);
+  return {
+    dir,
+    lm: Object.assign(lm, { destroy: () => (destroy(), ctx?.destroy()) }),
+    checkpoint,
+    tokenizer,
+    device: ctx ? `webgpu (${ctx.info.description || ctx.info.device || ctx.info.vendor})` : 'cpu',
+    loadSeconds: (performance.now() - start) / 1000,
+    defaults,
+  };
+}

@@ -1,0 +1,23 @@
+// A one-line progress bar on stderr while weights load; drawn only on a terminal (logs and pipes get nothing).
+import type { LoadProgress } from '@qwen3-webgpu/weights';
+
+export function progressBar(stream: NodeJS.WriteStream, label: string): { update(p: LoadProgress): void; done(): void } {
+  if (!stream.isTTY) return { update() {}, done() {} };
+  let last = -1;
+  let drawn = false;
+  return {
+    update(p) {
+      const frac = p.bytesTotal > 0 ? p.bytesDone / p.bytesTotal : 1;
+      const pct = Math.floor(frac * 100);
+      if (pct === last) return;
+      last = pct;
+      const width = 30;
+      const filled = Math.round(frac * width);
+      stream.write(`\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(pct).padStart(3)}% ${(p.bytesDone / 1e6).toFixed(0)}/${(p.bytesTotal / 1e6).toFixed(0)} MB`);
+      drawn = true;
+    },
+    done() {
+      if (drawn) stream.write('\r\x1b[K');
+    },
+  };
+}

@@ -1,0 +1,120 @@
+// One generation (a prompt, streamed), and the interactive chat built from it.
+import { createInterface } from 'node:readline';
+import { generate, type GenerationStats } from '@qwen3-webgpu/qwen3';
+import type { CliOptions } from './args.ts';
+import { UsageError } from './errors.ts';
+import type { OpenedModel } from './model.ts';
+import { StreamDecoder, type ChatMessage } from './tokenizer.ts';
+
+export interface RunResult {
+  promptIds: number[];
+  tokenIds: number[];
+  text: string;
+  stats: GenerationStats;
+}
+
+/** Prompt ids from the flags: ids as given, the chat rendered and tokenized, or plain text tokenized. */
+export function promptIdsOf(m: Pick<OpenedModel, 'tokenizer'>, opts: CliOptions, text: string | undefined, history: ChatMessage[] = []): number[] {
+  if (opts.promptIds) return opts.promptIds;
+  const tk = m.tokenizer!;
+  if (!opts.chat) return tk.encode(text ?? '');
+  const messages: ChatMessage[] = [...(opts.system !== undefined ? [{ role: 'system' as const, content: opts.system }] : []), ...history, { role: 'user', content: text ?? '' }];
+  return tk.encode(tk.renderChat(messages, { noThink: opts.noThink }), false);
+}
+
+/** Checks ids against the vocabulary and the context; returns how many tokens may be generated. */
+export function checkPrompt(ids: readonly number[], vocab: number, maxContext: number, maxTokens: number, cached = 0): number {
+  if (ids.length === 0) throw new UsageError('the prompt is empty');
+  const bad = ids.find((id) => id >= vocab);
+  if (bad !== undefined) throw new UsageError(`--prompt-ids: id ${bad} is outside the model's vocabulary [0, ${vocab})`);
+  const room = maxContext - cached - ids.length;
+  if (room < 0) throw new UsageError(`the prompt is ${ids.length} tokens${cached ? ` (after ${cached} in the conversation)` : ''}, longer than the context of ${maxContext} positions (--max-context)`);
+  return Math.min(maxTokens, room + 1);
+}
+
+export function stopIdsFor(m: OpenedModel, chat: boolean): number[] {
+  const ids = new Set(m.lm.stopIds);
+  const tk = m.tokenizer;
+  if (tk?.eosId !== undefined) ids.add(tk.eosId);
+  const imEnd = chat ? tk?.idOf('<|im_end|>') : undefined;
+  if (imEnd !== undefined) ids.add(imEnd);
+  return [...ids];
+}
+
+/** Runs one generation; streamed text goes to write() as it becomes final. stop() ends it early (Ctrl-C). */
+export async function runOnce(m: OpenedModel, opts: CliOptions, promptIds: number[], write: (text: string) => void, control: { stopped?: boolean; continueContext?: boolean } = {}): Promise<RunResult> {
+  const maxTokens = checkPrompt(promptIds, m.lm.vocabSize, m.lm.maxContext, opts.maxTokens, control.continueContext ? m.lm.length : 0);
+  const decoder = m.tokenizer ? new StreamDecoder(m.tokenizer) : undefined;
+  const tokenIds: number[] = [];
+  let text = '';
+  const it = generate(m.lm, promptIds, {
+    ...m.defaults,
+    ...opts.sampling,
+    maxTokens,
+    stopIds: stopIdsFor(m, opts.chat),
+    ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+    continueContext: control.continueContext ?? false,
+  });
+  let stats: GenerationStats | undefined;
+  for (let r = await it.next(); ; r = await it.next()) {
+    if (r.done) {
+      stats = r.value;
+      break;
+    }
+    tokenIds.push(r.value);
+    const piece = decoder ? decoder.push(r.value) : `${tokenIds.length > 1 ? ' ' : ''}${r.value}`;
+    text += piece;
+    if (piece) write(piece);
+    if (control.stopped) {
+      await it.return(undefined as never);
+      break;
+    }
+  }
+  const tail = decoder?.flush() ?? '';
+  text += tail;
+  if (tail) write(tail);
+  stats ??= { promptTokens: promptIds.length, generatedTokens: tokenIds.length, finishReason: 'stop', prefillMs: 0, decodeMs: 0, decodeTokensPerSecond: 0, prefillTokensPerSecond: 0 };
+  return { promptIds, tokenIds, text: decoder ? text : '', stats };
+}
+
+/** Interactive chat on a terminal: the conversation is re-rendered each turn; /exit or Ctrl-C leaves. */
+export async function chatLoop(m: OpenedModel, opts: CliOptions, statsLine: (r: RunResult) => void): Promise<void> {
+  const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: true });
+  const history: ChatMessage[] = [];
+  const control: { stopped?: boolean } = {};
+  let busy = false;
+  let closed = false;
+  rl.on('SIGINT', () => {
+    if (busy) control.stopped = true;
+    else rl.close();
+  });
+  rl.on('close', () => {
+    closed = true;
+  });
+  process.stdout.write('Chat with the model; /exit or Ctrl-C leaves.\n');
+  for (;;) {
+    const line = await new Promise<string | undefined>((resolve) => {
+      if (closed) return resolve(undefined);
+      rl.once('close', () => resolve(undefined));
+      rl.question('> ', resolve);
+    });
+    if (line === undefined || line.trim() === '/exit') break;
+    if (line.trim() === '') continue;
+    const ids = promptIdsOf(m, opts, line, history);
+    busy = true;
+    control.stopped = false;
+    try {
+      const r = await runOnce(m, opts, ids, (t) => process.stdout.write(t), control);
+      process.stdout.write('\n');
+      history.push({ role: 'user', content: line }, { role: 'assistant', content: r.text });
+      if (!opts.quiet) statsLine(r);
+    } catch (err) {
+      if (!(err instanceof UsageError)) throw err;
+      process.stderr.write(`qwen3-generate: ${err.message}; starting a new conversation\n`);
+      history.length = 0;
+    } finally {
+      busy = false;
+    }
+  }
+  rl.close();
+}

