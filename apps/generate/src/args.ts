@@ -1,6 +1,6 @@
 // Flags of qwen3-generate (a contract: other tools and tests call it). Parsing and validation only; no I/O.
 import { parseArgs } from 'node:util';
-import { UsageError } from './errors.ts';
+import { UsageError } from '../../../tools/cli/errors.ts';
 
 export interface CliOptions {
   model?: string;

@@ -1,7 +1,7 @@
 // qwen3-generate: runs a Qwen3 checkpoint on WebGPU (or the CPU) and streams the continuation. Flags: args.ts.
 import { readFileSync } from 'node:fs';
 import { HELP, parseCli, type CliOptions } from './args.ts';
-import { describeError, UsageError } from './errors.ts';
+import { runCommand, UsageError } from '../../../tools/cli/errors.ts';
 import { loadModel, modelDir, openModelFiles, type OpenedModel } from './model.ts';
 import { chatLoop, checkPrompt, promptIdsOf, runOnce, type RunResult } from './run.ts';
 
@@ -73,12 +73,4 @@ async function main(opts: CliOptions): Promise<void> {
 }
 
 let opts: CliOptions | undefined;
-try {
-  opts = parseCli(process.argv.slice(2));
-  await main(opts);
-} catch (err) {
-  const { code, message } = describeError(err);
-  process.stderr.write(`qwen3-generate: ${message}\n`);
-  if (opts?.debug && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
-  process.exitCode = code;
-}
+await runCommand('qwen3-generate', async () => main((opts = parseCli(process.argv.slice(2)))), () => opts?.debug === true);

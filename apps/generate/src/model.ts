@@ -6,7 +6,7 @@ import { loadCausalLM, type CausalLM, type SamplingOptions } from '@qwen3-webgpu
 import { createGpuContext, NoAdapterError, type GpuContext } from '@qwen3-webgpu/tensor';
 import { openCheckpoint, type Checkpoint } from '@qwen3-webgpu/weights';
 import type { CliOptions } from './args.ts';
-import { RuntimeError, UsageError } from './errors.ts';
+import { RuntimeError, UsageError } from '../../../tools/cli/errors.ts';
 import { progressBar } from './progress.ts';
 import { loadTokenizer, type TextTokenizer } from './tokenizer.ts';
 

@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Template } from '@huggingface/jinja';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { RuntimeError, UsageError } from './errors.ts';
+import { RuntimeError, UsageError } from '../../../tools/cli/errors.ts';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';

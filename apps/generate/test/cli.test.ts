@@ -7,11 +7,10 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generate, loadCausalLM } from '@qwen3-webgpu/qwen3';
 import { loadTokenizer } from '../src/tokenizer.ts';
-import { cli, ownStderr, qwen3VocabCheckpoint, QWEN3_TOKENIZER } from './cli.ts';
+import { cli, NO_ADAPTER_ENV, ownStderr, qwen3VocabCheckpoint, QWEN3_TOKENIZER, type GenerateJson } from './cli.ts';
 
 const TINY_RANDOM = fileURLToPath(new URL('../../parity/fixtures/tiny-random', import.meta.url));
 const golden = JSON.parse(readFileSync(new URL('../../parity/goldens/tiny-random.golden.json', import.meta.url), 'utf8')) as { prompt_ids: number[]; greedy_ids: number[] };
-const NO_ADAPTER = { VK_DRIVER_FILES: '/nonexistent/icd.json', VK_ICD_FILENAMES: '/nonexistent/icd.json' };
 
 describe('greedy --prompt-ids … --temperature 0 --json', () => {
   for (const backend of ['webgpu', 'cpu'] as const) {
@@ -20,7 +19,7 @@ describe('greedy --prompt-ids … --temperature 0 --json', () => {
       const r = cli(['--model', TINY_RANDOM, '--prompt-ids', golden.prompt_ids.join(','), '--temperature', '0', '--max-tokens', String(n), '--json', '--backend', backend]);
       expect(ownStderr(r.stderr)).not.toMatch(/error|qwen3-generate:/i);
       expect(r.code).toBe(0);
-      const out = r.json();
+      const out = r.json<GenerateJson>();
       const lm = await loadCausalLM(TINY_RANDOM, { backend });
       const ids: number[] = [];
       try {
@@ -54,17 +53,17 @@ describe('text in, text out', () => {
     const b = cli(['--prompt', 'import os\n', '--max-tokens', '12', '--seed', '3', '--json', '--quiet']);
     expect(a.code).toBe(0);
     expect(ownStderr(a.stderr)).toBe('');
-    expect(a.json().prompt_ids).toEqual(loadTokenizer(fileURLToPath(new URL('../model', import.meta.url))).encode('import os\n'));
-    expect(a.json().token_ids).toEqual(b.json().token_ids);
-    expect(a.json().text.length).toBeGreaterThan(0);
+    expect(a.json<GenerateJson>().prompt_ids).toEqual(loadTokenizer(fileURLToPath(new URL('../model', import.meta.url))).encode('import os\n'));
+    expect(a.json<GenerateJson>().token_ids).toEqual(b.json<GenerateJson>().token_ids);
+    expect(a.json<GenerateJson>().text.length).toBeGreaterThan(0);
   });
 
   it('without an adapter it runs on the CPU backend after a one-line notice', () => {
-    const r = cli(['--prompt', 'x = ', '--max-tokens', '4', '--json'], { env: NO_ADAPTER });
+    const r = cli(['--prompt', 'x = ', '--max-tokens', '4', '--json'], { env: NO_ADAPTER_ENV });
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/^qwen3-generate: no WebGPU adapter, running on the CPU backend/m);
-    expect(r.json().stats.backend).toBe('cpu');
-    const forced = cli(['--prompt', 'x = ', '--max-tokens', '4', '--backend', 'webgpu'], { env: NO_ADAPTER });
+    expect(r.json<GenerateJson>().stats.backend).toBe('cpu');
+    const forced = cli(['--prompt', 'x = ', '--max-tokens', '4', '--backend', 'webgpu'], { env: NO_ADAPTER_ENV });
     expect(forced.code).toBe(1);
     expect(forced.stderr).toMatch(/^qwen3-generate: --backend webgpu: No WebGPU adapter found/m);
   });
@@ -96,7 +95,7 @@ describe('--chat with Qwen3 tokenizer files', () => {
     for (const c of cases) {
       const r = cli(['--model', dir, '--chat', '--prompt', 'Hello', '--max-tokens', '8', '--json', '--seed', '1', ...c.args]);
       expect(r.code, r.stderr).toBe(0);
-      const out = r.json();
+      const out = r.json<GenerateJson>();
       expect(out.prompt_ids).toEqual(tk.encode(c.text, false));
       expect(out.token_ids.length).toBeGreaterThan(0);
       expect(out.text).toBe(tk.decode(out.token_ids));

