@@ -1,4 +1,5 @@
 import { defineKernel, defineUniforms, dtypeWgsl, wgslDtypeCode, type GpuContext, type RowPart, type Tensor } from '@qwen3-webgpu/tensor';
+import common from './linear-common.wgsl';
 import source from './linear.wgsl';
 import serialSource from './linear-serial.wgsl';
 
@@ -6,8 +7,8 @@ const bindings = { x: 'read', w: 'read', w2: 'read', y: 'read_write' } as const;
 const uniforms = defineUniforms({ rows: 'u32', n: 'u32', k: 'u32', y_stride: 'u32', col0: 'u32' });
 /** GPUs: 32 lanes share each output column. CPU adapters: one invocation per column (see linear-serial.wgsl). */
 const kernels = {
-  gpu: { kernel: defineKernel({ label: 'linear', code: `${dtypeWgsl}\n${source}`, bindings, uniforms }), cols: 8 },
-  cpu: { kernel: defineKernel({ label: 'linear serial', code: `${dtypeWgsl}\n${serialSource}`, bindings, uniforms }), cols: 64 },
+  gpu: { kernel: defineKernel({ label: 'linear', code: `${dtypeWgsl}\n${common}\n${source}`, bindings, uniforms }), cols: 8 },
+  cpu: { kernel: defineKernel({ label: 'linear serial', code: `${dtypeWgsl}\n${common}\n${serialSource}`, bindings, uniforms }), cols: 64 },
 };
 const layoutFor = (ctx: GpuContext) => kernels[ctx.kernelLayout];
 

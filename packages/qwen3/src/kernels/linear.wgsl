@@ -1,46 +1,12 @@
-// y[t, n] (+)= Σ_k x[t, k] · W[n, k] — nn.Linear without bias, for o_proj, down_proj, lm_head (and, with SWIGLU,
-// y = silu(x·Wgᵀ) ⊙ x·Wuᵀ for the MLP's gate and up).
-//   x: [rows, k] f32;  W, W2: [n, k] W_DTYPE (packed u32 words);  y: [rows, y_stride] f32, columns col0 … col0 + n − 1
+// nn.Linear without bias on GPUs (o_proj, down_proj, lm_head; gate/up with SWIGLU). Module = linear-common.wgsl + this.
 // A workgroup computes 8 output columns, one per 32-lane group; lanes stride k, TT token rows at a time, and the
-// 32 partial sums meet in workgroup memory. ACCUMULATE adds into y (the residual stream) instead of overwriting.
+// 32 partial sums meet in workgroup memory.
 
-struct Params {
-  rows: u32,
-  n: u32,
-  k: u32,
-  y_stride: u32,
-  col0: u32,
-}
-
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> w: array<u32>;
-@group(0) @binding(2) var<storage, read> w2: array<u32>;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
-@group(0) @binding(4) var<uniform> params: Params;
-
-override W_DTYPE: u32 = BF16;
-override ACCUMULATE: bool = false;
-override SWIGLU: bool = false;
 const LANES: u32 = 32u;
 const COLS: u32 = 8u;
 const TT: u32 = 4u;
 
 var<workgroup> partial: array<f32, LANES * COLS * TT * 2u>;
-
-fn weight(second: bool, n: u32, kk: u32) -> f32 {
-  let e = n * params.k + kk;
-  var word: u32;
-  let idx = select(e >> 1u, e, W_DTYPE == F32);
-  if (second) {
-    word = w2[idx];
-  } else {
-    word = w[idx];
-  }
-  if (W_DTYPE == F32) {
-    return bitcast<f32>(word);
-  }
-  return unpack_half(word, e & 1u, W_DTYPE);
-}
 
 @compute @workgroup_size(LANES * COLS)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -81,10 +47,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       }
     } else {
       for (var kk = lane; kk < params.k; kk += LANES) {
-        let wv = weight(false, n, kk);
+        let wv = weight(false, n * params.k + kk);
         var wv2 = 0.0;
         if (SWIGLU) {
-          wv2 = weight(true, n, kk);
+          wv2 = weight(true, n * params.k + kk);
         }
         for (var i = 0u; i < TT; i++) {
           let t = min(t0 + i, params.rows - 1u);
@@ -106,15 +72,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         s += partial[((c * TT + lane) * 2u) * LANES + l];
         s2 += partial[((c * TT + lane) * 2u + 1u) * LANES + l];
       }
-      if (SWIGLU) {
-        s = s / (1.0 + exp(-s)) * s2; // silu(gate) · up
-      }
-      let at = (t0 + lane) * params.y_stride + params.col0 + col;
-      if (ACCUMULATE) {
-        y[at] += s;
-      } else {
-        y[at] = s;
-      }
+      store(t0 + lane, col, s, s2);
     }
     workgroupBarrier();
   }
