@@ -1,5 +1,6 @@
 // qwen3-parity: our Qwen3 against HF transformers' float32 forward (a golden from tools/reference/hf_golden.py), layer
 // by layer, or the WebGPU backend against the float64 CPU backend (--compare-backends).
+import { existsSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { CpuModelFault } from '@qwen3-webgpu/qwen3';
 import { runCommand, UsageError } from '../../../tools/cli/errors.ts';
@@ -74,6 +75,7 @@ function parse(argv: string[]): Options {
   const opts = { help: v.help === true, debug: v.debug === true, json: v.json === true, compareBackends: v['compare-backends'] === true } as Options;
   if (opts.help) return opts;
   if (typeof v.model !== 'string') throw new UsageError('--model DIR is required (see --help)');
+  if (!existsSync(v.model) || !statSync(v.model).isDirectory()) throw new UsageError(`--model ${v.model}: no such directory`);
   opts.model = v.model;
   if (typeof v.golden === 'string') opts.golden = v.golden;
   if (!opts.golden && !opts.compareBackends) throw new UsageError('--golden FILE is required (or --compare-backends)');

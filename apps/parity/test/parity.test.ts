@@ -99,6 +99,7 @@ describe('bad input: one line on stderr, exit 2', () => {
   const cases: [string, () => string[], RegExp][] = [
     ['no --model', () => ['--golden', 'x.json'], /--model DIR is required/],
     ['no --golden', () => ['--model', model], /--golden FILE is required/],
+    ['missing model directory', () => ['--model', join(work, 'nope'), '--golden', at('../goldens/tiny-random.golden.json')], /--model .*nope: no such directory/],
     ['missing golden file', () => ['--model', model, '--golden', join(work, 'nope.json')], /--golden .*nope\.json: cannot read \(ENOENT\)/],
     ['golden without layers', () => {
       const f = join(work, 'bad.json');
