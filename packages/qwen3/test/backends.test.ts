@@ -19,23 +19,27 @@ const CONFIGS: [string, Record<string, unknown>, 'BF16' | 'F16' | 'F32'][] = [
   ['GQA 5:1, hd 64, untied, bf16', { ...base, vocab_size: 300, hidden_size: 160, intermediate_size: 224, num_hidden_layers: 3, num_attention_heads: 5, num_key_value_heads: 1, head_dim: 64, rope_theta: 1e6, tie_word_embeddings: false }, 'BF16'],
   ['GQA 2:1, hd 32, tied, f16', { ...base, vocab_size: 257, hidden_size: 96, intermediate_size: 160, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, head_dim: 32, rope_theta: 10000, tie_word_embeddings: true }, 'F16'],
   ['MHA, hd 128, tied, bf16', { ...base, vocab_size: 211, hidden_size: 128, intermediate_size: 256, num_hidden_layers: 2, num_attention_heads: 2, num_key_value_heads: 2, head_dim: 128, rope_theta: 1e6, tie_word_embeddings: true }, 'BF16'],
+  ['hidden 66 (not a multiple of 4), GQA 3:1, hd 32, untied, f32', { ...base, vocab_size: 199, hidden_size: 66, intermediate_size: 90, num_hidden_layers: 2, num_attention_heads: 3, num_key_value_heads: 1, head_dim: 32, rope_theta: 1e6, tie_word_embeddings: false }, 'F32'],
 ];
 
 describe('WebGPU vs CPU backend on random checkpoints', () => {
   for (const [label, config, dtype] of CONFIGS) {
-    it(`${label}: 20-token prompt (every position) and 20 decode steps, relative L2 ≤ 1e-4, same greedy tokens`, async () => {
+    it(`${label}: 20-token prompt (every position, every layer) and 20 decode steps, relative L2 ≤ 1e-4, same greedy tokens`, async () => {
       const dir = mkdtempSync(join(tmpdir(), 'qwen3-backends-'));
       await writeSyntheticCheckpoint(dir, { config, seed: 123, dtype });
       const checkpoint = await openCheckpoint(dir);
       const cpu = new CpuQwen3Model(await loadCpuWeights(checkpoint), { maxContext: 64 });
       const weights = await loadQwen3Weights(ctx, checkpoint);
-      const gpu = new Qwen3ForCausalLM(ctx, weights, { maxContext: 64 });
+      const gpu = new Qwen3ForCausalLM(ctx, weights, { maxContext: 64, hiddenStates: true });
       rmSync(dir, { recursive: true });
       try {
         const vocab = checkpoint.config.vocabSize;
         const prompt = Array.from({ length: 20 }, (_, i) => (i * 37 + 11) % vocab);
-        let want = cpu.forward(prompt).logits;
-        let got = (await gpu.forward(prompt)).logits;
+        const wantFirst = cpu.forward(prompt, { hiddenStates: true });
+        const gotFirst = await gpu.forward(prompt);
+        wantFirst.hiddenStates!.forEach((w, l) => expect(reference.relativeL2(gotFirst.hiddenStates![l]!, w), `hidden state ${l}`).toBeLessThanOrEqual(1e-4));
+        let want = wantFirst.logits;
+        let got = gotFirst.logits;
         for (let t = 0; t < 20; t++) {
           expect(reference.relativeL2(got.subarray(t * vocab, (t + 1) * vocab), want.subarray(t * vocab, (t + 1) * vocab)), `prefill ${t}`).toBeLessThanOrEqual(1e-4);
         }

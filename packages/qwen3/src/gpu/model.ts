@@ -75,7 +75,7 @@ export class Qwen3Model {
       this.#caches.push(k, v);
       return new Qwen3DecoderLayerSeparated(new Qwen3AttentionSeparated(ctx, this.norm, qkv, w, k, v, scratch), new Qwen3MLP(ctx, this.norm, w));
     });
-    if (options.hiddenStates && c.hiddenSize % 4 !== 0) throw new RangeError(`hidden states are copied as vec4s: hidden_size ${c.hiddenSize} must be a multiple of 4`);
+    if (options.hiddenStates && (r * c.hiddenSize) % 4 !== 0) throw new RangeError(`hidden states are copied as vec4s: maxRows × hidden_size (${r} × ${c.hiddenSize}) must be a multiple of 4`);
     this.hidden = options.hiddenStates ? createTensor(ctx, [weights.layers.length + 1, r, c.hiddenSize], 'f32', { label: 'hidden states' }) : undefined;
   }
 
@@ -83,8 +83,9 @@ export class Qwen3Model {
   encode(pass: GPUComputePassEncoder, seq: number, pos0: number, normRows: 'all' | 'last' | 'none'): void {
     const { ctx, act } = this;
     const h = this.config.hiddenSize;
+    // Whole vec4s: rounded up past seq·h into rows the readback ignores (maxRows·h is a multiple of 4).
     const keep = (slot: number) => {
-      if (this.hidden) encodeCopyWords(ctx, pass, act.x, this.hidden.rows(slot, 1).view([this.maxRows * h]), seq * h);
+      if (this.hidden) encodeCopyWords(ctx, pass, act.x, this.hidden.rows(slot, 1).view([this.maxRows * h]), Math.ceil((seq * h) / 4) * 4);
     };
     encodeEmbedding(ctx, pass, { ids: this.ids, table: this.weights.embedTokens.parts, out: act.x, seq });
     keep(0);
