@@ -20,6 +20,12 @@ export function describeError(err: unknown): { code: number; message: string } {
 
 /** Runs a command's main; on failure prints `program: message` (and the stack with debug) and sets the exit code. */
 export async function runCommand(program: string, main: () => Promise<void>, debug: () => boolean): Promise<void> {
+  // A reader that goes away (`| head`) ends the command quietly, as it does for other Unix tools.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    process.stderr.write(`${program}: stdout: ${err.message}\n`);
+    process.exit(1);
+  });
   try {
     await main();
   } catch (err) {

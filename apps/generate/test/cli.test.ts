@@ -1,5 +1,6 @@
 // End to end: the built qwen3-generate spawned on small checkpoints (the HF-written parity fixture, the embedded model,
 // a synthetic model over Qwen3's vocabulary with Qwen3's tokenizer files).
+import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generate, loadCausalLM } from '@qwen3-webgpu/qwen3';
 import { loadTokenizer } from '../src/tokenizer.ts';
-import { cli, NO_ADAPTER_ENV, ownStderr, qwen3VocabCheckpoint, QWEN3_TOKENIZER, type GenerateJson } from './cli.ts';
+import { cli, MAIN, NO_ADAPTER_ENV, ownStderr, qwen3VocabCheckpoint, QWEN3_TOKENIZER, type GenerateJson } from './cli.ts';
 
 const TINY_RANDOM = fileURLToPath(new URL('../../parity/fixtures/tiny-random', import.meta.url));
 const golden = JSON.parse(readFileSync(new URL('../../parity/goldens/tiny-random.golden.json', import.meta.url), 'utf8')) as { prompt_ids: number[]; greedy_ids: number[] };
@@ -66,6 +67,12 @@ describe('text in, text out', () => {
     const forced = cli(['--prompt', 'x = ', '--max-tokens', '4', '--backend', 'webgpu'], { env: NO_ADAPTER_ENV });
     expect(forced.code).toBe(1);
     expect(forced.stderr).toMatch(/^qwen3-generate: --backend webgpu: No WebGPU adapter found/m);
+  });
+
+  it('a reader that leaves early (| head) ends it quietly with exit 0', () => {
+    const r = spawnSync('bash', ['-c', `set -o pipefail; "${process.execPath}" "${MAIN}" --prompt 'def ' --max-tokens 300 --quiet | head -c 16 > /dev/null`], { encoding: 'utf8' });
+    expect(ownStderr(r.stderr)).toBe('');
+    expect(r.status).toBe(0);
   });
 
   it('--help and --version', () => {
