@@ -5,7 +5,7 @@
 //   q: [seq, NH, HD] f32;  k_cache, v_cache: [NKV, capacity, HD] f32
 //   out: [seq, NH·HD] f32, or with SPLIT partials [seq, NH, CHUNKS, HD + 2] (output, then max, then sum)
 
-// Params, bindings and NH / NKV / HD: attention-common.wgsl, prepended.
+// Params, bindings and NH / NKV / HD: attention-common.wgsl; reduce_f: reduce-f32.wgsl; both prepended.
 override SPLIT: bool = false;
 override CHUNK: u32 = 256u;
 override CHUNKS: u32 = 1u;
@@ -13,21 +13,6 @@ const WG: u32 = 128u;
 
 var<workgroup> q_row: array<f32, HD>;
 var<workgroup> p: array<f32, WG>;
-var<workgroup> red: array<f32, WG>;
-
-fn reduce(v: f32, lid: u32, is_max: bool) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) {
-      red[lid] = select(red[lid] + red[lid + s], max(red[lid], red[lid + s]), is_max);
-    }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -62,10 +47,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       }
       s = d * params.scale;
     }
-    let m_new = max(m, reduce(s, lid, true));
+    let m_new = max(m, reduce_f(s, lid, true));
     let e = select(0.0, exp(s - m_new), j < n_keys);
     p[lid] = e;
-    let block_sum = reduce(e, lid, false); // also publishes p[] to every thread (barriers inside)
+    let block_sum = reduce_f(e, lid, false); // also publishes p[] to every thread (barriers inside)
     let correction = exp(m - m_new);
     l = l * correction + block_sum;
     let count = min(WG, n_keys - j0);

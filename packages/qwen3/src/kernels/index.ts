@@ -5,6 +5,7 @@ import attentionPrefillSource from './attention-prefill.wgsl';
 import attentionSource from './attention.wgsl';
 import embeddingSource from './embedding.wgsl';
 import markSeenSource from './mark-seen.wgsl';
+import reduceF32 from './reduce-f32.wgsl';
 import sampleSource from './sample.wgsl';
 import type { ResolvedSampling } from '../sampling.ts';
 
@@ -29,7 +30,7 @@ export function encodeEmbedding(ctx: GpuContext, pass: GPUComputePassEncoder, a:
 
 const attention = defineKernel({
   label: 'attention',
-  code: `${attentionCommon}\n${attentionSource}`,
+  code: `${attentionCommon}\n${reduceF32}\n${attentionSource}`,
   bindings: { q: 'read', k_cache: 'read', v_cache: 'read', out: 'read_write' },
   uniforms: defineUniforms({ seq: 'u32', pos0: 'u32', capacity: 'u32', scale: 'f32' }),
 });
@@ -92,7 +93,7 @@ export function encodeAttention(
 
 const sample = defineKernel({
   label: 'sample',
-  code: sampleSource,
+  code: `${reduceF32}\n${sampleSource}`,
   bindings: { logits: 'read', seen: 'read', out: 'read_write' },
   uniforms: defineUniforms({
     n: 'u32',

@@ -20,8 +20,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> out: array<u32>;
 @group(0) @binding(3) var<uniform> params: Params;
 
-const WG: u32 = 256u;
-var<workgroup> red_f: array<f32, WG>;
+const WG: u32 = 256u; // reduce_f: reduce-f32.wgsl, prepended
 var<workgroup> red_u: array<u32, WG>;
 
 // Penalized, temperature-scaled logit (temperature 0 → no scaling: greedy compares penalized logits).
@@ -37,21 +36,6 @@ fn z(i: u32) -> f32 {
 fn key(f: f32) -> u32 {
   let b = bitcast<u32>(f);
   return select(b | 0x80000000u, ~b, (b & 0x80000000u) != 0u);
-}
-
-// Workgroup-wide sum (or max) of one f32 per thread; every thread gets the result.
-fn reduce_f(v: f32, lid: u32, is_max: bool) -> f32 {
-  red_f[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) {
-      red_f[lid] = select(red_f[lid] + red_f[lid + s], max(red_f[lid], red_f[lid + s]), is_max);
-    }
-    workgroupBarrier();
-  }
-  let r = red_f[0];
-  workgroupBarrier();
-  return r;
 }
 
 // Workgroup-wide sum (or min) of one u32 per thread; every thread gets the result.
