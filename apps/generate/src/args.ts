@@ -1,6 +1,6 @@
 // Flags of qwen3-generate (a contract: other tools and tests call it). Parsing and validation only; no I/O.
-import { parseArgs } from 'node:util';
 import { UsageError } from '../../../tools/cli/errors.ts';
+import { idsFlag, numberFlag, parseFlags } from '../../../tools/cli/flags.ts';
 
 export interface CliOptions {
   model?: string;
@@ -79,46 +79,11 @@ const FLAGS = {
   version: { type: 'boolean', default: false },
 } as const;
 
-/** A number flag checked against a rule; the message names the flag, the rule and the value given. */
-function numberFlag(name: string, raw: string | undefined, rule: string, ok: (v: number) => boolean, integer = false): number | undefined {
-  if (raw === undefined) return undefined;
-  const v = raw.trim() === '' ? Number.NaN : Number(raw);
-  if (!Number.isFinite(v) || (integer && !Number.isSafeInteger(v)) || !ok(v)) throw new UsageError(`--${name} must be ${rule}, got '${raw}'`);
-  return v;
-}
-
-/** `--flag -5` → `--flag=-5` for value flags, so a negative number reaches validation instead of looking like a flag. */
-function joinNegativeValues(argv: readonly string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const spec = a.startsWith('--') ? (FLAGS as Record<string, { type: string }>)[a.slice(2)] : undefined;
-    const next = argv[i + 1];
-    if (spec?.type === 'string' && next !== undefined && /^-\d|^-\.\d/.test(next)) {
-      out.push(`${a}=${next}`);
-      i++;
-    } else {
-      out.push(a);
-    }
-  }
-  return out;
-}
-
 export function parseCli(argv: readonly string[]): CliOptions {
-  let values: Record<string, string | boolean | undefined>;
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({ args: joinNegativeValues(argv.filter((a) => a !== '--')), options: FLAGS, strict: true, allowPositionals: true }));
-  } catch (err) {
-    const m = /Unknown option '([^']+)'/.exec((err as Error).message);
-    if (m) throw new UsageError(`unknown flag ${m[1]} (see --help)`);
-    const missing = /Option '(--[\w-]+)[^']*' argument (missing|is ambiguous)/.exec((err as Error).message);
-    if (missing) throw new UsageError(`${missing[1]} needs a value (see --help)`);
-    throw new UsageError(`${(err as Error).message.split('\n')[0]} (see --help)`);
-  }
+  const { values, positionals } = parseFlags(argv, FLAGS);
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}': text goes after --prompt (see --help)`);
   const str = (k: string) => values[k] as string | undefined;
-  const promptIds = parseIds(str('prompt-ids'));
+  const promptIds = idsFlag('prompt-ids', str('prompt-ids'));
   if (str('prompt') !== undefined && promptIds) throw new UsageError('give either --prompt or --prompt-ids, not both');
   const chat = values.chat === true;
   if (chat && promptIds) throw new UsageError('--chat renders text through the chat template: use --prompt, not --prompt-ids');
@@ -157,14 +122,4 @@ export function parseCli(argv: readonly string[]): CliOptions {
   if (maxContext !== undefined) opts.maxContext = maxContext;
   if (backend !== undefined) opts.backend = backend as 'webgpu' | 'cpu';
   return opts;
-}
-
-function parseIds(raw: string | undefined): number[] | undefined {
-  if (raw === undefined) return undefined;
-  const parts = raw.split(',').map((s) => s.trim());
-  if (parts.length === 0 || parts.every((p) => p === '')) throw new UsageError('--prompt-ids is empty');
-  return parts.map((p) => {
-    if (!/^\d+$/.test(p) || !Number.isSafeInteger(Number(p))) throw new UsageError(`--prompt-ids must be non-negative integers separated by commas, got '${p}'`);
-    return Number(p);
-  });
 }

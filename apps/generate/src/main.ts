@@ -1,5 +1,6 @@
 // qwen3-generate: runs a Qwen3 checkpoint on WebGPU (or the CPU) and streams the continuation. Flags: args.ts.
 import { readFileSync } from 'node:fs';
+import { defaultMaxContext } from '@qwen3-webgpu/qwen3';
 import { HELP, parseCli, type CliOptions } from './args.ts';
 import { runCommand, UsageError } from '../../../tools/cli/errors.ts';
 import { loadModel, modelDir, openModelFiles, type OpenedModel } from './model.ts';
@@ -54,7 +55,7 @@ async function main(opts: CliOptions): Promise<void> {
     if (!opts.quiet) process.stderr.write(`${line}\n`);
   };
   if (!interactive) {
-    checkPrompt(promptIds, checkpoint.config.vocabSize, opts.maxContext ?? Math.min(4096, maxPositions), opts.maxTokens);
+    checkPrompt(promptIds, checkpoint.config.vocabSize, opts.maxContext ?? defaultMaxContext(checkpoint.config), opts.maxTokens);
   }
   const m = await loadModel(dir, checkpoint, tokenizer, opts, notice);
   try {
@@ -68,7 +69,7 @@ async function main(opts: CliOptions): Promise<void> {
     }
     notice(statsLine(m, r));
   } finally {
-    m.lm.destroy();
+    m.destroy();
   }
 }
 

@@ -1,12 +1,13 @@
 // Opening the model for the CLI: the directory (given or embedded), the backend (webgpu, or cpu when no adapter),
 // the tokenizer when there is one, and the sampling defaults of generation_config.json.
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadCausalLM, type CausalLM, type SamplingOptions } from '@qwen3-webgpu/qwen3';
 import { createGpuContext, NoAdapterError, type GpuContext } from '@qwen3-webgpu/tensor';
 import { openCheckpoint, type Checkpoint } from '@qwen3-webgpu/weights';
 import type { CliOptions } from './args.ts';
 import { RuntimeError, UsageError } from '../../../tools/cli/errors.ts';
+import { requireDirectory } from '../../../tools/cli/flags.ts';
 import { progressBar } from './progress.ts';
 import { loadTokenizer, type TextTokenizer } from './tokenizer.ts';
 
@@ -23,15 +24,17 @@ export interface OpenedModel {
   loadSeconds: number;
   /** Sampling defaults: generation_config.json's when it samples, else greedy. */
   defaults: SamplingOptions;
+  /** Frees the model and the GPU context this module made for it. */
+  destroy(): void;
 }
 
 export function modelDir(opts: CliOptions): string {
-  const dir = opts.model ?? EMBEDDED_MODEL;
-  if (!existsSync(dir)) {
-    throw new UsageError(opts.model === undefined ? `no --model given and the embedded model is missing (${dir}); pass --model DIR` : `--model ${dir}: no such directory`);
+  if (opts.model === undefined) {
+    if (!existsSync(EMBEDDED_MODEL)) throw new UsageError(`no --model given and the embedded model is missing (${EMBEDDED_MODEL}); pass --model DIR`);
+    return EMBEDDED_MODEL;
   }
-  if (!statSync(dir).isDirectory()) throw new UsageError(`--model ${dir}: not a directory`);
-  return dir;
+  requireDirectory(`--model ${opts.model}`, opts.model);
+  return opts.model;
 }
 
 /** Reads config, index and headers only (cheap): enough to validate the prompt before loading any weights. */
@@ -80,14 +83,17 @@ export async function loadModel(dir: string, checkpoint: Checkpoint, tokenizer: 
         ...(g.minP !== undefined ? { minP: g.minP } : {}),
         ...(g.repetitionPenalty !== undefined ? { repetitionPenalty: g.repetitionPenalty } : {}),
       };
-  const destroy = lm.destroy.bind(lm);
   return {
     dir,
-    lm: Object.assign(lm, { destroy: () => (destroy(), ctx?.destroy()) }),
+    lm,
     checkpoint,
     tokenizer,
     device: ctx ? `webgpu (${ctx.info.description || ctx.info.device || ctx.info.vendor})` : 'cpu',
     loadSeconds: (performance.now() - start) / 1000,
     defaults,
+    destroy() {
+      lm.destroy();
+      ctx?.destroy();
+    },
   };
 }

@@ -23,12 +23,12 @@ export function promptIdsOf(m: Pick<OpenedModel, 'tokenizer'>, opts: CliOptions,
 }
 
 /** Checks ids against the vocabulary and the context; returns how many tokens may be generated. */
-export function checkPrompt(ids: readonly number[], vocab: number, maxContext: number, maxTokens: number, cached = 0): number {
+export function checkPrompt(ids: readonly number[], vocab: number, maxContext: number, maxTokens: number): number {
   if (ids.length === 0) throw new UsageError('the prompt is empty');
   const bad = ids.find((id) => id >= vocab);
   if (bad !== undefined) throw new UsageError(`--prompt-ids: id ${bad} is outside the model's vocabulary [0, ${vocab})`);
-  const room = maxContext - cached - ids.length;
-  if (room < 0) throw new UsageError(`the prompt is ${ids.length} tokens${cached ? ` (after ${cached} in the conversation)` : ''}, longer than the context of ${maxContext} positions (--max-context)`);
+  const room = maxContext - ids.length;
+  if (room < 0) throw new UsageError(`the prompt is ${ids.length} tokens, longer than the context of ${maxContext} positions (--max-context)`);
   return Math.min(maxTokens, room + 1);
 }
 
@@ -42,8 +42,8 @@ export function stopIdsFor(m: OpenedModel, chat: boolean): number[] {
 }
 
 /** Runs one generation; streamed text goes to write() as it becomes final. stop() ends it early (Ctrl-C). */
-export async function runOnce(m: OpenedModel, opts: CliOptions, promptIds: number[], write: (text: string) => void, control: { stopped?: boolean; continueContext?: boolean } = {}): Promise<RunResult> {
-  const maxTokens = checkPrompt(promptIds, m.lm.vocabSize, m.lm.maxContext, opts.maxTokens, control.continueContext ? m.lm.length : 0);
+export async function runOnce(m: OpenedModel, opts: CliOptions, promptIds: number[], write: (text: string) => void, control: { stopped?: boolean } = {}): Promise<RunResult> {
+  const maxTokens = checkPrompt(promptIds, m.lm.vocabSize, m.lm.maxContext, opts.maxTokens);
   const decoder = m.tokenizer ? new StreamDecoder(m.tokenizer) : undefined;
   const tokenIds: number[] = [];
   let text = '';
@@ -53,7 +53,6 @@ export async function runOnce(m: OpenedModel, opts: CliOptions, promptIds: numbe
     maxTokens,
     stopIds: stopIdsFor(m, opts.chat),
     ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
-    continueContext: control.continueContext ?? false,
   });
   let stats: GenerationStats | undefined;
   for (let r = await it.next(); ; r = await it.next()) {
@@ -77,7 +76,10 @@ export async function runOnce(m: OpenedModel, opts: CliOptions, promptIds: numbe
   return { promptIds, tokenIds, text: decoder ? text : '', stats };
 }
 
-/** Interactive chat on a terminal: the conversation is re-rendered each turn; /exit or Ctrl-C leaves. */
+/**
+ * Interactive chat on a terminal: the whole conversation is re-rendered and prefilled each turn (Qwen3's template
+ * rewrites earlier assistant turns, so the cached prefix would not match); /exit or Ctrl-C leaves.
+ */
 export async function chatLoop(m: OpenedModel, opts: CliOptions, statsLine: (r: RunResult) => void): Promise<void> {
   const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: true });
   const history: ChatMessage[] = [];

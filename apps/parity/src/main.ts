@@ -1,9 +1,9 @@
 // qwen3-parity: our Qwen3 against HF transformers' float32 forward (a golden from tools/reference/hf_golden.py), layer
 // by layer, or the WebGPU backend against the float64 CPU backend (--compare-backends).
-import { existsSync, statSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import type { CpuModelFault } from '@qwen3-webgpu/qwen3';
+import { openCheckpoint } from '@qwen3-webgpu/weights';
 import { runCommand, UsageError } from '../../../tools/cli/errors.ts';
+import { idsFlag, numberFlag, parseFlags, requireDirectory } from '../../../tools/cli/flags.ts';
 import { compareRuns, compareToGolden, type ParityReport } from './compare.ts';
 import { readGolden } from './golden.ts';
 import { runModel, type Backend } from './run-model.ts';
@@ -48,51 +48,38 @@ interface Options {
 }
 
 function parse(argv: string[]): Options {
-  let v: Record<string, string | boolean | undefined>;
-  try {
-    ({ values: v } = parseArgs({
-      args: argv.filter((a) => a !== '--'),
-      strict: true,
-      options: {
-        model: { type: 'string' },
-        golden: { type: 'string' },
-        backend: { type: 'string', default: 'webgpu' },
-        'compare-backends': { type: 'boolean', default: false },
-        'prompt-ids': { type: 'string' },
-        tokens: { type: 'string' },
-        tolerance: { type: 'string', default: '1e-4' },
-        fault: { type: 'string' },
-        'fault-layer': { type: 'string', default: '0' },
-        json: { type: 'boolean', default: false },
-        debug: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
-  } catch (err) {
-    const m = /Unknown option '([^']+)'/.exec((err as Error).message);
-    throw new UsageError(m ? `unknown flag ${m[1]} (see --help)` : `${(err as Error).message.split('\n')[0]} (see --help)`);
-  }
+  const { values: v, positionals } = parseFlags(argv, {
+    model: { type: 'string' },
+    golden: { type: 'string' },
+    backend: { type: 'string', default: 'webgpu' },
+    'compare-backends': { type: 'boolean', default: false },
+    'prompt-ids': { type: 'string' },
+    tokens: { type: 'string' },
+    tolerance: { type: 'string', default: '1e-4' },
+    fault: { type: 'string' },
+    'fault-layer': { type: 'string', default: '0' },
+    json: { type: 'boolean', default: false },
+    debug: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  });
+  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}' (see --help)`);
   const opts = { help: v.help === true, debug: v.debug === true, json: v.json === true, compareBackends: v['compare-backends'] === true } as Options;
   if (opts.help) return opts;
   if (typeof v.model !== 'string') throw new UsageError('--model DIR is required (see --help)');
-  if (!existsSync(v.model) || !statSync(v.model).isDirectory()) throw new UsageError(`--model ${v.model}: no such directory`);
+  requireDirectory(`--model ${v.model}`, v.model);
   opts.model = v.model;
   if (typeof v.golden === 'string') opts.golden = v.golden;
   if (!opts.golden && !opts.compareBackends) throw new UsageError('--golden FILE is required (or --compare-backends)');
   if (v.backend !== 'webgpu' && v.backend !== 'cpu') throw new UsageError(`--backend must be webgpu or cpu, got '${v.backend}'`);
   opts.backend = v.backend;
-  const int = (name: string, raw: string, min: number) => {
-    const n = Number(raw);
-    if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < min) throw new UsageError(`--${name} must be an integer ≥ ${min}, got '${raw}'`);
-    return n;
-  };
-  if (typeof v.tokens === 'string') opts.tokens = int('tokens', v.tokens, 0);
-  opts.tolerance = Number(v.tolerance);
-  if (!(opts.tolerance > 0)) throw new UsageError(`--tolerance must be a positive number, got '${v.tolerance}'`);
-  if (typeof v['prompt-ids'] === 'string') opts.promptIds = v['prompt-ids'].split(',').map((p) => int('prompt-ids', p, 0));
+  const tokens = numberFlag('tokens', v.tokens as string | undefined, 'an integer ≥ 0', (n) => n >= 0, true);
+  if (tokens !== undefined) opts.tokens = tokens;
+  opts.tolerance = numberFlag('tolerance', v.tolerance as string, 'a positive number', (x) => x > 0)!;
+  const promptIds = idsFlag('prompt-ids', v['prompt-ids'] as string | undefined);
+  if (promptIds) opts.promptIds = promptIds;
   if (typeof v.fault === 'string') {
     if (!(FAULTS as readonly string[]).includes(v.fault)) throw new UsageError(`--fault must be one of ${FAULTS.join(', ')}, got '${v.fault}'`);
-    opts.fault = { kind: v.fault as CpuModelFault['kind'], fromLayer: int('fault-layer', v['fault-layer'] as string, 0) };
+    opts.fault = { kind: v.fault as CpuModelFault['kind'], fromLayer: numberFlag('fault-layer', v['fault-layer'] as string, 'an integer ≥ 0', (n) => n >= 0, true)! };
   }
   return opts;
 }
@@ -102,10 +89,10 @@ async function main(opts: Options): Promise<void> {
   const golden = opts.golden ? readGolden(opts.golden) : undefined;
   let report: ParityReport;
   if (opts.compareBackends) {
-    const prompt = golden?.prompt_ids ?? opts.promptIds;
+    const prompt = golden?.prompt_ids ?? opts.promptIds ?? (await defaultPrompt(opts.model));
     const tokens = opts.tokens ?? 8;
-    const cpu = await runModel(opts.model, 'cpu', prompt ?? (await defaultPrompt(opts.model)), tokens, opts.fault);
-    const gpu = await runModel(opts.model, 'webgpu', prompt ?? (await defaultPrompt(opts.model)), tokens);
+    const cpu = await runModel(opts.model, 'cpu', prompt, tokens, opts.fault);
+    const gpu = await runModel(opts.model, 'webgpu', prompt, tokens);
     report = compareRuns(cpu, gpu, opts.model, opts.tolerance);
   } else {
     const g = golden!;
@@ -120,7 +107,6 @@ async function main(opts: Options): Promise<void> {
 
 /** Eight ids spread over the vocabulary (for --compare-backends without a prompt). */
 async function defaultPrompt(dir: string): Promise<number[]> {
-  const { openCheckpoint } = await import('@qwen3-webgpu/weights');
   const vocab = (await openCheckpoint(dir)).config.vocabSize;
   return Array.from({ length: 8 }, (_, i) => (i * 7919 + 13) % vocab);
 }

@@ -110,6 +110,7 @@ describe('bad input: one line on stderr, exit 2', () => {
     ['fault on webgpu', () => ['--model', model, '--golden', at('../goldens/tiny-random.golden.json'), '--fault', 'no-qk-norm'], /--fault is built into the CPU backend only/],
     ['golden of another shape', () => ['--model', at('../../generate/model'), '--golden', at('../goldens/tiny-random.golden.json'), '--backend', 'cpu'], /--golden has 4 layers, the model 6/],
     ['unknown flag', () => ['--modle', model], /unknown flag --modle/],
+    ['negative --tokens', () => ['--model', model, '--golden', at('../goldens/tiny-random.golden.json'), '--tokens', '-1'], /--tokens must be an integer ≥ 0, got '-1'/],
   ];
   for (const [name, args, message] of cases) {
     it(name, () => {

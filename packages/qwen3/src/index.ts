@@ -11,4 +11,5 @@ export type { GenerateOptions, GenerationStats, TokenBackend } from './generate.
 export { allowedWeights, resolveSampling, sampleToken } from './sampling.ts';
 export type { ResolvedSampling, SamplingOptions } from './sampling.ts';
 export { loadCausalLM, stopIdsOf } from './causal-lm.ts';
+export { defaultMaxContext } from './max-context.ts';
 export type { CausalLM, LoadCausalLMOptions } from './causal-lm.ts';

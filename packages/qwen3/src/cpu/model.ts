@@ -3,6 +3,7 @@
 import { reference } from '@qwen3-webgpu/tensor';
 import { sampleToken, type ResolvedSampling } from '../sampling.ts';
 import type { TokenBackend } from '../generate.ts';
+import { defaultMaxContext } from '../max-context.ts';
 import type { CpuWeights } from './weights.ts';
 
 export interface CpuForwardResult {
@@ -37,7 +38,7 @@ export class CpuQwen3Model implements TokenBackend {
   ) {
     this.fault = options.fault;
     const c = weights.config;
-    this.maxContext = options.maxContext ?? Math.min(4096, c.maxPositionEmbeddings);
+    this.maxContext = options.maxContext ?? defaultMaxContext(c);
     const size = c.numKeyValueHeads * this.maxContext * c.headDim;
     this.#k = Array.from({ length: c.numHiddenLayers }, () => new Float32Array(size));
     this.#v = Array.from({ length: c.numHiddenLayers }, () => new Float32Array(size));

@@ -6,6 +6,7 @@ import { createRmsNormF32, type RmsNormF32 } from '@qwen3-webgpu/rmsnorm-f32';
 import { createTensor, encodeCopyWords, fillTensor, readFloat, writeTensor, type GpuContext, type Tensor } from '@qwen3-webgpu/tensor';
 import type { Qwen3Config, Qwen3Weights } from '@qwen3-webgpu/weights';
 import type { TokenBackend } from '../generate.ts';
+import { defaultMaxContext } from '../max-context.ts';
 import { attentionScratchSize, encodeEmbedding, encodeLinear, encodeMarkSeen, encodeSample } from '../kernels/index.ts';
 import type { ResolvedSampling } from '../sampling.ts';
 import { Qwen3AttentionSeparated, Qwen3DecoderLayerSeparated, Qwen3MLP, type Activations } from './layers.ts';
@@ -45,7 +46,7 @@ export class Qwen3Model {
     options: GpuModelOptions = {},
   ) {
     const c = (this.config = weights.config);
-    this.maxContext = options.maxContext ?? Math.min(4096, c.maxPositionEmbeddings);
+    this.maxContext = options.maxContext ?? defaultMaxContext(c);
     this.maxRows = options.maxRows ?? 64;
     if (this.maxContext > c.maxPositionEmbeddings) throw new RangeError(`maxContext ${this.maxContext} exceeds the model's ${c.maxPositionEmbeddings} positions`);
     const r = this.maxRows;
