@@ -41,7 +41,7 @@ export function modelDir(opts: CliOptions): string {
 export async function openModelFiles(dir: string, needTokenizer: boolean): Promise<{ checkpoint: Checkpoint; tokenizer: TextTokenizer | undefined }> {
   const checkpoint = await openCheckpoint(dir);
   const hasTokenizer = existsSync(`${dir}/tokenizer.json`);
-  const tokenizer = needTokenizer || hasTokenizer ? loadTokenizer(dir) : undefined;
+  const tokenizer = needTokenizer || hasTokenizer ? await loadTokenizer(dir) : undefined;
   return { checkpoint, tokenizer };
 }
 

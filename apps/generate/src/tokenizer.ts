@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Template } from '@huggingface/jinja';
 import { Tokenizer } from '@huggingface/tokenizers';
+import { readJson } from '@qwen3-webgpu/weights';
 import { RuntimeError, UsageError } from '../../../tools/cli/errors.ts';
 
 export interface ChatMessage {
@@ -24,25 +25,11 @@ export interface TextTokenizer {
   renderChat(messages: readonly ChatMessage[], options?: { noThink?: boolean }): string;
 }
 
-function readJsonFile(file: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new RuntimeError(`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-  }
-  try {
-    return JSON.parse(text) as Record<string, unknown>;
-  } catch (err) {
-    throw new RuntimeError(`${file}: not valid JSON (${(err as Error).message})`);
-  }
-}
-
 /** A special token as tokenizer_config.json writes it: a string or an AddedToken object. */
 const tokenText = (t: unknown): string | undefined =>
   typeof t === 'string' ? t : t && typeof t === 'object' && typeof (t as { content?: unknown }).content === 'string' ? (t as { content: string }).content : undefined;
 
-function chatTemplateOf(dir: string, config: Record<string, unknown>): string | undefined {
+async function chatTemplateOf(dir: string, config: Record<string, unknown>): Promise<string | undefined> {
   const t = config.chat_template;
   if (typeof t === 'string') return t;
   if (Array.isArray(t)) {
@@ -53,16 +40,16 @@ function chatTemplateOf(dir: string, config: Record<string, unknown>): string | 
   const jinja = join(dir, 'chat_template.jinja');
   if (existsSync(jinja)) return readFileSync(jinja, 'utf8');
   const json = join(dir, 'chat_template.json');
-  const inJson = existsSync(json) ? readJsonFile(json).chat_template : undefined;
+  const inJson = existsSync(json) ? ((await readJson(json)) as Record<string, unknown>).chat_template : undefined;
   return typeof inJson === 'string' ? inJson : undefined;
 }
 
-export function loadTokenizer(dir: string): TextTokenizer {
+export async function loadTokenizer(dir: string): Promise<TextTokenizer> {
   const jsonFile = join(dir, 'tokenizer.json');
   const configFile = join(dir, 'tokenizer_config.json');
   if (!existsSync(jsonFile)) throw new UsageError(`${jsonFile}: not found; text prompts need the model's tokenizer (or give --prompt-ids)`);
-  const json = readJsonFile(jsonFile);
-  const config = existsSync(configFile) ? readJsonFile(configFile) : {};
+  const json = (await readJson(jsonFile)) as Record<string, unknown>;
+  const config = existsSync(configFile) ? ((await readJson(configFile)) as Record<string, unknown>) : {};
   let tk: Tokenizer;
   try {
     tk = new Tokenizer(json, config);
@@ -73,7 +60,7 @@ export function loadTokenizer(dir: string): TextTokenizer {
   for (const key of ['bos_token', 'eos_token', 'pad_token', 'unk_token']) specials[key] = tokenText(config[key]) ?? null;
   specials.additional_special_tokens = Array.isArray(config.additional_special_tokens) ? config.additional_special_tokens.map(tokenText) : [];
   const eos = tokenText(config.eos_token);
-  const source = chatTemplateOf(dir, config);
+  const source = await chatTemplateOf(dir, config);
   let template: Template | undefined;
   return {
     encode: (text, addSpecial = true) => tk.encode(text, { add_special_tokens: addSpecial }).ids,

@@ -49,12 +49,12 @@ describe('text in, text out', () => {
     expect(ownStderr(r.stderr)).toMatch(/load [\d.]+ s · prompt \d+ tokens · prefill [\d.]+ tok\/s · 48 generated · decode [\d.]+ tok\/s/);
   });
 
-  it('reads the prompt from stdin; the same seed gives the same text; --quiet leaves stderr to errors', () => {
+  it('reads the prompt from stdin; the same seed gives the same text; --quiet leaves stderr to errors', async () => {
     const a = cli(['--max-tokens', '12', '--seed', '3', '--json', '--quiet'], { input: 'import os\n' });
     const b = cli(['--prompt', 'import os\n', '--max-tokens', '12', '--seed', '3', '--json', '--quiet']);
     expect(a.code).toBe(0);
     expect(ownStderr(a.stderr)).toBe('');
-    expect(a.json<GenerateJson>().prompt_ids).toEqual(loadTokenizer(EMBEDDED).encode('import os\n'));
+    expect(a.json<GenerateJson>().prompt_ids).toEqual((await loadTokenizer(EMBEDDED)).encode('import os\n'));
     expect(a.json<GenerateJson>().token_ids).toEqual(b.json<GenerateJson>().token_ids);
     expect(a.json<GenerateJson>().text.length).toBeGreaterThan(0);
   });
@@ -92,8 +92,8 @@ describe('--chat with Qwen3 tokenizer files', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('renders the chat template (system, thinking switch) into the prompt ids and generates', () => {
-    const tk = loadTokenizer(QWEN3_TOKENIZER);
+  it('renders the chat template (system, thinking switch) into the prompt ids and generates', async () => {
+    const tk = await loadTokenizer(QWEN3_TOKENIZER);
     const cases = [
       { args: [], text: '<|im_start|>user\nHello<|im_end|>\n<|im_start|>assistant\n' },
       { args: ['--no-think'], text: '<|im_start|>user\nHello<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n' },

@@ -3,8 +3,8 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { loadTokenizer, StreamDecoder, type ChatMessage } from '../src/tokenizer.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadTokenizer, StreamDecoder, type ChatMessage, type TextTokenizer } from '../src/tokenizer.ts';
 import { EMBEDDED, QWEN3_TOKENIZER } from './cli.ts';
 
 interface HfFixtures {
@@ -21,7 +21,10 @@ const suites = [
 for (const s of suites) {
   describe(s.name, () => {
     const hf = JSON.parse(readFileSync(new URL(`./fixtures/${s.fixtures}`, import.meta.url), 'utf8')) as HfFixtures;
-    const tk = loadTokenizer(s.dir);
+    let tk: TextTokenizer;
+    beforeAll(async () => {
+      tk = await loadTokenizer(s.dir);
+    });
 
     it(`renders every conversation exactly as HF ${hf.transformers} apply_chat_template does, with and without --no-think`, () => {
       expect(hf.chats.length).toBeGreaterThanOrEqual(4);
@@ -66,7 +69,7 @@ describe('where the chat template comes from', () => {
     ['chat_template.json', (dir) => writeFileSync(join(dir, 'chat_template.json'), JSON.stringify({ chat_template: tpl }))],
   ];
   for (const [name, place] of variants) {
-    it(name, () => {
+    it(name, async () => {
       const dir = mkdtempSync(join(tmpdir(), 'qwen3-template-'));
       try {
         cpSync(join(EMBEDDED, 'tokenizer.json'), join(dir, 'tokenizer.json'));
@@ -74,18 +77,19 @@ describe('where the chat template comes from', () => {
         delete config.chat_template;
         place(dir, config);
         writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify(config));
-        expect(loadTokenizer(dir).renderChat(messages)).toBe('[user:hi][assistant:');
+        expect((await loadTokenizer(dir)).renderChat(messages)).toBe('[user:hi][assistant:');
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
     });
   }
 
-  it('none: --chat is a usage error naming the directory', () => {
+  it('none: --chat is a usage error naming the directory', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'qwen3-template-'));
     try {
       cpSync(join(EMBEDDED, 'tokenizer.json'), join(dir, 'tokenizer.json'));
-      expect(() => loadTokenizer(dir).renderChat(messages)).toThrow(/--chat: .* has no chat template/);
+      const tk = await loadTokenizer(dir);
+      expect(() => tk.renderChat(messages)).toThrow(/--chat: .* has no chat template/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

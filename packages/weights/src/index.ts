@@ -3,7 +3,7 @@ export { MAX_HEADER_BYTES, parseSafetensorsHeader, readSafetensorsHeader } from 
 export type { SafetensorsDtype, SafetensorsEntry, SafetensorsHeader } from './safetensors.ts';
 export { encodeSafetensorsHeader, writeSafetensors } from './safetensors-writer.ts';
 export type { TensorToWrite } from './safetensors-writer.ts';
-export { parseGenerationConfig, parseQwen3Config } from './config.ts';
+export { parseGenerationConfig, parseQwen3Config, readJson } from './config.ts';
 export type { GenerationConfig, Qwen3Config } from './config.ts';
 export { expectedTensors, LAYER_TENSORS, layerTensorName, layerTensorShape } from './names.ts';
 export type { ExpectedTensor, LayerTensor } from './names.ts';
