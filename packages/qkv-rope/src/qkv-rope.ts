@@ -1,4 +1,4 @@
-import { defineKernel, defineUniforms, dtypeWgsl, wgslDtypeCode, type GpuContext, type Tensor } from '@qwen3-webgpu/tensor';
+import { defineKernel, defineUniforms, dtypeBytes, dtypeWgsl, wgslDtypeCode, type DispatchTarget, type GpuContext, type Tensor, type UniformPatch } from '@qwen3-webgpu/tensor';
 import common from './common.wgsl';
 import dot from './dot.wgsl';
 import decodeBody from './qkv-decode.wgsl';
@@ -56,8 +56,11 @@ export type QkvPath = 'decode' | 'decode-split' | 'prefill';
 
 export interface QkvRope {
   readonly options: Required<QkvRopeOptions>;
-  /** Records the projection + QK-norm + RoPE into `pass` (one dispatch; two on the decode-split path). */
-  encode(pass: GPUComputePassEncoder, args: QkvRopeArgs): void;
+  /**
+   * Records the projection + QK-norm + RoPE into a pass or a DispatchList (one dispatch; two on the decode-split
+   * path). Returns the setter of the first row's position, for a recorded step replayed at the next position.
+   */
+  encode(target: DispatchTarget, args: QkvRopeArgs): (position: number) => void;
 }
 
 const uniforms = defineUniforms({ seq: 'u32', hidden: 'u32', pos0: 'u32', kv_capacity: 'u32', eps: 'f32' });
@@ -120,7 +123,7 @@ export function createQkvRope(ctx: GpuContext, options: QkvRopeOptions): QkvRope
 
   return {
     options: o,
-    encode(pass, a) {
+    encode(target, a) {
       const { seq, position } = a;
       if (!Number.isSafeInteger(seq) || seq < 1) fail(`seq must be a positive integer, got ${seq}`);
       if (!Number.isSafeInteger(position) || position < 0) fail(`position must be a non-negative integer, got ${position}`);
@@ -160,16 +163,24 @@ export function createQkvRope(ctx: GpuContext, options: QkvRopeOptions): QkvRope
       const common = { W_DTYPE: wgslDtypeCode(wDtype), N_DTYPE: wgslDtypeCode(nDtype), NH: nh, NKV: nkv, HD: hd, KV_CACHE: cache ? 1 : 0 };
       const bound = { x: a.x, wq: a.wq, wk: a.wk, wv: a.wv, q_norm: a.qNorm, k_norm: a.kNorm, rope: table, q_out: a.q, k_out: a.k, v_out: a.v };
       const params = { seq, hidden, pos0: position, kv_capacity: capacity, eps: o.eps };
+      // Weights once, x once, q/k/v written (the norm + RoPE pass re-reads and rewrites q and k).
+      const weightBytes = tasks * hd * hidden * dtypeBytes(wDtype);
+      const ioBytes = seq * (hidden + tasks * hd) * 4;
+      const patches: UniformPatch<'pos0'>[] = [];
       if (path === 'decode') {
-        kernels.decode.compile(ctx, { ...common, WG: decodeWg, TM: 1 }).encode(pass, bound, params, tasks);
+        patches.push(kernels.decode.compile(ctx, { ...common, WG: decodeWg, TM: 1 }).encode(target, bound, params, tasks, { tag: 'qkv_rope', bytes: weightBytes + ioBytes }));
       } else if (path === 'decode-split') {
         const lanes = ctx.kernelLayout === 'cpu' ? 1 : 32;
         const rowsPerWg = WG / lanes;
-        kernels.gemv.compile(ctx, { ...common, WG, TM: 1, LANES: lanes }).encode(pass, bound, params, Math.ceil((tasks * hd) / rowsPerWg));
-        kernels.normRope.compile(ctx, { ...common, WG, TM: 1 }).encode(pass, bound, params, nh + nkv);
+        patches.push(kernels.gemv.compile(ctx, { ...common, WG, TM: 1, LANES: lanes }).encode(target, bound, params, Math.ceil((tasks * hd) / rowsPerWg), { tag: 'qkv gemv', bytes: weightBytes + ioBytes }));
+        patches.push(kernels.normRope.compile(ctx, { ...common, WG, TM: 1 }).encode(target, bound, params, nh + nkv, { tag: 'qk_norm rope', bytes: 2 * (nh + nkv) * hd * 4 }));
       } else {
-        kernels.prefill.compile(ctx, { ...common, WG, TM: tm, KT: kt, HEAD_OUT_SIZE: headOut.prefill }).encode(pass, bound, params, tasks * Math.ceil(seq / tm));
+        patches.push(kernels.prefill.compile(ctx, { ...common, WG, TM: tm, KT: kt, HEAD_OUT_SIZE: headOut.prefill }).encode(target, bound, params, tasks * Math.ceil(seq / tm), { tag: 'qkv_rope prefill', bytes: weightBytes + ioBytes }));
       }
+      return (p: number) => {
+        if (!Number.isSafeInteger(p) || p < 0 || p + seq > o.maxPositions || (cache && p + seq > capacity)) fail(`position ${p} (+ ${seq} rows) is outside the RoPE table or the KV cache`);
+        for (const patch of patches) patch.set('pos0', p);
+      };
     },
   };
 }

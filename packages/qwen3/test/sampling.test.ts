@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRng, createTensor, readTensor, uploadTensor, type GpuContext } from '@qwen3-webgpu/tensor';
 import { openTestContext } from '@qwen3-webgpu/tensor/testing';
-import { encodeSample } from '../src/kernels/index.ts';
+import { createSampler } from '../src/kernels/index.ts';
 import { allowedWeights, resolveSampling, sampleToken, type SamplingOptions } from '../src/sampling.ts';
 
 const SEED = 20261125;
@@ -127,7 +127,7 @@ describe('the GPU sampling kernel picks what the reference picks', () => {
       const s = resolveSampling(options);
       for (let d = 0; d < 60; d++) {
         const u = rng.next();
-        await ctx.run((pass) => encodeSample(ctx, pass, { logits: logitsT, seen: seenT, out, n, rowOffset: n, sampling: s, u }));
+        await ctx.run((pass) => createSampler(ctx, n).encode(pass, { logits: logitsT, seen: seenT, out, rowOffset: n, sampling: s, u }));
         const got = (await readTensor(out))[0]!;
         const want = sampleToken(row, (i) => seenIds.has(i), s, u);
         if (got !== want) mismatches++;
