@@ -152,6 +152,27 @@ export class DispatchList {
     });
   }
 
+  /**
+   * The dispatches whose tag passes `keep`, as a list view sharing this list's pipelines, bind groups and uniforms
+   * (benchmarks time one kind of kernel exactly as a step runs it).
+   */
+  select(keep: (tag: string) => boolean): { length: number; encode(pass: GPUComputePassEncoder): void; describe(): { tag: string; bytes: number }[] } {
+    this.#upload();
+    const picked = this.#entries.filter((e) => keep(e.tag));
+    return {
+      length: picked.length,
+      encode: (pass) => {
+        this.#upload();
+        for (const e of picked) {
+          pass.setPipeline(e.pipeline);
+          pass.setBindGroup(0, e.group!, e.offsets!);
+          pass.dispatchWorkgroups(e.x, e.y, e.z);
+        }
+      },
+      describe: () => picked.map((e) => ({ tag: e.tag, bytes: typeof e.bytes === 'function' ? e.bytes() : e.bytes })),
+    };
+  }
+
   /** Kind and bytes moved of each dispatch, in order (bytes evaluated now). */
   describe(): { tag: string; bytes: number }[] {
     return this.#entries.map((e) => ({ tag: e.tag, bytes: typeof e.bytes === 'function' ? e.bytes() : e.bytes }));

@@ -285,6 +285,11 @@ export class Qwen3ForCausalLM implements TokenBackend {
     this.#inputs.length = 0;
   }
 
+  /** The recorded decode step (recorded now if needed), for benchmarks that time its kernels in isolation. */
+  decodeStep(): DispatchList {
+    return this.#recording().list;
+  }
+
   #recording(): DecodeRecording {
     if (this.#decode) return this.#decode;
     const { ctx, model } = this;
