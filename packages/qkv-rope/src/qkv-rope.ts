@@ -1,8 +1,9 @@
-import { defineKernel, defineUniforms, dtypeBytes, dtypeWgsl, wgslDtypeCode, type DispatchTarget, type GpuContext, type Tensor, type UniformPatch } from '@qwen3-webgpu/tensor';
+import { defineKernel, defineUniforms, dtypeBytes, dtypeWgsl, gemvLanes, laneReduceVariant, laneReduceWgsl, wgslDtypeCode, type DispatchTarget, type GpuContext, type Tensor, type UniformPatch } from '@qwen3-webgpu/tensor';
 import common from './common.wgsl';
 import dot from './dot.wgsl';
 import decodeBody from './qkv-decode.wgsl';
 import gemvBody from './qkv-gemv.wgsl';
+import gemv4Body from './qkv-gemv4.wgsl';
 import normRopeBody from './qkv-normrope.wgsl';
 import prefillBody from './qkv-prefill.wgsl';
 import { ropeTable } from './rope-table.ts';
@@ -77,9 +78,11 @@ const bindings = {
   v_out: 'read_write',
 } as const;
 const define = (label: string, ...parts: string[]) => defineKernel({ label, code: [dtypeWgsl, common, ...parts].join('\n'), bindings, uniforms });
+const defineGemv4 = (reduce: string) => defineKernel({ label: 'qkv_rope_gemv4', code: [reduce, dtypeWgsl, gemv4Body].join('\n'), bindings, uniforms });
 const kernels = {
   decode: define('qkv_rope_decode', dot, decodeBody),
   gemv: define('qkv_rope_gemv', dot, gemvBody),
+  gemv4: { subgroup: defineGemv4(laneReduceWgsl.subgroup), workgroup: defineGemv4(laneReduceWgsl.workgroup) },
   normRope: define('qkv_rope_norm_rope', normRopeBody),
   prefill: define('qkv_rope_prefill', prefillBody),
 };
@@ -170,9 +173,20 @@ export function createQkvRope(ctx: GpuContext, options: QkvRopeOptions): QkvRope
       if (path === 'decode') {
         patches.push(kernels.decode.compile(ctx, { ...common, WG: decodeWg, TM: 1 }).encode(target, bound, params, tasks, { tag: 'qkv_rope', bytes: weightBytes + ioBytes }));
       } else if (path === 'decode-split') {
-        const lanes = ctx.kernelLayout === 'cpu' ? 1 : 32;
-        const rowsPerWg = WG / lanes;
-        patches.push(kernels.gemv.compile(ctx, { ...common, WG, TM: 1, LANES: lanes }).encode(target, bound, params, Math.ceil((tasks * hd) / rowsPerWg), { tag: 'qkv gemv', bytes: weightBytes + ioBytes }));
+        const meta = { tag: 'qkv gemv', bytes: weightBytes + ioBytes };
+        // Rows of whole 16-byte words on GPUs: the vec4 GEMV (qkv-gemv4.wgsl); otherwise u32 words.
+        const rowBytes = hidden * dtypeBytes(wDtype);
+        const aligned = rowBytes % 16 === 0 && [a.x, a.wq, a.wk, a.wv].every((t) => t.byteOffset % 16 === 0);
+        if (ctx.kernelLayout === 'gpu' && aligned) {
+          const lanes = gemvLanes(rowBytes / 16, tasks * hd);
+          const reduce = laneReduceVariant(ctx, lanes);
+          const { W_DTYPE, NH, NKV, HD, KV_CACHE } = common;
+          const k4 = kernels.gemv4[reduce.variant].compile(ctx, { W_DTYPE, NH, NKV, HD, KV_CACHE, LANES: lanes, ...reduce.constants });
+          patches.push(k4.encode(target, bound, params, Math.ceil((tasks * hd) / (WG / lanes)), meta));
+        } else {
+          const lanes = ctx.kernelLayout === 'cpu' ? 1 : 32;
+          patches.push(kernels.gemv.compile(ctx, { ...common, WG, TM: 1, LANES: lanes }).encode(target, bound, params, Math.ceil((tasks * hd) / (WG / lanes)), meta));
+        }
         patches.push(kernels.normRope.compile(ctx, { ...common, WG, TM: 1 }).encode(target, bound, params, nh + nkv, { tag: 'qk_norm rope', bytes: 2 * (nh + nkv) * hd * 4 }));
       } else {
         patches.push(kernels.prefill.compile(ctx, { ...common, WG, TM: tm, KT: kt, HEAD_OUT_SIZE: headOut.prefill }).encode(target, bound, params, tasks * Math.ceil(seq / tm), { tag: 'qkv_rope prefill', bytes: weightBytes + ioBytes }));

@@ -8,21 +8,23 @@ const rng = createRng();
 console.log(`qwen3 kernel tests: seed ${rng.seed}`);
 let ctx: GpuContext;
 /** linear and swiglu have a GPU and a CPU work layout; each is tested on this adapter through its own context. */
-const layouts: Partial<Record<KernelLayout, GpuContext>> = {};
+const layouts: Partial<Record<KernelLayout | 'gpu without subgroups', GpuContext>> = {};
 beforeAll(async () => {
   ctx = await openTestContext();
   layouts[ctx.kernelLayout] = ctx;
   const other = ctx.kernelLayout === 'cpu' ? 'gpu' : 'cpu';
   layouts[other] = await openTestContext({ kernelLayout: other });
+  // The GEMV reduces through subgroups where it can; this context covers its workgroup-memory reduction.
+  layouts['gpu without subgroups'] = await openTestContext({ kernelLayout: 'gpu', disableFeatures: ['subgroups'] });
 });
 afterAll(() => {
   for (const c of Object.values(layouts)) c?.destroy();
 });
 
-describe.each(['gpu', 'cpu'] as const)('linear, %s layout', (layout) => {
+describe.each(['gpu', 'cpu', 'gpu without subgroups'] as const)('linear, %s layout', (layout) => {
   for (const dtype of ['bf16', 'f16', 'f32'] as const) {
     // One row with k · bytes a multiple of 16 takes the GEMV on the gpu layout (also forced off: noGemv).
-    for (const [rows, n, k, noGemv] of [[1, 37, 64, false], [1, 37, 64, true], [1, 301, 1024, false], [6, 40, 33, false], [13, 129, 96, false], [1, 19, 1030, false], [5, 24, 1030, false]] as const) {
+    for (const [rows, n, k, noGemv] of [[1, 37, 64, false], [1, 37, 64, true], [1, 301, 1024, false], [1, 70, 3072, false], [1, 1030, 64, false], [6, 40, 33, false], [13, 129, 96, false], [1, 19, 1030, false], [5, 24, 1030, false]] as const) {
       it(`${dtype} [${rows}, ${k}] · [${n}, ${k}]ᵀ${noGemv ? ' (no GEMV)' : ''}, overwrite and accumulate, whole and in parts`, async () => {
         const ctx = layouts[layout]!;
         const x = rng.normalArray(rows * k);
@@ -50,7 +52,7 @@ describe.each(['gpu', 'cpu'] as const)('linear, %s layout', (layout) => {
   }
 });
 
-describe.each(['gpu', 'cpu'] as const)('swiglu, %s layout', (layout) => {
+describe.each(['gpu', 'cpu', 'gpu without subgroups'] as const)('swiglu, %s layout', (layout) => {
   it.each([[5, 48, 40], [1, 48, 40], [1, 75, 1024]] as const)('h = silu(x·Wgᵀ) ⊙ x·Wuᵀ (bf16 weights, [%i, %i, %i])', async (rows, inter, k) => {
     const ctx = layouts[layout]!;
     const x = rng.normalArray(rows * k);

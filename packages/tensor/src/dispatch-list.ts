@@ -1,6 +1,7 @@
 // A recorded list of dispatches that replays unchanged every step (gpu.cpp's Kernel, ratchet's compiled-op list,
 // onnxruntime-web's capture/replay). Pipelines and bind groups are resolved once; each dispatch owns a uniform slot
-// in the list's own buffer, so a step re-encodes (pipeline, bind group, offset, workgroups) and nothing else. What
+// in the list's own buffer, bound at a fixed offset, so a step re-encodes (pipeline, bind group, workgroups) and
+// nothing else. What
 // changes per step (a position, a random draw) is patched into the host mirror and reaches the GPU in one
 // writeBuffer, which the queue orders after the previous step's submit — so steps may be in flight together.
 import type { GpuContext } from './context.ts';
@@ -23,7 +24,6 @@ interface Entry {
   pipeline: GPUComputePipeline;
   layout: GPUBindGroupLayout;
   resources: GPUBufferBinding[];
-  resourceKey: string;
   uniformBytes: number;
   x: number;
   y: number;
@@ -31,7 +31,6 @@ interface Entry {
   tag: string;
   bytes: number | (() => number);
   group?: GPUBindGroup;
-  offsets?: number[];
 }
 
 /** Everything a compiled kernel hands the list for one dispatch. */
@@ -39,7 +38,6 @@ export interface RecordedDispatchSpec<U extends string> {
   pipeline: GPUComputePipeline;
   layout: GPUBindGroupLayout;
   resources: GPUBufferBinding[];
-  resourceKey: string;
   uniforms: UniformLayout<U>;
   params: ArrayBuffer;
   workgroups: [number, number, number];
@@ -93,28 +91,21 @@ export class DispatchList {
     };
   }
 
-  /** Creates the uniform buffer and the bind groups (once; identical resource sets share a group). */
+  /** Creates the uniform buffer and one bind group per dispatch (its uniform slot bound at a fixed offset). */
   #seal(): void {
     if (this.#destroyed) throw new Error(`${this.label} used after destroy()`);
     const { device } = this.ctx;
     const size = Math.max(this.#slotBytes, this.#mirror.byteLength);
     const buffer = (this.#buffer = device.createBuffer({ label: `${this.label} uniforms`, size, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST }));
-    const groups = new Map<GPUBindGroupLayout, Map<string, GPUBindGroup>>();
     this.#entries.forEach((e, slot) => {
-      const byLayout = groups.get(e.layout) ?? new Map<string, GPUBindGroup>();
-      groups.set(e.layout, byLayout);
-      const key = `${e.resourceKey}#${e.uniformBytes}`;
-      let group = byLayout.get(key);
-      if (!group) {
-        group = device.createBindGroup({
-          label: e.tag,
-          layout: e.layout,
-          entries: [...e.resources.map((resource, binding) => ({ binding, resource })), { binding: e.resources.length, resource: { buffer, size: e.uniformBytes } }],
-        });
-        byLayout.set(key, group);
-      }
-      e.group = group;
-      e.offsets = [slot * this.#slotBytes];
+      e.group = device.createBindGroup({
+        label: e.tag,
+        layout: e.layout,
+        entries: [
+          ...e.resources.map((resource, binding) => ({ binding, resource })),
+          { binding: e.resources.length, resource: { buffer, offset: slot * this.#slotBytes, size: e.uniformBytes } },
+        ],
+      });
     });
   }
 
@@ -132,7 +123,7 @@ export class DispatchList {
     let last: GPUComputePipeline | undefined;
     for (const e of this.#entries) {
       if (e.pipeline !== last) pass.setPipeline((last = e.pipeline));
-      pass.setBindGroup(0, e.group!, e.offsets!);
+      pass.setBindGroup(0, e.group!);
       pass.dispatchWorkgroups(e.x, e.y, e.z);
     }
   }
@@ -146,7 +137,7 @@ export class DispatchList {
     this.#entries.forEach((e, i) => {
       const pass = encoder.beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
       pass.setPipeline(e.pipeline);
-      pass.setBindGroup(0, e.group!, e.offsets!);
+      pass.setBindGroup(0, e.group!);
       pass.dispatchWorkgroups(e.x, e.y, e.z);
       pass.end();
     });
@@ -165,7 +156,7 @@ export class DispatchList {
         this.#upload();
         for (const e of picked) {
           pass.setPipeline(e.pipeline);
-          pass.setBindGroup(0, e.group!, e.offsets!);
+          pass.setBindGroup(0, e.group!);
           pass.dispatchWorkgroups(e.x, e.y, e.z);
         }
       },

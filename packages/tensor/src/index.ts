@@ -19,6 +19,7 @@ export { defineUniforms } from './uniforms.ts';
 export type { UniformLayout, UniformType } from './uniforms.ts';
 export { defineKernel } from './kernel.ts';
 export { dtypeWgsl, wgslDtypeCode } from './wgsl-dtypes.ts';
+export { gemvLanes, laneReduceVariant, laneReduceWgsl } from './lane-reduce.ts';
 export type { Bindable, BindingAccess, CompiledKernel, DispatchTarget, Kernel, KernelSpec } from './kernel.ts';
 export { dispatchGrid } from './dispatch.ts';
 export { splitRows } from './split.ts';

@@ -127,6 +127,12 @@ export function defineKernel<B extends string, U extends string>(spec: KernelSpe
       buffer: { type: 'uniform', hasDynamicOffset: true, minBindingSize: spec.uniforms.byteSize },
     });
     const { pipeline, layout } = ctx.pipelines.get(id, spec.label, spec.code, entries, spec.entryPoint ?? 'main', constants);
+    // Recorded dispatches bind their own uniform slot without a dynamic offset: setBindGroup(0, group) per replayed
+    // dispatch, no offsets array to convert on every call. Same shader, its own pipeline layout.
+    const recorded = () => {
+      const fixed = entries.map((e) => (e.buffer?.type === 'uniform' ? { ...e, buffer: { ...e.buffer, hasDynamicOffset: false } } : e));
+      return ctx.pipelines.get(id, spec.label, spec.code, fixed, spec.entryPoint ?? 'main', constants, 'recorded');
+    };
     const groups = new Map<string, GPUBindGroup>();
     const maxPerDim = ctx.maxWorkgroupsPerDimension;
     return {
@@ -143,7 +149,8 @@ export function defineKernel<B extends string, U extends string>(spec: KernelSpe
         if (x === 0 || y === 0 || z === 0) return target instanceof DispatchList ? nothing : immediate;
         if (target instanceof DispatchList) {
           const tag = meta?.tag ?? spec.label;
-          return target.add({ pipeline, layout, resources: resolved, resourceKey: key, uniforms: spec.uniforms, params: packed, workgroups: [x, y, z], meta: { tag, bytes: meta?.bytes ?? 0 } });
+          const r = recorded();
+          return target.add({ pipeline: r.pipeline, layout: r.layout, resources: resolved, uniforms: spec.uniforms, params: packed, workgroups: [x, y, z], meta: { tag, bytes: meta?.bytes ?? 0 } });
         }
         let group = groups.get(key);
         if (!group) {

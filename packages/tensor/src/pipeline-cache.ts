@@ -30,8 +30,10 @@ export class PipelineCache {
     entries: readonly GPUBindGroupLayoutEntry[],
     entryPoint: string,
     constants: Readonly<Record<string, number>>,
+    /** Distinguishes pipelines of one kernel that differ only in their bind-group layout. */
+    variant = '',
   ): CachedPipeline {
-    const key = `${kernelId}\u0000${PipelineCache.constantsKey(constants)}`;
+    const key = `${kernelId}\u0000${PipelineCache.constantsKey(constants)}\u0000${variant}`;
     let hit = this.#entries.get(key);
     if (!hit) {
       const module = this.device.createShaderModule({ label, code });

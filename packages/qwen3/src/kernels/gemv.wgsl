@@ -1,9 +1,10 @@
 // Decode GEMV (one token row): y[col0 + c] (+)= Σ_k x[k] · W[c, k], reading W as 16-byte words — 8 bf16/f16 or 4 f32
 // weights a load — with LANES lanes per output column and ROWS columns per workgroup. Bandwidth-bound: the weights
-// are read once, x (k floats) stays in cache. SWIGLU makes y = silu(x·Wᵀ) ⊙ x·W2ᵀ (gate and up in one pass over x).
+// are read once and x (k floats) stays in cache, so what matters is bytes in flight: each lane issues UNROLL loads
+// before using any, and LANES is chosen (linear.ts) so that even a 1024-column matrix spreads over ~1000 workgroups.
+// SWIGLU makes y = silu(x·Wᵀ) ⊙ x·W2ᵀ (gate and up in one pass over x).
 //   x: [k] f32 (as vec4);  W, W2: [n, k] W_DTYPE (as vec4<u32>, k·bytes a multiple of 16);  y: [col0 + n] f32
-// REDUCE_SUBGROUP: the lanes of a column are exactly one subgroup (LANES = the adapter's fixed subgroup size);
-// otherwise they meet in workgroup memory.
+// reduce_lanes (the tensor package's lane-reduce, prepended) sums a column's lanes.
 
 struct Params {
   n: u32,
@@ -22,25 +23,16 @@ override ACCUMULATE: bool = false;
 override SWIGLU: bool = false;
 override LANES: u32 = 32u;
 override ROWS: u32 = 8u;
+const UNROLL: u32 = 4u;
 
 var<workgroup> red: array<f32, 512>;
 
-// Σ over one 16-byte word of weights (8 halves or 4 floats) times the matching x values.
-fn dot_word(word: vec4<u32>, i: u32) -> f32 {
+// Σ over word i of a row (16 bytes of weights) times the matching x values (dot_word: dtypes.wgsl).
+fn row_word(word: vec4<u32>, i: u32) -> f32 {
   if (W_DTYPE == F32) {
-    return dot(bitcast<vec4<f32>>(word), x[i]);
+    return dot_word(word, x[i], vec4<f32>(), F32);
   }
-  let xa = x[2u * i];
-  let xb = x[2u * i + 1u];
-  if (W_DTYPE == BF16) {
-    // Low halves are the even elements, high halves the odd ones.
-    let even = bitcast<vec4<f32>>(word << vec4<u32>(16u));
-    let odd = bitcast<vec4<f32>>(word & vec4<u32>(0xffff0000u));
-    return dot(even, vec4<f32>(xa.x, xa.z, xb.x, xb.z)) + dot(odd, vec4<f32>(xa.y, xa.w, xb.y, xb.w));
-  }
-  let a = vec4<f32>(unpack2x16float(word.x), unpack2x16float(word.y));
-  let b = vec4<f32>(unpack2x16float(word.z), unpack2x16float(word.w));
-  return dot(a, xa) + dot(b, xb);
+  return dot_word(word, x[2u * i], x[2u * i + 1u], W_DTYPE);
 }
 
 @compute @workgroup_size(LANES * ROWS)
@@ -51,12 +43,28 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let col = (wid.x + wid.y * nwg.x) * ROWS + r;
   // Clamped, not returned: every lane must reach the reduction (WGSL uniformity).
   let base = min(col, params.n - 1u) * params.words;
+  let words = params.words;
   var s = 0.0;
   var s2 = 0.0;
-  for (var i = lane; i < params.words; i += LANES) {
-    s += dot_word(w[base + i], i);
-    if (SWIGLU) {
-      s2 += dot_word(w2[base + i], i);
+  for (var i0 = lane; i0 < words; i0 += UNROLL * LANES) {
+    // UNROLL independent loads first (clamped into the row; the surplus is masked below), then the arithmetic.
+    var wa: array<vec4<u32>, UNROLL>;
+    var wb: array<vec4<u32>, UNROLL>;
+    for (var u = 0u; u < UNROLL; u++) {
+      let i = min(i0 + u * LANES, words - 1u);
+      wa[u] = w[base + i];
+      if (SWIGLU) {
+        wb[u] = w2[base + i];
+      }
+    }
+    for (var u = 0u; u < UNROLL; u++) {
+      let i = i0 + u * LANES;
+      if (i < words) {
+        s += row_word(wa[u], i);
+        if (SWIGLU) {
+          s2 += row_word(wb[u], i);
+        }
+      }
     }
   }
   s = reduce_lanes(s, lid, lane, 0u);

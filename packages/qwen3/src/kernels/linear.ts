@@ -1,7 +1,5 @@
-import { defineKernel, defineUniforms, dtypeBytes, dtypeWgsl, wgslDtypeCode, type DispatchTarget, type GpuContext, type RowPart, type Tensor } from '@qwen3-webgpu/tensor';
+import { defineKernel, defineUniforms, dtypeBytes, dtypeWgsl, gemvLanes, laneReduceVariant, laneReduceWgsl, wgslDtypeCode, type DispatchTarget, type GpuContext, type RowPart, type Tensor } from '@qwen3-webgpu/tensor';
 import gemvSource from './gemv.wgsl';
-import gemvSubgroup from './gemv-reduce-subgroup.wgsl';
-import gemvWorkgroup from './gemv-reduce-workgroup.wgsl';
 import common from './linear-common.wgsl';
 import serialSource from './linear-serial.wgsl';
 import source from './linear.wgsl';
@@ -15,8 +13,8 @@ const tiled = {
 };
 const gemvUniforms = defineUniforms({ n: 'u32', words: 'u32', col0: 'u32' });
 const gemv = {
-  workgroup: defineKernel({ label: 'gemv', code: `${gemvWorkgroup}\n${dtypeWgsl}\n${gemvSource}`, bindings, uniforms: gemvUniforms }),
-  subgroup: defineKernel({ label: 'gemv', code: `${gemvSubgroup}\n${dtypeWgsl}\n${gemvSource}`, bindings, uniforms: gemvUniforms }),
+  workgroup: defineKernel({ label: 'gemv', code: `${laneReduceWgsl.workgroup}\n${dtypeWgsl}\n${gemvSource}`, bindings, uniforms: gemvUniforms }),
+  subgroup: defineKernel({ label: 'gemv', code: `${laneReduceWgsl.subgroup}\n${dtypeWgsl}\n${gemvSource}`, bindings, uniforms: gemvUniforms }),
 };
 
 export interface LinearOptions {
@@ -66,14 +64,13 @@ export function createLinear(ctx: GpuContext, o: LinearOptions): Linear {
   const tiledKernel = kernel.compile(ctx, flags);
   // The GEMV reads whole 16-byte words of W and x: k · bytes and every part's offset must be multiples of 16.
   const rowBytes = k * dtypeBytes(o.dtype);
-  const sg = ctx.info.subgroupMinSize;
-  const subgroupLanes = ctx.features.subgroups && sg === ctx.info.subgroupMaxSize && sg >= 8 && sg <= 64 ? sg : 0;
-  const lanes = subgroupLanes || 32;
+  const wordsPerRow = rowBytes / 16;
+  const lanes = gemvLanes(wordsPerRow, n);
+  const reduce = laneReduceVariant(ctx, lanes);
   const gemvKernel =
     ctx.kernelLayout === 'gpu' && !o.noGemv && rowBytes % 16 === 0 && k % 4 === 0
-      ? (subgroupLanes ? gemv.subgroup : gemv.workgroup).compile(ctx, { ...flags, LANES: lanes, ROWS: 256 / lanes })
+      ? gemv[reduce.variant].compile(ctx, { ...flags, ...reduce.constants, LANES: lanes, ROWS: 256 / lanes })
       : undefined;
-  const wordsPerRow = rowBytes / 16;
   const tag = o.tag ?? (o.swiglu ? 'gate_up' : 'linear');
   return {
     options: o,
