@@ -90,15 +90,16 @@ describe('embedding', () => {
   });
 });
 
-describe('attention', () => {
+describe.each(['gpu', 'cpu'] as const)('attention, %s layout', (layout) => {
   for (const [nh, nkv, hd, seq, pos0, split, simple] of [
     [4, 2, 16, 7, 0, false, false], [5, 1, 32, 1, 200, false, false], [2, 1, 128, 3, 130, false, false],
     [4, 2, 16, 7, 0, false, true], [2, 1, 128, 3, 130, false, true],
-    [5, 1, 64, 1, 700, true, false], [2, 2, 32, 1, 1000, true, false], [4, 2, 64, 1, 3, true, false],
+    [5, 1, 64, 1, 700, true, false], [2, 2, 32, 1, 1000, true, false], [4, 2, 64, 1, 3, true, false], [16, 8, 128, 1, 1023, true, false], [6, 2, 256, 1, 259, true, false], [8, 1, 16, 1, 130, true, false],
     [5, 1, 64, 37, 0, false, false], [4, 2, 128, 40, 300, false, false], [2, 1, 256, 18, 5, false, false],
   ] as const) {
-    const kind = seq > 1 && !simple ? 'tiled prefill' : split ? 'flash-decoding split' : 'one workgroup per row';
+    const kind = seq > 1 && !simple ? 'tiled prefill' : split ? 'flash-decoding split (grouped by KV head on the gpu layout)' : 'one workgroup per row';
     it(`causal GQA ${nh}/${nkv} heads, hd ${hd}, ${seq} rows at position ${pos0} (${kind})`, async () => {
+      const ctx = layouts[layout]!;
       const capacity = 1024;
       const q = rng.normalArray(seq * nh * hd);
       const k = rng.normalArray(nkv * capacity * hd);

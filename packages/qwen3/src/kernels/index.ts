@@ -4,6 +4,7 @@
 import { defineKernel, defineUniforms, dtypeWgsl, wgslDtypeCode, type DispatchTarget, type GpuContext, type RowPart, type Tensor, type UniformPatch } from '@qwen3-webgpu/tensor';
 import attentionCombineSource from './attention-combine.wgsl';
 import attentionCommon from './attention-common.wgsl';
+import attentionDecodeSource from './attention-decode.wgsl';
 import attentionPrefillSource from './attention-prefill.wgsl';
 import attentionSource from './attention.wgsl';
 import embeddingSource from './embedding.wgsl';
@@ -48,6 +49,12 @@ const attentionUniforms = defineUniforms({ seq: 'u32', pos0: 'u32', capacity: 'u
 const attentionBindings = { q: 'read', k_cache: 'read', v_cache: 'read', out: 'read_write' } as const;
 const attention = defineKernel({ label: 'attention', code: `${attentionCommon}\n${reduceF32}\n${attentionSource}`, bindings: attentionBindings, uniforms: attentionUniforms });
 const attentionPrefill = defineKernel({ label: 'attention_prefill', code: `${attentionCommon}\n${attentionPrefillSource}`, bindings: attentionBindings, uniforms: attentionUniforms });
+const attentionDecode = defineKernel({
+  label: 'attention_decode',
+  code: `enable subgroups;\n${reduceF32}\n${attentionDecodeSource}`,
+  bindings: attentionBindings,
+  uniforms: attentionUniforms,
+});
 const attentionCombine = defineKernel({
   label: 'attention_combine',
   code: attentionCombineSource,
@@ -56,7 +63,9 @@ const attentionCombine = defineKernel({
 });
 
 /** Keys per flash-decoding chunk. */
-export const ATTENTION_CHUNK = 256;
+export const ATTENTION_CHUNK = 128;
+/** Query heads per KV head the grouped decode kernel takes at most (its per-thread arrays). */
+const MAX_GROUP = 8;
 
 /** Floats of the partials buffer flash-decoding needs for `rows` query rows over `capacity` cached positions. */
 export function attentionScratchSize(rows: number, numHeads: number, headDim: number, capacity: number): number {
@@ -107,6 +116,16 @@ export function createAttention(ctx: GpuContext, o: AttentionOptions): Attention
   const split = attention.compile(ctx, { NH: nh, NKV: nkv, HD: hd, SPLIT: 1, CHUNK: ATTENTION_CHUNK, CHUNKS: maxChunks });
   const combine = attentionCombine.compile(ctx, { NH: nh, HD: hd, CHUNKS: maxChunks });
   const simple = attention.compile(ctx, { NH: nh, NKV: nkv, HD: hd });
+  // Decode steps on GPUs: attention-decode.wgsl (K/V read once per KV head, as vec4s) where the adapter has fixed-size
+  // subgroups and the group's buffers fit in workgroup memory; else the per-head split kernel.
+  const group = nh / nkv;
+  const sg = ctx.info.subgroupMinSize;
+  const decodeShared = 4 * (group * hd + group * ATTENTION_CHUNK + 256 * group * 4 + 256);
+  const grouped =
+    ctx.kernelLayout === 'gpu' && ctx.features.subgroups && sg > 0 && sg === ctx.info.subgroupMaxSize && hd % 4 === 0 && hd / 4 <= 256 &&
+    Number.isInteger(group) && group <= MAX_GROUP && decodeShared <= ctx.limits.maxComputeWorkgroupStorageSize
+      ? attentionDecode.compile(ctx, { NH: nh, NKV: nkv, HD: hd, CHUNK: ATTENTION_CHUNK, CHUNKS: maxChunks, SG: sg })
+      : undefined;
   return {
     encode(target, a) {
       if (a.kCache.shape[1] !== capacity || a.kCache.shape[0] !== nkv || a.kCache.shape[2] !== hd) throw new RangeError(`attention: caches must be [${nkv}, ${capacity}, ${hd}], got [${a.kCache.shape}]`);
@@ -124,9 +143,14 @@ export function createAttention(ctx: GpuContext, o: AttentionOptions): Attention
       if (a.seq > 1 && !a.simple) {
         if (!prefill) throw new RangeError(`attention: head_dim ${hd} > 256 is not supported by the tiled prefill kernel`);
         patches.push(prefill.encode(target, { ...bindings, out: a.out }, params, Math.ceil(a.seq / tile) * nh, { tag: 'attention', bytes }));
-      } else if (a.scratch && maxChunks > 1 && !a.simple) {
+      } else if (a.scratch && (maxChunks > 1 || grouped) && !a.simple) {
         if (a.scratch.numel < a.seq * nh * maxChunks * (hd + 2)) throw new RangeError('attention: scratch is smaller than attentionScratchSize()');
-        patches.push(split.encode(target, { ...bindings, out: a.scratch }, params, a.seq * nh * maxChunks, { tag: 'attention', bytes }));
+        if (grouped && a.seq === 1) {
+          const groupedBytes = () => 2 * nkv * keys * hd * 4 + 2 * nh * hd * 4;
+          patches.push(grouped.encode(target, { ...bindings, out: a.scratch }, params, nkv * maxChunks, { tag: 'attention', bytes: groupedBytes }));
+        } else {
+          patches.push(split.encode(target, { ...bindings, out: a.scratch }, params, a.seq * nh * maxChunks, { tag: 'attention', bytes }));
+        }
         combine.encode(target, { partials: a.scratch, out: a.out }, { seq: a.seq }, a.seq * nh, { tag: 'attention combine', bytes: a.seq * nh * (maxChunks * (hd + 2) + hd) * 4 });
       } else {
         patches.push(simple.encode(target, { ...bindings, out: a.out }, params, a.seq * nh, { tag: 'attention', bytes }));
