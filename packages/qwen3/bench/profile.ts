@@ -53,7 +53,7 @@ export async function printProfile(ctx: GpuContext, lm: Qwen3ForCausalLM, prompt
   console.log(`${'total'.padEnd(18)} ${pad(rows.reduce((s, r) => s + r.count, 0), 8)} ${pad(total.toFixed(1), 8)}`);
 
   // Isolated loops: every dispatch of one GEMV kind in a step, back to back in one pass, repeated.
-  const list = lm.decodeStep();
+  const list = lm.decodeStep(greedy);
   console.log(`decode GEMVs in isolation (a step's dispatches of that kind back to back in one pass):`);
   for (const tag of ['qkv gemv', 'o_proj', 'gate_up', 'down', 'lm_head']) {
     const view = list.select((t) => t === tag);

@@ -62,6 +62,8 @@ export async function loadCausalLM(dir: string, options: LoadCausalLMOptions = {
       },
       reset: () => model.reset(),
       next: (ids, sampling, u) => model.next(ids, sampling, u),
+      // Run-ahead where the backend can (generate() keeps several decode steps in flight through these).
+      ...(model.queueNext && model.discard ? { queueNext: model.queueNext.bind(model), discard: model.discard.bind(model) } : {}),
       forward,
       destroy,
     };

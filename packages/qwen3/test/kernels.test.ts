@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRng, createTensor, fillTensor, readFloat, readTensor, reference, roundToDtype, splitRows, uploadTensor, type GpuContext, type KernelLayout } from '@qwen3-webgpu/tensor';
+import { createRng, createTensor, fillTensor, readFloat, readTensor, reference, roundToDtype, splitRows, uploadTensor, writeTensor, type GpuContext, type KernelLayout } from '@qwen3-webgpu/tensor';
 import { openTestContext } from '@qwen3-webgpu/tensor/testing';
 import { attentionScratchSize, createAttention, createEmbedding, createLinear, createSampler } from '../src/kernels/index.ts';
-import { resolveSampling } from '../src/sampling.ts';
+import { resolveSampling, sampleToken } from '../src/sampling.ts';
 
 const rng = createRng();
 console.log(`qwen3 kernel tests: seed ${rng.seed}`);
@@ -134,6 +134,29 @@ describe.each(['gpu', 'cpu'] as const)('attention, %s layout', (layout) => {
 });
 
 describe('greedy selection on the GPU', () => {
+  it('applies the penalties as the reference does, over ragged vocabularies, and flags non-finite logits', async () => {
+    for (const n of [1, 1023, 1025, 5000]) {
+      const row = rng.normalArray(n);
+      const seenIds = new Set(Array.from({ length: Math.ceil(n / 7) }, () => rng.int(0, n)));
+      const top = rng.int(0, n);
+      row[top] = 9; // the raw maximum, seen and pushed below others by the penalties
+      seenIds.add(top);
+      const lt = uploadTensor(ctx, [n], 'f32', row);
+      const seen = uploadTensor(ctx, [n], 'u32', Uint32Array.from({ length: n }, (_, i) => (seenIds.has(i) ? 1 : 0)));
+      const out = createTensor(ctx, [1], 'u32');
+      const sampler = createSampler(ctx, n);
+      const s = resolveSampling({ temperature: 0, repetitionPenalty: 8, presencePenalty: 1.5 });
+      await ctx.run((pass) => sampler.encode(pass, { logits: lt, seen, out, rowOffset: 0, sampling: s, u: 0 }));
+      expect((await readTensor(out))[0], `n ${n}`).toBe(sampleToken(row, (i) => seenIds.has(i), s, 0));
+      row[rng.int(0, n)] = NaN;
+      writeTensor(lt, Float32Array.from(row));
+      await ctx.run((pass) => sampler.encode(pass, { logits: lt, seen, out, rowOffset: 0, sampling: s, u: 0 }));
+      expect((await readTensor(out))[0], `n ${n} with a NaN`).toBe(0xffffffff);
+      sampler.destroy();
+      for (const t of [lt, seen, out]) t.destroy();
+    }
+  });
+
   it('the sample kernel at temperature 0 finds the maximum of a row (lowest index on ties) in a large vocabulary', async () => {
     const n = 151936;
     const logits = rng.normalArray(2 * n);

@@ -117,6 +117,8 @@ export class Qwen3Model {
 /** A decode step recorded once and replayed at every position: fed by the id the previous step picked. */
 interface DecodeRecording {
   list: DispatchList;
+  /** Replayed once under error scopes already. */
+  checked: boolean;
   setPosition: SetPosition;
   sample: SampleStep;
 }
@@ -142,14 +144,14 @@ export class Qwen3ForCausalLM implements TokenBackend {
   readonly #lmHead: Linear;
   readonly #sampler: Sampler;
   readonly #markSeen: MarkSeen;
-  #decode: DecodeRecording | undefined;
+  /** Recorded decode steps: greedy (parallel argmax) and sampling pick with different dispatches. */
+  readonly #decode = new Map<boolean, DecodeRecording>();
   /** How many times each id was fed (prompt ids, and picked ids once a later step consumed them). */
   readonly #fed = new Map<number, number>();
   /** The id the latest step will pick (resolves when its readback does). */
   #lastPick: Promise<number> | undefined;
   /** Queued decode steps, oldest first: the promise of the id each one consumed. */
   readonly #inputs: Promise<number>[] = [];
-  #checked = false;
 
   constructor(
     readonly ctx: GpuContext,
@@ -241,16 +243,16 @@ export class Qwen3ForCausalLM implements TokenBackend {
     const input = this.#lastPick;
     this.#inputs.push(input);
     void input.then((id) => this.#fed.set(id, (this.#fed.get(id) ?? 0) + 1), () => {});
-    const d = this.#recording();
+    const d = this.#recording(sampling);
     d.setPosition(this.length);
     d.sample.set(sampling, u);
     const readback = this.#readbacks.take();
     const encode = (pass: GPUComputePassEncoder) => d.list.encode(pass);
     const after = (encoder: GPUCommandEncoder) => encoder.copyBufferToBuffer(this.#token.buffer, 0, readback, 0, 4);
     this.length += 1;
-    if (!this.#checked) {
+    if (!d.checked) {
       // The first replay runs under error scopes; later ones go straight to the queue.
-      this.#checked = true;
+      d.checked = true;
       const run = this.ctx.run(encode, 'qwen3 decode step', after);
       return (this.#lastPick = run.then(() => this.#readbacks.readU32(readback)));
     }
@@ -286,19 +288,23 @@ export class Qwen3ForCausalLM implements TokenBackend {
   }
 
   /** The recorded decode step (recorded now if needed), for benchmarks that time its kernels in isolation. */
-  decodeStep(): DispatchList {
-    return this.#recording().list;
+  decodeStep(sampling: ResolvedSampling): DispatchList {
+    return this.#recording(sampling).list;
   }
 
-  #recording(): DecodeRecording {
-    if (this.#decode) return this.#decode;
+  #recording(sampling: ResolvedSampling): DecodeRecording {
+    const greedy = sampling.temperature <= 0;
+    const recorded = this.#decode.get(greedy);
+    if (recorded) return recorded;
     const { ctx, model } = this;
     const list = new DispatchList(ctx, 'qwen3 decode step');
     this.#markSeen.encode(list, { ids: this.#token, seen: this.#seen, seq: 1 });
     const setPosition = model.encode(list, 1, 0, 'last', this.#token);
     this.#lmHead.encode(list, { x: model.act.a, w: this.weights.lmHead.parts, y: this.#logits, rows: 1 });
-    const sample = this.#sampler.encode(list, { logits: this.#logits, seen: this.#seen, out: this.#token, rowOffset: 0, sampling: { temperature: 0, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1, presencePenalty: 0 } as ResolvedSampling, u: 0 });
-    return (this.#decode = { list, setPosition, sample });
+    const sample = this.#sampler.encode(list, { logits: this.#logits, seen: this.#seen, out: this.#token, rowOffset: 0, sampling, u: 0 });
+    const d = { list, setPosition, sample, checked: false };
+    this.#decode.set(greedy, d);
+    return d;
   }
 
   /**
@@ -311,7 +317,7 @@ export class Qwen3ForCausalLM implements TokenBackend {
     if (!this.#lastPick) throw new Error('profileStep() needs a previous step (next() with the prompt first)');
     const input = await this.#lastPick;
     this.#fed.set(input, (this.#fed.get(input) ?? 0) + 1);
-    const d = this.#recording();
+    const d = this.#recording(sampling);
     d.setPosition(this.length);
     d.sample.set(sampling, u);
     const { device } = this.ctx;
@@ -378,7 +384,8 @@ export class Qwen3ForCausalLM implements TokenBackend {
   destroy(): void {
     this.model.destroy();
     for (const t of [this.#logits, this.#seen, this.#token]) t.destroy();
-    this.#decode?.list.destroy();
+    for (const d of this.#decode.values()) d.list.destroy();
+    this.#sampler.destroy();
     this.#readbacks.destroy();
   }
 }

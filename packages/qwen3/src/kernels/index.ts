@@ -1,11 +1,12 @@
 // The model's small kernels, each a factory bound to the context and its shapes that resolves its pipelines once
 // and returns a handle; encode() records into a pass (immediate) or a DispatchList (replayed every decode step) and
 // returns the setters of what changes per step.
-import { defineKernel, defineUniforms, dtypeWgsl, wgslDtypeCode, type DispatchTarget, type GpuContext, type RowPart, type Tensor, type UniformPatch } from '@qwen3-webgpu/tensor';
+import { createTensor, defineKernel, defineUniforms, dtypeWgsl, wgslDtypeCode, type DispatchTarget, type GpuContext, type RowPart, type Tensor, type UniformPatch } from '@qwen3-webgpu/tensor';
 import attentionCombineSource from './attention-combine.wgsl';
 import attentionCommon from './attention-common.wgsl';
 import attentionDecodeSource from './attention-decode.wgsl';
 import attentionPrefillSource from './attention-prefill.wgsl';
+import argmaxSource from './argmax.wgsl';
 import attentionSource from './attention.wgsl';
 import embeddingSource from './embedding.wgsl';
 import markSeenSource from './mark-seen.wgsl';
@@ -187,12 +188,13 @@ export interface SampleArgs {
 }
 
 export interface SampleStep {
-  /** Changes the draw (and the sampling settings) of a recorded dispatch. */
+  /** Changes the draw (and the sampling settings) of a recorded dispatch; greedy stays greedy (record each). */
   set(sampling: ResolvedSampling, u: number): void;
 }
 
 export interface Sampler {
   encode(target: DispatchTarget, a: SampleArgs): SampleStep;
+  destroy(): void;
 }
 
 function sampleParams(n: number, rowOffset: number, s: ResolvedSampling, u: number) {
@@ -209,18 +211,56 @@ function sampleParams(n: number, rowOffset: number, s: ResolvedSampling, u: numb
   };
 }
 
-/** out[0] (u32) = the next token from a row of n logits (sampling.ts semantics), in one workgroup. */
+const argmaxSpec = {
+  code: argmaxSource,
+  bindings: { logits: 'read', seen: 'read', partials: 'read_write', out: 'read_write' },
+  uniforms: defineUniforms({ n: 'u32', row_offset: 'u32', parts: 'u32', repetition_penalty: 'f32', presence_penalty: 'f32' }),
+} as const;
+const argmaxPart = defineKernel({ ...argmaxSpec, label: 'argmax_part', entryPoint: 'argmax_part' });
+const argmaxPick = defineKernel({ ...argmaxSpec, label: 'argmax_pick', entryPoint: 'argmax_pick' });
+/** Logits per workgroup of argmax_part (argmax.wgsl's PER_GROUP). */
+const ARGMAX_PER_GROUP = 1024;
+
+/**
+ * out[0] (u32) = the next token from a row of n logits (sampling.ts semantics). Temperature 0 takes the two-step
+ * parallel argmax (argmax.wgsl); sampling takes one workgroup (sample.wgsl).
+ */
 export function createSampler(ctx: GpuContext, n: number): Sampler {
   const k = sample.compile(ctx);
+  const part = argmaxPart.compile(ctx);
+  const pick = argmaxPick.compile(ctx);
+  const parts = Math.ceil(n / ARGMAX_PER_GROUP);
+  const partials = createTensor(ctx, [2 * parts], 'u32', { label: 'argmax partials' });
+  const greedyParams = (rowOffset: number, s: ResolvedSampling) => ({ n, row_offset: rowOffset, parts, repetition_penalty: s.repetitionPenalty, presence_penalty: s.presencePenalty });
   return {
     encode(target, a) {
+      const greedy = a.sampling.temperature <= 0;
+      if (greedy) {
+        const bound = { logits: a.logits, seen: a.seen, partials, out: a.out };
+        const p = greedyParams(a.rowOffset, a.sampling);
+        const patches = [part.encode(target, bound, p, parts, { tag: 'sample', bytes: n * 8 }), pick.encode(target, bound, p, 1, { tag: 'sample', bytes: parts * 8 })];
+        return {
+          set(s) {
+            if (s.temperature > 0) throw new Error('sampler: a greedy dispatch cannot sample; record a sampling one');
+            const v = greedyParams(a.rowOffset, s);
+            for (const patch of patches) {
+              patch.set('repetition_penalty', v.repetition_penalty);
+              patch.set('presence_penalty', v.presence_penalty);
+            }
+          },
+        };
+      }
       const patch = k.encode(target, { logits: a.logits, seen: a.seen, out: a.out }, sampleParams(n, a.rowOffset, a.sampling, a.u), 1, { tag: 'sample', bytes: n * 8 });
       return {
         set(s, u) {
+          if (s.temperature <= 0) throw new Error('sampler: a sampling dispatch is not the greedy one; record a greedy one');
           const p = sampleParams(n, a.rowOffset, s, u);
           for (const f of sampleUniforms.fields) patch.set(f.name, p[f.name]);
         },
       };
+    },
+    destroy() {
+      partials.destroy();
     },
   };
 }
