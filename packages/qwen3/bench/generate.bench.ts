@@ -24,6 +24,7 @@ const { values } = parseArgs({
     profile: { type: 'boolean', default: false },
     long: { type: 'string' },
     'run-ahead': { type: 'string', default: '3' },
+    layout: { type: 'string', default: 'auto' },
   },
 });
 let dir = values.dir;
@@ -35,7 +36,7 @@ const promptLen = Number(values['prompt-len']);
 const tokens = Number(values.tokens);
 const runAhead = Number(values['run-ahead']);
 // Unquantized timestamps: Dawn rounds them otherwise, which makes per-dispatch times meaningless.
-const ctx = await createGpuContext({ dawnFlags: ['disable-dawn-features=timestamp_quantization'] });
+const ctx = await createGpuContext({ dawnFlags: ['disable-dawn-features=timestamp_quantization'], kernelLayout: values.layout as 'auto' | 'gpu' | 'cpu' });
 console.log(`adapter: ${ctx.describe()}`);
 const copy = await measureCopyBandwidth(ctx);
 let t = performance.now();

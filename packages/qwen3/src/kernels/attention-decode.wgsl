@@ -7,7 +7,7 @@
 //      workgroup memory.
 // Writes the same partials as attention.wgsl with SPLIT, so attention-combine.wgsl merges the chunks.
 //   q: [1, NH, HD] f32;  k_cache, v_cache: [NKV, capacity, HD] f32 (read as vec4);  out: [1, NH, CHUNKS, HD + 2]
-// Module = `enable subgroups;` + reduce-f32.wgsl + this. Bindings as in attention-common.wgsl, K and V read as vec4.
+// Module = `enable subgroups;` + this. Bindings as in attention-common.wgsl, K and V read as vec4.
 
 struct Params {
   seq: u32,
@@ -36,6 +36,22 @@ override SLICES: u32 = WG / D4;     // key slices of phase 3
 var<workgroup> qs: array<vec4<f32>, G * D4>;
 var<workgroup> p: array<f32, G * CHUNK>;
 var<workgroup> parts: array<vec4<f32>, WG * G>;
+var<workgroup> sg_red: array<f32, WG>;
+
+// Workgroup-wide max or sum through subgroups (two barriers); every thread gets the result.
+fn reduce_sg(v: f32, lid: u32, is_max: bool) -> f32 {
+  let s = select(subgroupAdd(v), subgroupMax(v), is_max);
+  if (lid % SG == 0u) {
+    sg_red[lid / SG] = s;
+  }
+  workgroupBarrier();
+  var r = sg_red[0];
+  for (var i = 1u; i < WG / SG; i++) {
+    r = select(r + sg_red[i], max(r, sg_red[i]), is_max);
+  }
+  workgroupBarrier();
+  return r;
+}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -47,6 +63,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let first = min(chunk * CHUNK, all_keys);
   let n = min(first + CHUNK, all_keys) - first; // keys of this chunk (0 past the causal end)
   let row0 = g * params.capacity + first;
+  let base_of = ((g * G) * CHUNKS + chunk) * (HD + 2u);
+  if (n == 0u) {
+    // Past the causal end (workgroup-uniform): an empty partial, max −3e38 and sum 0, weighs nothing when combined.
+    for (var i = lid; i < G * (HD + 2u); i += WG) {
+      let h = i / (HD + 2u);
+      let e = i % (HD + 2u);
+      out[((g * G + h) * CHUNKS + chunk) * (HD + 2u) + e] = select(0.0, -3.0e38, e == HD);
+    }
+    return;
+  }
 
   for (var i = lid; i < G * D4; i += WG) {
     let h = g * G + i / D4;
@@ -86,12 +112,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   var l: array<f32, 8>;
   for (var h = 0u; h < G; h++) {
     let s = select(-3.0e38, p[h * CHUNK + min(lid, CHUNK - 1u)], lid < n);
-    m[h] = reduce_f(s, lid, true);
+    m[h] = reduce_sg(s, lid, true);
     let e = select(0.0, exp(s - m[h]), lid < n);
     if (lid < CHUNK) {
       p[h * CHUNK + lid] = e;
     }
-    l[h] = reduce_f(e, lid, false); // its barriers also publish p[]
+    l[h] = reduce_sg(e, lid, false); // its barriers also publish p[]
   }
 
   // 3. Values: column c of keys j ≡ slice (mod SLICES), every head at once.
@@ -119,7 +145,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       for (var s = 0u; s < SLICES; s++) {
         sum += parts[h * WG + s * D4 + lid];
       }
-      let base = ((g * G + h) * CHUNKS + chunk) * (HD + 2u);
+      let base = base_of + h * CHUNKS * (HD + 2u);
       out[base + 4u * lid] = sum.x;
       out[base + 4u * lid + 1u] = sum.y;
       out[base + 4u * lid + 2u] = sum.z;

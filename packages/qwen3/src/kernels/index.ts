@@ -52,7 +52,7 @@ const attention = defineKernel({ label: 'attention', code: `${attentionCommon}\n
 const attentionPrefill = defineKernel({ label: 'attention_prefill', code: `${attentionCommon}\n${attentionPrefillSource}`, bindings: attentionBindings, uniforms: attentionUniforms });
 const attentionDecode = defineKernel({
   label: 'attention_decode',
-  code: `enable subgroups;\n${reduceF32}\n${attentionDecodeSource}`,
+  code: `enable subgroups;\n${attentionDecodeSource}`,
   bindings: attentionBindings,
   uniforms: attentionUniforms,
 });
@@ -60,7 +60,7 @@ const attentionCombine = defineKernel({
   label: 'attention_combine',
   code: attentionCombineSource,
   bindings: { partials: 'read', out: 'read_write' },
-  uniforms: defineUniforms({ seq: 'u32' }),
+  uniforms: defineUniforms({ seq: 'u32', live: 'u32' }),
 });
 
 /** Keys per flash-decoding chunk. */
@@ -136,10 +136,13 @@ export function createAttention(ctx: GpuContext, o: AttentionOptions): Attention
       let keys = a.pos0 + a.seq;
       const bytes = () => 2 * nkv * keys * hd * 4 * (nh / nkv) + 2 * a.seq * nh * hd * 4;
       const patches: UniformPatch<'pos0'>[] = [];
+      const combines: UniformPatch<'live'>[] = [];
+      const live = (pos0: number) => Math.ceil((pos0 + a.seq) / ATTENTION_CHUNK);
       const at = (pos0: number) => {
         if (pos0 + a.seq > capacity) throw new RangeError(`attention: positions ${pos0}…${pos0 + a.seq - 1} overflow the cache capacity ${capacity}`);
         keys = pos0 + a.seq;
         for (const p of patches) p.set('pos0', pos0);
+        for (const p of combines) p.set('live', live(pos0));
       };
       if (a.seq > 1 && !a.simple) {
         if (!prefill) throw new RangeError(`attention: head_dim ${hd} > 256 is not supported by the tiled prefill kernel`);
@@ -152,7 +155,8 @@ export function createAttention(ctx: GpuContext, o: AttentionOptions): Attention
         } else {
           patches.push(split.encode(target, { ...bindings, out: a.scratch }, params, a.seq * nh * maxChunks, { tag: 'attention', bytes }));
         }
-        combine.encode(target, { partials: a.scratch, out: a.out }, { seq: a.seq }, a.seq * nh, { tag: 'attention combine', bytes: a.seq * nh * (maxChunks * (hd + 2) + hd) * 4 });
+        const combineBytes = () => a.seq * nh * (live(keys - a.seq) * (hd + 2) + hd) * 4;
+        combines.push(combine.encode(target, { partials: a.scratch, out: a.out }, { seq: a.seq, live: live(a.pos0) }, a.seq * nh, { tag: 'attention combine', bytes: combineBytes }));
       } else {
         patches.push(simple.encode(target, { ...bindings, out: a.out }, params, a.seq * nh, { tag: 'attention', bytes }));
       }
