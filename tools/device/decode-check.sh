@@ -26,8 +26,11 @@ fi
 [[ -s /tmp/torch.json ]] || step python3 tools/bench/qwen3_torch.py --model /tmp/synth-0.6b --prompt-len 32 --tokens "$TOKENS" > /tmp/torch.json
 step qnode .device/bench/generate.bench.mjs --dir /tmp/synth-0.6b --tokens "$TOKENS" --torch /tmp/torch.json --profile --long "$LONG"
 ids=$(python3 -c "print(','.join(str((i * 7919 + 13) % 151936) for i in range(32)))")
-for r in 1 2 3; do
-  step qnode .device/generate/main.mjs --model /tmp/synth-0.6b --prompt-ids "$ids" --max-tokens "$TOKENS" --temperature 0 2>&1 >/dev/null | tail -2
+for mc in 2048 4096; do
+  for r in 1 2 3; do
+    echo "CLI --max-context $mc:"
+    step qnode .device/generate/main.mjs --model /tmp/synth-0.6b --prompt-ids "$ids" --max-tokens "$TOKENS" --temperature 0 --max-context $mc 2>&1 >/dev/null | tail -2
+  done
 done
 if ((${#failed[@]})); then printf "FAILED: %s\n" "${failed[@]}"; exit 1; fi
 echo "all steps passed"

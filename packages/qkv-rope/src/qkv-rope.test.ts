@@ -173,6 +173,11 @@ describe('decode paths in the other kernel layout', () => {
             expectClose(`${ctx.kernelLayout} ${path} k`, got.k, want.k);
             expectClose(`${ctx.kernelLayout} ${path} v`, got.v, raw.v);
           }
+          // The projection alone: q, k, v raw (QK-norm and RoPE are the caller's).
+          const got = await runRows(op, p, 1, 4095, 'decode-projection');
+          expectClose(`${ctx.kernelLayout} decode-projection q`, got.q, raw.q);
+          expectClose(`${ctx.kernelLayout} decode-projection k`, got.k, raw.k);
+          expectClose(`${ctx.kernelLayout} decode-projection v`, got.v, raw.v);
         } finally {
           p.destroy();
         }

@@ -48,15 +48,18 @@ export interface QkvRopeArgs {
    * 'decode' (seq = 1: one fused dispatch, a workgroup per head), 'decode-split' (seq = 1: a GEMV over many
    * workgroups, then QK-norm + RoPE in place: two dispatches) or 'prefill' (tiled). Default: decode-split for
    * seq = 1 (measured 2× faster than the fused decode on H100: the fused kernel has only one workgroup per head),
-   * prefill otherwise.
+   * prefill otherwise. 'decode-projection' (seq = 1) is decode-split's GEMV alone: q, k, v raw, QK-norm and RoPE
+   * left to a caller that applies them itself (qwen3's decode attention, with `rope` below).
    */
   path?: QkvPath;
 }
 
-export type QkvPath = 'decode' | 'decode-split' | 'prefill';
+export type QkvPath = 'decode' | 'decode-split' | 'decode-projection' | 'prefill';
 
 export interface QkvRope {
   readonly options: Required<QkvRopeOptions>;
+  /** The RoPE table the kernels read: [maxPositions, hd/2, 2] f32 (cos, sin), computed in float64 on the host. */
+  readonly rope: Tensor;
   /**
    * Records the projection + QK-norm + RoPE into a pass or a DispatchList (one dispatch; two on the decode-split
    * path). Returns the setter of the first row's position, for a recorded step replayed at the next position.
@@ -119,6 +122,7 @@ export function createQkvRope(ctx: GpuContext, options: QkvRopeOptions): QkvRope
   const shared: Record<QkvPath, number> = {
     decode: (hd * 32 + hd + decodeWg) * 4,
     'decode-split': (hd + WG + WG) * 4,
+    'decode-projection': WG * 4,
     prefill: (tm * kt + headOut.prefill + WG) * 4,
   };
   const table = ropeTable(ctx, hd, o.ropeTheta, o.maxPositions);
@@ -126,6 +130,7 @@ export function createQkvRope(ctx: GpuContext, options: QkvRopeOptions): QkvRope
 
   return {
     options: o,
+    rope: table,
     encode(target, a) {
       const { seq, position } = a;
       if (!Number.isSafeInteger(seq) || seq < 1) fail(`seq must be a positive integer, got ${seq}`);
@@ -172,7 +177,7 @@ export function createQkvRope(ctx: GpuContext, options: QkvRopeOptions): QkvRope
       const patches: UniformPatch<'pos0'>[] = [];
       if (path === 'decode') {
         patches.push(kernels.decode.compile(ctx, { ...common, WG: decodeWg, TM: 1 }).encode(target, bound, params, tasks, { tag: 'qkv_rope', bytes: weightBytes + ioBytes }));
-      } else if (path === 'decode-split') {
+      } else if (path === 'decode-split' || path === 'decode-projection') {
         const meta = { tag: 'qkv gemv', bytes: weightBytes + ioBytes };
         // Rows of whole 16-byte words on GPUs: the vec4 GEMV (qkv-gemv4.wgsl); otherwise u32 words.
         const rowBytes = hidden * dtypeBytes(wDtype);
@@ -187,7 +192,9 @@ export function createQkvRope(ctx: GpuContext, options: QkvRopeOptions): QkvRope
           const lanes = ctx.kernelLayout === 'cpu' ? 1 : 32;
           patches.push(kernels.gemv.compile(ctx, { ...common, WG, TM: 1, LANES: lanes }).encode(target, bound, params, Math.ceil((tasks * hd) / (WG / lanes)), meta));
         }
-        patches.push(kernels.normRope.compile(ctx, { ...common, WG, TM: 1 }).encode(target, bound, params, nh + nkv, { tag: 'qk_norm rope', bytes: 2 * (nh + nkv) * hd * 4 }));
+        if (path === 'decode-split') {
+          patches.push(kernels.normRope.compile(ctx, { ...common, WG, TM: 1 }).encode(target, bound, params, nh + nkv, { tag: 'qk_norm rope', bytes: 2 * (nh + nkv) * hd * 4 }));
+        }
       } else {
         patches.push(kernels.prefill.compile(ctx, { ...common, WG, TM: tm, KT: kt, HEAD_OUT_SIZE: headOut.prefill }).encode(target, bound, params, tasks * Math.ceil(seq / tm), { tag: 'qkv_rope prefill', bytes: weightBytes + ioBytes }));
       }

@@ -25,6 +25,7 @@ const { values } = parseArgs({
     long: { type: 'string' },
     'run-ahead': { type: 'string', default: '3' },
     layout: { type: 'string', default: 'auto' },
+    'max-context': { type: 'string', default: '2048' },
   },
 });
 let dir = values.dir;
@@ -68,7 +69,8 @@ function gpuMemoryMiB(): number | undefined {
   }
 }
 
-const lm = new Qwen3ForCausalLM(ctx, weights, { maxContext: 2048 });
+const maxContext = Number(values['max-context']);
+const lm = new Qwen3ForCausalLM(ctx, weights, { maxContext });
 await run(lm, prompt, { maxTokens: 8 }); // warm-up: pipelines compiled, the step recorded, clocks up
 const memory = gpuMemoryMiB();
 const { ids, stats } = await run(lm, prompt, { maxTokens: tokens, runAhead });
@@ -86,7 +88,7 @@ console.log(`load ${loadS.toFixed(2)} s; prefill ${promptLen} tokens: ${stats.pr
 console.log(`decode ${stats.generatedTokens} tokens, run-ahead ${runAhead}: ${rate(stats.decodeTokensPerSecond)}`);
 console.log(`decode ${stepwise.stats.generatedTokens} tokens, step by step: ${rate(stepwise.stats.decodeTokensPerSecond)}`);
 console.log(`run-ahead ids ${stepwise.ids.join() === ids.join() ? 'identical to' : 'DIFFER from'} step-by-step ids`);
-if (memory !== undefined) console.log(`GPU memory of this process with a 2048-position cache (nvidia-smi): ${memory} MiB`);
+if (memory !== undefined) console.log(`GPU memory of this process with a ${maxContext}-position cache (nvidia-smi): ${memory} MiB`);
 let failed = stepwise.ids.join() !== ids.join();
 if (values.torch) {
   const torch = JSON.parse(readFileSync(values.torch, 'utf8')) as { greedy_ids_f32: number[]; decode_tok_s: number; prefill_ms: number; dtype: string; device: string };

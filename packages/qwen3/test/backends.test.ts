@@ -9,10 +9,18 @@ import { CpuQwen3Model, generate, Qwen3ForCausalLM, loadCpuWeights } from '../sr
 import { argmax } from './goldens.ts';
 
 let ctx: GpuContext;
+/** The adapter's own kernel layout and the other one (lavapipe picks 'cpu'; the GPU layout's decode kernels —
+ * grouped attention with QK-norm + RoPE fused, the vec4 GEMVs — run here through a second context). */
+const contexts: Partial<Record<'own' | 'other', GpuContext>> = {};
 beforeAll(async () => {
   ctx = await openTestContext();
+  contexts.own = ctx;
+  contexts.other = await openTestContext({ kernelLayout: ctx.kernelLayout === 'cpu' ? 'gpu' : 'cpu' });
 });
-afterAll(() => ctx?.destroy());
+afterAll(() => {
+  contexts.other?.destroy();
+  ctx?.destroy();
+});
 
 const base = { model_type: 'qwen3', rms_norm_eps: 1e-6, max_position_embeddings: 512, bos_token_id: 1, eos_token_id: 2, hidden_act: 'silu' };
 const CONFIGS: [string, Record<string, unknown>, 'BF16' | 'F16' | 'F32'][] = [
@@ -22,9 +30,10 @@ const CONFIGS: [string, Record<string, unknown>, 'BF16' | 'F16' | 'F32'][] = [
   ['hidden 66 (not a multiple of 4), GQA 3:1, hd 32, untied, f32', { ...base, vocab_size: 199, hidden_size: 66, intermediate_size: 90, num_hidden_layers: 2, num_attention_heads: 3, num_key_value_heads: 1, head_dim: 32, rope_theta: 1e6, tie_word_embeddings: false }, 'F32'],
 ];
 
-describe('WebGPU vs CPU backend on random checkpoints', () => {
+describe.each(['own', 'other'] as const)('WebGPU (%s kernel layout) vs CPU backend on random checkpoints', (which) => {
   for (const [label, config, dtype] of CONFIGS) {
     it(`${label}: 20-token prompt (every position, every layer) and 20 decode steps, relative L2 ≤ 1e-4, same greedy tokens`, async () => {
+      const ctx = contexts[which]!;
       const dir = mkdtempSync(join(tmpdir(), 'qwen3-backends-'));
       await writeSyntheticCheckpoint(dir, { config, seed: 123, dtype });
       const checkpoint = await openCheckpoint(dir);

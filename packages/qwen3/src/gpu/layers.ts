@@ -44,21 +44,35 @@ export class Qwen3AttentionSeparated {
   encode(target: DispatchTarget, t: Activations, seq: number, pos0: number): SetPosition {
     const { w } = this;
     this.norm.encode(target, { x: t.x, w: w.input_layernorm.tensor, y: t.a, rows: seq });
+    // Decode steps on the grouped attention kernel take q and the new key raw and normalize + rotate them there.
+    const qNorm = w['self_attn.q_norm'].tensor;
+    const kNorm = w['self_attn.k_norm'].tensor;
+    const fused = qNorm.dtype === kNorm.dtype && this.attention.fusesQkNormRope(seq, qNorm.dtype);
     const qkvAt = this.qkv.encode(target, {
       x: t.a,
       wq: w['self_attn.q_proj'].tensor,
       wk: w['self_attn.k_proj'].tensor,
       wv: w['self_attn.v_proj'].tensor,
-      qNorm: w['self_attn.q_norm'].tensor,
-      kNorm: w['self_attn.k_norm'].tensor,
+      qNorm,
+      kNorm,
       q: t.q,
       k: this.kCache,
       v: this.vCache,
       kvLayout: 'cache',
       seq,
       position: pos0,
+      ...(fused ? { path: 'decode-projection' as const } : {}),
     });
-    const attentionAt = this.attention.encode(target, { q: t.q, kCache: this.kCache, vCache: this.vCache, out: t.attn, seq, pos0, ...(seq === 1 ? { scratch: this.scratch } : {}) });
+    const attentionAt = this.attention.encode(target, {
+      q: t.q,
+      kCache: this.kCache,
+      vCache: this.vCache,
+      out: t.attn,
+      seq,
+      pos0,
+      ...(seq === 1 ? { scratch: this.scratch } : {}),
+      ...(fused ? { qkNorm: { qNorm, kNorm, rope: this.qkv.rope } } : {}),
+    });
     this.oProj.encode(target, { x: t.attn, w: w['self_attn.o_proj'].parts, y: t.x, rows: seq });
     return (p) => {
       qkvAt(p);

@@ -62,7 +62,14 @@ export class Qwen3Model {
       ropeTheta: c.ropeTheta,
       maxPositions: this.maxContext,
     });
-    const attention = createAttention(ctx, { numHeads: c.numAttentionHeads, numKvHeads: c.numKeyValueHeads, headDim: c.headDim, capacity: this.maxContext });
+    const normDtype = weights.layers[0]?.['self_attn.q_norm'].tensor.dtype ?? 'f32';
+    const attention = createAttention(ctx, {
+      numHeads: c.numAttentionHeads,
+      numKvHeads: c.numKeyValueHeads,
+      headDim: c.headDim,
+      capacity: this.maxContext,
+      qkNorm: { eps: c.rmsNormEps, dtype: normDtype },
+    });
     this.embedding = createEmbedding(ctx, weights.embedTokens.parts);
     this.ids = createTensor(ctx, [r], 'u32', { label: 'ids' });
     this.act = {

@@ -6,21 +6,32 @@
 //   3. values: thread t owns vec4 column t mod HD/4 for keys j ≡ t div HD/4, for all G heads; slices meet in
 //      workgroup memory.
 // Writes the same partials as attention.wgsl with SPLIT, so attention-combine.wgsl merges the chunks.
+// NORM_ROPE: q and the new key arrive raw (qkv-rope's 'decode-projection' path) and Qwen3's QK-norm (RMSNorm over
+// head_dim in f32, times q_norm / k_norm) and RoPE (rotate_half, cos/sin from the host's f64 table) happen here:
+// every workgroup normalizes its group's q heads, and the one whose chunk holds position pos0 normalizes that key
+// and writes it back to the cache — one dispatch per layer fewer than a separate norm + RoPE pass.
 //   q: [1, NH, HD] f32;  k_cache, v_cache: [NKV, capacity, HD] f32 (read as vec4);  out: [1, NH, CHUNKS, HD + 2]
-// Module = `enable subgroups;` + this. Bindings as in attention-common.wgsl, K and V read as vec4.
+// Module = `enable subgroups;` + dtypes.wgsl + this. K and V read as vec4.
 
 struct Params {
   seq: u32,
   pos0: u32,
   capacity: u32,
   scale: f32,
+  eps: f32,
 }
 
 @group(0) @binding(0) var<storage, read> q: array<f32>;
-@group(0) @binding(1) var<storage, read> k_cache: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read_write> k_cache: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> v_cache: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
-@group(0) @binding(4) var<uniform> params: Params;
+@group(0) @binding(4) var<storage, read> q_norm: array<u32>;       // [HD] N_DTYPE (NORM_ROPE)
+@group(0) @binding(5) var<storage, read> k_norm: array<u32>;       // [HD] N_DTYPE (NORM_ROPE)
+@group(0) @binding(6) var<storage, read> rope: array<vec2<f32>>;   // [positions, HD/2] (cos, sin) (NORM_ROPE)
+@group(0) @binding(7) var<uniform> params: Params;
+
+override NORM_ROPE: bool = false;
+override N_DTYPE: u32 = BF16;
 
 override NH: u32 = 16u;
 override NKV: u32 = 8u;
@@ -37,6 +48,30 @@ var<workgroup> qs: array<vec4<f32>, G * D4>;
 var<workgroup> p: array<f32, G * CHUNK>;
 var<workgroup> parts: array<vec4<f32>, WG * G>;
 var<workgroup> sg_red: array<f32, WG>;
+var<workgroup> head: array<f32, HD>;
+
+fn norm_weight(is_q: bool, i: u32) -> f32 {
+  let idx = select(i >> 1u, i, N_DTYPE == F32);
+  let word = select(k_norm[idx], q_norm[idx], is_q);
+  if (N_DTYPE == F32) {
+    return bitcast<f32>(word);
+  }
+  return unpack_half(word, i & 1u, N_DTYPE);
+}
+
+// RMSNorm over head_dim (f32) · q_norm or k_norm, then RoPE at pos0, of the raw head in head[] (HD ≤ WG): thread
+// i < HD/2 returns rotated elements i and i + HD/2. Call from uniform control flow.
+fn norm_rope(is_q: bool, lid: u32) -> vec2<f32> {
+  let v = select(0.0, head[min(lid, HD - 1u)], lid < HD);
+  let ss = reduce_sg(v * v, lid, false);
+  let inv = 1.0 / sqrt(ss / f32(HD) + params.eps);
+  let half = HD / 2u;
+  let i = min(lid, half - 1u);
+  let a = head[i] * inv * norm_weight(is_q, i);
+  let b = head[i + half] * inv * norm_weight(is_q, i + half);
+  let cs = rope[params.pos0 * half + i];
+  return vec2<f32>(a * cs.x - b * cs.y, b * cs.x + a * cs.y);
+}
 
 // Workgroup-wide max or sum through subgroups (two barriers); every thread gets the result.
 fn reduce_sg(v: f32, lid: u32, is_max: bool) -> f32 {
@@ -74,11 +109,42 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     return;
   }
 
-  for (var i = lid; i < G * D4; i += WG) {
-    let h = g * G + i / D4;
-    let c = i % D4;
-    let at = h * HD + 4u * c;
-    qs[i] = vec4<f32>(q[at], q[at + 1u], q[at + 2u], q[at + 3u]);
+  if (NORM_ROPE) {
+    let half = HD / 2u;
+    for (var hq = 0u; hq < G; hq++) {
+      if (lid < HD) {
+        head[lid] = q[(g * G + hq) * HD + lid];
+      }
+      workgroupBarrier();
+      let r = norm_rope(true, lid);
+      if (lid < half) {
+        qs[hq * D4 + lid / 4u][lid % 4u] = r.x;
+        qs[hq * D4 + (lid + half) / 4u][(lid + half) % 4u] = r.y;
+      }
+      workgroupBarrier();
+    }
+    if (chunk == params.pos0 / CHUNK) {
+      // The new key (raw in the cache at pos0) is this chunk's to finish; no other workgroup reads that row.
+      let row = g * params.capacity + params.pos0;
+      if (lid < HD) {
+        head[lid] = k_cache[row * D4 + lid / 4u][lid % 4u];
+      }
+      workgroupBarrier();
+      let r = norm_rope(false, lid);
+      if (lid < half) {
+        k_cache[row * D4 + lid / 4u][lid % 4u] = r.x;
+        k_cache[row * D4 + (lid + half) / 4u][(lid + half) % 4u] = r.y;
+      }
+      storageBarrier();
+      workgroupBarrier();
+    }
+  } else {
+    for (var i = lid; i < G * D4; i += WG) {
+      let h = g * G + i / D4;
+      let c = i % D4;
+      let at = h * HD + 4u * c;
+      qs[i] = vec4<f32>(q[at], q[at + 1u], q[at + 2u], q[at + 3u]);
+    }
   }
   workgroupBarrier();
 

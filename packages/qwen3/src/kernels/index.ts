@@ -52,9 +52,9 @@ const attention = defineKernel({ label: 'attention', code: `${attentionCommon}\n
 const attentionPrefill = defineKernel({ label: 'attention_prefill', code: `${attentionCommon}\n${attentionPrefillSource}`, bindings: attentionBindings, uniforms: attentionUniforms });
 const attentionDecode = defineKernel({
   label: 'attention_decode',
-  code: `enable subgroups;\n${attentionDecodeSource}`,
-  bindings: attentionBindings,
-  uniforms: attentionUniforms,
+  code: `enable subgroups;\n${dtypeWgsl}\n${attentionDecodeSource}`,
+  bindings: { q: 'read', k_cache: 'read_write', v_cache: 'read', out: 'read_write', q_norm: 'read', k_norm: 'read', rope: 'read' },
+  uniforms: defineUniforms({ seq: 'u32', pos0: 'u32', capacity: 'u32', scale: 'f32', eps: 'f32' }),
 });
 const attentionCombine = defineKernel({
   label: 'attention_combine',
@@ -79,6 +79,20 @@ export interface AttentionOptions {
   headDim: number;
   /** Cached positions (the KV caches' middle dimension). */
   capacity: number;
+  /**
+   * Decode steps may take q and the new key raw and apply Qwen3's QK-norm + RoPE themselves (one dispatch fewer per
+   * layer) where the grouped decode kernel runs: the norm's eps and the norm weights' dtype. See fusesQkNormRope().
+   */
+  qkNorm?: { eps: number; dtype: Tensor['dtype'] };
+}
+
+/** What the attention needs to apply QK-norm + RoPE itself (AttentionOptions.qkNorm). */
+export interface QkNormRopeArgs {
+  /** q_norm, k_norm: [hd]. */
+  qNorm: Tensor;
+  kNorm: Tensor;
+  /** RoPE table [positions, hd/2, 2] f32 (qkv-rope's). */
+  rope: Tensor;
 }
 
 export interface AttentionArgs {
@@ -95,9 +109,16 @@ export interface AttentionArgs {
   scratch?: Tensor;
   /** Force the one-workgroup-per-row kernel (tests). */
   simple?: boolean;
+  /** With fusesQkNormRope(seq): q and the key at pos0 are raw; normalize and rotate them with these. */
+  qkNorm?: QkNormRopeArgs;
 }
 
 export interface Attention {
+  /**
+   * Whether a step of `seq` rows can take q and the new key raw and apply QK-norm + RoPE itself (AttentionOptions.qkNorm,
+   * on the grouped decode kernel, with norm weights of the dtype given there).
+   */
+  fusesQkNormRope(seq: number, normDtype: Tensor['dtype']): boolean;
   /** Records attention; returns the setter of the first row's position (for a replayed decode step). */
   encode(target: DispatchTarget, a: AttentionArgs): (pos0: number) => void;
 }
@@ -122,12 +143,15 @@ export function createAttention(ctx: GpuContext, o: AttentionOptions): Attention
   const group = nh / nkv;
   const sg = ctx.info.subgroupMinSize;
   const decodeShared = 4 * (group * hd + group * ATTENTION_CHUNK + 256 * group * 4 + 256);
-  const grouped =
+  const canGroup =
     ctx.kernelLayout === 'gpu' && ctx.features.subgroups && sg > 0 && sg === ctx.info.subgroupMaxSize && hd % 4 === 0 && hd / 4 <= 256 &&
-    Number.isInteger(group) && group <= MAX_GROUP && decodeShared <= ctx.limits.maxComputeWorkgroupStorageSize
-      ? attentionDecode.compile(ctx, { NH: nh, NKV: nkv, HD: hd, CHUNK: ATTENTION_CHUNK, CHUNKS: maxChunks, SG: sg })
-      : undefined;
+    Number.isInteger(group) && group <= MAX_GROUP && decodeShared + 4 * hd <= ctx.limits.maxComputeWorkgroupStorageSize;
+  const fuse = canGroup && o.qkNorm !== undefined && hd <= 256 && hd % 2 === 0;
+  const decodeConstants = { NH: nh, NKV: nkv, HD: hd, CHUNK: ATTENTION_CHUNK, CHUNKS: maxChunks, SG: sg };
+  const grouped = canGroup ? attentionDecode.compile(ctx, decodeConstants) : undefined;
+  const groupedNormRope = fuse ? attentionDecode.compile(ctx, { ...decodeConstants, NORM_ROPE: 1, N_DTYPE: wgslDtypeCode(o.qkNorm!.dtype) }) : undefined;
   return {
+    fusesQkNormRope: (seq, normDtype) => fuse && seq === 1 && normDtype === o.qkNorm?.dtype,
     encode(target, a) {
       if (a.kCache.shape[1] !== capacity || a.kCache.shape[0] !== nkv || a.kCache.shape[2] !== hd) throw new RangeError(`attention: caches must be [${nkv}, ${capacity}, ${hd}], got [${a.kCache.shape}]`);
       const params = { seq: a.seq, pos0: a.pos0, capacity, scale: 1 / Math.sqrt(hd) };
@@ -150,8 +174,15 @@ export function createAttention(ctx: GpuContext, o: AttentionOptions): Attention
       } else if (a.scratch && (maxChunks > 1 || grouped) && !a.simple) {
         if (a.scratch.numel < a.seq * nh * maxChunks * (hd + 2)) throw new RangeError('attention: scratch is smaller than attentionScratchSize()');
         if (grouped && a.seq === 1) {
+          if (a.qkNorm && (!groupedNormRope || a.qkNorm.qNorm.dtype !== o.qkNorm!.dtype || a.qkNorm.kNorm.dtype !== o.qkNorm!.dtype)) {
+            throw new TypeError('attention: qkNorm given where fusesQkNormRope() is false');
+          }
+          const kernel = a.qkNorm ? groupedNormRope! : grouped;
           const groupedBytes = () => 2 * nkv * keys * hd * 4 + 2 * nh * hd * 4;
-          patches.push(grouped.encode(target, { ...bindings, out: a.scratch }, params, nkv * maxChunks, { tag: 'attention', bytes: groupedBytes }));
+          // Without the fusion the norm bindings are unused: q stands in for them.
+          const norm = a.qkNorm ? { q_norm: a.qkNorm.qNorm, k_norm: a.qkNorm.kNorm, rope: a.qkNorm.rope } : { q_norm: a.q, k_norm: a.q, rope: a.q };
+          const p = { ...params, eps: o.qkNorm?.eps ?? 0 };
+          patches.push(kernel.encode(target, { ...bindings, ...norm, out: a.scratch }, p, nkv * maxChunks, { tag: a.qkNorm ? 'attention+qk_norm' : 'attention', bytes: groupedBytes }));
         } else {
           patches.push(split.encode(target, { ...bindings, out: a.scratch }, params, a.seq * nh * maxChunks, { tag: 'attention', bytes }));
         }
