@@ -1,4 +1,5 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openCheckpoint, writeSafetensors, writeSyntheticCheckpoint } from '../src/index.ts';
@@ -80,6 +81,41 @@ describe('openCheckpoint', () => {
     const dir = await synthetic('type');
     writeFileSync(join(dir, 'config.json'), JSON.stringify(tinyConfig({ model_type: 'qwen2' })));
     await expect(openCheckpoint(dir)).rejects.toThrow(/config\.json: model_type is 'qwen2', this loader reads 'qwen3'/);
+  });
+
+  it('rejects a config with fewer layers than the file (a truncated model would run)', async () => {
+    const dir = await synthetic('fewer-layers', { config: tinyConfig({ num_hidden_layers: 3 }) });
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(tinyConfig({ num_hidden_layers: 1 })));
+    await expect(openCheckpoint(dir)).rejects.toThrow(/model\.safetensors: holds 3 decoder layers \(model\.layers\.0 … 2\), but config\.json says num_hidden_layers 1$/);
+  });
+
+  it('refuses a FIFO as model.safetensors instead of blocking on it', async () => {
+    const dir = await synthetic('fifo');
+    rmSync(join(dir, 'model.safetensors'));
+    execFileSync('mkfifo', [join(dir, 'model.safetensors')]);
+    await expect(openCheckpoint(dir)).rejects.toThrow(/model\.safetensors: a FIFO \(named pipe\), expected a regular file$/);
+  });
+
+  it('refuses a FIFO as config.json instead of blocking on it', async () => {
+    const dir = await synthetic('fifo-config');
+    rmSync(join(dir, 'config.json'));
+    execFileSync('mkfifo', [join(dir, 'config.json')]);
+    await expect(openCheckpoint(dir)).rejects.toThrow(/config\.json: a FIFO \(named pipe\), expected a regular file$/);
+  });
+
+  it('names the file when model.safetensors is a directory', async () => {
+    const dir = await synthetic('is-dir');
+    rmSync(join(dir, 'model.safetensors'));
+    mkdirSync(join(dir, 'model.safetensors'));
+    await expect(openCheckpoint(dir)).rejects.toThrow(/\/model\.safetensors: a directory, expected a regular file$/);
+  });
+
+  it('reports a symbolic-link loop as such, not as a missing file', async () => {
+    const dir = await synthetic('loop');
+    renameSync(join(dir, 'model.safetensors'), join(dir, 'real.safetensors'));
+    symlinkSync('b', join(dir, 'model.safetensors'));
+    symlinkSync('model.safetensors', join(dir, 'b'));
+    await expect(openCheckpoint(dir)).rejects.toThrow(/\/model\.safetensors: cannot read: a loop of symbolic links \(ELOOP\)$/);
   });
 
   it('rejects a directory without weights or config', async () => {
