@@ -8,6 +8,7 @@ import type { Qwen3Config, Qwen3Weights } from '@qwen3-webgpu/weights';
 import type { TokenBackend } from '../generate.ts';
 import { defaultMaxContext } from '../max-context.ts';
 import { attentionScratchSize, encodeEmbedding, encodeLinear, encodeMarkSeen, encodeSample } from '../kernels/index.ts';
+import { checkSampledId } from '../non-finite.ts';
 import type { ResolvedSampling } from '../sampling.ts';
 import { Qwen3AttentionSeparated, Qwen3DecoderLayerSeparated, Qwen3MLP, type Activations } from './layers.ts';
 
@@ -176,7 +177,7 @@ export class Qwen3ForCausalLM implements TokenBackend {
     await this.#readback.mapAsync(GPUMapMode.READ);
     const id = new Uint32Array(this.#readback.getMappedRange())[0]!;
     this.#readback.unmap();
-    return id;
+    return checkSampledId(id, this.vocabSize, this.length - 1);
   }
 
   #check(ids: readonly number[]): void {
