@@ -23,6 +23,8 @@ export interface LoadCausalLMOptions {
   ctx?: GpuContext;
   maxContext?: number;
   onProgress?: (p: LoadProgress) => void;
+  /** One line per tensor holding NaN or ±Inf, as the loader finds it. */
+  onWarning?: (line: string) => void;
 }
 
 export function stopIdsOf(checkpoint: Checkpoint): number[] {
@@ -34,11 +36,14 @@ export async function loadCausalLM(dir: string, options: LoadCausalLMOptions = {
   const checkpoint = await openCheckpoint(dir);
   const stopIds = stopIdsOf(checkpoint);
   if ((options.backend ?? 'webgpu') === 'cpu') {
-    const model = new CpuQwen3Model(await loadCpuWeights(checkpoint), options.maxContext ? { maxContext: options.maxContext } : {});
+    const model = new CpuQwen3Model(await loadCpuWeights(checkpoint, options.onWarning), options.maxContext ? { maxContext: options.maxContext } : {});
     return adapt('cpu', model, async (ids) => model.forward(ids).logits, () => {});
   }
   const ctx = options.ctx ?? (await createGpuContext());
-  const weights = await loadQwen3Weights(ctx, checkpoint, options.onProgress ? { onProgress: options.onProgress } : {});
+  const weights = await loadQwen3Weights(ctx, checkpoint, {
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    ...(options.onWarning ? { onWarning: options.onWarning } : {}),
+  });
   const lm = new Qwen3ForCausalLM(ctx, weights, options.maxContext ? { maxContext: options.maxContext } : {});
   return adapt('webgpu', lm, async (ids) => (await lm.forward(ids)).logits, () => {
     lm.destroy();
