@@ -2,6 +2,7 @@
 import { createGpuContext, NoAdapterError, type GpuContext } from '@qwen3-webgpu/tensor';
 import { loadQwen3Weights, openCheckpoint, type Checkpoint, type LoadProgress } from '@qwen3-webgpu/weights';
 import { CpuQwen3Model } from './cpu/model.ts';
+import { guardDeviceLoss } from './device-lost.ts';
 import { loadCpuWeights } from './cpu/weights.ts';
 import type { TokenBackend } from './generate.ts';
 import { Qwen3ForCausalLM } from './gpu/model.ts';
@@ -45,13 +46,16 @@ export async function loadCausalLM(dir: string, options: LoadCausalLMOptions = {
     ...(options.onWarning ? { onWarning: options.onWarning } : {}),
   });
   const lm = new Qwen3ForCausalLM(ctx, weights, options.maxContext ? { maxContext: options.maxContext } : {});
-  return adapt('webgpu', lm, async (ids) => (await lm.forward(ids)).logits, () => {
+  // After a device loss every call rejects with DeviceLostError (no hang, no empty message); destroy() still works.
+  const guard = guardDeviceLoss(ctx.device);
+  const next: TokenBackend['next'] = (ids, s, u) => guard.run(() => lm.next(ids, s, u));
+  return adapt('webgpu', lm, (ids) => guard.run(async () => (await lm.forward(ids)).logits), () => {
     lm.destroy();
     weights.destroy();
     if (!options.ctx) ctx.destroy();
-  });
+  }, next);
 
-  function adapt(backend: 'webgpu' | 'cpu', model: TokenBackend, forward: CausalLM['forward'], destroy: () => void): CausalLM {
+  function adapt(backend: 'webgpu' | 'cpu', model: TokenBackend, forward: CausalLM['forward'], destroy: () => void, next: TokenBackend['next'] = (ids, s, u) => model.next(ids, s, u)): CausalLM {
     return {
       backend,
       checkpoint,
@@ -66,7 +70,7 @@ export async function loadCausalLM(dir: string, options: LoadCausalLMOptions = {
         return model.length;
       },
       reset: () => model.reset(),
-      next: (ids, sampling, u) => model.next(ids, sampling, u),
+      next,
       forward,
       destroy,
     };
