@@ -9,7 +9,9 @@ export interface ProgressBar {
 }
 
 export function progressBar(stream: NodeJS.WriteStream, label: string): ProgressBar {
-  if (!stream.isTTY) return { update() {}, clear() {}, done() {} };
+  // QWEN3_STDERR_IS_TTY: set by tools/run-cli.mjs (`pnpm generate`), which pipes our stderr through its filter.
+  const tty = stream.isTTY || (stream === process.stderr && process.env.QWEN3_STDERR_IS_TTY === '1');
+  if (!tty) return { update() {}, clear() {}, done() {} };
   let last = -1;
   let drawn = false;
   return {
