@@ -1,17 +1,32 @@
 // Faults through the library's one entry point (loadCausalLM): NaN weights on both backends, and a WebGPU device
 // lost in the middle of a generation.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, cpSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createGpuContext } from '@qwen3-webgpu/tensor';
 import { DeviceLostError, generate, loadCausalLM, NonFiniteLogitsError } from '../src/index.ts';
-import { copyWithNonFinite } from '../../../tools/cli/testing.ts';
+import { readSafetensorsHeader } from '@qwen3-webgpu/weights';
 
 const TINY_RANDOM = fileURLToPath(new URL('../../../apps/parity/fixtures/tiny-random', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'qwen3-faults-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/**
+ * A copy of the BF16 checkpoint `src` whose tensor `name` starts with NaN, +Inf. (The CLIs' tests use the same
+ * fixture from tools/cli/testing.ts; importing that here would make this package's declaration build emit files
+ * into tools/.)
+ */
+async function copyWithNonFinite(src: string, dest: string, name: string): Promise<string> {
+  cpSync(src, dest, { recursive: true });
+  const file = join(dest, 'model.safetensors');
+  const t = (await readSafetensorsHeader(file)).tensors.find((x) => x.name === name)!;
+  const fd = openSync(file, 'r+');
+  writeSync(fd, new Uint8Array(Uint16Array.of(0x7fc0, 0x7f80).buffer), 0, 4, t.begin);
+  closeSync(fd);
+  return dest;
+}
 
 describe('NaN/Inf in the weights', () => {
   for (const backend of ['webgpu', 'cpu'] as const) {
