@@ -1,4 +1,4 @@
-// Streams checkpoint tensors from disk into GPU buffers: ranged reads into one reused staging buffer, then
+// Streams checkpoint tensors from disk into GPU buffers: ranged reads into two reused staging buffers, then
 // queue.writeBuffer. A multi-GB file is never read into memory; host memory stays at about the staging size plus
 // what the driver holds between waits.
 import type { FileHandle } from 'node:fs/promises';
@@ -40,7 +40,7 @@ export interface LoadProgress {
 
 export interface LoadOptions {
   onProgress?: (p: LoadProgress) => void;
-  /** Staging buffer size, default 8 MiB. */
+  /** Size of each of the two staging buffers, default 8 MiB. */
   chunkBytes?: number;
   /** Wait for the GPU queue after this many bytes (lets the driver recycle its upload memory), default 64 MiB. */
   drainBytes?: number;
@@ -68,20 +68,31 @@ async function allocate(ctx: GpuContext, entry: CheckpointTensor): Promise<Tenso
   return tensor;
 }
 
-/** Uploads one checkpoint tensor through `staging`; counts its non-finite values on the way. */
-async function uploadOne(ctx: GpuContext, handle: FileHandle, entry: CheckpointTensor, staging: Buffer, after: (bytes: number) => Promise<void>): Promise<{ tensor: Tensor; nonFinite: number }> {
+/**
+ * Uploads one checkpoint tensor through two staging buffers, counting its non-finite values on the way: the next
+ * chunk is read (in libuv's thread pool) while this one is scanned and handed to writeBuffer, which copies it at once.
+ */
+async function uploadOne(ctx: GpuContext, handle: FileHandle, entry: CheckpointTensor, staging: [Buffer, Buffer], after: (bytes: number) => Promise<void>): Promise<{ tensor: Tensor; nonFinite: number }> {
   const tensor = await allocate(ctx, entry);
   const length = entry.end - entry.begin;
+  const chunk = staging[0].byteLength;
+  const read = (done: number, into: Buffer): Promise<number> => {
+    const n = Math.min(chunk, length - done);
+    const p = readExactly(handle, into.subarray(0, n), entry.begin + done, entry.file).then(() => n);
+    p.catch(() => {}); // awaited below; this only keeps a read still in flight when an error ends the loop quiet
+    return p;
+  };
   let nonFinite = 0;
-  for (let done = 0; done < length; ) {
-    const n = Math.min(staging.byteLength, length - done);
-    const view = staging.subarray(0, n);
-    await readExactly(handle, view, entry.begin + done, entry.file);
-    nonFinite += countNonFinite(view, entry.dtype);
+  let next = length > 0 ? read(0, staging[0]) : undefined;
+  for (let done = 0, k = 0; done < length; k ^= 1) {
+    const n = await next!;
+    const buffer = staging[k]!;
+    if (done + n < length) next = read(done + n, staging[k ^ 1]!);
+    nonFinite += countNonFinite(buffer.subarray(0, n), entry.dtype);
     // writeBuffer moves whole words; a 16-bit tensor with an odd element count ends mid-word, in the buffer's padding.
     const padded = Math.ceil(n / 4) * 4;
-    if (padded !== n) staging.fill(0, n, padded);
-    ctx.device.queue.writeBuffer(tensor.buffer, done, staging, 0, padded);
+    if (padded !== n) buffer.fill(0, n, padded);
+    ctx.device.queue.writeBuffer(tensor.buffer, done, buffer, 0, padded);
     done += n;
     await after(n);
   }
@@ -95,7 +106,8 @@ async function uploadOne(ctx: GpuContext, handle: FileHandle, entry: CheckpointT
 export async function loadQwen3Weights(ctx: GpuContext, source: string | Checkpoint, options: LoadOptions = {}): Promise<Qwen3Weights> {
   const checkpoint = typeof source === 'string' ? await openCheckpoint(source) : source;
   const { config } = checkpoint;
-  const staging = Buffer.alloc(options.chunkBytes ?? 8 << 20);
+  const chunkBytes = options.chunkBytes ?? 8 << 20;
+  const staging: [Buffer, Buffer] = [Buffer.alloc(chunkBytes), Buffer.alloc(chunkBytes)];
   const drainBytes = options.drainBytes ?? 64 << 20;
   const handles = new Map<string, FileHandle>();
   const uploaded: Tensor[] = [];
