@@ -1,7 +1,7 @@
 // One generation (a prompt, streamed), and the interactive chat built from it.
 import { createInterface } from 'node:readline';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { generate, type GenerationStats } from '@qwen3-webgpu/qwen3';
+import { generate, NonFiniteLogitsError, type GenerationStats } from '@qwen3-webgpu/qwen3';
 import type { CliOptions } from './args.ts';
 import { RuntimeError, UsageError } from '../../../tools/cli/errors.ts';
 import type { OpenedModel } from './model.ts';
@@ -69,7 +69,16 @@ export async function runOnce(m: OpenedModel, opts: CliOptions, promptIds: numbe
     ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
   });
   let stats: GenerationStats | undefined;
-  for (let r = await it.next(); ; r = await it.next()) {
+  const next = async () => {
+    try {
+      return await it.next();
+    } catch (err) {
+      // The library knows the position; the user counts generated tokens.
+      if (err instanceof NonFiniteLogitsError) throw new RuntimeError(`${err.message} (generation step ${tokenIds.length + 1})`);
+      throw err;
+    }
+  };
+  for (let r = await next(); ; r = await next()) {
     if (r.done) {
       stats = r.value;
       break;

@@ -46,7 +46,7 @@ describe('1. NaN/Inf in the weights', () => {
       expect(r.stdout).toBe('');
       expect(ownStderr(r.stderr).split('\n')).toEqual([
         `qwen3-generate: warning: ${join(dir, 'model.safetensors')}: tensor 'model.layers.1.self_attn.o_proj.weight' holds 2 non-finite values (NaN or ±Inf); the model's output will not be finite`,
-        `qwen3-generate: the model produced non-finite logits (NaN or ±Inf) at position ${golden.prompt_ids.length - 1}: its weights or activations overflow`,
+        `qwen3-generate: the model produced non-finite logits (NaN or ±Inf) at position ${golden.prompt_ids.length - 1}: its weights or activations overflow (generation step 1)`,
       ]);
       const quiet = cli(['--model', dir, '--prompt-ids', IDS, '--max-tokens', '4', '--backend', backend, '--quiet', '--temperature', '0.8', '--seed', '3']);
       expect(quiet.code).toBe(1);
