@@ -77,14 +77,9 @@ async function main(opts: CliOptions): Promise<void> {
       process.exit(130);
     });
   }
-  let m;
+  const m = await loadModel(dir, checkpoint, tokenizer, opts, notice, bar).finally(() => bar?.done());
   try {
-    m = await loadModel(dir, checkpoint, tokenizer, opts, notice, bar);
-  } finally {
-    bar?.done();
-  }
-  try {
-    if (interactive) return await chatLoop(m, opts, (r) => notice(statsLine(m!, r)));
+    if (interactive) return await chatLoop(m, opts, (r) => notice(statsLine(m, r)));
     const write = (t: string) => {
       process.stdout.write(t);
       openLine = !t.endsWith('\n');

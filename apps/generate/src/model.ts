@@ -51,7 +51,6 @@ export async function openModelFiles(dir: string, needTokenizer: boolean): Promi
 export async function loadModel(dir: string, checkpoint: Checkpoint, tokenizer: TextTokenizer | undefined, opts: CliOptions, notice: (line: string) => void, bar?: ProgressBar): Promise<OpenedModel> {
   const start = performance.now();
   let ctx: GpuContext | undefined;
-  // (bar is drawn by the caller, which also erases it on Ctrl-C.)
   if (opts.backend !== 'cpu') {
     try {
       ctx = await createGpuContext();
