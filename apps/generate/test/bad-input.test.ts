@@ -219,7 +219,10 @@ describe('faults during generation', () => {
     const r = cli(['--model', TINY_RANDOM, '--prompt-ids', IDS, '--max-tokens', '20', '--backend', 'webgpu'], { env: { QWEN3_GENERATE_LOSE_DEVICE_AFTER: '3' } });
     expect(r.code).toBe(1);
     expectOneLine(r.stderr, /^qwen3-generate: the WebGPU device was lost \(destroyed[^)]*\); the model cannot run further$/);
-    expect(r.stdout.trim().split(' ')).toHaveLength(3);
+    // Three ids at least (run-ahead may deliver one that finished before the loss), and the line ended.
+    expect(r.stdout.trim().split(' ').length).toBeGreaterThanOrEqual(3);
+    expect(r.stdout.trim().split(' ').length).toBeLessThan(20);
+    expect(r.stdout).toMatch(/\n$/);
   });
 });
 

@@ -34,7 +34,7 @@ interface Problem {
   destroy(): void;
 }
 
-function makeProblem(d: QkvDims, dtype: WDtype, rows: number, stress = false): Problem {
+function makeProblem(d: QkvDims, dtype: WDtype, rows: number, stress = false, on: GpuContext = ctx): Problem {
   const scale = 1 / Math.sqrt(d.hidden);
   const w = (n: number) => roundToDtype(Float32Array.from({ length: n * d.hidden }, () => rng.uniform(-1.7, 1.7) * scale), dtype);
   const norm = () => roundToDtype(Float32Array.from({ length: d.headDim }, () => rng.uniform(0.6, 1.4)), dtype);
@@ -46,12 +46,12 @@ function makeProblem(d: QkvDims, dtype: WDtype, rows: number, stress = false): P
     for (let i = 0; i < d.hidden; i++) host.x[Math.min(3, rows - 1) * d.hidden + i]! *= 300; // a massive-activation row
   }
   const gpu = {
-    x: uploadTensor(ctx, [rows, d.hidden], 'f32', host.x),
-    wq: uploadTensor(ctx, [d.numHeads * d.headDim, d.hidden], dtype, host.wq),
-    wk: uploadTensor(ctx, [d.numKvHeads * d.headDim, d.hidden], dtype, host.wk),
-    wv: uploadTensor(ctx, [d.numKvHeads * d.headDim, d.hidden], dtype, host.wv),
-    qNorm: uploadTensor(ctx, [d.headDim], dtype, host.qNorm),
-    kNorm: uploadTensor(ctx, [d.headDim], dtype, host.kNorm),
+    x: uploadTensor(on, [rows, d.hidden], 'f32', host.x),
+    wq: uploadTensor(on, [d.numHeads * d.headDim, d.hidden], dtype, host.wq),
+    wk: uploadTensor(on, [d.numKvHeads * d.headDim, d.hidden], dtype, host.wk),
+    wv: uploadTensor(on, [d.numKvHeads * d.headDim, d.hidden], dtype, host.wv),
+    qNorm: uploadTensor(on, [d.headDim], dtype, host.qNorm),
+    kNorm: uploadTensor(on, [d.headDim], dtype, host.kNorm),
   };
   return { d, dtype, host, gpu, destroy: () => Object.values(gpu).forEach((t) => t.destroy()) };
 }
@@ -182,22 +182,25 @@ describe('decode paths in the other kernel layout', () => {
 });
 
 describe('KV-cache mode', () => {
-  for (const decodePath of ['decode', 'decode-split'] as const) it(`writes K and V at their positions and leaves the rest of the cache untouched (prefill, then ${decodePath})`, async () => {
+  // decode-split in both kernel layouts: GPUs write K/V from the vec4 GEMV, CPU adapters from the one-lane one.
+  const cases = [['decode', undefined], ['decode-split', undefined], ['decode-split', 'gpu'], ['decode-split', 'cpu']] as const;
+  for (const [decodePath, layout] of cases) it(`writes K and V at their positions and leaves the rest of the cache untouched (prefill, then ${decodePath}${layout ? `, ${layout} layout` : ''})`, async () => {
+    const c = layout ? await openTestContext({ kernelLayout: layout }) : ctx;
     const d = DIMS[1]!;
     const capacity = 64;
-    const op = createQkvRope(ctx, { ...d, eps: EPS, ropeTheta: THETA, maxPositions: 128 });
-    const p = makeProblem(d, 'bf16', 8);
-    const kCache = createTensor(ctx, [d.numKvHeads, capacity, d.headDim], 'f32');
-    const vCache = createTensor(ctx, [d.numKvHeads, capacity, d.headDim], 'f32');
-    const q = createTensor(ctx, [7, d.numHeads, d.headDim], 'f32');
+    const op = createQkvRope(c, { ...d, eps: EPS, ropeTheta: THETA, maxPositions: 128 });
+    const p = makeProblem(d, 'bf16', 8, false, c);
+    const kCache = createTensor(c, [d.numKvHeads, capacity, d.headDim], 'f32');
+    const vCache = createTensor(c, [d.numKvHeads, capacity, d.headDim], 'f32');
+    const q = createTensor(c, [7, d.numHeads, d.headDim], 'f32');
     fillTensor(kCache, NaN);
     fillTensor(vCache, NaN);
     try {
       // Prefill rows 0–6 at positions 20–26, then row 7 alone (decode) at position 27.
-      await ctx.run((pass) => op.encode(pass, { ...p.gpu, q, k: kCache, v: vCache, kvLayout: 'cache', seq: 7, position: 20 }));
-      const xRow7 = uploadTensor(ctx, [1, d.hidden], 'f32', p.host.x.subarray(7 * d.hidden, 8 * d.hidden));
-      const q1 = createTensor(ctx, [1, d.numHeads, d.headDim], 'f32');
-      await ctx.run((pass) => op.encode(pass, { ...p.gpu, x: xRow7, q: q1, k: kCache, v: vCache, kvLayout: 'cache', seq: 1, position: 27, path: decodePath }));
+      await c.run((pass) => op.encode(pass, { ...p.gpu, q, k: kCache, v: vCache, kvLayout: 'cache', seq: 7, position: 20 }));
+      const xRow7 = uploadTensor(c, [1, d.hidden], 'f32', p.host.x.subarray(7 * d.hidden, 8 * d.hidden));
+      const q1 = createTensor(c, [1, d.numHeads, d.headDim], 'f32');
+      await c.run((pass) => op.encode(pass, { ...p.gpu, x: xRow7, q: q1, k: kCache, v: vCache, kvLayout: 'cache', seq: 1, position: 27, path: decodePath }));
       const raw = qkvProjections(d, p.host.x, p.host.wq, p.host.wk, p.host.wv, 8);
       const want = normRope(d, raw.q, raw.k, p.host.qNorm, p.host.kNorm, 8, 20, EPS, THETA);
       const [kc, vc] = [await readFloat(kCache), await readFloat(vCache)];
@@ -222,6 +225,7 @@ describe('KV-cache mode', () => {
     } finally {
       for (const t of [kCache, vCache, q]) t.destroy();
       p.destroy();
+      if (c !== ctx) c.destroy();
     }
   });
 });

@@ -1,8 +1,9 @@
-import { defineKernel, defineUniforms, dtypeWgsl, wgslDtypeCode, type GpuContext, type Tensor } from '@qwen3-webgpu/tensor';
+import { defineKernel, defineUniforms, dtypeBytes, dtypeWgsl, gemvLanes, laneReduceVariant, laneReduceWgsl, wgslDtypeCode, type DispatchTarget, type GpuContext, type Tensor, type UniformPatch } from '@qwen3-webgpu/tensor';
 import common from './common.wgsl';
 import dot from './dot.wgsl';
 import decodeBody from './qkv-decode.wgsl';
 import gemvBody from './qkv-gemv.wgsl';
+import gemv4Body from './qkv-gemv4.wgsl';
 import normRopeBody from './qkv-normrope.wgsl';
 import prefillBody from './qkv-prefill.wgsl';
 import { ropeTable } from './rope-table.ts';
@@ -56,8 +57,11 @@ export type QkvPath = 'decode' | 'decode-split' | 'prefill';
 
 export interface QkvRope {
   readonly options: Required<QkvRopeOptions>;
-  /** Records the projection + QK-norm + RoPE into `pass` (one dispatch; two on the decode-split path). */
-  encode(pass: GPUComputePassEncoder, args: QkvRopeArgs): void;
+  /**
+   * Records the projection + QK-norm + RoPE into a pass or a DispatchList (one dispatch; two on the decode-split
+   * path). Returns the setter of the first row's position, for a recorded step replayed at the next position.
+   */
+  encode(target: DispatchTarget, args: QkvRopeArgs): (position: number) => void;
 }
 
 const uniforms = defineUniforms({ seq: 'u32', hidden: 'u32', pos0: 'u32', kv_capacity: 'u32', eps: 'f32' });
@@ -74,9 +78,11 @@ const bindings = {
   v_out: 'read_write',
 } as const;
 const define = (label: string, ...parts: string[]) => defineKernel({ label, code: [dtypeWgsl, common, ...parts].join('\n'), bindings, uniforms });
+const defineGemv4 = (reduce: string) => defineKernel({ label: 'qkv_rope_gemv4', code: [reduce, dtypeWgsl, gemv4Body].join('\n'), bindings, uniforms });
 const kernels = {
   decode: define('qkv_rope_decode', dot, decodeBody),
   gemv: define('qkv_rope_gemv', dot, gemvBody),
+  gemv4: { subgroup: defineGemv4(laneReduceWgsl.subgroup), workgroup: defineGemv4(laneReduceWgsl.workgroup) },
   normRope: define('qkv_rope_norm_rope', normRopeBody),
   prefill: define('qkv_rope_prefill', prefillBody),
 };
@@ -120,7 +126,7 @@ export function createQkvRope(ctx: GpuContext, options: QkvRopeOptions): QkvRope
 
   return {
     options: o,
-    encode(pass, a) {
+    encode(target, a) {
       const { seq, position } = a;
       if (!Number.isSafeInteger(seq) || seq < 1) fail(`seq must be a positive integer, got ${seq}`);
       if (!Number.isSafeInteger(position) || position < 0) fail(`position must be a non-negative integer, got ${position}`);
@@ -160,16 +166,35 @@ export function createQkvRope(ctx: GpuContext, options: QkvRopeOptions): QkvRope
       const common = { W_DTYPE: wgslDtypeCode(wDtype), N_DTYPE: wgslDtypeCode(nDtype), NH: nh, NKV: nkv, HD: hd, KV_CACHE: cache ? 1 : 0 };
       const bound = { x: a.x, wq: a.wq, wk: a.wk, wv: a.wv, q_norm: a.qNorm, k_norm: a.kNorm, rope: table, q_out: a.q, k_out: a.k, v_out: a.v };
       const params = { seq, hidden, pos0: position, kv_capacity: capacity, eps: o.eps };
+      // Weights once, x once, q/k/v written (the norm + RoPE pass re-reads and rewrites q and k).
+      const weightBytes = tasks * hd * hidden * dtypeBytes(wDtype);
+      const ioBytes = seq * (hidden + tasks * hd) * 4;
+      const patches: UniformPatch<'pos0'>[] = [];
       if (path === 'decode') {
-        kernels.decode.compile(ctx, { ...common, WG: decodeWg, TM: 1 }).encode(pass, bound, params, tasks);
+        patches.push(kernels.decode.compile(ctx, { ...common, WG: decodeWg, TM: 1 }).encode(target, bound, params, tasks, { tag: 'qkv_rope', bytes: weightBytes + ioBytes }));
       } else if (path === 'decode-split') {
-        const lanes = ctx.kernelLayout === 'cpu' ? 1 : 32;
-        const rowsPerWg = WG / lanes;
-        kernels.gemv.compile(ctx, { ...common, WG, TM: 1, LANES: lanes }).encode(pass, bound, params, Math.ceil((tasks * hd) / rowsPerWg));
-        kernels.normRope.compile(ctx, { ...common, WG, TM: 1 }).encode(pass, bound, params, nh + nkv);
+        const meta = { tag: 'qkv gemv', bytes: weightBytes + ioBytes };
+        // Rows of whole 16-byte words on GPUs: the vec4 GEMV (qkv-gemv4.wgsl); otherwise u32 words.
+        const rowBytes = hidden * dtypeBytes(wDtype);
+        const aligned = rowBytes % 16 === 0 && [a.x, a.wq, a.wk, a.wv].every((t) => t.byteOffset % 16 === 0);
+        if (ctx.kernelLayout === 'gpu' && aligned) {
+          const lanes = gemvLanes(rowBytes / 16, tasks * hd);
+          const reduce = laneReduceVariant(ctx, lanes);
+          const { W_DTYPE, NH, NKV, HD, KV_CACHE } = common;
+          const k4 = kernels.gemv4[reduce.variant].compile(ctx, { W_DTYPE, NH, NKV, HD, KV_CACHE, LANES: lanes, ...reduce.constants });
+          patches.push(k4.encode(target, bound, params, Math.ceil((tasks * hd) / (WG / lanes)), meta));
+        } else {
+          const lanes = ctx.kernelLayout === 'cpu' ? 1 : 32;
+          patches.push(kernels.gemv.compile(ctx, { ...common, WG, TM: 1, LANES: lanes }).encode(target, bound, params, Math.ceil((tasks * hd) / (WG / lanes)), meta));
+        }
+        patches.push(kernels.normRope.compile(ctx, { ...common, WG, TM: 1 }).encode(target, bound, params, nh + nkv, { tag: 'qk_norm rope', bytes: 2 * (nh + nkv) * hd * 4 }));
       } else {
-        kernels.prefill.compile(ctx, { ...common, WG, TM: tm, KT: kt, HEAD_OUT_SIZE: headOut.prefill }).encode(pass, bound, params, tasks * Math.ceil(seq / tm));
+        patches.push(kernels.prefill.compile(ctx, { ...common, WG, TM: tm, KT: kt, HEAD_OUT_SIZE: headOut.prefill }).encode(target, bound, params, tasks * Math.ceil(seq / tm), { tag: 'qkv_rope prefill', bytes: weightBytes + ioBytes }));
       }
+      return (p: number) => {
+        if (!Number.isSafeInteger(p) || p < 0 || p + seq > o.maxPositions || (cache && p + seq > capacity)) fail(`position ${p} (+ ${seq} rows) is outside the RoPE table or the KV cache`);
+        for (const patch of patches) patch.set('pos0', p);
+      };
     },
   };
 }

@@ -1,23 +1,29 @@
 // Qwen3 generation benchmark on a checkpoint directory (default: a Qwen3-0.6B-shaped synthetic one written to a temp
-// dir): load time, prefill tok/s, decode tok/s and the weight bandwidth that implies. With --torch <file> (from
-// tools/bench/qwen3_torch.py on the same directory) it also checks that our greedy ids equal HF float32's and prints
-// the ratio to HF transformers' own generation loop.
-//   node tools/bundle.mjs packages/qwen3/bench/generate.bench.ts .device/bench && node .device/bench/generate.bench.mjs [--dir D]
+// dir): load time, prefill tok/s, decode tok/s through generate() and the weight bandwidth that implies. With
+// --torch <file> (from tools/bench/qwen3_torch.py on the same directory) it also checks that our greedy ids equal HF
+// float32's and prints the ratio to HF transformers' own generation loop. With --profile it prints where a decode
+// step's time goes (see profile.ts); with --long N it also decodes with N positions already in the cache.
+//   node tools/bundle.mjs packages/qwen3/bench/generate.bench.ts .device/bench && node .device/bench/generate.bench.mjs [--dir D] [--profile]
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createGpuContext, measureCopyBandwidth } from '@qwen3-webgpu/tensor';
 import { loadQwen3Weights, QWEN3_0_6B_CONFIG, writeSyntheticCheckpoint } from '@qwen3-webgpu/weights';
-import { generate, Qwen3ForCausalLM } from '../src/index.ts';
+import { generate, Qwen3ForCausalLM, type GenerateOptions } from '../src/index.ts';
+import { printProfile } from './profile.ts';
 
 const { values } = parseArgs({
   args: process.argv.slice(2).filter((a) => a !== '--'),
   options: {
     dir: { type: 'string' },
-    tokens: { type: 'string', default: '64' },
+    tokens: { type: 'string', default: '256' },
     'prompt-len': { type: 'string', default: '32' },
     torch: { type: 'string' },
+    profile: { type: 'boolean', default: false },
+    long: { type: 'string' },
+    'run-ahead': { type: 'string', default: '3' },
   },
 });
 let dir = values.dir;
@@ -27,46 +33,82 @@ if (!dir) {
 }
 const promptLen = Number(values['prompt-len']);
 const tokens = Number(values.tokens);
-const ctx = await createGpuContext();
+const runAhead = Number(values['run-ahead']);
+// Unquantized timestamps: Dawn rounds them otherwise, which makes per-dispatch times meaningless.
+const ctx = await createGpuContext({ dawnFlags: ['disable-dawn-features=timestamp_quantization'] });
 console.log(`adapter: ${ctx.describe()}`);
 const copy = await measureCopyBandwidth(ctx);
 let t = performance.now();
 const weights = await loadQwen3Weights(ctx, dir);
 const loadS = (performance.now() - t) / 1000;
-const lm = new Qwen3ForCausalLM(ctx, weights, { maxContext: 1024 });
 const vocab = weights.config.vocabSize;
-const prompt = Array.from({ length: promptLen }, (_, i) => (i * 7919 + 13) % vocab);
-const run = async (n: number) => {
-  const ids: number[] = [];
-  const it = generate(lm, prompt, { temperature: 0, maxTokens: n });
+const promptOf = (n: number) => Array.from({ length: n }, (_, i) => (i * 7919 + 13) % vocab);
+const prompt = promptOf(promptLen);
+
+async function run(lm: Qwen3ForCausalLM, ids: number[], options: GenerateOptions) {
+  const out: number[] = [];
+  const it = generate(lm, ids, { temperature: 0, ...options });
   let r = await it.next();
   while (!r.done) {
-    ids.push(r.value);
+    out.push(r.value);
     r = await it.next();
   }
-  return { ids, stats: r.value };
-};
-await run(4); // warm-up: pipelines compiled, clocks up
-const { ids, stats } = await run(tokens);
+  return { ids: out, stats: r.value };
+}
+
+/** This process's GPU memory in MiB as nvidia-smi reports it (undefined where there is no nvidia-smi). */
+function gpuMemoryMiB(): number | undefined {
+  try {
+    const rows = execFileSync('nvidia-smi', ['--query-compute-apps=pid,used_memory', '--format=csv,noheader,nounits'], { encoding: 'utf8' });
+    const mine = rows.split('\n').map((l) => l.split(',').map((s) => s.trim())).find(([pid]) => Number(pid) === process.pid);
+    return mine ? Number(mine[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const lm = new Qwen3ForCausalLM(ctx, weights, { maxContext: 2048 });
+await run(lm, prompt, { maxTokens: 8 }); // warm-up: pipelines compiled, the step recorded, clocks up
+const memory = gpuMemoryMiB();
+const { ids, stats } = await run(lm, prompt, { maxTokens: tokens, runAhead });
+const stepwise = await run(lm, prompt, { maxTokens: tokens, runAhead: 1 });
 // Bytes of weights one decode step reads: everything but the embedding (one row is gathered), plus lm_head (the
 // embedding itself when tied).
 const embedBytes = weights.embedTokens.tensor.byteLength;
 const weightBytes = weights.checkpoint.totalBytes - embedBytes + weights.lmHead.tensor.byteLength * (weights.lmHead === weights.embedTokens ? 1 : 0);
-const msPerToken = 1000 / stats.decodeTokensPerSecond;
+const rate = (tokS: number) => {
+  const ms = 1000 / tokS;
+  return `${tokS.toFixed(1)} tok/s, ${ms.toFixed(3)} ms/token, ${(weightBytes / (ms * 1e6)).toFixed(0)} GB/s of weights (${((100 * weightBytes) / (ms * 1e6) / copy.gbps).toFixed(1)} % of copy)`;
+};
 console.log(`\nQwen3 ${(weights.checkpoint.totalBytes / 1e9).toFixed(2)} GB ${weights.embedTokens.tensor.dtype} on ${ctx.info.description || ctx.info.device}; copy ${copy.gbps.toFixed(0)} GB/s`);
 console.log(`load ${loadS.toFixed(2)} s; prefill ${promptLen} tokens: ${stats.prefillMs.toFixed(1)} ms (${stats.prefillTokensPerSecond.toFixed(0)} tok/s)`);
-console.log(`decode ${stats.generatedTokens} tokens: ${stats.decodeTokensPerSecond.toFixed(1)} tok/s, ${msPerToken.toFixed(2)} ms/token, ` +
-  `${(weightBytes / (msPerToken * 1e6)).toFixed(0)} GB/s of weights (${((100 * weightBytes) / (msPerToken * 1e6) / copy.gbps).toFixed(1)} % of copy)`);
-let failed = false;
+console.log(`decode ${stats.generatedTokens} tokens, run-ahead ${runAhead}: ${rate(stats.decodeTokensPerSecond)}`);
+console.log(`decode ${stepwise.stats.generatedTokens} tokens, step by step: ${rate(stepwise.stats.decodeTokensPerSecond)}`);
+console.log(`run-ahead ids ${stepwise.ids.join() === ids.join() ? 'identical to' : 'DIFFER from'} step-by-step ids`);
+if (memory !== undefined) console.log(`GPU memory of this process with a 2048-position cache (nvidia-smi): ${memory} MiB`);
+let failed = stepwise.ids.join() !== ids.join();
 if (values.torch) {
   const torch = JSON.parse(readFileSync(values.torch, 'utf8')) as { greedy_ids_f32: number[]; decode_tok_s: number; prefill_ms: number; dtype: string; device: string };
   const n = Math.min(torch.greedy_ids_f32.length, ids.length);
   const same = ids.slice(0, n).every((id, i) => id === torch.greedy_ids_f32[i]);
-  failed = !same;
+  failed ||= !same;
   console.log(`HF float32 greedy ids (first ${n}): ${same ? 'identical' : `DIFFER\n  ours ${ids.slice(0, n).join(' ')}\n  HF   ${torch.greedy_ids_f32.slice(0, n).join(' ')}`}`);
   console.log(`HF transformers generate() on ${torch.device} (${torch.dtype}): decode ${torch.decode_tok_s.toFixed(1)} tok/s → ours ×${(stats.decodeTokensPerSecond / torch.decode_tok_s).toFixed(2)}`);
 }
+if (values.profile) await printProfile(ctx, lm, prompt, copy.gbps);
 lm.destroy();
+
+if (values.long) {
+  const cached = Number(values.long);
+  const longLm = new Qwen3ForCausalLM(ctx, weights, { maxContext: cached + tokens + 64 });
+  const longPrompt = promptOf(cached);
+  await run(longLm, promptOf(16), { maxTokens: 4 });
+  const r = await run(longLm, longPrompt, { maxTokens: tokens, runAhead });
+  console.log(`\nlong context: prefill ${cached} tokens ${r.stats.prefillMs.toFixed(0)} ms; decode ${r.stats.generatedTokens} tokens after ${cached} cached: ` +
+    `${r.stats.decodeTokensPerSecond.toFixed(1)} tok/s = ${((100 * r.stats.decodeTokensPerSecond) / stats.decodeTokensPerSecond).toFixed(0)} % of the short-context rate`);
+  if (values.profile) await printProfile(ctx, longLm, undefined, copy.gbps);
+  longLm.destroy();
+}
 weights.destroy();
 ctx.destroy();
 if (failed) process.exitCode = 1;

@@ -2,9 +2,10 @@
 import { createGpuContext, NoAdapterError, type GpuContext } from '@qwen3-webgpu/tensor';
 import { loadQwen3Weights, openCheckpoint, type Checkpoint, type LoadProgress } from '@qwen3-webgpu/weights';
 import { CpuQwen3Model } from './cpu/model.ts';
-import { guardDeviceLoss } from './device-lost.ts';
+import { guardDeviceLoss, type DeviceLossGuard } from './device-lost.ts';
 import { loadCpuWeights } from './cpu/weights.ts';
 import type { TokenBackend } from './generate.ts';
+import type { ResolvedSampling } from './sampling.ts';
 import { Qwen3ForCausalLM } from './gpu/model.ts';
 
 export interface CausalLM extends TokenBackend {
@@ -48,14 +49,14 @@ export async function loadCausalLM(dir: string, options: LoadCausalLMOptions = {
   const lm = new Qwen3ForCausalLM(ctx, weights, options.maxContext ? { maxContext: options.maxContext } : {});
   // After a device loss every call rejects with DeviceLostError (no hang, no empty message); destroy() still works.
   const guard = guardDeviceLoss(ctx.device);
-  const next: TokenBackend['next'] = (ids, s, u) => guard.run(() => lm.next(ids, s, u));
   return adapt('webgpu', lm, (ids) => guard.run(async () => (await lm.forward(ids)).logits), () => {
     lm.destroy();
     weights.destroy();
     if (!options.ctx) ctx.destroy();
-  }, next);
+  }, guard.run);
 
-  function adapt(backend: 'webgpu' | 'cpu', model: TokenBackend, forward: CausalLM['forward'], destroy: () => void, next: TokenBackend['next'] = (ids, s, u) => model.next(ids, s, u)): CausalLM {
+  function adapt(backend: 'webgpu' | 'cpu', model: TokenBackend, forward: CausalLM['forward'], destroy: () => void, run: DeviceLossGuard['run'] = (fn) => fn()): CausalLM {
+    const { queueNext, discard } = model;
     return {
       backend,
       checkpoint,
@@ -70,11 +71,22 @@ export async function loadCausalLM(dir: string, options: LoadCausalLMOptions = {
         return model.length;
       },
       reset: () => model.reset(),
-      next,
+      next: (ids, sampling, u) => run(() => model.next(ids, sampling, u)),
+      // Run-ahead where the backend can (generate() keeps several decode steps in flight through these).
+      ...(queueNext && discard ? { queueNext: (sampling: ResolvedSampling, u: number) => handled(run(() => queueNext.call(model, sampling, u))), discard: (steps: number) => run(() => discard.call(model, steps)) } : {}),
       forward,
       destroy,
     };
   }
+}
+
+/**
+ * A queued step's promise, marked handled: when the device is lost, generate() stops at the first rejection and the
+ * steps queued behind it reject too, unawaited (awaiting the promise still throws).
+ */
+function handled<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => {});
+  return p;
 }
 
 export { NoAdapterError };

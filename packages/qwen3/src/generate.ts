@@ -11,6 +11,13 @@ export interface TokenBackend {
   reset(): void;
   /** Appends ids to the context (marking them seen for penalties) and picks the next token with u ∈ [0, 1). */
   next(ids: readonly number[], sampling: ResolvedSampling, u: number): Promise<number>;
+  /**
+   * Run-ahead (optional): queues a step fed by the id the previous step picked, without waiting for it, and returns
+   * the promise of the id this step picks.
+   */
+  queueNext?(sampling: ResolvedSampling, u: number): Promise<number>;
+  /** With queueNext: drops the newest queued steps once they have run, as if they had never been queued. */
+  discard?(steps: number): Promise<void>;
 }
 
 export interface GenerateOptions extends SamplingOptions {
@@ -22,6 +29,11 @@ export interface GenerateOptions extends SamplingOptions {
   seed?: number;
   /** Keep the KV cache from the previous call and continue after it (chat); default false. */
   continueContext?: boolean;
+  /**
+   * Decode steps in flight on backends that can run ahead (the WebGPU one): step t + 1 is submitted before step
+   * t's id is back, and steps past a stop id are discarded. 1 = step by step. Default 3. Output is the same.
+   */
+  runAhead?: number;
 }
 
 export interface GenerationStats {
@@ -66,15 +78,31 @@ export async function* generate(backend: TokenBackend, promptIds: readonly numbe
   stats.prefillMs = performance.now() - t0;
   stats.prefillTokensPerSecond = promptIds.length / (stats.prefillMs / 1000);
   t0 = performance.now();
-  for (;;) {
-    if (stop.has(token)) {
-      stats.finishReason = 'stop';
-      break;
+  const depth = options.runAhead ?? 3;
+  if (!Number.isInteger(depth) || depth < 1) throw new RangeError(`runAhead must be a positive integer, got ${depth}`);
+  const queueNext = depth > 1 && backend.queueNext && backend.discard ? backend.queueNext.bind(backend) : undefined;
+  // Decode steps queued and not yet consumed, oldest first; at most maxTokens − 1 are ever queued.
+  const queued: Promise<number>[] = [];
+  let submitted = 0;
+  try {
+    for (;;) {
+      if (stop.has(token)) {
+        stats.finishReason = 'stop';
+        break;
+      }
+      stats.generatedTokens++;
+      // Submitted before the consumer sees this token, so the GPU works while the host streams it.
+      while (queueNext && queued.length < depth && submitted < maxTokens - 1) {
+        queued.push(queueNext(sampling, rng.next()));
+        submitted++;
+      }
+      yield token;
+      if (stats.generatedTokens >= maxTokens) break;
+      token = queueNext ? await queued.shift()! : await backend.next([token], sampling, rng.next());
     }
-    stats.generatedTokens++;
-    yield token;
-    if (stats.generatedTokens >= maxTokens) break;
-    token = await backend.next([token], sampling, rng.next());
+  } finally {
+    // Steps computed past a stop (or past an abandoned iteration) leave the cache as if never run.
+    if (queued.length > 0) await backend.discard!(queued.length);
   }
   stats.decodeMs = performance.now() - t0;
   stats.decodeTokensPerSecond = stats.generatedTokens > 1 ? (stats.generatedTokens - 1) / (stats.decodeMs / 1000) : 0;

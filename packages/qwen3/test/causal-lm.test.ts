@@ -31,6 +31,8 @@ describe('loadCausalLM', () => {
     const cpu = await loadCausalLM(dir, { backend: 'cpu', maxContext: 64 });
     try {
       expect([gpu.backend, cpu.backend]).toEqual(['webgpu', 'cpu']);
+      // generate() runs ahead through these on the WebGPU backend (the CLI gets it only if they pass through).
+      expect([typeof gpu.queueNext, typeof gpu.discard, typeof cpu.queueNext]).toEqual(['function', 'function', 'undefined']);
       expect(gpu.stopIds.sort()).toEqual([150, 2].sort());
       const prompt = [1, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50];
       const a = await gpu.forward(prompt);

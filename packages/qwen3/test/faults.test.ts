@@ -65,7 +65,9 @@ describe('the WebGPU device lost during generation', () => {
       }
     };
     await expect(run()).rejects.toThrow(DeviceLostError);
-    expect(ids).toHaveLength(3);
+    // Run-ahead: ids of steps that finished before the loss may still arrive.
+    expect(ids.length).toBeGreaterThanOrEqual(3);
+    expect(ids.length).toBeLessThan(40);
     expect(performance.now() - start).toBeLessThan(30_000);
     await expect(lm.next([1], { temperature: 0, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1, presencePenalty: 0 }, 0)).rejects.toThrow(
       /^the WebGPU device was lost \(destroyed[^)]*\); the model cannot run further$/,

@@ -63,6 +63,27 @@ describe('generate()', () => {
     }
   });
 
+  it('run-ahead (steps in flight, the id kept on the GPU) gives exactly what step-by-step gives, stops included', async () => {
+    const sampled = { temperature: 1.1, topK: 40, topP: 0.9, repetitionPenalty: 1.3, presencePenalty: 0.4, maxTokens: 14 };
+    for (const options of [{ temperature: 0, maxTokens: 10 }, { ...sampled, seed: 7 }, { ...sampled, seed: 8 }] as GenerateOptions[]) {
+      const stepwise = await run(gpu, { ...options, runAhead: 1 });
+      for (const runAhead of [2, 3, 5]) expect((await run(gpu, { ...options, runAhead })).ids, `runAhead ${runAhead}`).toEqual(stepwise.ids);
+      // A stop mid-stream discards the steps computed past it: the continuation after it must not notice them.
+      const stopAt = stepwise.ids[4]!;
+      const stopped = { ...options, stopIds: [stopAt] };
+      const follow = { ...options, continueContext: true, seed: 99 };
+      const a = await run(gpu, { ...stopped, runAhead: 1 });
+      const a2 = await run(gpu, follow, [3, 5]);
+      const lengthA = gpu.length;
+      const b = await run(gpu, { ...stopped, runAhead: 4 });
+      const b2 = await run(gpu, follow, [3, 5]);
+      expect(b.ids).toEqual(a.ids);
+      expect(b.stats.finishReason).toBe('stop');
+      expect(b2.ids).toEqual(a2.ids);
+      expect(gpu.length).toBe(lengthA);
+    }
+  });
+
   it('refuses a prompt plus generation longer than the KV cache, and bad ids', async () => {
     await expect(run(gpu, { maxTokens: 50 })).rejects.toThrow(/prompt \(20 tokens\) \+ 50 new tokens need 69 positions, over the max context 64/);
     await expect(run(gpu, { maxTokens: 2 }, [1, 101])).rejects.toThrow(/prompt id 101 is outside the vocabulary \[0, 101\)/);

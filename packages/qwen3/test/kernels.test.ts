@@ -1,28 +1,31 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRng, createTensor, fillTensor, readFloat, readTensor, reference, roundToDtype, splitRows, uploadTensor, type GpuContext, type KernelLayout } from '@qwen3-webgpu/tensor';
+import { createRng, createTensor, fillTensor, readFloat, readTensor, reference, roundToDtype, splitRows, uploadTensor, writeTensor, type GpuContext, type KernelLayout } from '@qwen3-webgpu/tensor';
 import { openTestContext } from '@qwen3-webgpu/tensor/testing';
-import { attentionScratchSize, encodeAttention, encodeEmbedding, encodeLinear, encodeSample, encodeSwiGlu } from '../src/kernels/index.ts';
-import { resolveSampling } from '../src/sampling.ts';
+import { attentionScratchSize, createAttention, createEmbedding, createLinear, createSampler } from '../src/kernels/index.ts';
+import { resolveSampling, sampleToken } from '../src/sampling.ts';
 
 const rng = createRng();
 console.log(`qwen3 kernel tests: seed ${rng.seed}`);
 let ctx: GpuContext;
 /** linear and swiglu have a GPU and a CPU work layout; each is tested on this adapter through its own context. */
-const layouts: Partial<Record<KernelLayout, GpuContext>> = {};
+const layouts: Partial<Record<KernelLayout | 'gpu without subgroups', GpuContext>> = {};
 beforeAll(async () => {
   ctx = await openTestContext();
   layouts[ctx.kernelLayout] = ctx;
   const other = ctx.kernelLayout === 'cpu' ? 'gpu' : 'cpu';
   layouts[other] = await openTestContext({ kernelLayout: other });
+  // The GEMV reduces through subgroups where it can; this context covers its workgroup-memory reduction.
+  layouts['gpu without subgroups'] = await openTestContext({ kernelLayout: 'gpu', disableFeatures: ['subgroups'] });
 });
 afterAll(() => {
   for (const c of Object.values(layouts)) c?.destroy();
 });
 
-describe.each(['gpu', 'cpu'] as const)('linear, %s layout', (layout) => {
+describe.each(['gpu', 'cpu', 'gpu without subgroups'] as const)('linear, %s layout', (layout) => {
   for (const dtype of ['bf16', 'f16', 'f32'] as const) {
-    for (const [rows, n, k] of [[1, 37, 64], [6, 40, 33], [13, 129, 96], [1, 19, 1030], [5, 24, 1030]] as const) {
-      it(`${dtype} [${rows}, ${k}] · [${n}, ${k}]ᵀ, overwrite and accumulate, whole and in parts`, async () => {
+    // One row with k · bytes a multiple of 16 takes the GEMV on the gpu layout (also forced off: noGemv).
+    for (const [rows, n, k, noGemv] of [[1, 37, 64, false], [1, 37, 64, true], [1, 301, 1024, false], [1, 70, 3072, false], [1, 1030, 64, false], [6, 40, 33, false], [13, 129, 96, false], [1, 19, 1030, false], [5, 24, 1030, false]] as const) {
+      it(`${dtype} [${rows}, ${k}] · [${n}, ${k}]ᵀ${noGemv ? ' (no GEMV)' : ''}, overwrite and accumulate, whole and in parts`, async () => {
         const ctx = layouts[layout]!;
         const x = rng.normalArray(rows * k);
         const w = roundToDtype(rng.normalArray(n * k, 0.2), dtype);
@@ -34,7 +37,8 @@ describe.each(['gpu', 'cpu'] as const)('linear, %s layout', (layout) => {
           for (const parts of [undefined, splitRows(wt, Math.max(256, Math.ceil(n / 3) * k * 4))]) {
             const y = accumulate ? uploadTensor(ctx, [rows, n], 'f32', r0) : createTensor(ctx, [rows, n], 'f32');
             if (!accumulate) fillTensor(y, NaN);
-            await ctx.run((pass) => encodeLinear(ctx, pass, { x: xt, w: parts ?? wt, y, rows, accumulate }));
+            const linear = createLinear(ctx, { n, k, dtype, accumulate, noGemv });
+            await ctx.run((pass) => linear.encode(pass, { x: xt, w: parts ?? wt, y, rows }));
             const got = await readFloat(y);
             const expected = accumulate ? want.map((v, i) => v + r0[i]!) : want;
             expect(reference.relativeL2(got, expected), `accumulate ${accumulate} parts ${parts?.length ?? 1}`).toBeLessThanOrEqual(1e-5);
@@ -48,10 +52,9 @@ describe.each(['gpu', 'cpu'] as const)('linear, %s layout', (layout) => {
   }
 });
 
-describe.each(['gpu', 'cpu'] as const)('swiglu, %s layout', (layout) => {
-  it('h = silu(x·Wgᵀ) ⊙ x·Wuᵀ (bf16 weights, 5 rows)', async () => {
+describe.each(['gpu', 'cpu', 'gpu without subgroups'] as const)('swiglu, %s layout', (layout) => {
+  it.each([[5, 48, 40], [1, 48, 40], [1, 75, 1024]] as const)('h = silu(x·Wgᵀ) ⊙ x·Wuᵀ (bf16 weights, [%i, %i, %i])', async (rows, inter, k) => {
     const ctx = layouts[layout]!;
-    const [rows, inter, k] = [5, 48, 40];
     const x = rng.normalArray(rows * k);
     const wg = roundToDtype(rng.normalArray(inter * k, 0.3), 'bf16');
     const wu = roundToDtype(rng.normalArray(inter * k, 0.3), 'bf16');
@@ -61,7 +64,8 @@ describe.each(['gpu', 'cpu'] as const)('swiglu, %s layout', (layout) => {
     const h = createTensor(ctx, [rows, inter], 'f32');
     fillTensor(h, NaN);
     const t = [uploadTensor(ctx, [rows, k], 'f32', x), uploadTensor(ctx, [inter, k], 'bf16', wg), uploadTensor(ctx, [inter, k], 'bf16', wu)] as const;
-    await ctx.run((pass) => encodeSwiGlu(ctx, pass, { x: t[0], wGate: t[1], wUp: t[2], h, rows }));
+    const swiglu = createLinear(ctx, { n: inter, k, dtype: 'bf16', swiglu: true });
+    await ctx.run((pass) => swiglu.encode(pass, { x: t[0], w: t[1], w2: t[2], y: h, rows }));
     expect(reference.relativeL2(await readFloat(h), want)).toBeLessThanOrEqual(1e-5);
     for (const tt of [...t, h]) tt.destroy();
   });
@@ -78,22 +82,24 @@ describe('embedding', () => {
     const idt = uploadTensor(ctx, [ids.length], 'u32', Uint32Array.from(ids));
     const out = createTensor(ctx, [ids.length, hidden], 'f32');
     fillTensor(out, NaN);
-    await ctx.run((pass) => encodeEmbedding(ctx, pass, { ids: idt, table: parts, out, seq: ids.length }));
+    const embedding = createEmbedding(ctx, parts);
+    await ctx.run((pass) => embedding.encode(pass, { ids: idt, out, seq: ids.length }));
     const got = await readFloat(out);
     ids.forEach((id, r) => expect(Array.from(got.subarray(r * hidden, (r + 1) * hidden))).toEqual(Array.from(table.subarray(id * hidden, (id + 1) * hidden))));
     for (const tt of [t, idt, out]) tt.destroy();
   });
 });
 
-describe('attention', () => {
+describe.each(['gpu', 'cpu'] as const)('attention, %s layout', (layout) => {
   for (const [nh, nkv, hd, seq, pos0, split, simple] of [
     [4, 2, 16, 7, 0, false, false], [5, 1, 32, 1, 200, false, false], [2, 1, 128, 3, 130, false, false],
     [4, 2, 16, 7, 0, false, true], [2, 1, 128, 3, 130, false, true],
-    [5, 1, 64, 1, 700, true, false], [2, 2, 32, 1, 1000, true, false],
+    [5, 1, 64, 1, 700, true, false], [2, 2, 32, 1, 1000, true, false], [4, 2, 64, 1, 3, true, false], [16, 8, 128, 1, 1023, true, false], [6, 2, 256, 1, 259, true, false], [8, 1, 16, 1, 130, true, false],
     [5, 1, 64, 37, 0, false, false], [4, 2, 128, 40, 300, false, false], [2, 1, 256, 18, 5, false, false],
   ] as const) {
-    const kind = seq > 1 && !simple ? 'tiled prefill' : split ? 'flash-decoding split' : 'one workgroup per row';
+    const kind = seq > 1 && !simple ? 'tiled prefill' : split ? 'flash-decoding split (grouped by KV head on the gpu layout)' : 'one workgroup per row';
     it(`causal GQA ${nh}/${nkv} heads, hd ${hd}, ${seq} rows at position ${pos0} (${kind})`, async () => {
+      const ctx = layouts[layout]!;
       const capacity = 1024;
       const q = rng.normalArray(seq * nh * hd);
       const k = rng.normalArray(nkv * capacity * hd);
@@ -119,7 +125,8 @@ describe('attention', () => {
       const out = createTensor(ctx, [seq, nh * hd], 'f32');
       fillTensor(out, NaN);
       const scratch = split ? createTensor(ctx, [attentionScratchSize(seq, nh, hd, capacity)], 'f32') : undefined;
-      await ctx.run((pass) => encodeAttention(ctx, pass, { q: qt, kCache: kt, vCache: vt, out, seq, pos0, numHeads: nh, simple, ...(scratch ? { scratch } : {}) }));
+      const attention = createAttention(ctx, { numHeads: nh, numKvHeads: nkv, headDim: hd, capacity });
+      await ctx.run((pass) => attention.encode(pass, { q: qt, kCache: kt, vCache: vt, out, seq, pos0, simple, ...(scratch ? { scratch } : {}) }));
       expect(reference.relativeL2(await readFloat(out), want)).toBeLessThanOrEqual(1e-5);
       for (const tt of [qt, kt, vt, out, ...(scratch ? [scratch] : [])]) tt.destroy();
     });
@@ -127,6 +134,29 @@ describe('attention', () => {
 });
 
 describe('greedy selection on the GPU', () => {
+  it('applies the penalties as the reference does, over ragged vocabularies, and flags non-finite logits', async () => {
+    for (const n of [1, 1023, 1025, 5000]) {
+      const row = rng.normalArray(n);
+      const seenIds = new Set(Array.from({ length: Math.ceil(n / 7) }, () => rng.int(0, n)));
+      const top = rng.int(0, n);
+      row[top] = 9; // the raw maximum, seen and pushed below others by the penalties
+      seenIds.add(top);
+      const lt = uploadTensor(ctx, [n], 'f32', row);
+      const seen = uploadTensor(ctx, [n], 'u32', Uint32Array.from({ length: n }, (_, i) => (seenIds.has(i) ? 1 : 0)));
+      const out = createTensor(ctx, [1], 'u32');
+      const sampler = createSampler(ctx, n);
+      const s = resolveSampling({ temperature: 0, repetitionPenalty: 8, presencePenalty: 1.5 });
+      await ctx.run((pass) => sampler.encode(pass, { logits: lt, seen, out, rowOffset: 0, sampling: s, u: 0 }));
+      expect((await readTensor(out))[0], `n ${n}`).toBe(sampleToken(row, (i) => seenIds.has(i), s, 0));
+      row[rng.int(0, n)] = NaN;
+      writeTensor(lt, Float32Array.from(row));
+      await ctx.run((pass) => sampler.encode(pass, { logits: lt, seen, out, rowOffset: 0, sampling: s, u: 0 }));
+      expect((await readTensor(out))[0], `n ${n} with a NaN`).toBe(0xffffffff);
+      sampler.destroy();
+      for (const t of [lt, seen, out]) t.destroy();
+    }
+  });
+
   it('the sample kernel at temperature 0 finds the maximum of a row (lowest index on ties) in a large vocabulary', async () => {
     const n = 151936;
     const logits = rng.normalArray(2 * n);
@@ -135,7 +165,7 @@ describe('greedy selection on the GPU', () => {
     const lt = uploadTensor(ctx, [2, n], 'f32', logits);
     const seen = uploadTensor(ctx, [n], 'u32', new Uint32Array(n));
     const out = createTensor(ctx, [1], 'u32');
-    await ctx.run((pass) => encodeSample(ctx, pass, { logits: lt, seen, out, n, rowOffset: n, sampling: resolveSampling({ temperature: 0 }), u: 0.5 }));
+    await ctx.run((pass) => createSampler(ctx, n).encode(pass, { logits: lt, seen, out, rowOffset: n, sampling: resolveSampling({ temperature: 0 }), u: 0.5 }));
     expect((await readTensor(out))[0]).toBe(98765);
     for (const t of [lt, seen, out]) t.destroy();
   });

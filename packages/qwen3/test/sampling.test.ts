@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRng, createTensor, readTensor, uploadTensor, type GpuContext } from '@qwen3-webgpu/tensor';
 import { openTestContext } from '@qwen3-webgpu/tensor/testing';
-import { encodeSample } from '../src/kernels/index.ts';
+import { createSampler } from '../src/kernels/index.ts';
 import { checkSampledId, NON_FINITE_ID, NonFiniteLogitsError } from '../src/non-finite.ts';
 import { allowedWeights, resolveSampling, sampleToken, type SamplingOptions } from '../src/sampling.ts';
 
@@ -128,7 +128,7 @@ describe('the GPU sampling kernel picks what the reference picks', () => {
       const s = resolveSampling(options);
       for (let d = 0; d < 60; d++) {
         const u = rng.next();
-        await ctx.run((pass) => encodeSample(ctx, pass, { logits: logitsT, seen: seenT, out, n, rowOffset: n, sampling: s, u }));
+        await ctx.run((pass) => createSampler(ctx, n).encode(pass, { logits: logitsT, seen: seenT, out, rowOffset: n, sampling: s, u }));
         const got = (await readTensor(out))[0]!;
         const want = sampleToken(row, (i) => seenIds.has(i), s, u);
         if (got !== want) mismatches++;
@@ -141,7 +141,7 @@ describe('the GPU sampling kernel picks what the reference picks', () => {
   });
 });
 
-describe('extreme settings and non-finite logits: the GPU sampler never leaves the vocabulary', () => {
+describe('extreme settings and non-finite logits: the GPU samplers (sampling and greedy) never leave the vocabulary', () => {
   let ctx: GpuContext;
   beforeAll(async () => {
     ctx = await openTestContext();
@@ -153,10 +153,12 @@ describe('extreme settings and non-finite logits: the GPU sampler never leaves t
     const logitsT = uploadTensor(ctx, [n], 'f32', row);
     const seenT = uploadTensor(ctx, [n], 'u32', Uint32Array.from({ length: n }, (_, i) => (seenIds.has(i) ? 1 : 0)));
     const out = uploadTensor(ctx, [1], 'u32', Uint32Array.of(12345));
+    const sampler = createSampler(ctx, n);
     try {
-      await ctx.run((pass) => encodeSample(ctx, pass, { logits: logitsT, seen: seenT, out, n, rowOffset: 0, sampling: resolveSampling(options), u }));
+      await ctx.run((pass) => sampler.encode(pass, { logits: logitsT, seen: seenT, out, rowOffset: 0, sampling: resolveSampling(options), u }));
       return (await readTensor(out))[0]!;
     } finally {
+      sampler.destroy();
       for (const t of [logitsT, seenT, out]) t.destroy();
     }
   }

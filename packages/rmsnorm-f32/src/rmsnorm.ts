@@ -1,4 +1,4 @@
-import { defineKernel, defineUniforms, dtypeBytes, dtypeWgsl, elementWindow, wgslDtypeCode, type GpuContext, type Tensor } from '@qwen3-webgpu/tensor';
+import { defineKernel, defineUniforms, dtypeBytes, dtypeWgsl, elementWindow, wgslDtypeCode, type DispatchTarget, type GpuContext, type Tensor } from '@qwen3-webgpu/tensor';
 import common from './common.wgsl';
 import reduceSubgroup from './reduce-subgroup.wgsl';
 import reduceWorkgroup from './reduce-workgroup.wgsl';
@@ -46,10 +46,10 @@ export interface RmsNormF32 {
   readonly eps: number;
   readonly path: ReductionPath;
   /**
-   * Records y = RMSNorm(x) · w into `pass` (several dispatches when x or y exceeds one binding) and says which
-   * kernel layout ran: 'vec4' for 16-byte aligned rows, else 'scalar'.
+   * Records y = RMSNorm(x) · w into a pass, or into a DispatchList that replays it (several dispatches when x or y
+   * exceeds one binding), and says which kernel layout ran: 'vec4' for 16-byte aligned rows, else 'scalar'.
    */
-  encode(pass: GPUComputePassEncoder, args: RmsNormArgs): { layouts: ('vec4' | 'scalar')[] };
+  encode(target: DispatchTarget, args: RmsNormArgs): { layouts: ('vec4' | 'scalar')[] };
 }
 
 const uniforms = defineUniforms({
@@ -113,7 +113,7 @@ export function createRmsNormF32(ctx: GpuContext, options: RmsNormF32Options): R
     n,
     eps,
     path,
-    encode(pass, args) {
+    encode(target, args) {
       const { x, w, y, rows } = args;
       const xDtype = dtypeOf(x, 'x');
       const wDtype = dtypeOf(w, 'w');
@@ -161,10 +161,11 @@ export function createRmsNormF32(ctx: GpuContext, options: RmsNormF32Options): R
         const { kernel, rowsPerWg } = variant(vec4);
         layouts.push(vec4 ? 'vec4' : 'scalar');
         kernel.encode(
-          pass,
+          target,
           { x: xw.binding, w: wWindow.binding, y: yw.binding },
           { rows: count, n, x_offset: xw.elementOffset, x_stride: xStride, y_offset: yw.elementOffset, y_stride: yStride, eps },
           Math.ceil(count / rowsPerWg),
+          { tag: 'rmsnorm', bytes: count * n * (xBytes + 4) + n * dtypeBytes(wDtype) },
         );
       }
       return { layouts };

@@ -12,3 +12,20 @@ fn unpack_half(word: u32, half: u32, dtype: u32) -> f32 {
   let pair = unpack2x16float(word);
   return select(pair.x, pair.y, half == 1u);
 }
+
+// Σ of one 16-byte word of weights times the matching x values: 8 halves against xa = x[8i … 8i+3] and
+// xb = x[8i+4 … 8i+7], or (F32) 4 floats against xa alone. The GEMVs' inner product.
+fn dot_word(word: vec4<u32>, xa: vec4<f32>, xb: vec4<f32>, dtype: u32) -> f32 {
+  if (dtype == F32) {
+    return dot(bitcast<vec4<f32>>(word), xa);
+  }
+  if (dtype == BF16) {
+    // Low halves are the even elements, high halves the odd ones.
+    let even = bitcast<vec4<f32>>(word << vec4<u32>(16u));
+    let odd = bitcast<vec4<f32>>(word & vec4<u32>(0xffff0000u));
+    return dot(even, vec4<f32>(xa.x, xa.z, xb.x, xb.z)) + dot(odd, vec4<f32>(xa.y, xa.w, xb.y, xb.w));
+  }
+  let a = vec4<f32>(unpack2x16float(word.x), unpack2x16float(word.y));
+  let b = vec4<f32>(unpack2x16float(word.z), unpack2x16float(word.w));
+  return dot(a, xa) + dot(b, xb);
+}

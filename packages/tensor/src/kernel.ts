@@ -1,5 +1,7 @@
 import type { GpuContext } from './context.ts';
 import { dispatchGrid } from './dispatch.ts';
+import { DispatchList, type DispatchMeta, type UniformPatch } from './dispatch-list.ts';
+import { PipelineCache } from './pipeline-cache.ts';
 import { Tensor } from './tensor.ts';
 import type { UniformLayout } from './uniforms.ts';
 
@@ -20,22 +22,32 @@ export interface KernelSpec<B extends string, U extends string> {
 
 export interface Kernel<B extends string, U extends string> {
   readonly spec: KernelSpec<B, U>;
-  /** The pipeline for these override constants, compiled on first use per device and cached. */
+  /**
+   * The pipeline for these override constants: compiled on first use per device; later calls with the same
+   * constants return the same CompiledKernel (one Map lookup), so its bind-group cache persists.
+   */
   compile(ctx: GpuContext, constants?: Readonly<Record<string, number>>): CompiledKernel<B, U>;
 }
 
+/** Where a dispatch goes: a pass (immediate; uniforms through the context's arena) or a list that replays. */
+export type DispatchTarget = GPUComputePassEncoder | DispatchList;
+
 export interface CompiledKernel<B extends string, U extends string> {
+  readonly label: string;
   /**
-   * Records one dispatch into `pass`: the uniforms go to a slot of the context's arena (uploaded at submit), the
-   * bind group is cached per set of buffer ranges. `workgroups` as a count is spread over a 2-D grid past the
-   * per-dimension limit (the shader must linearize `wid.x + wid.y * nwg.x` and ignore the tail).
+   * Records one dispatch. Into a pass: the uniforms go to a slot of the context's arena (uploaded at submit), the
+   * bind group is cached per set of buffer ranges. Into a DispatchList: the dispatch is kept for replay and the
+   * returned patch changes its uniforms later (a pass returns a patch that refuses). `workgroups` as a count is
+   * spread over a 2-D grid past the per-dimension limit (the shader must linearize `wid.x + wid.y * nwg.x` and
+   * ignore the tail).
    */
   encode(
-    pass: GPUComputePassEncoder,
+    target: DispatchTarget,
     bindings: Readonly<Record<B, Bindable>>,
     params: Readonly<Record<U, number>>,
     workgroups: number | readonly [number, number, number],
-  ): void;
+    meta?: DispatchMeta,
+  ): UniformPatch<U>;
 }
 
 const BINDING_RE = /@group\(0\)\s*@binding\((\d+)\)\s*var<\s*(storage|uniform)\s*(?:,\s*(read|read_write)\s*)?>\s*(\w+)\s*:\s*(\w+)/g;
@@ -81,56 +93,84 @@ function toBinding(b: Bindable): GPUBufferBinding {
 }
 
 const BIND_GROUP_CACHE_LIMIT = 512;
+let nextKernelId = 1;
+
+const immediate: UniformPatch<never> = {
+  set() {
+    throw new Error('uniforms of a dispatch encoded into a pass cannot change; record it into a DispatchList');
+  },
+};
+/** The patch of a recorded dispatch with no workgroups (nothing was recorded, nothing to change). */
+const nothing: UniformPatch<never> = { set() {} };
 
 export function defineKernel<B extends string, U extends string>(spec: KernelSpec<B, U>): Kernel<B, U> {
   checkShaderAgainstSpec(spec as KernelSpec<string, string>);
   const names = Object.keys(spec.bindings) as B[];
+  const id = nextKernelId++;
   return {
     spec,
     compile(ctx, constants = {}) {
-      // Built here, not at definition: GPU* globals exist only once a context has been created (Node).
-      const entries: GPUBindGroupLayoutEntry[] = names.map((name, binding) => ({
-        binding,
-        visibility: GPUShaderStage.COMPUTE,
-        buffer: { type: spec.bindings[name] === 'read' ? 'read-only-storage' : 'storage' },
-      }));
-      entries.push({
-        binding: names.length,
-        visibility: GPUShaderStage.COMPUTE,
-        buffer: { type: 'uniform', hasDynamicOffset: true, minBindingSize: spec.uniforms.byteSize },
-      });
-      const { pipeline, layout } = ctx.pipelines.get(spec.label, spec.code, entries, spec.entryPoint ?? 'main', constants);
-      const groups = new Map<string, GPUBindGroup>();
-      const maxPerDim = ctx.maxWorkgroupsPerDimension;
-      return {
-        encode(pass, bindings, params, workgroups) {
-          const resolved = names.map((n) => {
-            const b = bindings[n];
-            if (!b) throw new TypeError(`kernel ${spec.label}: binding '${n}' is missing`);
-            return toBinding(b);
-          });
-          const key = resolved.map((r) => `${bufferId(r.buffer)}:${r.offset ?? 0}:${r.size ?? -1}`).join('|');
-          let group = groups.get(key);
-          if (!group) {
-            if (groups.size >= BIND_GROUP_CACHE_LIMIT) groups.clear();
-            group = ctx.device.createBindGroup({
-              label: spec.label,
-              layout,
-              entries: [
-                ...resolved.map((resource, binding) => ({ binding, resource })),
-                { binding: names.length, resource: { buffer: ctx.uniforms.buffer, size: spec.uniforms.byteSize } },
-              ],
-            });
-            groups.set(key, group);
-          }
-          const [x, y, z] = typeof workgroups === 'number' ? dispatchGrid(workgroups, maxPerDim) : workgroups;
-          if (x === 0 || y === 0 || z === 0) return;
-          const offset = ctx.uniforms.push(spec.uniforms.pack(params));
-          pass.setPipeline(pipeline);
-          pass.setBindGroup(0, group, [offset]);
-          pass.dispatchWorkgroups(x, y, z);
-        },
-      };
+      return ctx.pipelines.memo(`kernel ${id}\u0000${PipelineCache.constantsKey(constants)}`, () => build(ctx, constants));
     },
   };
+
+  function build(ctx: GpuContext, constants: Readonly<Record<string, number>>): CompiledKernel<B, U> {
+    // Built here, not at definition: GPU* globals exist only once a context has been created (Node).
+    const entries: GPUBindGroupLayoutEntry[] = names.map((name, binding) => ({
+      binding,
+      visibility: GPUShaderStage.COMPUTE,
+      buffer: { type: spec.bindings[name] === 'read' ? 'read-only-storage' : 'storage' },
+    }));
+    entries.push({
+      binding: names.length,
+      visibility: GPUShaderStage.COMPUTE,
+      buffer: { type: 'uniform', hasDynamicOffset: true, minBindingSize: spec.uniforms.byteSize },
+    });
+    const { pipeline, layout } = ctx.pipelines.get(id, spec.label, spec.code, entries, spec.entryPoint ?? 'main', constants);
+    // Recorded dispatches bind their own uniform slot without a dynamic offset: setBindGroup(0, group) per replayed
+    // dispatch, no offsets array to convert on every call. Same shader, its own pipeline layout.
+    const recorded = () => {
+      const fixed = entries.map((e) => (e.buffer?.type === 'uniform' ? { ...e, buffer: { ...e.buffer, hasDynamicOffset: false } } : e));
+      return ctx.pipelines.get(id, spec.label, spec.code, fixed, spec.entryPoint ?? 'main', constants, 'recorded');
+    };
+    const groups = new Map<string, GPUBindGroup>();
+    const maxPerDim = ctx.maxWorkgroupsPerDimension;
+    return {
+      label: spec.label,
+      encode(target, bindings, params, workgroups, meta) {
+        const resolved = names.map((n) => {
+          const b = bindings[n];
+          if (!b) throw new TypeError(`kernel ${spec.label}: binding '${n}' is missing`);
+          return toBinding(b);
+        });
+        const key = resolved.map((r) => `${bufferId(r.buffer)}:${r.offset ?? 0}:${r.size ?? -1}`).join('|');
+        const [x, y, z] = typeof workgroups === 'number' ? dispatchGrid(workgroups, maxPerDim) : workgroups;
+        const packed = spec.uniforms.pack(params);
+        if (x === 0 || y === 0 || z === 0) return target instanceof DispatchList ? nothing : immediate;
+        if (target instanceof DispatchList) {
+          const tag = meta?.tag ?? spec.label;
+          const r = recorded();
+          return target.add({ pipeline: r.pipeline, layout: r.layout, resources: resolved, uniforms: spec.uniforms, params: packed, workgroups: [x, y, z], meta: { tag, bytes: meta?.bytes ?? 0 } });
+        }
+        let group = groups.get(key);
+        if (!group) {
+          if (groups.size >= BIND_GROUP_CACHE_LIMIT) groups.clear();
+          group = ctx.device.createBindGroup({
+            label: spec.label,
+            layout,
+            entries: [
+              ...resolved.map((resource, binding) => ({ binding, resource })),
+              { binding: names.length, resource: { buffer: ctx.uniforms.buffer, size: spec.uniforms.byteSize } },
+            ],
+          });
+          groups.set(key, group);
+        }
+        const offset = ctx.uniforms.push(packed);
+        target.setPipeline(pipeline);
+        target.setBindGroup(0, group, [offset]);
+        target.dispatchWorkgroups(x, y, z);
+        return immediate;
+      },
+    };
+  }
 }

@@ -1,6 +1,6 @@
 import type { GpuContext } from './context.ts';
 import copySource from './copy.wgsl';
-import { defineKernel } from './kernel.ts';
+import { defineKernel, type DispatchTarget } from './kernel.ts';
 import { createTensor, type Tensor } from './tensor.ts';
 import { defineUniforms } from './uniforms.ts';
 
@@ -86,10 +86,10 @@ const copyKernel = defineKernel({
  * Records dst[0 … words) = src[0 … words) (u32 words, a multiple of 4, both tensors 16-byte aligned) as a compute
  * dispatch, so a copy can sit inside a compute pass (copyBufferToBuffer cannot).
  */
-export function encodeCopyWords(ctx: GpuContext, pass: GPUComputePassEncoder, src: Tensor, dst: Tensor, words: number): void {
+export function encodeCopyWords(ctx: GpuContext, pass: DispatchTarget, src: Tensor, dst: Tensor, words: number): void {
   if (words % 4 !== 0) throw new RangeError(`encodeCopyWords copies whole vec4s; ${words} words is not a multiple of 4`);
   const vec4s = words / 4;
-  copyKernel.compile(ctx).encode(pass, { src, dst }, { vec4_count: vec4s }, Math.ceil(vec4s / (256 * 4)));
+  copyKernel.compile(ctx).encode(pass, { src, dst }, { vec4_count: vec4s }, Math.ceil(vec4s / (256 * 4)), { tag: 'copy', bytes: 8 * words });
 }
 
 export interface Bandwidth {

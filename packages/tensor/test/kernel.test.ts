@@ -4,6 +4,7 @@ import {
   createRng,
   createTensor,
   defineKernel,
+  DispatchList,
   defineUniforms,
   dispatchGrid,
   fillTensor,
@@ -62,6 +63,38 @@ describe('defineKernel', () => {
     } finally {
       fresh.destroy();
     }
+  });
+});
+
+describe('DispatchList', () => {
+  const rng = createRng();
+  it('records once and replays with patched uniforms; compile() returns the same handle per constants', async () => {
+    const k = defineKernel({ label: 'row_sum_list', code: rowSumSource, bindings: { x: 'read', y: 'read_write' }, uniforms: defineUniforms({ rows: 'u32', n: 'u32', row_start: 'u32' }) });
+    expect(k.compile(ctx)).toBe(k.compile(ctx));
+    expect(k.compile(ctx, { WG: 32 })).not.toBe(k.compile(ctx));
+    const [rows, n] = [37, 131];
+    const x = rng.normalArray(rows * n);
+    const xt = uploadTensor(ctx, [rows, n], 'f32', x);
+    const y = createTensor(ctx, [2 * rows], 'f32');
+    const list = new DispatchList(ctx, 'test list');
+    const patch = k.compile(ctx).encode(list, { x: xt, y }, { rows, n, row_start: 0 }, rows, { tag: 'row sum', bytes: rows * n * 4 });
+    expect(list.length).toBe(1);
+    expect(list.describe()).toEqual([{ tag: 'row sum', bytes: rows * n * 4 }]);
+    const want = reference.rowSum(x, rows, n);
+    for (const start of [0, rows, 0]) {
+      fillTensor(y, NaN);
+      patch.set('row_start', start);
+      await ctx.run((pass) => list.encode(pass));
+      const got = await readFloat(y);
+      for (let r = 0; r < rows; r++) expect(Math.abs(got[start + r]! - want[r]!)).toBeLessThanOrEqual(1e-4 * (1 + Math.abs(want[r]!)));
+      const untouched = start === 0 ? got.subarray(rows) : got.subarray(0, rows);
+      expect(untouched.every(Number.isNaN), `only rows ${start}… were written`).toBe(true);
+    }
+    expect(() => patch.set('row_start' as never, 1.5)).toThrow(/must be a u32/);
+    expect(() => k.compile(ctx).encode(list, { x: xt, y }, { rows, n, row_start: 0 }, rows)).toThrow(/after the list was first encoded/);
+    list.destroy();
+    xt.destroy();
+    y.destroy();
   });
 });
 

@@ -3,14 +3,15 @@
 // submit; every buffer is allocated at construction.
 import { createQkvRope } from '@qwen3-webgpu/qkv-rope';
 import { createRmsNormF32, type RmsNormF32 } from '@qwen3-webgpu/rmsnorm-f32';
-import { createTensor, encodeCopyWords, fillTensor, readFloat, writeTensor, type GpuContext, type Tensor } from '@qwen3-webgpu/tensor';
+import { createTensor, DispatchList, encodeCopyWords, fillTensor, readFloat, writeTensor, type DispatchTarget, type GpuContext, type Tensor } from '@qwen3-webgpu/tensor';
 import type { Qwen3Config, Qwen3Weights } from '@qwen3-webgpu/weights';
 import type { TokenBackend } from '../generate.ts';
 import { defaultMaxContext } from '../max-context.ts';
-import { attentionScratchSize, encodeEmbedding, encodeLinear, encodeMarkSeen, encodeSample } from '../kernels/index.ts';
+import { attentionScratchSize, createAttention, createEmbedding, createLinear, createMarkSeen, createSampler, type Embedding, type Linear, type MarkSeen, type Sampler, type SampleStep } from '../kernels/index.ts';
 import { checkSampledId } from '../non-finite.ts';
 import type { ResolvedSampling } from '../sampling.ts';
-import { Qwen3AttentionSeparated, Qwen3DecoderLayerSeparated, Qwen3MLP, type Activations } from './layers.ts';
+import { Qwen3AttentionSeparated, Qwen3DecoderLayerSeparated, Qwen3MLP, type Activations, type SetPosition } from './layers.ts';
+import { ReadbackRing } from './readback-ring.ts';
 
 export interface GpuModelOptions {
   /** KV cache positions; default min(4096, max_position_embeddings). */
@@ -35,6 +36,7 @@ export class Qwen3Model {
   readonly maxRows: number;
   readonly layers: Qwen3DecoderLayerSeparated[];
   readonly norm: RmsNormF32;
+  readonly embedding: Embedding;
   readonly ids: Tensor;
   readonly act: Activations;
   readonly #caches: Tensor[];
@@ -61,6 +63,8 @@ export class Qwen3Model {
       ropeTheta: c.ropeTheta,
       maxPositions: this.maxContext,
     });
+    const attention = createAttention(ctx, { numHeads: c.numAttentionHeads, numKvHeads: c.numKeyValueHeads, headDim: c.headDim, capacity: this.maxContext });
+    this.embedding = createEmbedding(ctx, weights.embedTokens.parts);
     this.ids = createTensor(ctx, [r], 'u32', { label: 'ids' });
     this.act = {
       x: createTensor(ctx, [r, c.hiddenSize], 'f32', { label: 'residual' }),
@@ -75,33 +79,57 @@ export class Qwen3Model {
       const cache = () => createTensor(ctx, [c.numKeyValueHeads, this.maxContext, c.headDim], 'f32', { label: 'kv cache' });
       const [k, v] = [cache(), cache()];
       this.#caches.push(k, v);
-      return new Qwen3DecoderLayerSeparated(new Qwen3AttentionSeparated(ctx, this.norm, qkv, w, k, v, scratch), new Qwen3MLP(ctx, this.norm, w));
+      return new Qwen3DecoderLayerSeparated(new Qwen3AttentionSeparated(ctx, c, this.norm, qkv, attention, w, k, v, scratch), new Qwen3MLP(ctx, c, this.norm, w));
     });
     if (options.hiddenStates && (r * c.hiddenSize) % 4 !== 0) throw new RangeError(`hidden states are copied as vec4s: maxRows × hidden_size (${r} × ${c.hiddenSize}) must be a multiple of 4`);
     this.hidden = options.hiddenStates ? createTensor(ctx, [weights.layers.length + 1, r, c.hiddenSize], 'f32', { label: 'hidden states' }) : undefined;
   }
 
-  /** Encodes ids (already in this.ids) at positions pos0 …: leaves the normalized rows [first, seq) in act.a. */
-  encode(pass: GPUComputePassEncoder, seq: number, pos0: number, normRows: 'all' | 'last' | 'none'): void {
+  /**
+   * Encodes the seq ids in `ids` (this.ids unless given, e.g. the id the previous step picked, still on the GPU) at
+   * positions pos0 …; leaves the normalized rows in act.a. Returns the setter of pos0 for a recorded step.
+   */
+  encode(target: DispatchTarget, seq: number, pos0: number, normRows: 'all' | 'last' | 'none', ids: Tensor = this.ids): SetPosition {
     const { ctx, act } = this;
     const h = this.config.hiddenSize;
     // Whole vec4s: rounded up past seq·h into rows the readback ignores (maxRows·h is a multiple of 4).
     const keep = (slot: number) => {
-      if (this.hidden) encodeCopyWords(ctx, pass, act.x, this.hidden.rows(slot, 1).view([this.maxRows * h]), Math.ceil((seq * h) / 4) * 4);
+      if (this.hidden) encodeCopyWords(ctx, target, act.x, this.hidden.rows(slot, 1).view([this.maxRows * h]), Math.ceil((seq * h) / 4) * 4);
     };
-    encodeEmbedding(ctx, pass, { ids: this.ids, table: this.weights.embedTokens.parts, out: act.x, seq });
+    this.embedding.encode(target, { ids, out: act.x, seq });
     keep(0);
-    this.layers.forEach((layer, l) => {
-      layer.encode(pass, act, seq, pos0);
+    const setters = this.layers.map((layer, l) => {
+      const at = layer.encode(target, act, seq, pos0);
       keep(l + 1);
+      return at;
     });
-    if (normRows === 'all') this.norm.encode(pass, { x: act.x, w: this.weights.norm.tensor, y: act.a, rows: seq });
-    if (normRows === 'last') this.norm.encode(pass, { x: act.x.rows(seq - 1, 1), w: this.weights.norm.tensor, y: act.a, rows: 1 });
+    if (normRows === 'all') this.norm.encode(target, { x: act.x, w: this.weights.norm.tensor, y: act.a, rows: seq });
+    if (normRows === 'last') this.norm.encode(target, { x: act.x.rows(seq - 1, 1), w: this.weights.norm.tensor, y: act.a, rows: 1 });
+    return (p) => {
+      for (const at of setters) at(p);
+    };
   }
 
   destroy(): void {
     for (const t of [this.ids, ...Object.values(this.act), ...this.#caches, ...(this.hidden ? [this.hidden] : [])]) t.destroy();
   }
+}
+
+/** A decode step recorded once and replayed at every position: fed by the id the previous step picked. */
+interface DecodeRecording {
+  list: DispatchList;
+  /** Replayed once under error scopes already. */
+  checked: boolean;
+  setPosition: SetPosition;
+  sample: SampleStep;
+}
+
+/** Per decode step: host time to encode, GPU time (whole step), and with perDispatch each dispatch's own time. */
+export interface StepProfile {
+  encodeMs: number;
+  gpuMs: number;
+  /** Each dispatch in its own timed pass (perDispatch): kind, bytes moved, GPU ms. */
+  dispatches?: { tag: string; bytes: number; ms: number }[];
 }
 
 /** Qwen3Model + lm_head + sampling on the GPU; streams one token id per step. */
@@ -111,9 +139,20 @@ export class Qwen3ForCausalLM implements TokenBackend {
   length = 0;
   readonly #logits: Tensor;
   readonly #seen: Tensor;
+  /** The id the last step picked: the next decode step's input, so it never has to come back first. */
   readonly #token: Tensor;
-  /** The sampled id lands here in the same submit: no allocation per token. */
-  readonly #readback: GPUBuffer;
+  readonly #readbacks: ReadbackRing;
+  readonly #lmHead: Linear;
+  readonly #sampler: Sampler;
+  readonly #markSeen: MarkSeen;
+  /** Recorded decode steps: greedy (parallel argmax) and sampling pick with different dispatches. */
+  readonly #decode = new Map<boolean, DecodeRecording>();
+  /** How many times each id was fed (prompt ids, and picked ids once a later step consumed them). */
+  readonly #fed = new Map<number, number>();
+  /** The id the latest step will pick (resolves when its readback does). */
+  #lastPick: Promise<number> | undefined;
+  /** Queued decode steps, oldest first: the promise of the id each one consumed. */
+  readonly #inputs: Promise<number>[] = [];
 
   constructor(
     readonly ctx: GpuContext,
@@ -124,8 +163,11 @@ export class Qwen3ForCausalLM implements TokenBackend {
     const c = weights.config;
     this.#logits = createTensor(ctx, [this.model.maxRows, c.vocabSize], 'f32', { label: 'logits' });
     this.#seen = createTensor(ctx, [c.vocabSize], 'u32', { label: 'seen tokens' });
-    this.#token = createTensor(ctx, [1], 'u32', { label: 'next token' });
-    this.#readback = ctx.device.createBuffer({ label: 'next token readback', size: 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    this.#token = createTensor(ctx, [4], 'u32', { label: 'next token' });
+    this.#readbacks = new ReadbackRing(ctx.device);
+    this.#lmHead = createLinear(ctx, { n: c.vocabSize, k: c.hiddenSize, dtype: weights.lmHead.tensor.dtype, tag: 'lm_head' });
+    this.#sampler = createSampler(ctx, c.vocabSize);
+    this.#markSeen = createMarkSeen(ctx);
     fillTensor(this.#seen, 0);
   }
 
@@ -143,6 +185,8 @@ export class Qwen3ForCausalLM implements TokenBackend {
 
   reset(): void {
     this.length = 0;
+    this.#fed.clear();
+    this.#lastPick = undefined;
     fillTensor(this.#seen, 0);
   }
 
@@ -166,18 +210,157 @@ export class Qwen3ForCausalLM implements TokenBackend {
 
   /**
    * Feeds ids (in chunks of maxRows) and picks the next token on the GPU from the last row; lm_head runs on that row
-   * only, and only the 4-byte id comes back.
+   * only, and only the 4-byte id comes back. One id takes the recorded decode step.
    */
   async next(ids: readonly number[], sampling: ResolvedSampling, u: number): Promise<number> {
     this.#check(ids);
+    await this.#settle();
+    if (ids.length === 1) {
+      writeTensor(this.#token, Uint32Array.of(ids[0]!, 0, 0, 0));
+      this.#lastPick = Promise.resolve(ids[0]!);
+      const id = await this.queueNext(sampling, u);
+      this.#inputs.length = 0;
+      return id;
+    }
+    for (const id of ids) this.#fed.set(id, (this.#fed.get(id) ?? 0) + 1);
     for (let start = 0; start < ids.length; start += this.maxRows) {
       const last = start + this.maxRows >= ids.length;
       await this.#step(ids.slice(start, start + this.maxRows), last ? { sampling, u } : 'none');
     }
-    await this.#readback.mapAsync(GPUMapMode.READ);
-    const id = new Uint32Array(this.#readback.getMappedRange())[0]!;
-    this.#readback.unmap();
-    return checkSampledId(id, this.vocabSize, this.length - 1);
+    const readback = this.#readbacks.take();
+    const encoder = this.ctx.device.createCommandEncoder({ label: 'pick readback' });
+    encoder.copyBufferToBuffer(this.#token.buffer, 0, readback, 0, 4);
+    this.ctx.device.queue.submit([encoder.finish()]);
+    return (this.#lastPick = this.#pick(readback, this.length - 1));
+  }
+
+  /**
+   * Run-ahead decoding: queues one decode step fed by the id the previous step picked (still on the GPU) and returns
+   * the promise of the id this step picks. Several steps may be in flight; discard() drops the newest ones.
+   */
+  queueNext(sampling: ResolvedSampling, u: number): Promise<number> {
+    if (!this.#lastPick) throw new Error('queueNext() needs a previous step (next() with the prompt first)');
+    if (this.length + 1 > this.maxContext) throw new RangeError(`${this.length + 1} positions exceed the KV cache (max context ${this.maxContext})`);
+    const input = this.#lastPick;
+    this.#inputs.push(input);
+    void input.then((id) => this.#fed.set(id, (this.#fed.get(id) ?? 0) + 1), () => {});
+    const d = this.#recording(sampling);
+    d.setPosition(this.length);
+    d.sample.set(sampling, u);
+    const readback = this.#readbacks.take();
+    const encode = (pass: GPUComputePassEncoder) => d.list.encode(pass);
+    const after = (encoder: GPUCommandEncoder) => encoder.copyBufferToBuffer(this.#token.buffer, 0, readback, 0, 4);
+    const position = this.length;
+    this.length += 1;
+    if (!d.checked) {
+      // The first replay runs under error scopes; later ones go straight to the queue.
+      d.checked = true;
+      const run = this.ctx.run(encode, 'qwen3 decode step', after);
+      return (this.#lastPick = run.then(() => this.#pick(readback, position)));
+    }
+    this.ctx.submit(encode, 'qwen3 decode step', after);
+    return (this.#lastPick = this.#pick(readback, position));
+  }
+
+  /** The id a step at `position` picked, checked: the sampler's non-finite sentinel becomes NonFiniteLogitsError. */
+  #pick(readback: GPUBuffer, position: number): Promise<number> {
+    return this.#readbacks.readU32(readback).then((id) => checkSampledId(id, this.vocabSize, position));
+  }
+
+  /**
+   * Drops the newest `steps` queued decode steps once they have run: their cache positions are given back, and ids
+   * they fed are unmarked for the penalties unless the context held them before — as if never queued.
+   */
+  async discard(steps: number): Promise<void> {
+    if (steps > this.#inputs.length) throw new RangeError(`discard(${steps}): only ${this.#inputs.length} steps are queued`);
+    const dropped = await Promise.all(this.#inputs.splice(this.#inputs.length - steps));
+    await this.#lastPick?.catch(() => {});
+    const c = this.weights.config;
+    for (const id of dropped) {
+      const left = (this.#fed.get(id) ?? 1) - 1;
+      this.#fed.set(id, left);
+      if (left === 0 && id < c.vocabSize) this.ctx.device.queue.writeBuffer(this.#seen.buffer, this.#seen.byteOffset + id * 4, Uint32Array.of(0));
+    }
+    this.length -= steps;
+    // The pick the next step would consume is the last kept one; the host knows it.
+    this.#lastPick = undefined;
+  }
+
+  /** Waits for queued steps (their ids already delivered or dropped) before a host-fed step changes the inputs. */
+  async #settle(): Promise<void> {
+    if (this.#inputs.length === 0) return;
+    await Promise.allSettled(this.#inputs);
+    await this.#lastPick?.catch(() => {});
+    this.#inputs.length = 0;
+  }
+
+  /** The recorded decode step (recorded now if needed), for benchmarks that time its kernels in isolation. */
+  decodeStep(sampling: ResolvedSampling): DispatchList {
+    return this.#recording(sampling).list;
+  }
+
+  #recording(sampling: ResolvedSampling): DecodeRecording {
+    const greedy = sampling.temperature <= 0;
+    const recorded = this.#decode.get(greedy);
+    if (recorded) return recorded;
+    const { ctx, model } = this;
+    const list = new DispatchList(ctx, 'qwen3 decode step');
+    this.#markSeen.encode(list, { ids: this.#token, seen: this.#seen, seq: 1 });
+    const setPosition = model.encode(list, 1, 0, 'last', this.#token);
+    this.#lmHead.encode(list, { x: model.act.a, w: this.weights.lmHead.parts, y: this.#logits, rows: 1 });
+    const sample = this.#sampler.encode(list, { logits: this.#logits, seen: this.#seen, out: this.#token, rowOffset: 0, sampling, u: 0 });
+    const d = { list, setPosition, sample, checked: false };
+    this.#decode.set(greedy, d);
+    return d;
+  }
+
+  /**
+   * One decode step (fed by the last picked id) measured: host encode time, GPU time of the step, and with
+   * perDispatch every dispatch in a timed pass of its own. Needs timestamp-query. Advances like a step.
+   */
+  async profileStep(sampling: ResolvedSampling, u: number, perDispatch: boolean): Promise<StepProfile & { id: number }> {
+    if (!this.ctx.features.timestampQuery) throw new Error('profiling needs the timestamp-query feature, which this adapter lacks');
+    await this.#settle();
+    if (!this.#lastPick) throw new Error('profileStep() needs a previous step (next() with the prompt first)');
+    const input = await this.#lastPick;
+    this.#fed.set(input, (this.#fed.get(input) ?? 0) + 1);
+    const d = this.#recording(sampling);
+    d.setPosition(this.length);
+    d.sample.set(sampling, u);
+    const { device } = this.ctx;
+    const count = perDispatch ? 2 * d.list.length : 2;
+    const querySet = device.createQuerySet({ type: 'timestamp', count });
+    const resolve = device.createBuffer({ size: count * 8, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+    const read = device.createBuffer({ size: count * 8, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const readback = this.#readbacks.take();
+    try {
+      const t0 = performance.now();
+      const encoder = device.createCommandEncoder();
+      if (perDispatch) d.list.encodeProfiled(encoder, querySet);
+      else {
+        const pass = encoder.beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } });
+        d.list.encode(pass);
+        pass.end();
+      }
+      const encodeMs = performance.now() - t0;
+      encoder.copyBufferToBuffer(this.#token.buffer, 0, readback, 0, 4);
+      encoder.resolveQuerySet(querySet, 0, count, resolve, 0);
+      encoder.copyBufferToBuffer(resolve, 0, read, 0, count * 8);
+      device.queue.submit([encoder.finish()]);
+      this.length += 1;
+      const id = await (this.#lastPick = this.#readbacks.readU32(readback));
+      await read.mapAsync(GPUMapMode.READ);
+      const ts = new BigUint64Array(read.getMappedRange().slice(0));
+      read.unmap();
+      const ms = (i: number) => Number(ts[2 * i + 1]! - ts[2 * i]!) / 1e6;
+      if (!perDispatch) return { id, encodeMs, gpuMs: ms(0) };
+      const dispatches = d.list.describe().map((e, i) => ({ ...e, ms: ms(i) }));
+      return { id, encodeMs, gpuMs: dispatches.reduce((s, e) => s + e.ms, 0), dispatches };
+    } finally {
+      querySet.destroy();
+      resolve.destroy();
+      read.destroy();
+    }
   }
 
   #check(ids: readonly number[]): void {
@@ -189,32 +372,27 @@ export class Qwen3ForCausalLM implements TokenBackend {
     }
   }
 
-  /** One pass over ids: lm_head on every row ('all'), on the last row followed by sampling, or not at all. */
+  /** One pass over host ids: lm_head on every row ('all'), on the last row followed by sampling, or not at all. */
   async #step(ids: readonly number[], head: 'all' | 'none' | { sampling: ResolvedSampling; u: number }): Promise<void> {
     const { ctx, model } = this;
-    const c = this.weights.config;
     const seq = ids.length;
     const pos0 = this.length;
     writeTensor(model.ids, Uint32Array.from(ids));
-    await ctx.run(
-      (pass) => {
-        encodeMarkSeen(ctx, pass, { ids: model.ids, seen: this.#seen, seq });
-        model.encode(pass, seq, pos0, head === 'all' ? 'all' : head === 'none' ? 'none' : 'last');
-        if (head === 'none') return;
-        encodeLinear(ctx, pass, { x: model.act.a, w: this.weights.lmHead.parts, y: this.#logits, rows: head === 'all' ? seq : 1 });
-        if (head !== 'all') {
-          encodeSample(ctx, pass, { logits: this.#logits, seen: this.#seen, out: this.#token, n: c.vocabSize, rowOffset: 0, sampling: head.sampling, u: head.u });
-        }
-      },
-      'qwen3 step',
-      typeof head === 'object' ? (encoder) => encoder.copyBufferToBuffer(this.#token.buffer, 0, this.#readback, 0, 4) : undefined,
-    );
+    await ctx.run((pass) => {
+      this.#markSeen.encode(pass, { ids: model.ids, seen: this.#seen, seq });
+      model.encode(pass, seq, pos0, head === 'all' ? 'all' : head === 'none' ? 'none' : 'last');
+      if (head === 'none') return;
+      this.#lmHead.encode(pass, { x: model.act.a, w: this.weights.lmHead.parts, y: this.#logits, rows: head === 'all' ? seq : 1 });
+      if (head !== 'all') this.#sampler.encode(pass, { logits: this.#logits, seen: this.#seen, out: this.#token, rowOffset: 0, sampling: head.sampling, u: head.u });
+    }, 'qwen3 step');
     this.length = pos0 + seq;
   }
 
   destroy(): void {
     this.model.destroy();
     for (const t of [this.#logits, this.#seen, this.#token]) t.destroy();
-    this.#readback.destroy();
+    for (const d of this.#decode.values()) d.list.destroy();
+    this.#sampler.destroy();
+    this.#readbacks.destroy();
   }
 }

@@ -1,7 +1,12 @@
-import { defineKernel, defineUniforms, dtypeWgsl, wgslDtypeCode, type GpuContext, type RowPart, type Tensor } from '@qwen3-webgpu/tensor';
+// The model's small kernels, each a factory bound to the context and its shapes that resolves its pipelines once
+// and returns a handle; encode() records into a pass (immediate) or a DispatchList (replayed every decode step) and
+// returns the setters of what changes per step.
+import { createTensor, defineKernel, defineUniforms, dtypeWgsl, wgslDtypeCode, type DispatchTarget, type GpuContext, type RowPart, type Tensor, type UniformPatch } from '@qwen3-webgpu/tensor';
 import attentionCombineSource from './attention-combine.wgsl';
 import attentionCommon from './attention-common.wgsl';
+import attentionDecodeSource from './attention-decode.wgsl';
 import attentionPrefillSource from './attention-prefill.wgsl';
+import argmaxSource from './argmax.wgsl';
 import attentionSource from './attention.wgsl';
 import embeddingSource from './embedding.wgsl';
 import markSeenSource from './mark-seen.wgsl';
@@ -9,8 +14,8 @@ import reduceF32 from './reduce-f32.wgsl';
 import sampleSource from './sample.wgsl';
 import type { ResolvedSampling } from '../sampling.ts';
 
-export { encodeLinear, encodeSwiGlu } from './linear.ts';
-export type { LinearArgs } from './linear.ts';
+export { createLinear } from './linear.ts';
+export type { Linear, LinearArgs, LinearOptions } from './linear.ts';
 
 const embedding = defineKernel({
   label: 'embedding',
@@ -19,29 +24,38 @@ const embedding = defineKernel({
   uniforms: defineUniforms({ seq: 'u32', hidden: 'u32', row_start: 'u32', row_count: 'u32' }),
 });
 
-/** out [seq, hidden] f32 = E[ids]: one dispatch per binding part of the embedding. */
-export function encodeEmbedding(ctx: GpuContext, pass: GPUComputePassEncoder, a: { ids: Tensor; table: RowPart[]; out: Tensor; seq: number }): void {
-  const hidden = a.table[0]!.tensor.shape[1]!;
-  const k = embedding.compile(ctx, { E_DTYPE: wgslDtypeCode(a.table[0]!.tensor.dtype) });
-  for (const part of a.table) {
-    k.encode(pass, { ids: a.ids, table: part.tensor, out: a.out }, { seq: a.seq, hidden, row_start: part.rowStart, row_count: part.rowCount }, Math.ceil((a.seq * hidden) / 256));
-  }
+export interface Embedding {
+  /** out [seq, hidden] f32 = E[ids]: one dispatch per binding part of the table. ids: [≥ seq] u32. */
+  encode(target: DispatchTarget, a: { ids: Tensor; out: Tensor; seq: number }): void;
 }
 
-const attention = defineKernel({
-  label: 'attention',
-  code: `${attentionCommon}\n${reduceF32}\n${attentionSource}`,
-  bindings: { q: 'read', k_cache: 'read', v_cache: 'read', out: 'read_write' },
-  uniforms: defineUniforms({ seq: 'u32', pos0: 'u32', capacity: 'u32', scale: 'f32' }),
-});
+/** Token embedding over the table's binding parts (E: [vocab, hidden], split when it exceeds one binding). */
+export function createEmbedding(ctx: GpuContext, table: RowPart[]): Embedding {
+  const first = table[0]!.tensor;
+  const hidden = first.shape[1]!;
+  const k = embedding.compile(ctx, { E_DTYPE: wgslDtypeCode(first.dtype) });
+  return {
+    encode(target, a) {
+      for (const part of table) {
+        k.encode(target, { ids: a.ids, table: part.tensor, out: a.out }, { seq: a.seq, hidden, row_start: part.rowStart, row_count: part.rowCount }, Math.ceil((a.seq * hidden) / 256), {
+          tag: 'embedding',
+          bytes: a.seq * hidden * (4 + first.byteLength / first.numel),
+        });
+      }
+    },
+  };
+}
 
-const attentionPrefill = defineKernel({
-  label: 'attention_prefill',
-  code: `${attentionCommon}\n${attentionPrefillSource}`,
-  bindings: { q: 'read', k_cache: 'read', v_cache: 'read', out: 'read_write' },
-  uniforms: defineUniforms({ seq: 'u32', pos0: 'u32', capacity: 'u32', scale: 'f32' }),
+const attentionUniforms = defineUniforms({ seq: 'u32', pos0: 'u32', capacity: 'u32', scale: 'f32' });
+const attentionBindings = { q: 'read', k_cache: 'read', v_cache: 'read', out: 'read_write' } as const;
+const attention = defineKernel({ label: 'attention', code: `${attentionCommon}\n${reduceF32}\n${attentionSource}`, bindings: attentionBindings, uniforms: attentionUniforms });
+const attentionPrefill = defineKernel({ label: 'attention_prefill', code: `${attentionCommon}\n${attentionPrefillSource}`, bindings: attentionBindings, uniforms: attentionUniforms });
+const attentionDecode = defineKernel({
+  label: 'attention_decode',
+  code: `enable subgroups;\n${reduceF32}\n${attentionDecodeSource}`,
+  bindings: attentionBindings,
+  uniforms: attentionUniforms,
 });
-
 const attentionCombine = defineKernel({
   label: 'attention_combine',
   code: attentionCombineSource,
@@ -50,87 +64,205 @@ const attentionCombine = defineKernel({
 });
 
 /** Keys per flash-decoding chunk. */
-export const ATTENTION_CHUNK = 256;
+export const ATTENTION_CHUNK = 128;
+/** Query heads per KV head the grouped decode kernel takes at most (its per-thread arrays). */
+const MAX_GROUP = 8;
 
 /** Floats of the partials buffer flash-decoding needs for `rows` query rows over `capacity` cached positions. */
 export function attentionScratchSize(rows: number, numHeads: number, headDim: number, capacity: number): number {
   return rows * numHeads * Math.ceil(capacity / ATTENTION_CHUNK) * (headDim + 2);
 }
 
-/**
- * Causal GQA attention of q [seq, nh, hd] (rows at positions pos0 …) over caches [nkv, capacity, hd] → out [seq, nh·hd].
- * Several rows (prefill) take the tiled kernel (16 rows share each key/value block); one row (decode) with
- * `scratch` (attentionScratchSize floats) and more than one chunk of keys is split across workgroups and combined
- * (flash-decoding); otherwise one workgroup walks all keys of a (row, head).
- */
-export function encodeAttention(
-  ctx: GpuContext,
-  pass: GPUComputePassEncoder,
-  a: { q: Tensor; kCache: Tensor; vCache: Tensor; out: Tensor; seq: number; pos0: number; numHeads: number; scratch?: Tensor; /** Force the one-workgroup-per-row kernel (tests). */ simple?: boolean },
-): void {
-  const [nkv, capacity, hd] = a.kCache.shape as [number, number, number];
-  if (hd > 512) throw new RangeError(`attention: head_dim ${hd} > 512 is not supported`);
-  const params = { seq: a.seq, pos0: a.pos0, capacity, scale: 1 / Math.sqrt(hd) };
-  const bindings = { q: a.q, k_cache: a.kCache, v_cache: a.vCache };
-  if (a.seq > 1 && !a.simple) {
-    if (hd > 256) throw new RangeError(`attention: head_dim ${hd} > 256 is not supported by the tiled prefill kernel`);
-    const tile = hd > 128 ? 8 : 16;
-    attentionPrefill.compile(ctx, { NH: a.numHeads, NKV: nkv, HD: hd, TQ: tile, KB: tile }).encode(pass, { ...bindings, out: a.out }, params, Math.ceil(a.seq / tile) * a.numHeads);
-    return;
-  }
-  const chunks = Math.ceil((a.pos0 + a.seq) / ATTENTION_CHUNK);
-  if (a.scratch && chunks > 1) {
-    const maxChunks = Math.ceil(capacity / ATTENTION_CHUNK);
-    if (a.scratch.numel < a.seq * a.numHeads * maxChunks * (hd + 2)) throw new RangeError('attention: scratch is smaller than attentionScratchSize()');
-    attention
-      .compile(ctx, { NH: a.numHeads, NKV: nkv, HD: hd, SPLIT: 1, CHUNK: ATTENTION_CHUNK, CHUNKS: maxChunks })
-      .encode(pass, { ...bindings, out: a.scratch }, params, a.seq * a.numHeads * maxChunks);
-    attentionCombine.compile(ctx, { NH: a.numHeads, HD: hd, CHUNKS: maxChunks }).encode(pass, { partials: a.scratch, out: a.out }, { seq: a.seq }, a.seq * a.numHeads);
-    return;
-  }
-  attention.compile(ctx, { NH: a.numHeads, NKV: nkv, HD: hd }).encode(pass, { ...bindings, out: a.out }, params, a.seq * a.numHeads);
+export interface AttentionOptions {
+  numHeads: number;
+  numKvHeads: number;
+  headDim: number;
+  /** Cached positions (the KV caches' middle dimension). */
+  capacity: number;
 }
 
-const sample = defineKernel({
-  label: 'sample',
-  code: `${reduceF32}\n${sampleSource}`,
-  bindings: { logits: 'read', seen: 'read', out: 'read_write' },
-  uniforms: defineUniforms({
-    n: 'u32',
-    row_offset: 'u32',
-    top_k: 'u32',
-    temperature: 'f32',
-    top_p: 'f32',
-    min_p: 'f32',
-    repetition_penalty: 'f32',
-    presence_penalty: 'f32',
-    u: 'f32',
-  }),
-});
+export interface AttentionArgs {
+  /** q: [seq, nh, hd] f32 (rows at positions pos0 …). */
+  q: Tensor;
+  /** [nkv, capacity, hd] f32 each. */
+  kCache: Tensor;
+  vCache: Tensor;
+  /** out: [seq, nh·hd] f32. */
+  out: Tensor;
+  seq: number;
+  pos0: number;
+  /** Flash-decoding partials (attentionScratchSize floats for one row): one-row steps split the keys with it. */
+  scratch?: Tensor;
+  /** Force the one-workgroup-per-row kernel (tests). */
+  simple?: boolean;
+}
 
-/** out[0] (u32) = the next token from logits[rowOffset … rowOffset + n) (sampling.ts semantics), u ∈ [0, 1). */
-export function encodeSample(
-  ctx: GpuContext,
-  pass: GPUComputePassEncoder,
-  a: { logits: Tensor; seen: Tensor; out: Tensor; n: number; rowOffset: number; sampling: ResolvedSampling; u: number },
-): void {
-  const s = a.sampling;
-  sample.compile(ctx).encode(
-    pass,
-    { logits: a.logits, seen: a.seen, out: a.out },
-    {
-      n: a.n,
-      row_offset: a.rowOffset,
-      top_k: s.topK,
-      temperature: s.temperature,
-      top_p: s.topP,
-      min_p: s.minP,
-      repetition_penalty: s.repetitionPenalty,
-      presence_penalty: s.presencePenalty,
-      u: a.u,
+export interface Attention {
+  /** Records attention; returns the setter of the first row's position (for a replayed decode step). */
+  encode(target: DispatchTarget, a: AttentionArgs): (pos0: number) => void;
+}
+
+/**
+ * Causal GQA attention of q over the KV caches. Several rows (prefill) take the tiled kernel (16 rows share each
+ * key/value block); one row with `scratch` is split into chunks of ATTENTION_CHUNK keys across workgroups and
+ * combined (flash-decoding) — always, whatever the position, so a recorded step replays at any length (chunks past
+ * the causal end weigh nothing); otherwise one workgroup walks all keys of a (row, head).
+ */
+export function createAttention(ctx: GpuContext, o: AttentionOptions): Attention {
+  const { numHeads: nh, numKvHeads: nkv, headDim: hd, capacity } = o;
+  if (hd > 512) throw new RangeError(`attention: head_dim ${hd} > 512 is not supported`);
+  const maxChunks = Math.ceil(capacity / ATTENTION_CHUNK);
+  const tile = hd > 128 ? 8 : 16;
+  const prefill = hd <= 256 ? attentionPrefill.compile(ctx, { NH: nh, NKV: nkv, HD: hd, TQ: tile, KB: tile }) : undefined;
+  const split = attention.compile(ctx, { NH: nh, NKV: nkv, HD: hd, SPLIT: 1, CHUNK: ATTENTION_CHUNK, CHUNKS: maxChunks });
+  const combine = attentionCombine.compile(ctx, { NH: nh, HD: hd, CHUNKS: maxChunks });
+  const simple = attention.compile(ctx, { NH: nh, NKV: nkv, HD: hd });
+  // Decode steps on GPUs: attention-decode.wgsl (K/V read once per KV head, as vec4s) where the adapter has fixed-size
+  // subgroups and the group's buffers fit in workgroup memory; else the per-head split kernel.
+  const group = nh / nkv;
+  const sg = ctx.info.subgroupMinSize;
+  const decodeShared = 4 * (group * hd + group * ATTENTION_CHUNK + 256 * group * 4 + 256);
+  const grouped =
+    ctx.kernelLayout === 'gpu' && ctx.features.subgroups && sg > 0 && sg === ctx.info.subgroupMaxSize && hd % 4 === 0 && hd / 4 <= 256 &&
+    Number.isInteger(group) && group <= MAX_GROUP && decodeShared <= ctx.limits.maxComputeWorkgroupStorageSize
+      ? attentionDecode.compile(ctx, { NH: nh, NKV: nkv, HD: hd, CHUNK: ATTENTION_CHUNK, CHUNKS: maxChunks, SG: sg })
+      : undefined;
+  return {
+    encode(target, a) {
+      if (a.kCache.shape[1] !== capacity || a.kCache.shape[0] !== nkv || a.kCache.shape[2] !== hd) throw new RangeError(`attention: caches must be [${nkv}, ${capacity}, ${hd}], got [${a.kCache.shape}]`);
+      const params = { seq: a.seq, pos0: a.pos0, capacity, scale: 1 / Math.sqrt(hd) };
+      const bindings = { q: a.q, k_cache: a.kCache, v_cache: a.vCache };
+      // K and V of the positions seen, q and the output (f32).
+      let keys = a.pos0 + a.seq;
+      const bytes = () => 2 * nkv * keys * hd * 4 * (nh / nkv) + 2 * a.seq * nh * hd * 4;
+      const patches: UniformPatch<'pos0'>[] = [];
+      const at = (pos0: number) => {
+        if (pos0 + a.seq > capacity) throw new RangeError(`attention: positions ${pos0}…${pos0 + a.seq - 1} overflow the cache capacity ${capacity}`);
+        keys = pos0 + a.seq;
+        for (const p of patches) p.set('pos0', pos0);
+      };
+      if (a.seq > 1 && !a.simple) {
+        if (!prefill) throw new RangeError(`attention: head_dim ${hd} > 256 is not supported by the tiled prefill kernel`);
+        patches.push(prefill.encode(target, { ...bindings, out: a.out }, params, Math.ceil(a.seq / tile) * nh, { tag: 'attention', bytes }));
+      } else if (a.scratch && (maxChunks > 1 || grouped) && !a.simple) {
+        if (a.scratch.numel < a.seq * nh * maxChunks * (hd + 2)) throw new RangeError('attention: scratch is smaller than attentionScratchSize()');
+        if (grouped && a.seq === 1) {
+          const groupedBytes = () => 2 * nkv * keys * hd * 4 + 2 * nh * hd * 4;
+          patches.push(grouped.encode(target, { ...bindings, out: a.scratch }, params, nkv * maxChunks, { tag: 'attention', bytes: groupedBytes }));
+        } else {
+          patches.push(split.encode(target, { ...bindings, out: a.scratch }, params, a.seq * nh * maxChunks, { tag: 'attention', bytes }));
+        }
+        combine.encode(target, { partials: a.scratch, out: a.out }, { seq: a.seq }, a.seq * nh, { tag: 'attention combine', bytes: a.seq * nh * (maxChunks * (hd + 2) + hd) * 4 });
+      } else {
+        patches.push(simple.encode(target, { ...bindings, out: a.out }, params, a.seq * nh, { tag: 'attention', bytes }));
+      }
+      return at;
     },
-    1,
-  );
+  };
+}
+
+const sampleUniforms = defineUniforms({
+  n: 'u32',
+  row_offset: 'u32',
+  top_k: 'u32',
+  temperature: 'f32',
+  top_p: 'f32',
+  min_p: 'f32',
+  repetition_penalty: 'f32',
+  presence_penalty: 'f32',
+  u: 'f32',
+});
+const sample = defineKernel({ label: 'sample', code: `${reduceF32}\n${sampleSource}`, bindings: { logits: 'read', seen: 'read', out: 'read_write' }, uniforms: sampleUniforms });
+
+export interface SampleArgs {
+  /** logits: [.., n] f32, the row at element rowOffset. */
+  logits: Tensor;
+  /** seen: [n] u32 (1 = in the context, for the penalties). */
+  seen: Tensor;
+  /** out: [1] u32, the picked id. */
+  out: Tensor;
+  rowOffset: number;
+  sampling: ResolvedSampling;
+  /** The uniform draw in [0, 1). */
+  u: number;
+}
+
+export interface SampleStep {
+  /** Changes the draw (and the sampling settings) of a recorded dispatch; greedy stays greedy (record each). */
+  set(sampling: ResolvedSampling, u: number): void;
+}
+
+export interface Sampler {
+  encode(target: DispatchTarget, a: SampleArgs): SampleStep;
+  destroy(): void;
+}
+
+function sampleParams(n: number, rowOffset: number, s: ResolvedSampling, u: number) {
+  return {
+    n,
+    row_offset: rowOffset,
+    top_k: s.topK,
+    temperature: s.temperature,
+    top_p: s.topP,
+    min_p: s.minP,
+    repetition_penalty: s.repetitionPenalty,
+    presence_penalty: s.presencePenalty,
+    u,
+  };
+}
+
+const argmaxSpec = {
+  code: argmaxSource,
+  bindings: { logits: 'read', seen: 'read', partials: 'read_write', out: 'read_write' },
+  uniforms: defineUniforms({ n: 'u32', row_offset: 'u32', parts: 'u32', repetition_penalty: 'f32', presence_penalty: 'f32' }),
+} as const;
+const argmaxPart = defineKernel({ ...argmaxSpec, label: 'argmax_part', entryPoint: 'argmax_part' });
+const argmaxPick = defineKernel({ ...argmaxSpec, label: 'argmax_pick', entryPoint: 'argmax_pick' });
+/** Logits per workgroup of argmax_part (argmax.wgsl's PER_GROUP). */
+const ARGMAX_PER_GROUP = 1024;
+
+/**
+ * out[0] (u32) = the next token from a row of n logits (sampling.ts semantics). Temperature 0 takes the two-step
+ * parallel argmax (argmax.wgsl); sampling takes one workgroup (sample.wgsl).
+ */
+export function createSampler(ctx: GpuContext, n: number): Sampler {
+  const k = sample.compile(ctx);
+  const part = argmaxPart.compile(ctx);
+  const pick = argmaxPick.compile(ctx);
+  const parts = Math.ceil(n / ARGMAX_PER_GROUP);
+  const partials = createTensor(ctx, [2 * parts], 'u32', { label: 'argmax partials' });
+  const greedyParams = (rowOffset: number, s: ResolvedSampling) => ({ n, row_offset: rowOffset, parts, repetition_penalty: s.repetitionPenalty, presence_penalty: s.presencePenalty });
+  return {
+    encode(target, a) {
+      const greedy = a.sampling.temperature <= 0;
+      if (greedy) {
+        const bound = { logits: a.logits, seen: a.seen, partials, out: a.out };
+        const p = greedyParams(a.rowOffset, a.sampling);
+        const patches = [part.encode(target, bound, p, parts, { tag: 'sample', bytes: n * 8 }), pick.encode(target, bound, p, 1, { tag: 'sample', bytes: parts * 8 })];
+        return {
+          set(s) {
+            if (s.temperature > 0) throw new Error('sampler: a greedy dispatch cannot sample; record a sampling one');
+            const v = greedyParams(a.rowOffset, s);
+            for (const patch of patches) {
+              patch.set('repetition_penalty', v.repetition_penalty);
+              patch.set('presence_penalty', v.presence_penalty);
+            }
+          },
+        };
+      }
+      const patch = k.encode(target, { logits: a.logits, seen: a.seen, out: a.out }, sampleParams(n, a.rowOffset, a.sampling, a.u), 1, { tag: 'sample', bytes: n * 8 });
+      return {
+        set(s, u) {
+          if (s.temperature <= 0) throw new Error('sampler: a sampling dispatch is not the greedy one; record a greedy one');
+          const p = sampleParams(n, a.rowOffset, s, u);
+          for (const f of sampleUniforms.fields) patch.set(f.name, p[f.name]);
+        },
+      };
+    },
+    destroy() {
+      partials.destroy();
+    },
+  };
 }
 
 const markSeen = defineKernel({
@@ -140,7 +272,16 @@ const markSeen = defineKernel({
   uniforms: defineUniforms({ seq: 'u32' }),
 });
 
-/** seen[ids[t]] = 1 for the seq ids. */
-export function encodeMarkSeen(ctx: GpuContext, pass: GPUComputePassEncoder, a: { ids: Tensor; seen: Tensor; seq: number }): void {
-  markSeen.compile(ctx).encode(pass, { ids: a.ids, seen: a.seen }, { seq: a.seq }, Math.ceil(a.seq / 64));
+export interface MarkSeen {
+  /** seen[ids[t]] = 1 for the seq ids. */
+  encode(target: DispatchTarget, a: { ids: Tensor; seen: Tensor; seq: number }): void;
+}
+
+export function createMarkSeen(ctx: GpuContext): MarkSeen {
+  const k = markSeen.compile(ctx);
+  return {
+    encode(target, a) {
+      k.encode(target, { ids: a.ids, seen: a.seen }, { seq: a.seq }, Math.ceil(a.seq / 64), { tag: 'mark_seen', bytes: a.seq * 8 });
+    },
+  };
 }

@@ -1,51 +1,102 @@
-import { defineKernel, defineUniforms, dtypeWgsl, wgslDtypeCode, type GpuContext, type RowPart, type Tensor } from '@qwen3-webgpu/tensor';
+import { defineKernel, defineUniforms, dtypeBytes, dtypeWgsl, gemvLanes, laneReduceVariant, laneReduceWgsl, wgslDtypeCode, type DispatchTarget, type GpuContext, type RowPart, type Tensor } from '@qwen3-webgpu/tensor';
+import gemvSource from './gemv.wgsl';
 import common from './linear-common.wgsl';
-import source from './linear.wgsl';
 import serialSource from './linear-serial.wgsl';
+import source from './linear.wgsl';
 
 const bindings = { x: 'read', w: 'read', w2: 'read', y: 'read_write' } as const;
 const uniforms = defineUniforms({ rows: 'u32', n: 'u32', k: 'u32', y_stride: 'u32', col0: 'u32' });
 /** GPUs: 32 lanes share each output column. CPU adapters: one invocation per column (see linear-serial.wgsl). */
-const kernels = {
+const tiled = {
   gpu: { kernel: defineKernel({ label: 'linear', code: `${dtypeWgsl}\n${common}\n${source}`, bindings, uniforms }), cols: 8 },
   cpu: { kernel: defineKernel({ label: 'linear serial', code: `${dtypeWgsl}\n${common}\n${serialSource}`, bindings, uniforms }), cols: 64 },
 };
-const layoutFor = (ctx: GpuContext) => kernels[ctx.kernelLayout];
+const gemvUniforms = defineUniforms({ n: 'u32', words: 'u32', col0: 'u32' });
+const gemv = {
+  workgroup: defineKernel({ label: 'gemv', code: `${laneReduceWgsl.workgroup}\n${dtypeWgsl}\n${gemvSource}`, bindings, uniforms: gemvUniforms }),
+  subgroup: defineKernel({ label: 'gemv', code: `${laneReduceWgsl.subgroup}\n${dtypeWgsl}\n${gemvSource}`, bindings, uniforms: gemvUniforms }),
+};
+
+export interface LinearOptions {
+  /** Output columns n and reduction length k of W: [n, k]. */
+  n: number;
+  k: number;
+  /** Weight dtype (bf16/f16/f32). */
+  dtype: Tensor['dtype'];
+  /** Add into y (the residual stream) instead of overwriting. */
+  accumulate?: boolean;
+  /** y = silu(x·Wgᵀ) ⊙ x·Wuᵀ with W = gate, W2 = up (Qwen3's MLP input, both projections in one pass over x). */
+  swiglu?: boolean;
+  /** Profile label, e.g. 'o_proj'. */
+  tag?: string;
+  /** Force the tiled kernel for one row too (tests of both paths). */
+  noGemv?: boolean;
+}
 
 export interface LinearArgs {
   /** x: [rows, k] f32. */
   x: Tensor;
-  /** W: [n, k] bf16/f16/f32, whole or as row parts (splitRows) when it exceeds one binding. */
+  /** W: [n, k], whole or as row parts (splitRows) when it exceeds one binding. */
   w: Tensor | RowPart[];
+  /** W2: [n, k] (swiglu's up projection). */
+  w2?: Tensor;
   /** y: [rows, n] f32 (row stride = n). */
   y: Tensor;
   rows: number;
-  /** Add into y (residual stream) instead of overwriting. */
-  accumulate?: boolean;
 }
 
-/** y (+)= x · Wᵀ. Several dispatches when W comes in parts (lm_head over a vocabulary larger than a binding). */
-export function encodeLinear(ctx: GpuContext, pass: GPUComputePassEncoder, a: LinearArgs): void {
-  const parts = Array.isArray(a.w) ? a.w : [{ rowStart: 0, rowCount: a.w.shape[0]!, tensor: a.w }];
-  const whole = parts[0]!.tensor;
-  const k = whole.shape[1]!;
-  const n = parts.reduce((s, p) => s + p.rowCount, 0);
-  if (a.x.dtype !== 'f32' || a.y.dtype !== 'f32') throw new TypeError('linear: x and y must be f32');
-  if (a.x.numel < a.rows * k) throw new RangeError(`linear: x [${a.x.shape}] is smaller than [${a.rows}, ${k}]`);
-  if (a.y.numel < a.rows * n) throw new RangeError(`linear: y [${a.y.shape}] is smaller than [${a.rows}, ${n}]`);
-  const { kernel, cols } = layoutFor(ctx);
-  const compiled = kernel.compile(ctx, { W_DTYPE: wgslDtypeCode(whole.dtype), ACCUMULATE: a.accumulate ? 1 : 0, SWIGLU: 0 });
-  for (const p of parts) {
-    compiled.encode(pass, { x: a.x, w: p.tensor, w2: p.tensor, y: a.y }, { rows: a.rows, n: p.rowCount, k, y_stride: n, col0: p.rowStart }, Math.ceil(p.rowCount / cols));
-  }
+export interface Linear {
+  readonly options: Readonly<LinearOptions>;
+  /** Records y (+)= x · Wᵀ (several dispatches when W comes in parts). */
+  encode(target: DispatchTarget, a: LinearArgs): void;
 }
 
-/** h [rows, inter] = silu(x · Wgᵀ) ⊙ (x · Wuᵀ): Qwen3's MLP input, both projections in one pass over x. */
-export function encodeSwiGlu(ctx: GpuContext, pass: GPUComputePassEncoder, a: { x: Tensor; wGate: Tensor; wUp: Tensor; h: Tensor; rows: number }): void {
-  const [inter, k] = a.wGate.shape as [number, number];
-  if (a.wUp.dtype !== a.wGate.dtype) throw new TypeError('swiglu: gate and up weights must share a dtype');
-  const { kernel, cols } = layoutFor(ctx);
-  kernel
-    .compile(ctx, { W_DTYPE: wgslDtypeCode(a.wGate.dtype), ACCUMULATE: 0, SWIGLU: 1 })
-    .encode(pass, { x: a.x, w: a.wGate, w2: a.wUp, y: a.h }, { rows: a.rows, n: inter, k, y_stride: inter, col0: 0 }, Math.ceil(inter / cols));
+/**
+ * nn.Linear without bias, bound to its shape: y (+)= x · Wᵀ, or the SwiGLU pair. One row (decode) takes the GEMV that
+ * streams W in 16-byte words at memory speed on GPUs; several rows take the tiled kernel (4 rows per pass over W).
+ */
+export function createLinear(ctx: GpuContext, o: LinearOptions): Linear {
+  const { n, k } = o;
+  if (o.dtype !== 'bf16' && o.dtype !== 'f16' && o.dtype !== 'f32') throw new TypeError(`linear: weights must be bf16, f16 or f32, got ${o.dtype}`);
+  const wCode = wgslDtypeCode(o.dtype);
+  const flags = { W_DTYPE: wCode, ACCUMULATE: o.accumulate ? 1 : 0, SWIGLU: o.swiglu ? 1 : 0 };
+  const { kernel, cols } = tiled[ctx.kernelLayout];
+  const tiledKernel = kernel.compile(ctx, flags);
+  // The GEMV reads whole 16-byte words of W and x: k · bytes and every part's offset must be multiples of 16.
+  const rowBytes = k * dtypeBytes(o.dtype);
+  const wordsPerRow = rowBytes / 16;
+  const lanes = gemvLanes(wordsPerRow, n);
+  const reduce = laneReduceVariant(ctx, lanes);
+  const gemvKernel =
+    ctx.kernelLayout === 'gpu' && !o.noGemv && rowBytes % 16 === 0 && k % 4 === 0
+      ? gemv[reduce.variant].compile(ctx, { ...flags, ...reduce.constants, LANES: lanes, ROWS: 256 / lanes })
+      : undefined;
+  const tag = o.tag ?? (o.swiglu ? 'gate_up' : 'linear');
+  return {
+    options: o,
+    encode(target, a) {
+      const parts = Array.isArray(a.w) ? a.w : [{ rowStart: 0, rowCount: a.w.shape[0]!, tensor: a.w }];
+      const rows = a.rows;
+      const total = parts.reduce((s, p) => s + p.rowCount, 0);
+      for (const p of parts) {
+        if (p.tensor.dtype !== o.dtype || p.tensor.shape[1] !== k) throw new TypeError(`linear: W must be [n, ${k}] ${o.dtype}, got [${p.tensor.shape}] ${p.tensor.dtype}`);
+      }
+      if (total !== n) throw new RangeError(`linear: W has ${total} rows, expected n = ${n}`);
+      if (o.swiglu && (!a.w2 || Array.isArray(a.w) || a.w2.dtype !== o.dtype || a.w2.shape[0] !== n)) throw new TypeError('swiglu: gate and up weights must be whole [n, k] tensors of one dtype');
+      if (a.x.dtype !== 'f32' || a.y.dtype !== 'f32') throw new TypeError('linear: x and y must be f32');
+      if (a.x.numel < rows * k) throw new RangeError(`linear: x [${a.x.shape}] is smaller than [${rows}, ${k}]`);
+      if (a.y.numel < rows * n) throw new RangeError(`linear: y [${a.y.shape}] is smaller than [${rows}, ${n}]`);
+      const bytes = (count: number) => count * rowBytes * (o.swiglu ? 2 : 1) + rows * (k + count * (o.accumulate ? 2 : 1)) * 4;
+      const useGemv = gemvKernel && rows === 1 && a.x.byteOffset % 16 === 0 && parts.every((p) => p.tensor.byteOffset % 16 === 0);
+      for (const p of parts) {
+        const bound = { x: a.x, w: p.tensor, w2: a.w2 ?? p.tensor, y: a.y };
+        const meta = { tag, bytes: bytes(p.rowCount) };
+        if (useGemv) {
+          gemvKernel.encode(target, bound, { n: p.rowCount, words: wordsPerRow, col0: p.rowStart }, Math.ceil(p.rowCount / (256 / lanes)), meta);
+        } else {
+          tiledKernel.encode(target, bound, { rows, n: p.rowCount, k, y_stride: n, col0: p.rowStart }, Math.ceil(p.rowCount / cols), meta);
+        }
+      }
+    },
+  };
 }

@@ -1,0 +1,66 @@
+// The decode profiler: per step, host time to encode the recorded step and GPU time (pass timestamps); per kernel
+// kind, each dispatch timed in a pass of its own (dispatches per token, µs per token, bytes, GB/s, % of copy); and
+// each decode GEMV kind timed in isolation, all its dispatches of a step back to back in one pass, as a step runs them.
+import { timeGpu, type GpuContext } from '@qwen3-webgpu/tensor';
+import { resolveSampling, type Qwen3ForCausalLM } from '../src/index.ts';
+
+const greedy = resolveSampling({ temperature: 0 });
+const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
+const pad = (s: string | number, n: number) => String(s).padStart(n);
+
+/** Profiles decode steps of `lm` (after feeding `prompt`, or from where it stands) and prints the tables. */
+export async function printProfile(ctx: GpuContext, lm: Qwen3ForCausalLM, prompt: number[] | undefined, copyGbps: number, steps = 32): Promise<void> {
+  if (prompt) {
+    lm.reset();
+    await lm.next(prompt, greedy, 0);
+  }
+  const encode: number[] = [];
+  const gpu: number[] = [];
+  for (let s = 0; s < steps; s++) {
+    const p = await lm.profileStep(greedy, 0, false);
+    encode.push(p.encodeMs);
+    gpu.push(p.gpuMs);
+  }
+  console.log(`\nprofile at ${lm.length} cached positions, ${steps} steps: host encode ${(median(encode) * 1000).toFixed(0)} µs/step (min ${(Math.min(...encode) * 1000).toFixed(0)}), ` +
+    `GPU ${(median(gpu) * 1000).toFixed(0)} µs/step (one pass, min ${(Math.min(...gpu) * 1000).toFixed(0)})`);
+
+  const kinds = new Map<string, { count: number; ms: number[]; bytes: number }>();
+  const rounds = 8;
+  for (let s = 0; s < rounds; s++) {
+    const p = await lm.profileStep(greedy, 0, true);
+    const perStep = new Map<string, { count: number; ms: number; bytes: number }>();
+    for (const d of p.dispatches!) {
+      const k = perStep.get(d.tag) ?? { count: 0, ms: 0, bytes: 0 };
+      k.count++;
+      k.ms += d.ms;
+      k.bytes += d.bytes;
+      perStep.set(d.tag, k);
+    }
+    for (const [tag, k] of perStep) {
+      const acc = kinds.get(tag) ?? { count: k.count, ms: [], bytes: k.bytes };
+      acc.ms.push(k.ms);
+      kinds.set(tag, acc);
+    }
+  }
+  const rows = [...kinds].map(([tag, k]) => ({ tag, count: k.count, us: median(k.ms) * 1000, bytes: k.bytes })).sort((a, b) => b.us - a.us);
+  const total = rows.reduce((s, r) => s + r.us, 0);
+  console.log(`each dispatch in its own pass (median of ${rounds} steps; sums exceed the one-pass time by the per-pass cost):`);
+  console.log(`${'kernel'.padEnd(18)} ${pad('disp/tok', 8)} ${pad('µs/tok', 8)} ${pad('MB/tok', 8)} ${pad('GB/s', 7)} ${pad('% copy', 7)}`);
+  for (const r of rows) {
+    const gbps = r.bytes / (r.us * 1e3);
+    console.log(`${r.tag.padEnd(18)} ${pad(r.count, 8)} ${pad(r.us.toFixed(1), 8)} ${pad((r.bytes / 1e6).toFixed(2), 8)} ${pad(gbps.toFixed(0), 7)} ${pad(((100 * gbps) / copyGbps).toFixed(1), 7)}`);
+  }
+  console.log(`${'total'.padEnd(18)} ${pad(rows.reduce((s, r) => s + r.count, 0), 8)} ${pad(total.toFixed(1), 8)}`);
+
+  // Isolated loops: every dispatch of one GEMV kind in a step, back to back in one pass, repeated.
+  const list = lm.decodeStep(greedy);
+  console.log(`decode GEMVs in isolation (a step's dispatches of that kind back to back in one pass):`);
+  for (const tag of ['qkv gemv', 'o_proj', 'gate_up', 'down', 'lm_head']) {
+    const view = list.select((t) => t === tag);
+    if (view.length === 0) continue;
+    const bytes = view.describe().reduce((s, d) => s + d.bytes, 0);
+    const timing = await timeGpu(ctx, (pass) => view.encode(pass), { repeats: tag === 'lm_head' ? 20 : 4, trials: 9 });
+    const gbps = bytes / (timing.ms * 1e6);
+    console.log(`  ${tag.padEnd(10)} ${pad(view.length, 3)} dispatches, ${(bytes / 1e6).toFixed(1)} MB: ${(timing.ms * 1000).toFixed(1)} µs, ${gbps.toFixed(0)} GB/s = ${((100 * gbps) / copyGbps).toFixed(1)} % of copy (${timing.method})`);
+  }
+}

@@ -1,0 +1,177 @@
+// A recorded list of dispatches that replays unchanged every step (gpu.cpp's Kernel, ratchet's compiled-op list,
+// onnxruntime-web's capture/replay). Pipelines and bind groups are resolved once; each dispatch owns a uniform slot
+// in the list's own buffer, bound at a fixed offset, so a step re-encodes (pipeline, bind group, workgroups) and
+// nothing else. What
+// changes per step (a position, a random draw) is patched into the host mirror and reaches the GPU in one
+// writeBuffer, which the queue orders after the previous step's submit — so steps may be in flight together.
+import type { GpuContext } from './context.ts';
+import type { UniformLayout } from './uniforms.ts';
+
+/** What a profiler reports about a dispatch: its kind, and the bytes it moves (for GB/s). */
+export interface DispatchMeta {
+  /** Kernel kind in profiles, e.g. 'linear o_proj'; default the kernel label. */
+  tag?: string;
+  /** Bytes read + written, or a function of the list's current state (attention grows with the cache). */
+  bytes?: number | (() => number);
+}
+
+/** A recorded dispatch's uniform block: fields set here reach the GPU with the list's next encode. */
+export interface UniformPatch<U extends string> {
+  set(field: U, value: number): void;
+}
+
+interface Entry {
+  pipeline: GPUComputePipeline;
+  layout: GPUBindGroupLayout;
+  resources: GPUBufferBinding[];
+  uniformBytes: number;
+  x: number;
+  y: number;
+  z: number;
+  tag: string;
+  bytes: number | (() => number);
+  group?: GPUBindGroup;
+}
+
+/** Everything a compiled kernel hands the list for one dispatch. */
+export interface RecordedDispatchSpec<U extends string> {
+  pipeline: GPUComputePipeline;
+  layout: GPUBindGroupLayout;
+  resources: GPUBufferBinding[];
+  uniforms: UniformLayout<U>;
+  params: ArrayBuffer;
+  workgroups: [number, number, number];
+  meta: Required<DispatchMeta>;
+}
+
+export class DispatchList {
+  readonly #entries: Entry[] = [];
+  readonly #slotBytes: number;
+  #mirror = new Uint8Array(0);
+  #view = new DataView(this.#mirror.buffer);
+  #buffer: GPUBuffer | undefined;
+  #dirty = true;
+  #destroyed = false;
+
+  constructor(
+    readonly ctx: GpuContext,
+    readonly label = 'dispatch list',
+  ) {
+    this.#slotBytes = Math.max(256, ctx.limits.minUniformBufferOffsetAlignment);
+  }
+
+  get length(): number {
+    return this.#entries.length;
+  }
+
+  /** Appends a dispatch (called by CompiledKernel.encode); returns the handle that patches its uniforms. */
+  add<U extends string>(d: RecordedDispatchSpec<U>): UniformPatch<U> {
+    if (this.#buffer) throw new Error(`${this.label}: cannot add dispatches after the list was first encoded`);
+    const slot = this.#entries.length;
+    const [x, y, z] = d.workgroups;
+    this.#entries.push({ ...d, uniformBytes: d.uniforms.byteSize, x, y, z, tag: d.meta.tag, bytes: d.meta.bytes });
+    const grown = new Uint8Array((slot + 1) * this.#slotBytes);
+    grown.set(this.#mirror);
+    grown.set(new Uint8Array(d.params), slot * this.#slotBytes);
+    this.#mirror = grown;
+    this.#view = new DataView(grown.buffer);
+    const base = slot * this.#slotBytes;
+    const fields = d.uniforms.fields;
+    return {
+      set: (field, value) => {
+        const i = fields.findIndex((f) => f.name === field);
+        if (i < 0) throw new TypeError(`${this.label}: no uniform field '${field}'`);
+        const type = fields[i]!.type;
+        if (type === 'f32') this.#view.setFloat32(base + 4 * i, value, true);
+        else if (!Number.isInteger(value)) throw new RangeError(`uniform '${field}' must be a ${type}, got ${value}`);
+        else if (type === 'u32') this.#view.setUint32(base + 4 * i, value, true);
+        else this.#view.setInt32(base + 4 * i, value, true);
+        this.#dirty = true;
+      },
+    };
+  }
+
+  /** Creates the uniform buffer and one bind group per dispatch (its uniform slot bound at a fixed offset). */
+  #seal(): void {
+    if (this.#destroyed) throw new Error(`${this.label} used after destroy()`);
+    const { device } = this.ctx;
+    const size = Math.max(this.#slotBytes, this.#mirror.byteLength);
+    const buffer = (this.#buffer = device.createBuffer({ label: `${this.label} uniforms`, size, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST }));
+    this.#entries.forEach((e, slot) => {
+      e.group = device.createBindGroup({
+        label: e.tag,
+        layout: e.layout,
+        entries: [
+          ...e.resources.map((resource, binding) => ({ binding, resource })),
+          { binding: e.resources.length, resource: { buffer, offset: slot * this.#slotBytes, size: e.uniformBytes } },
+        ],
+      });
+    });
+  }
+
+  /** Uploads patched uniforms (one writeBuffer) if anything changed since the last encode. */
+  #upload(): void {
+    if (!this.#buffer) this.#seal();
+    if (!this.#dirty) return;
+    if (this.#mirror.byteLength > 0) this.ctx.device.queue.writeBuffer(this.#buffer!, 0, this.#mirror);
+    this.#dirty = false;
+  }
+
+  /** Records every dispatch into `pass`, in order. */
+  encode(pass: GPUComputePassEncoder): void {
+    this.#upload();
+    let last: GPUComputePipeline | undefined;
+    for (const e of this.#entries) {
+      if (e.pipeline !== last) pass.setPipeline((last = e.pipeline));
+      pass.setBindGroup(0, e.group!);
+      pass.dispatchWorkgroups(e.x, e.y, e.z);
+    }
+  }
+
+  /**
+   * Records each dispatch in a compute pass of its own with timestamps before and after (query 2i, 2i + 1 of
+   * `querySet`, which needs 2 × length queries): the profiler's view of where a step's GPU time goes.
+   */
+  encodeProfiled(encoder: GPUCommandEncoder, querySet: GPUQuerySet): void {
+    this.#upload();
+    this.#entries.forEach((e, i) => {
+      const pass = encoder.beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
+      pass.setPipeline(e.pipeline);
+      pass.setBindGroup(0, e.group!);
+      pass.dispatchWorkgroups(e.x, e.y, e.z);
+      pass.end();
+    });
+  }
+
+  /**
+   * The dispatches whose tag passes `keep`, as a list view sharing this list's pipelines, bind groups and uniforms
+   * (benchmarks time one kind of kernel exactly as a step runs it).
+   */
+  select(keep: (tag: string) => boolean): { length: number; encode(pass: GPUComputePassEncoder): void; describe(): { tag: string; bytes: number }[] } {
+    this.#upload();
+    const picked = this.#entries.filter((e) => keep(e.tag));
+    return {
+      length: picked.length,
+      encode: (pass) => {
+        this.#upload();
+        for (const e of picked) {
+          pass.setPipeline(e.pipeline);
+          pass.setBindGroup(0, e.group!);
+          pass.dispatchWorkgroups(e.x, e.y, e.z);
+        }
+      },
+      describe: () => picked.map((e) => ({ tag: e.tag, bytes: typeof e.bytes === 'function' ? e.bytes() : e.bytes })),
+    };
+  }
+
+  /** Kind and bytes moved of each dispatch, in order (bytes evaluated now). */
+  describe(): { tag: string; bytes: number }[] {
+    return this.#entries.map((e) => ({ tag: e.tag, bytes: typeof e.bytes === 'function' ? e.bytes() : e.bytes }));
+  }
+
+  destroy(): void {
+    this.#destroyed = true;
+    this.#buffer?.destroy();
+    this.#buffer = undefined;
+  }
+}
