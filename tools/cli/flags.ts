@@ -52,7 +52,9 @@ export function idsFlag(name: string, raw: string | undefined): number[] | undef
   const parts = raw.split(',').map((s) => s.trim());
   if (parts.every((p) => p === '')) throw new UsageError(`--${name} is empty`);
   return parts.map((p) => {
-    if (!/^\d+$/.test(p) || !Number.isSafeInteger(Number(p))) throw new UsageError(`--${name} must be non-negative integers separated by commas, got '${p}'`);
+    if (!/^\d+$/.test(p)) throw new UsageError(`--${name} must be non-negative integers separated by commas, got '${p}'`);
+    // Well-formed but beyond 2^53: no vocabulary is that large (and the number would not survive as a double).
+    if (!Number.isSafeInteger(Number(p))) throw new UsageError(`--${name}: id ${p} is outside the model's vocabulary`);
     return Number(p);
   });
 }

@@ -44,7 +44,7 @@ Generation
   --min-p P                drop tokens below P x the top probability, P in [0, 1)
   --repetition-penalty R   > 0; 1 = off
   --presence-penalty X     subtracted from the logits of tokens already seen
-  --seed N                 seed of the sampler (same seed, same backend: same text)
+  --seed N                 seed of the sampler, 0 … 4294967295 (same seed, same backend: same text)
   --max-context N          KV-cache positions (default min(4096, the model's max_position_embeddings))
   --backend webgpu|cpu     default webgpu; without a WebGPU adapter, cpu with a notice
 Output
@@ -112,7 +112,8 @@ export function parseCli(argv: readonly string[]): CliOptions {
     help: values.help === true,
     version: values.version === true,
   };
-  const seed = numberFlag('seed', str('seed'), 'a non-negative integer', (v) => v >= 0, true);
+  // The sampler's generator has 32 bits of state: a larger seed would silently equal a smaller one.
+  const seed = numberFlag('seed', str('seed'), 'an integer in [0, 4294967295]', (v) => v >= 0 && v <= 0xffffffff, true);
   const maxContext = numberFlag('max-context', str('max-context'), 'a positive integer', (v) => v >= 1, true);
   if (str('model') !== undefined) opts.model = str('model')!;
   if (str('prompt') !== undefined) opts.prompt = str('prompt')!;

@@ -4,6 +4,7 @@ import { defaultMaxContext } from '@qwen3-webgpu/qwen3';
 import { HELP, parseCli, type CliOptions } from './args.ts';
 import { runCommand, UsageError } from '../../../tools/cli/errors.ts';
 import { loadModel, modelDir, openModelFiles, type OpenedModel } from './model.ts';
+import { progressBar } from './progress.ts';
 import { chatLoop, checkPrompt, promptIdsOf, runOnce, type RunResult } from './run.ts';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -34,6 +35,9 @@ function statsLine(m: OpenedModel, r: RunResult): string {
     `${s.generated_tokens} generated · decode ${s.decode_tokens_per_second} tok/s · ${r.stats.finishReason}`;
 }
 
+/** Writes to stdout and waits until it is written: a failed write (ENOSPC, EIO) surfaces before anything follows. */
+const writeOut = (text: string) => new Promise<void>((resolve, reject) => process.stdout.write(text, (err) => (err ? reject(err) : resolve())));
+
 async function main(opts: CliOptions): Promise<void> {
   if (opts.help) return void process.stdout.write(`${HELP}\n`);
   if (opts.version) return void process.stdout.write(`qwen3-generate ${VERSION}\n`);
@@ -47,27 +51,51 @@ async function main(opts: CliOptions): Promise<void> {
   if (interactive && opts.json) throw new UsageError('--json needs a prompt (--prompt or stdin); the interactive chat has no single result');
   const dir = modelDir(opts);
   const { checkpoint, tokenizer } = await openModelFiles(dir, !opts.promptIds);
+  const notice = (line: string) => {
+    if (!opts.quiet) process.stderr.write(`${line}\n`);
+  };
+  for (const w of checkpoint.warnings) notice(`qwen3-generate: warning: ${w}`);
   const maxPositions = checkpoint.config.maxPositionEmbeddings;
   if (opts.maxContext !== undefined && opts.maxContext > maxPositions) throw new UsageError(`--max-context ${opts.maxContext} exceeds the model's max_position_embeddings ${maxPositions}`);
   // Validate the prompt against vocabulary and context before loading any weights.
   const promptIds = interactive ? [] : promptIdsOf({ tokenizer }, opts, text);
-  const notice = (line: string) => {
-    if (!opts.quiet) process.stderr.write(`${line}\n`);
-  };
   if (!interactive) {
     checkPrompt(promptIds, checkpoint.config.vocabSize, opts.maxContext ?? defaultMaxContext(checkpoint.config), opts.maxTokens);
   }
-  const m = await loadModel(dir, checkpoint, tokenizer, opts, notice);
+  const bar = opts.quiet ? undefined : progressBar(process.stderr, 'loading weights');
+  // Streamed text not yet ended by a newline: Ctrl-C or an error ends the line first, so the shell prompt (or the
+  // error) starts on a line of its own. (The interactive chat handles Ctrl-C itself, through readline.)
+  let openLine = false;
+  const endLine = () => {
+    bar?.clear();
+    if (openLine && process.stdout.isTTY) process.stdout.write('\n');
+    openLine = false;
+  };
+  if (!interactive) {
+    process.once('SIGINT', () => {
+      endLine();
+      process.exit(130);
+    });
+  }
+  const m = await loadModel(dir, checkpoint, tokenizer, opts, notice, bar).finally(() => bar?.done());
   try {
     if (interactive) return await chatLoop(m, opts, (r) => notice(statsLine(m, r)));
-    const r = await runOnce(m, opts, promptIds, opts.json ? () => {} : (t) => process.stdout.write(t));
+    const write = (t: string) => {
+      process.stdout.write(t);
+      openLine = !t.endsWith('\n');
+    };
+    const r = await runOnce(m, opts, promptIds, opts.json ? () => {} : write);
+    openLine = false;
     if (opts.json) {
       const out = { prompt_ids: r.promptIds, token_ids: r.tokenIds, text: r.text, finish_reason: r.stats.finishReason, stats: statsOf(m, r) };
-      process.stdout.write(`${JSON.stringify(out)}\n`);
+      await writeOut(`${JSON.stringify(out)}\n`);
     } else {
-      process.stdout.write('\n');
+      await writeOut('\n');
     }
     notice(statsLine(m, r));
+  } catch (err) {
+    endLine();
+    throw err;
   } finally {
     m.destroy();
   }

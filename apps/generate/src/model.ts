@@ -8,7 +8,7 @@ import { openCheckpoint, type Checkpoint } from '@qwen3-webgpu/weights';
 import type { CliOptions } from './args.ts';
 import { RuntimeError, UsageError } from '../../../tools/cli/errors.ts';
 import { requireDirectory } from '../../../tools/cli/flags.ts';
-import { progressBar } from './progress.ts';
+import type { ProgressBar } from './progress.ts';
 import { loadTokenizer, type TextTokenizer } from './tokenizer.ts';
 
 /** The demonstration model shipped with the CLI (apps/generate/model, next to dist/). */
@@ -17,6 +17,8 @@ export const EMBEDDED_MODEL = fileURLToPath(new URL('../model', import.meta.url)
 export interface OpenedModel {
   dir: string;
   lm: CausalLM;
+  /** The GPU context (webgpu backend). */
+  ctx: GpuContext | undefined;
   checkpoint: Checkpoint;
   tokenizer: TextTokenizer | undefined;
   /** 'webgpu (adapter description)' or 'cpu'. */
@@ -45,7 +47,8 @@ export async function openModelFiles(dir: string, needTokenizer: boolean): Promi
   return { checkpoint, tokenizer };
 }
 
-export async function loadModel(dir: string, checkpoint: Checkpoint, tokenizer: TextTokenizer | undefined, opts: CliOptions, notice: (line: string) => void): Promise<OpenedModel> {
+/** bar: the caller's progress bar (drawn while weights load; notices clear it first). */
+export async function loadModel(dir: string, checkpoint: Checkpoint, tokenizer: TextTokenizer | undefined, opts: CliOptions, notice: (line: string) => void, bar?: ProgressBar): Promise<OpenedModel> {
   const start = performance.now();
   let ctx: GpuContext | undefined;
   if (opts.backend !== 'cpu') {
@@ -57,7 +60,6 @@ export async function loadModel(dir: string, checkpoint: Checkpoint, tokenizer: 
       notice(`qwen3-generate: no WebGPU adapter, running on the CPU backend (${err.message.split('\n')[0]})`);
     }
   }
-  const bar = opts.quiet ? undefined : progressBar(process.stderr, 'loading weights');
   let lm: CausalLM;
   try {
     lm = await loadCausalLM(dir, {
@@ -65,12 +67,14 @@ export async function loadModel(dir: string, checkpoint: Checkpoint, tokenizer: 
       ...(ctx ? { ctx } : {}),
       ...(opts.maxContext !== undefined ? { maxContext: opts.maxContext } : {}),
       ...(bar ? { onProgress: bar.update } : {}),
+      onWarning: (line) => {
+        bar?.clear();
+        notice(`qwen3-generate: warning: ${line}`);
+      },
     });
   } catch (err) {
     ctx?.destroy();
     throw err;
-  } finally {
-    bar?.done();
   }
   const g = checkpoint.generation;
   // HF's GenerationConfig defaults where the file is silent: top_k 50, top_p 1, temperature 1.
@@ -86,6 +90,7 @@ export async function loadModel(dir: string, checkpoint: Checkpoint, tokenizer: 
   return {
     dir,
     lm,
+    ctx,
     checkpoint,
     tokenizer,
     device: ctx ? `webgpu (${ctx.info.description || ctx.info.device || ctx.info.vendor})` : 'cpu',

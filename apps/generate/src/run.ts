@@ -1,8 +1,9 @@
 // One generation (a prompt, streamed), and the interactive chat built from it.
 import { createInterface } from 'node:readline';
-import { generate, type GenerationStats } from '@qwen3-webgpu/qwen3';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { generate, NonFiniteLogitsError, type GenerationStats } from '@qwen3-webgpu/qwen3';
 import type { CliOptions } from './args.ts';
-import { UsageError } from '../../../tools/cli/errors.ts';
+import { RuntimeError, UsageError } from '../../../tools/cli/errors.ts';
 import type { OpenedModel } from './model.ts';
 import { StreamDecoder, type ChatMessage } from './tokenizer.ts';
 
@@ -17,10 +18,23 @@ export interface RunResult {
 export function promptIdsOf(m: Pick<OpenedModel, 'tokenizer'>, opts: CliOptions, text: string | undefined, history: ChatMessage[] = []): number[] {
   if (opts.promptIds) return opts.promptIds;
   const tk = m.tokenizer!;
-  if (!opts.chat) return tk.encode(text ?? '');
-  const messages: ChatMessage[] = [...(opts.system !== undefined ? [{ role: 'system' as const, content: opts.system }] : []), ...history, { role: 'user', content: text ?? '' }];
-  return tk.encode(tk.renderChat(messages, { noThink: opts.noThink }), false);
+  let ids: number[];
+  if (!opts.chat) {
+    ids = tk.encode(text ?? '');
+  } else {
+    const messages: ChatMessage[] = [...(opts.system !== undefined ? [{ role: 'system' as const, content: opts.system }] : []), ...history, { role: 'user', content: text ?? '' }];
+    ids = tk.encode(tk.renderChat(messages, { noThink: opts.noThink }), false);
+  }
+  // Text went in and nothing came out: the tokenizer's fault, not an empty prompt.
+  if (ids.length === 0 && (text ?? '') !== '') throw new RuntimeError(`${tk.file}: the tokenizer turned the ${[...text!].length}-character prompt into no token ids`);
+  return ids;
 }
+
+/**
+ * Test hook (fault injection, not a user setting): QWEN3_GENERATE_LOSE_DEVICE_AFTER=N destroys the WebGPU device after
+ * the N-th generated token, as a driver reset would lose it.
+ */
+const LOSE_DEVICE_AFTER = Number(process.env.QWEN3_GENERATE_LOSE_DEVICE_AFTER ?? 0);
 
 /** Checks ids against the vocabulary and the context; returns how many tokens may be generated. */
 export function checkPrompt(ids: readonly number[], vocab: number, maxContext: number, maxTokens: number): number {
@@ -55,15 +69,28 @@ export async function runOnce(m: OpenedModel, opts: CliOptions, promptIds: numbe
     ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
   });
   let stats: GenerationStats | undefined;
-  for (let r = await it.next(); ; r = await it.next()) {
+  const next = async () => {
+    try {
+      return await it.next();
+    } catch (err) {
+      // The library knows the position; the user counts generated tokens.
+      if (err instanceof NonFiniteLogitsError) throw new RuntimeError(`${err.message} (generation step ${tokenIds.length + 1})`);
+      throw err;
+    }
+  };
+  for (let r = await next(); ; r = await next()) {
     if (r.done) {
       stats = r.value;
       break;
     }
     tokenIds.push(r.value);
+    if (tokenIds.length === LOSE_DEVICE_AFTER) m.ctx?.device.destroy();
     const piece = decoder ? decoder.push(r.value) : `${tokenIds.length > 1 ? ' ' : ''}${r.value}`;
     text += piece;
     if (piece) write(piece);
+    // One turn of the event loop per token: the CPU backend computes synchronously, and without this a Ctrl-C
+    // (readline's SIGINT, or the process signal) would only be seen after the whole reply.
+    await nextTurn();
     if (control.stopped) {
       await it.return(undefined as never);
       break;

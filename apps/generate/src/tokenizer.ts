@@ -19,6 +19,8 @@ export interface TextTokenizer {
   decode(ids: readonly number[]): string;
   /** Id of a token string (special or not), if the vocabulary has it. */
   idOf(token: string): number | undefined;
+  /** The tokenizer.json it was read from (for messages). */
+  readonly file: string;
   /** tokenizer_config.json's eos_token id, if any. */
   readonly eosId: number | undefined;
   /** The rendered chat (add_generation_prompt = true), or a UsageError when the directory has no template. */
@@ -63,7 +65,13 @@ export async function loadTokenizer(dir: string): Promise<TextTokenizer> {
   const source = await chatTemplateOf(dir, config);
   let template: Template | undefined;
   return {
-    encode: (text, addSpecial = true) => tk.encode(text, { add_special_tokens: addSpecial }).ids,
+    file: jsonFile,
+    encode(text, addSpecial = true) {
+      const ids = tk.encode(text, { add_special_tokens: addSpecial }).ids;
+      // A word-level model without an unknown token maps unknown words to null instead of failing.
+      if (!ids.every((id) => Number.isInteger(id))) throw new RuntimeError(`${jsonFile}: the tokenizer has no id for part of the prompt (its model has no unk_token)`);
+      return ids;
+    },
     decode: (ids) => (ids.length === 0 ? '' : tk.decode([...ids], { skip_special_tokens: true })),
     idOf: (token) => tk.token_to_id(token),
     eosId: eos === undefined ? undefined : tk.token_to_id(eos),

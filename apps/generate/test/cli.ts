@@ -1,4 +1,5 @@
 // Spawning the built CLI (dist/main.mjs; turbo builds it before the tests) and checkpoints for it.
+import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -38,4 +39,49 @@ export async function qwen3VocabCheckpoint(): Promise<string> {
   });
   for (const f of ['tokenizer.json', 'tokenizer_config.json']) cpSync(join(QWEN3_TOKENIZER, f), join(dir, f));
   return dir;
+}
+
+/** A run of the CLI on a pseudo-terminal (util-linux `script`): stdin, stdout and stderr are one terminal. */
+export interface PtyRun {
+  /** Everything the terminal showed so far (stdout and stderr interleaved, newlines as \r\n). */
+  output(): string;
+  /** Resolves once the output matches `re` (or satisfies it, a predicate); rejects after `ms`. */
+  waitFor(re: RegExp | ((output: string) => boolean), ms?: number): Promise<void>;
+  /** Types into the terminal: '\x03' is Ctrl-C (the terminal sends SIGINT to the CLI, or readline sees it). */
+  type(text: string): void;
+  /** The exit code (script -e passes the CLI's on). */
+  exit: Promise<number>;
+}
+
+export function ptyCli(args: string[]): PtyRun {
+  const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
+  const command = [process.execPath, MAIN, ...args].map(quote).join(' ');
+  const child = spawn('script', ['-qfec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  const listeners = new Set<() => void>();
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString('utf8');
+    for (const l of listeners) l();
+  });
+  const exit = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
+  return {
+    output: () => out,
+    waitFor: (re, ms = 60_000) =>
+      new Promise<void>((resolve, reject) => {
+        const check = () => {
+          if (!(typeof re === 'function' ? re(out) : re.test(out))) return;
+          listeners.delete(check);
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          listeners.delete(check);
+          reject(new Error(`no ${re} on the terminal within ${ms} ms; it shows: ${JSON.stringify(out.slice(-400))}`));
+        }, ms);
+        listeners.add(check);
+        check();
+      }),
+    type: (text) => child.stdin.write(text),
+    exit,
+  };
 }

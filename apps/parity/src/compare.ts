@@ -22,6 +22,8 @@ export interface GreedyVerdict {
   /** Index of the first differing id, or -1. */
   firstMismatch: number;
   nearTie: boolean;
+  /** Why a run's continuation ended early (non-finite logits): a failure whatever the ids so far. */
+  stopped?: string;
   ok: boolean;
 }
 
@@ -33,6 +35,8 @@ export interface ParityReport {
   tolerance: number;
   layers: LayerRow[];
   firstBadLayer: number;
+  /** The first layer whose output (in our run) holds NaN or ±Inf, or -1. */
+  nonFiniteFrom: number;
   logits: { maxAbsError: number; relError: number; ok: boolean };
   greedy: GreedyVerdict;
   /** HF's own run in the checkpoint dtype: how many of its greedy ids equal float32's (golden checks). */
@@ -51,7 +55,7 @@ export function summarize(row: ArrayLike<number>): LayerSummary {
   return { rms: Math.sqrt(sq / row.length), first8: Array.from({ length: Math.min(8, row.length) }, (_, i) => row[i]!), sum };
 }
 
-function greedyVerdict(ours: readonly number[], ref: readonly number[], margins: readonly number[] | undefined, limit: number): GreedyVerdict {
+function greedyVerdict(ours: readonly number[], ref: readonly number[], margins: readonly number[] | undefined, limit: number, stopped: string | undefined): GreedyVerdict {
   const compared = Math.min(limit, ours.length, ref.length);
   let firstMismatch = -1;
   for (let i = 0; i < compared; i++) {
@@ -62,12 +66,14 @@ function greedyVerdict(ours: readonly number[], ref: readonly number[], margins:
   }
   const matches = firstMismatch < 0 ? compared : firstMismatch;
   const nearTie = firstMismatch >= 0 && margins !== undefined && margins[firstMismatch]! < NEAR_TIE;
+  if (stopped) return { compared, matches, firstMismatch, nearTie, stopped, ok: false };
   return { compared, matches, firstMismatch, nearTie, ok: firstMismatch < 0 || nearTie };
 }
 
-function finish(r: Omit<ParityReport, 'firstBadLayer' | 'pass'>): ParityReport {
+function finish(r: Omit<ParityReport, 'firstBadLayer' | 'nonFiniteFrom' | 'pass'>, run: ModelRun): ParityReport {
   const firstBadLayer = r.layers.findIndex((l) => !l.ok);
-  return { ...r, firstBadLayer, pass: firstBadLayer < 0 && r.logits.ok && r.greedy.ok };
+  const nonFiniteFrom = run.layers.findIndex((a) => !a.every(Number.isFinite));
+  return { ...r, firstBadLayer, nonFiniteFrom, pass: firstBadLayer < 0 && r.logits.ok && r.greedy.ok };
 }
 
 export function compareToGolden(run: ModelRun, golden: Golden, tolerance: number, maxSteps = Number.POSITIVE_INFINITY): ParityReport {
@@ -99,9 +105,9 @@ export function compareToGolden(run: ModelRun, golden: Golden, tolerance: number
     tolerance,
     layers,
     logits: { maxAbsError, relError, ok: relError <= tolerance },
-    greedy: greedyVerdict(run.greedyIds, golden.greedy_ids, golden.greedy_margins, maxSteps),
+    greedy: greedyVerdict(run.greedyIds, golden.greedy_ids, golden.greedy_margins, maxSteps, run.greedyStopped),
     nativeDtype: { dtype: golden.native_dtype ?? 'native', matches: nativeMatches, of: native.length },
-  });
+  }, run);
 }
 
 /** The second run (usually webgpu) against the first (the float64 CPU backend): whole layers, all logits. */
@@ -120,6 +126,6 @@ export function compareRuns(ref: ModelRun, run: ModelRun, model: string, toleran
     tolerance,
     layers,
     logits: { maxAbsError, relError, ok: relError <= tolerance },
-    greedy: greedyVerdict(run.greedyIds, ref.greedyIds, ref.greedyMargins, Number.POSITIVE_INFINITY),
-  });
+    greedy: greedyVerdict(run.greedyIds, ref.greedyIds, ref.greedyMargins, Number.POSITIVE_INFINITY, run.greedyStopped ?? (ref.greedyStopped && `${ref.backend} backend: ${ref.greedyStopped}`)),
+  }, run);
 }

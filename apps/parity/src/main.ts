@@ -5,7 +5,7 @@ import { openCheckpoint } from '@qwen3-webgpu/weights';
 import { runCommand, UsageError } from '../../../tools/cli/errors.ts';
 import { idsFlag, numberFlag, parseFlags, requireDirectory } from '../../../tools/cli/flags.ts';
 import { compareRuns, compareToGolden, type ParityReport } from './compare.ts';
-import { readGolden } from './golden.ts';
+import { checkContext, checkGoldenFits, readGolden } from './golden.ts';
 import { runModel, type Backend } from './run-model.ts';
 import { formatReport } from './table.ts';
 
@@ -29,7 +29,9 @@ top-2 margin is below 1e-3 is a near-tie, not a failure.
   --json                 the report as one JSON object on stdout
   --debug                stack traces on errors
 
-Exit codes: 0 within bounds, 1 out of bounds or a runtime error, 2 usage error.`;
+Exit codes: 0 within bounds; 1 out of bounds (the table says where; non-finite values fail too) or a runtime error
+(checkpoint, GPU); 2 usage error (flags, a golden that is malformed or not this model's, a prompt that does not fit
+the context or the vocabulary), found before any weight is loaded.`;
 
 const FAULTS = ['k-norm-sign', 'interleaved-rope', 'no-qk-norm'] as const;
 
@@ -87,18 +89,23 @@ function parse(argv: string[]): Options {
 async function main(opts: Options): Promise<void> {
   if (opts.help) return void process.stdout.write(`${HELP}\n`);
   const golden = opts.golden ? readGolden(opts.golden) : undefined;
+  const checkpoint = await openCheckpoint(opts.model);
+  const config = checkpoint.config;
+  for (const w of checkpoint.warnings) process.stderr.write(`qwen3-parity: warning: ${w}\n`);
   let report: ParityReport;
   if (opts.compareBackends) {
-    const prompt = golden?.prompt_ids ?? opts.promptIds ?? (await defaultPrompt(opts.model));
+    const prompt = golden?.prompt_ids ?? opts.promptIds ?? defaultPrompt(config.vocabSize);
     const tokens = opts.tokens ?? 8;
+    if (golden) checkGoldenFits(golden, opts.golden!, config, tokens);
+    else checkContext(prompt.length, tokens, config);
     const cpu = await runModel(opts.model, 'cpu', prompt, tokens, opts.fault);
     const gpu = await runModel(opts.model, 'webgpu', prompt, tokens);
     report = compareRuns(cpu, gpu, opts.model, opts.tolerance);
   } else {
     const g = golden!;
     const tokens = Math.min(opts.tokens ?? g.greedy_ids.length, g.greedy_ids.length);
+    checkGoldenFits(g, opts.golden!, config, tokens);
     const run = await runModel(opts.model, opts.backend, g.prompt_ids, tokens, opts.fault);
-    if (run.config.numHiddenLayers !== g.layers.length) throw new UsageError(`--golden has ${g.layers.length} layers, the model ${run.config.numHiddenLayers}: not this model's golden`);
     report = compareToGolden(run, g, opts.tolerance, tokens);
   }
   process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : `${formatReport(report)}\n`);
@@ -106,8 +113,7 @@ async function main(opts: Options): Promise<void> {
 }
 
 /** Eight ids spread over the vocabulary (for --compare-backends without a prompt). */
-async function defaultPrompt(dir: string): Promise<number[]> {
-  const vocab = (await openCheckpoint(dir)).config.vocabSize;
+function defaultPrompt(vocab: number): number[] {
   return Array.from({ length: 8 }, (_, i) => (i * 7919 + 13) % vocab);
 }
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QWEN3_0_6B_CONFIG, writeSyntheticCheckpoint } from '@qwen3-webgpu/weights';
-import { ownStderr, spawnCli } from '../../../tools/cli/testing.ts';
+import { copyWithNonFinite, ownStderr, spawnCli } from '../../../tools/cli/testing.ts';
 import type { ParityReport } from '../src/compare.ts';
 
 const MAIN = fileURLToPath(new URL('../dist/main.mjs', import.meta.url));
@@ -120,6 +120,73 @@ describe('bad input: one line on stderr, exit 2', () => {
       expect(lines).toHaveLength(1);
       expect(lines[0]).toMatch(/^qwen3-parity: /);
       expect(lines[0]).toMatch(message);
+    });
+  }
+});
+
+describe('a golden that does not fit this model or its context: exit 2 before any weight is loaded', () => {
+  const work = mkdtempSync(join(tmpdir(), 'qwen3-parity-golden-'));
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+  const model = at('../fixtures/tiny-random');
+  const base = () => JSON.parse(readFileSync(at('../goldens/tiny-random.golden.json'), 'utf8')) as Record<string, any>;
+  const variant = (name: string, edit: (g: Record<string, any>) => void) => {
+    const g = base();
+    edit(g);
+    const f = join(work, `${name}.json`);
+    writeFileSync(f, JSON.stringify(g));
+    return f;
+  };
+  const cases: [string, (g: Record<string, any>) => void, RegExp][] = [
+    ['7. prompt + greedy steps overflow the context (was: the whole run, then exit 1)', (g) => (g.prompt_ids = Array.from({ length: 500 }, (_, i) => (i * 7) % 384)), /the prompt \(500 ids\) and 24 greedy steps need 523 positions, over the model's max_position_embeddings 512$/],
+    ['8. prompt longer than the context (was: exit 1)', (g) => (g.prompt_ids = Array.from({ length: 600 }, (_, i) => i % 384)), /the prompt \(600 ids\) and 24 greedy steps need 623 positions/],
+    ['8. a negative prompt id (was: exit 1)', (g) => (g.prompt_ids[2] = -5), /prompt_ids must be a non-empty list of token ids \(integers ≥ 0\)/],
+    ['8. an oversized prompt id', (g) => (g.prompt_ids[2] = 384), /prompt_ids holds id 384, outside the model's vocabulary \[0, 384\)$/],
+    ['8. a logit id outside the vocabulary (was: a parity FAIL with NaN errors)', (g) => (g.last_logits_top[3][0] = 1000), /last_logits_top holds id 1000, outside the model's vocabulary \[0, 384\)$/],
+    ['8. first8 longer than 8 (was: a parity FAIL with NaN errors)', (g) => g.layers[1].first8.push(0.5), /layers\[1\]\.first8 has 9 values, expected 8/],
+    ['8. first8 empty (was: passed unchecked)', (g) => (g.layers[2].first8 = []), /layers\[2\]\.first8 has 0 values, expected 8/],
+  ];
+  for (const [name, edit, message] of cases) {
+    for (const backend of ['webgpu', 'cpu']) {
+      it(`${name} (${backend})`, () => {
+        const start = performance.now();
+        const r = parity(['--model', model, '--golden', variant(name.replace(/\W+/g, '-'), edit), '--backend', backend]);
+        const lines = ownStderr(r.stderr).split('\n');
+        expect(r.code, r.stderr).toBe(2);
+        expect(lines).toHaveLength(1);
+        expect(lines[0]).toMatch(/^qwen3-parity: --golden /);
+        expect(lines[0]).toMatch(message);
+        expect(r.stdout).toBe('');
+        expect(performance.now() - start).toBeLessThan(10_000);
+      });
+    }
+  }
+
+  it('--compare-backends checks the context of --prompt-ids up front too', () => {
+    const r = parity(['--model', model, '--compare-backends', '--prompt-ids', Array.from({ length: 510 }, () => 3).join(','), '--tokens', '8']);
+    expect(r.code).toBe(2);
+    expect(ownStderr(r.stderr)).toMatch(/^qwen3-parity: the prompt \(510 ids\) and 8 greedy steps need 517 positions, over the model's max_position_embeddings 512$/);
+  });
+});
+
+describe('1. NaN/Inf in the weights: the layer table, not a dying message', () => {
+  const work = mkdtempSync(join(tmpdir(), 'qwen3-parity-nan-'));
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+  const golden = at('../goldens/tiny-random.golden.json');
+  let dir: string;
+  beforeAll(async () => {
+    dir = await copyWithNonFinite(at('../fixtures/tiny-random'), join(work, 'nan'), 'model.layers.1.self_attn.o_proj.weight');
+  });
+  for (const args of [['--backend', 'webgpu'], ['--backend', 'cpu'], ['--compare-backends']]) {
+    it(args.join(' '), () => {
+      const r = parity(['--model', dir, ...(args[0] === '--compare-backends' ? args : ['--golden', golden, ...args])]);
+      expect(r.code, r.stderr).toBe(1);
+      const warning = `qwen3-parity: warning: ${join(dir, 'model.safetensors')}: tensor 'model.layers.1.self_attn.o_proj.weight' holds 2 non-finite values (NaN or ±Inf); the model's output will not be finite`;
+      expect(ownStderr(r.stderr).split('\n')).toEqual(args[0] === '--compare-backends' ? [warning, warning] : [warning]);
+      expect(r.stdout).toMatch(/^\s+0\s.*ok$/m);
+      expect(r.stdout).toMatch(/^\s+1\s+NaN.*FAIL  ← first bad layer$/m);
+      expect(r.stdout).toMatch(/NaN or ±Inf in our run from layer 1 on/);
+      expect(r.stdout).toMatch(/greedy continuation: stopped after 0 steps: (cpu backend: )?the model produced non-finite logits \(NaN or ±Inf\) at position \d+.*FAIL$/m);
+      expect(r.stdout.trimEnd()).toMatch(/FAIL: first bad layer 1$/);
     });
   }
 });

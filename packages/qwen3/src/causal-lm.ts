@@ -2,8 +2,10 @@
 import { createGpuContext, NoAdapterError, type GpuContext } from '@qwen3-webgpu/tensor';
 import { loadQwen3Weights, openCheckpoint, type Checkpoint, type LoadProgress } from '@qwen3-webgpu/weights';
 import { CpuQwen3Model } from './cpu/model.ts';
+import { guardDeviceLoss, type DeviceLossGuard } from './device-lost.ts';
 import { loadCpuWeights } from './cpu/weights.ts';
 import type { TokenBackend } from './generate.ts';
+import type { ResolvedSampling } from './sampling.ts';
 import { Qwen3ForCausalLM } from './gpu/model.ts';
 
 export interface CausalLM extends TokenBackend {
@@ -23,6 +25,8 @@ export interface LoadCausalLMOptions {
   ctx?: GpuContext;
   maxContext?: number;
   onProgress?: (p: LoadProgress) => void;
+  /** One line per tensor holding NaN or ±Inf, as the loader finds it. */
+  onWarning?: (line: string) => void;
 }
 
 export function stopIdsOf(checkpoint: Checkpoint): number[] {
@@ -34,19 +38,25 @@ export async function loadCausalLM(dir: string, options: LoadCausalLMOptions = {
   const checkpoint = await openCheckpoint(dir);
   const stopIds = stopIdsOf(checkpoint);
   if ((options.backend ?? 'webgpu') === 'cpu') {
-    const model = new CpuQwen3Model(await loadCpuWeights(checkpoint), options.maxContext ? { maxContext: options.maxContext } : {});
+    const model = new CpuQwen3Model(await loadCpuWeights(checkpoint, options.onWarning), options.maxContext ? { maxContext: options.maxContext } : {});
     return adapt('cpu', model, async (ids) => model.forward(ids).logits, () => {});
   }
   const ctx = options.ctx ?? (await createGpuContext());
-  const weights = await loadQwen3Weights(ctx, checkpoint, options.onProgress ? { onProgress: options.onProgress } : {});
+  const weights = await loadQwen3Weights(ctx, checkpoint, {
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    ...(options.onWarning ? { onWarning: options.onWarning } : {}),
+  });
   const lm = new Qwen3ForCausalLM(ctx, weights, options.maxContext ? { maxContext: options.maxContext } : {});
-  return adapt('webgpu', lm, async (ids) => (await lm.forward(ids)).logits, () => {
+  // After a device loss every call rejects with DeviceLostError (no hang, no empty message); destroy() still works.
+  const guard = guardDeviceLoss(ctx.device);
+  return adapt('webgpu', lm, (ids) => guard.run(async () => (await lm.forward(ids)).logits), () => {
     lm.destroy();
     weights.destroy();
     if (!options.ctx) ctx.destroy();
-  });
+  }, guard.run);
 
-  function adapt(backend: 'webgpu' | 'cpu', model: TokenBackend, forward: CausalLM['forward'], destroy: () => void): CausalLM {
+  function adapt(backend: 'webgpu' | 'cpu', model: TokenBackend, forward: CausalLM['forward'], destroy: () => void, run: DeviceLossGuard['run'] = (fn) => fn()): CausalLM {
+    const { queueNext, discard } = model;
     return {
       backend,
       checkpoint,
@@ -61,13 +71,22 @@ export async function loadCausalLM(dir: string, options: LoadCausalLMOptions = {
         return model.length;
       },
       reset: () => model.reset(),
-      next: (ids, sampling, u) => model.next(ids, sampling, u),
+      next: (ids, sampling, u) => run(() => model.next(ids, sampling, u)),
       // Run-ahead where the backend can (generate() keeps several decode steps in flight through these).
-      ...(model.queueNext && model.discard ? { queueNext: model.queueNext.bind(model), discard: model.discard.bind(model) } : {}),
+      ...(queueNext && discard ? { queueNext: (sampling: ResolvedSampling, u: number) => handled(run(() => queueNext.call(model, sampling, u))), discard: (steps: number) => run(() => discard.call(model, steps)) } : {}),
       forward,
       destroy,
     };
   }
+}
+
+/**
+ * A queued step's promise, marked handled: when the device is lost, generate() stops at the first rejection and the
+ * steps queued behind it reject too, unawaited (awaiting the promise still throws).
+ */
+function handled<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => {});
+  return p;
 }
 
 export { NoAdapterError };

@@ -7,6 +7,8 @@ export type { ForwardResult, GpuModelOptions } from './gpu/model.ts';
 export { Qwen3AttentionSeparated, Qwen3DecoderLayerSeparated, Qwen3MLP } from './gpu/layers.ts';
 export type { Activations } from './gpu/layers.ts';
 export { generate } from './generate.ts';
+export { DeviceLostError } from './device-lost.ts';
+export { checkSampledId, NON_FINITE_ID, NonFiniteLogitsError } from './non-finite.ts';
 export type { GenerateOptions, GenerationStats, TokenBackend } from './generate.ts';
 export { allowedWeights, resolveSampling, sampleToken } from './sampling.ts';
 export type { ResolvedSampling, SamplingOptions } from './sampling.ts';

@@ -7,7 +7,10 @@
 //   top-k: keep logits ≥ the k-th largest (ties kept);  top-p: keep the most probable tokens whose mass reaches p
 //   (ties at the boundary kept);  min-p: keep tokens with probability ≥ min_p · the largest probability
 //   draw: inverse CDF in token-id order at u ∈ [0, 1)
-// temperature 0 (or ≤ 0) means greedy: the exact argmax (lowest id on ties), penalties still applied.
+// temperature 0 means greedy: the exact argmax (lowest id on ties), penalties still applied; so does a temperature
+// below f32's smallest normal (2^-126), which the GPU cannot divide by.
+// Penalized logits saturate at f32's largest finite value (the repetition-penalized logit, the presence penalty and
+// their difference are each clamped to ±F32_MAX), so an extreme penalty picks the same token on both backends.
 
 export interface SamplingOptions {
   temperature?: number;
@@ -46,11 +49,18 @@ export function resolveSampling(o: SamplingOptions = {}): ResolvedSampling {
   return r;
 }
 
+/** f32's largest finite value: penalized logits saturate there (see the header). */
+export const F32_MAX = 3.4028234663852886e38;
+/** f32's smallest normal: temperatures below it are greedy. */
+export const F32_MIN_NORMAL = 2 ** -126;
+
+const saturate = (x: number) => Math.min(F32_MAX, Math.max(-F32_MAX, x));
+
 /** The penalized logit of token i (seen = it occurs in the context). */
 export function penalize(logit: number, seen: boolean, s: ResolvedSampling): number {
   if (!seen) return logit;
   const l = logit > 0 ? logit / s.repetitionPenalty : logit * s.repetitionPenalty;
-  return l - s.presencePenalty;
+  return saturate(saturate(l) - saturate(s.presencePenalty));
 }
 
 /** Which tokens may be drawn, and their unnormalized weights exp(z − max z) (0 for excluded ones). */
@@ -92,7 +102,7 @@ export function allowedWeights(logits: ArrayLike<number>, seen: (i: number) => b
 
 /** Draws a token from `logits` with uniform u ∈ [0, 1) (temperature 0: the penalized argmax). */
 export function sampleToken(logits: ArrayLike<number>, seen: (i: number) => boolean, s: ResolvedSampling, u: number): number {
-  if (s.temperature === 0) {
+  if (s.temperature < F32_MIN_NORMAL) {
     let best = 0;
     let bestV = -Infinity;
     for (let i = 0; i < logits.length; i++) {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRng, createTensor, readTensor, uploadTensor, type GpuContext } from '@qwen3-webgpu/tensor';
 import { openTestContext } from '@qwen3-webgpu/tensor/testing';
 import { createSampler } from '../src/kernels/index.ts';
+import { checkSampledId, NON_FINITE_ID, NonFiniteLogitsError } from '../src/non-finite.ts';
 import { allowedWeights, resolveSampling, sampleToken, type SamplingOptions } from '../src/sampling.ts';
 
 const SEED = 20261125;
@@ -138,4 +139,72 @@ describe('the GPU sampling kernel picks what the reference picks', () => {
     expect(mismatches).toBeLessThanOrEqual(2);
     for (const t of [logitsT, seenT, out]) t.destroy();
   });
+});
+
+describe('extreme settings and non-finite logits: the GPU samplers (sampling and greedy) never leave the vocabulary', () => {
+  let ctx: GpuContext;
+  beforeAll(async () => {
+    ctx = await openTestContext();
+  });
+  afterAll(() => ctx?.destroy());
+
+  const n = 1000;
+  async function gpuSample(row: Float32Array, seenIds: Set<number>, options: SamplingOptions, u: number): Promise<number> {
+    const logitsT = uploadTensor(ctx, [n], 'f32', row);
+    const seenT = uploadTensor(ctx, [n], 'u32', Uint32Array.from({ length: n }, (_, i) => (seenIds.has(i) ? 1 : 0)));
+    const out = uploadTensor(ctx, [1], 'u32', Uint32Array.of(12345));
+    const sampler = createSampler(ctx, n);
+    try {
+      await ctx.run((pass) => sampler.encode(pass, { logits: logitsT, seen: seenT, out, rowOffset: 0, sampling: resolveSampling(options), u }));
+      return (await readTensor(out))[0]!;
+    } finally {
+      sampler.destroy();
+      for (const t of [logitsT, seenT, out]) t.destroy();
+    }
+  }
+
+  // Values the CLI accepts that overflow or underflow f32 (issue 16): each must give the reference's token.
+  const extremes: SamplingOptions[] = [
+    { temperature: 1e-38 },
+    { temperature: 1e-39 },
+    { temperature: 1e-45 },
+    { temperature: 1e38, topK: 3 },
+    { temperature: 1, topP: 1e-46 },
+    { temperature: 1, topP: 1e-30 },
+    { temperature: 0, repetitionPenalty: 1e-38 },
+    { temperature: 0.7, repetitionPenalty: 1e-38 },
+    { temperature: 0, repetitionPenalty: 1e39 },
+    { temperature: 0, presencePenalty: -3.5e38 },
+    { temperature: 0.9, presencePenalty: -3.5e38 },
+    { temperature: 0, presencePenalty: 3.5e38 },
+    { temperature: 1, repetitionPenalty: 1e-38, presencePenalty: 3.5e38 },
+    { temperature: 1e-37, topK: 1, topP: 1e-46, minP: 0.99 },
+  ];
+  it(`${extremes.length} extreme settings × 8 draws: GPU = reference, every id < n`, async () => {
+    const rng = createRng(SEED + 2);
+    const row = rng.normalArray(n, 4);
+    row[10] = 0; // an exact zero among seen tokens: 0 · ∞ must not turn into NaN
+    const seenIds = new Set([10, 17, 400, 999, ...Array.from({ length: 20 }, () => rng.int(0, n))]);
+    for (const options of extremes) {
+      for (let d = 0; d < 8; d++) {
+        const u = rng.next();
+        const got = await gpuSample(row, seenIds, options, u);
+        const want = sampleToken(row, (i) => seenIds.has(i), resolveSampling(options), u);
+        expect(got, `${JSON.stringify(options)} u ${u}`).toBe(want);
+      }
+    }
+  });
+
+  for (const [what, value] of [['NaN', Number.NaN], ['+Inf', Number.POSITIVE_INFINITY], ['-Inf', Number.NEGATIVE_INFINITY]] as const) {
+    it(`a logits row holding ${what} gives the sentinel, on every setting, and checkSampledId says so`, async () => {
+      const row = createRng(SEED + 3).normalArray(n, 2);
+      row[777] = value;
+      for (const options of [{ temperature: 0 }, { temperature: 0.8, topK: 20, topP: 0.9 }, { temperature: 1, minP: 0.1 }]) {
+        const got = await gpuSample(row, new Set([1]), options, 0.5);
+        expect(got, JSON.stringify(options)).toBe(NON_FINITE_ID);
+        expect(() => checkSampledId(got, n, 41)).toThrow(NonFiniteLogitsError);
+        expect(() => checkSampledId(got, n, 41)).toThrow(/non-finite logits \(NaN or ±Inf\) at position 41/);
+      }
+    });
+  }
 });

@@ -1,15 +1,17 @@
 // A Hugging Face Qwen3 checkpoint directory: config.json, optional generation_config.json, and model.safetensors or
 // model-0000i-of-0000n.safetensors with model.safetensors.index.json. Opening reads headers only.
-import { access } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { parseGenerationConfig, parseQwen3Config, readJson, type GenerationConfig, type Qwen3Config } from './config.ts';
 import { WeightsError } from './errors.ts';
+import { exists, type FileStamp } from './files.ts';
 import { expectedTensors } from './names.ts';
 import { readSafetensorsHeader, type SafetensorsEntry } from './safetensors.ts';
 
 export interface CheckpointTensor extends SafetensorsEntry {
   /** The .safetensors file holding it. */
   file: string;
+  /** That file's size and modification time when its header was read (a loader refuses a file that changed). */
+  stamp: FileStamp;
 }
 
 export interface Checkpoint {
@@ -22,8 +24,6 @@ export interface Checkpoint {
   /** Non-fatal findings: unexpected extra tensors. */
   warnings: string[];
 }
-
-const exists = (file: string) => access(file).then(() => true, () => false);
 
 async function shardFiles(dir: string): Promise<string[]> {
   const indexFile = join(dir, 'model.safetensors.index.json');
@@ -65,13 +65,24 @@ export async function openCheckpoint(dir: string): Promise<Checkpoint> {
       if (weightMap && weightMap[t.name] !== undefined && weightMap[t.name] !== basename(file)) {
         throw new WeightsError(file, `the index places it in ${weightMap[t.name]}`, t.name);
       }
-      tensors.set(t.name, { ...t, file });
+      tensors.set(t.name, { ...t, file, stamp: header.stamp! });
     }
   }
   if (weightMap) {
     for (const [name, shard] of Object.entries(weightMap)) {
       if (!tensors.has(name)) throw new WeightsError(join(dir, shard), 'named by the index but not in this shard', name);
     }
+  }
+
+  // A config with fewer layers than the file would run a truncated model and print fluent garbage.
+  let fileLayers = 0;
+  let layerFile = dir;
+  for (const [name, t] of tensors) {
+    const m = /^model\.layers\.(\d+)\./.exec(name);
+    if (m && Number(m[1]) + 1 > fileLayers) [fileLayers, layerFile] = [Number(m[1]) + 1, t.file];
+  }
+  if (fileLayers > config.numHiddenLayers) {
+    throw new WeightsError(layerFile, `holds ${fileLayers} decoder layers (model.layers.0 … ${fileLayers - 1}), but config.json says num_hidden_layers ${config.numHiddenLayers}`);
   }
 
   const warnings: string[] = [];

@@ -1,8 +1,8 @@
 // config.json / generation_config.json → typed, validated objects. Accepts transformers v4 (torch_dtype, top-level
 // rope_theta, rope_scaling) and v5 (dtype, rope_parameters) shapes.
-import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { WeightsError } from './errors.ts';
+import { fileError, openRegularFile } from './files.ts';
 
 export interface Qwen3Config {
   vocabSize: number;
@@ -83,16 +83,42 @@ const generationSchema = z
 
 const asList = (v: number | number[] | null | undefined) => (v === undefined || v === null ? [] : Array.isArray(v) ? v : [v]);
 
-function zodMessage(err: z.ZodError): string {
+const EXPECTED: Record<string, string> = {
+  int: 'an integer',
+  number: 'a number',
+  boolean: 'true or false',
+  string: 'a string',
+  object: 'a JSON object',
+  array: 'a list',
+};
+
+/** A found value as a message shows it: its JSON (shortened) and, where JSON hides it, its kind. */
+function shown(v: unknown): string {
+  const json = JSON.stringify(v) ?? String(v);
+  const text = json.length > 40 ? `${json.slice(0, 37)}…` : json;
+  return typeof v === 'string' ? `the string ${text}` : Array.isArray(v) ? `a list ${text}` : text;
+}
+
+/** One line from zod's first issue: a missing field, or what the field holds and what was expected. */
+function zodMessage(err: z.ZodError, json: unknown): string {
   const issue = err.issues[0]!;
-  const where = issue.path.length ? issue.path.join('.') : 'the file';
-  return issue.code === 'invalid_type' && (issue as { input?: unknown }).input === undefined ? `missing field '${where}'` : `field '${where}': ${issue.message}`;
+  let value: unknown = json;
+  let present = true;
+  for (const key of issue.path) {
+    present = value !== null && typeof value === 'object' && Object.hasOwn(value, key as PropertyKey);
+    value = present ? (value as Record<PropertyKey, unknown>)[key as PropertyKey] : undefined;
+  }
+  if (issue.path.length === 0) return `expected a JSON object, found ${shown(json)}`;
+  const where = issue.path.join('.');
+  if (!present) return `missing field '${where}'`;
+  const expected = issue.code === 'invalid_union' ? 'a token id or a list of token ids' : issue.code === 'invalid_type' ? (EXPECTED[issue.expected] ?? issue.expected) : issue.message.replace(/^Invalid input: /, '').replace(/^Too (small|big): expected number to be /, 'a number ');
+  return `field '${where}' is ${shown(value)}, expected ${expected}`;
 }
 
 /** Validates a parsed config.json object. `file` names it in errors. */
 export function parseQwen3Config(json: unknown, file = 'config.json'): Qwen3Config {
   const parsed = configSchema.safeParse(json);
-  if (!parsed.success) throw new WeightsError(file, zodMessage(parsed.error));
+  if (!parsed.success) throw new WeightsError(file, zodMessage(parsed.error, json));
   const c = parsed.data;
   if (c.model_type !== 'qwen3') throw new WeightsError(file, `model_type is '${c.model_type}', this loader reads 'qwen3'`);
   const kvHeads = c.num_key_value_heads ?? c.num_attention_heads;
@@ -129,7 +155,7 @@ export function parseQwen3Config(json: unknown, file = 'config.json'): Qwen3Conf
 
 export function parseGenerationConfig(json: unknown, file = 'generation_config.json'): GenerationConfig {
   const parsed = generationSchema.safeParse(json);
-  if (!parsed.success) throw new WeightsError(file, zodMessage(parsed.error));
+  if (!parsed.success) throw new WeightsError(file, zodMessage(parsed.error, json));
   const g = parsed.data;
   return {
     eosTokenIds: asList(g.eos_token_id),
@@ -146,11 +172,14 @@ export function parseGenerationConfig(json: unknown, file = 'generation_config.j
 
 /** Reads and parses a JSON file; errors name the file. */
 export async function readJson(file: string): Promise<unknown> {
+  const { handle } = await openRegularFile(file);
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await handle.readFile('utf8');
   } catch (err) {
-    throw new WeightsError(file, `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw fileError(file, 'read', err);
+  } finally {
+    await handle.close();
   }
   try {
     return JSON.parse(text);

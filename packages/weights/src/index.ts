@@ -11,6 +11,7 @@ export { openCheckpoint } from './checkpoint.ts';
 export type { Checkpoint, CheckpointTensor } from './checkpoint.ts';
 export { loadQwen3Weights } from './upload.ts';
 export { readTensorF32 } from './host.ts';
+export { countNonFinite } from './non-finite.ts';
 export type { LoadOptions, LoadProgress, Qwen3LayerWeights, Qwen3Weights, WeightTensor } from './upload.ts';
 export { writeSyntheticCheckpoint, QWEN3_0_6B_CONFIG } from './synthetic.ts';
 export type { SyntheticOptions } from './synthetic.ts';

@@ -2,8 +2,9 @@
 // Layout: u64 little-endian header length N, N bytes of JSON header, then the data section. The header maps tensor
 // names to { dtype, shape, data_offsets: [begin, end] } (offsets relative to the data section) and may hold
 // "__metadata__": { string: string }.
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { WeightsError } from './errors.ts';
+import { fileError, openRegularFile, type FileStamp } from './files.ts';
 
 /** Dtypes this project loads. */
 export type SafetensorsDtype = 'BF16' | 'F16' | 'F32';
@@ -30,6 +31,8 @@ export interface SafetensorsEntry {
 export interface SafetensorsHeader {
   file: string;
   fileSize: number;
+  /** Size and modification time when the header was read: loaders check the file has not changed since. */
+  stamp?: FileStamp;
   /** Byte offset of the data section. */
   dataOffset: number;
   metadata: Record<string, string>;
@@ -109,14 +112,9 @@ export function parseSafetensorsHeader(file: string, headerBytes: Uint8Array, fi
 
 /** Reads and validates a file's header without reading its data. Allocates at most the header (≤ 100 MB, ≤ file). */
 export async function readSafetensorsHeader(file: string): Promise<SafetensorsHeader> {
-  let handle: FileHandle;
+  const { handle, stamp } = await openRegularFile(file);
   try {
-    handle = await open(file, 'r');
-  } catch (err) {
-    throw new WeightsError(file, `cannot open: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
-  try {
-    const { size } = await handle.stat();
+    const { size } = stamp;
     if (size < 8) throw new WeightsError(file, `truncated: ${size} bytes cannot hold the 8-byte header length`);
     const lengthBytes = Buffer.alloc(8);
     await readExactly(handle, lengthBytes, 0, file);
@@ -125,7 +123,7 @@ export async function readSafetensorsHeader(file: string): Promise<SafetensorsHe
     if (length > BigInt(size - 8)) throw new WeightsError(file, `header length ${length} runs past the end of the file (${size} bytes)`);
     const header = Buffer.alloc(Number(length));
     await readExactly(handle, header, 8, file);
-    return parseSafetensorsHeader(file, header, size);
+    return { ...parseSafetensorsHeader(file, header, size), stamp };
   } finally {
     await handle.close();
   }
@@ -135,7 +133,12 @@ export async function readSafetensorsHeader(file: string): Promise<SafetensorsHe
 export async function readExactly(handle: FileHandle, target: Uint8Array, position: number, file: string): Promise<void> {
   let done = 0;
   while (done < target.byteLength) {
-    const { bytesRead } = await handle.read(target, done, target.byteLength - done, position + done);
+    let bytesRead: number;
+    try {
+      ({ bytesRead } = await handle.read(target, done, target.byteLength - done, position + done));
+    } catch (err) {
+      throw fileError(file, 'read', err);
+    }
     if (bytesRead === 0) throw new WeightsError(file, `truncated: expected ${target.byteLength} bytes at offset ${position}, got ${done}`);
     done += bytesRead;
   }

@@ -1,11 +1,13 @@
-// Streams checkpoint tensors from disk into GPU buffers: ranged reads into one reused staging buffer, then
+// Streams checkpoint tensors from disk into GPU buffers: ranged reads into two reused staging buffers, then
 // queue.writeBuffer. A multi-GB file is never read into memory; host memory stays at about the staging size plus
 // what the driver holds between waits.
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { createTensor, splitRows, type GpuContext, type RowPart, type Tensor } from '@qwen3-webgpu/tensor';
 import { openCheckpoint, type Checkpoint, type CheckpointTensor } from './checkpoint.ts';
 import type { Qwen3Config } from './config.ts';
 import { WeightsError } from './errors.ts';
+import { checkUnchanged, openRegularFile } from './files.ts';
+import { countNonFinite, nonFiniteWarning } from './non-finite.ts';
 import { LAYER_TENSORS, layerTensorName, type LayerTensor } from './names.ts';
 import { readExactly } from './safetensors.ts';
 
@@ -25,6 +27,8 @@ export interface Qwen3Weights {
   norm: WeightTensor;
   /** lm_head.weight, or the embedding itself when the config ties them and the file has no lm_head. */
   lmHead: WeightTensor;
+  /** One line per tensor holding NaN or ±Inf (also passed to LoadOptions.onWarning as found). */
+  warnings: string[];
   destroy(): void;
 }
 
@@ -36,30 +40,63 @@ export interface LoadProgress {
 
 export interface LoadOptions {
   onProgress?: (p: LoadProgress) => void;
-  /** Staging buffer size, default 8 MiB. */
+  /** Size of each of the two staging buffers, default 8 MiB. */
   chunkBytes?: number;
   /** Wait for the GPU queue after this many bytes (lets the driver recycle its upload memory), default 64 MiB. */
   drainBytes?: number;
+  /** One line per tensor holding NaN or ±Inf, as it is found. */
+  onWarning?: (line: string) => void;
 }
 
 const DTYPES = { BF16: 'bf16', F16: 'f16', F32: 'f32' } as const;
 
-/** Uploads one checkpoint tensor through `staging`; returns bytes moved. */
-async function uploadOne(ctx: GpuContext, handle: FileHandle, entry: CheckpointTensor, staging: Buffer, after: (bytes: number) => Promise<void>): Promise<Tensor> {
+/**
+ * The GPU buffer for one checkpoint tensor. A model too large for the adapter fails here, naming the tensor and the
+ * limit: one buffer over maxBufferSize, or the device out of memory (Dawn reports that through an error scope only).
+ */
+async function allocate(ctx: GpuContext, entry: CheckpointTensor): Promise<Tensor> {
+  const bytes = entry.end - entry.begin;
+  const limit = ctx.limits.maxBufferSize;
+  if (bytes > limit) throw new WeightsError(entry.file, `needs ${bytes} bytes in one GPU buffer, over this adapter's maxBufferSize of ${limit} bytes`, entry.name);
+  ctx.device.pushErrorScope('out-of-memory');
   const tensor = createTensor(ctx, entry.shape, DTYPES[entry.dtype], { label: entry.name });
+  const oom = await ctx.device.popErrorScope();
+  if (oom) {
+    tensor.destroy();
+    throw new WeightsError(entry.file, `out of GPU memory allocating its ${bytes} bytes (${oom.message.split('\n')[0]})`, entry.name);
+  }
+  return tensor;
+}
+
+/**
+ * Uploads one checkpoint tensor through two staging buffers, counting its non-finite values on the way: the next
+ * chunk is read (in libuv's thread pool) while this one is scanned and handed to writeBuffer, which copies it at once.
+ */
+async function uploadOne(ctx: GpuContext, handle: FileHandle, entry: CheckpointTensor, staging: [Buffer, Buffer], after: (bytes: number) => Promise<void>): Promise<{ tensor: Tensor; nonFinite: number }> {
+  const tensor = await allocate(ctx, entry);
   const length = entry.end - entry.begin;
-  for (let done = 0; done < length; ) {
-    const n = Math.min(staging.byteLength, length - done);
-    const view = staging.subarray(0, n);
-    await readExactly(handle, view, entry.begin + done, entry.file);
+  const chunk = staging[0].byteLength;
+  const read = (done: number, into: Buffer): Promise<number> => {
+    const n = Math.min(chunk, length - done);
+    const p = readExactly(handle, into.subarray(0, n), entry.begin + done, entry.file).then(() => n);
+    p.catch(() => {}); // awaited below; this only keeps a read still in flight when an error ends the loop quiet
+    return p;
+  };
+  let nonFinite = 0;
+  let next = length > 0 ? read(0, staging[0]) : undefined;
+  for (let done = 0, k = 0; done < length; k ^= 1) {
+    const n = await next!;
+    const buffer = staging[k]!;
+    if (done + n < length) next = read(done + n, staging[k ^ 1]!);
+    nonFinite += countNonFinite(buffer.subarray(0, n), entry.dtype);
     // writeBuffer moves whole words; a 16-bit tensor with an odd element count ends mid-word, in the buffer's padding.
     const padded = Math.ceil(n / 4) * 4;
-    if (padded !== n) staging.fill(0, n, padded);
-    ctx.device.queue.writeBuffer(tensor.buffer, done, staging, 0, padded);
+    if (padded !== n) buffer.fill(0, n, padded);
+    ctx.device.queue.writeBuffer(tensor.buffer, done, buffer, 0, padded);
     done += n;
     await after(n);
   }
-  return tensor;
+  return { tensor, nonFinite };
 }
 
 /**
@@ -69,13 +106,15 @@ async function uploadOne(ctx: GpuContext, handle: FileHandle, entry: CheckpointT
 export async function loadQwen3Weights(ctx: GpuContext, source: string | Checkpoint, options: LoadOptions = {}): Promise<Qwen3Weights> {
   const checkpoint = typeof source === 'string' ? await openCheckpoint(source) : source;
   const { config } = checkpoint;
-  const staging = Buffer.alloc(options.chunkBytes ?? 8 << 20);
+  const chunkBytes = options.chunkBytes ?? 8 << 20;
+  const staging: [Buffer, Buffer] = [Buffer.alloc(chunkBytes), Buffer.alloc(chunkBytes)];
   const drainBytes = options.drainBytes ?? 64 << 20;
   const handles = new Map<string, FileHandle>();
   const uploaded: Tensor[] = [];
   let bytesDone = 0;
   let sinceDrain = 0;
   let current = '';
+  const warnings: string[] = [];
 
   const after = async (n: number) => {
     bytesDone += n;
@@ -91,12 +130,20 @@ export async function loadQwen3Weights(ctx: GpuContext, source: string | Checkpo
     if (!entry) throw new WeightsError(checkpoint.dir, 'missing required tensor', name);
     let handle = handles.get(entry.file);
     if (!handle) {
-      handle = await open(entry.file, 'r');
+      handle = (await openRegularFile(entry.file)).handle;
       handles.set(entry.file, handle);
     }
     current = name;
-    const tensor = await uploadOne(ctx, handle, entry, staging, after);
+    // The header was read at open time: a file rewritten since (or while we read it) would upload garbage.
+    await checkUnchanged(handle, entry.file, entry.stamp, name);
+    const { tensor, nonFinite } = await uploadOne(ctx, handle, entry, staging, after);
     uploaded.push(tensor);
+    await checkUnchanged(handle, entry.file, entry.stamp, name);
+    if (nonFinite > 0) {
+      const line = nonFiniteWarning(entry.file, name, nonFinite);
+      warnings.push(line);
+      options.onWarning?.(line);
+    }
     return { tensor, parts: splitRows(tensor) };
   };
 
@@ -118,6 +165,7 @@ export async function loadQwen3Weights(ctx: GpuContext, source: string | Checkpo
       layers,
       norm,
       lmHead,
+      warnings,
       destroy() {
         for (const t of uploaded) t.destroy();
       },

@@ -1,8 +1,9 @@
-import { readFileSync, rmSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, rmSync, statSync, truncateSync, utimesSync, writeSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBytes, type GpuContext } from '@qwen3-webgpu/tensor';
 import { openTestContext } from '@qwen3-webgpu/tensor/testing';
-import { loadQwen3Weights, openCheckpoint, QWEN3_0_6B_CONFIG, writeSyntheticCheckpoint, type LoadProgress, type Qwen3Weights, type WeightTensor } from '../src/index.ts';
+import { loadQwen3Weights, openCheckpoint, QWEN3_0_6B_CONFIG, readTensorF32, writeSyntheticCheckpoint, type Checkpoint, type LoadProgress, type Qwen3Weights, type WeightTensor } from '../src/index.ts';
+import { join } from 'node:path';
 import { tempDir, tinyConfig } from './helpers.ts';
 
 let ctx: GpuContext;
@@ -94,5 +95,109 @@ describe('loadQwen3Weights', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+/** Overwrites `count` values of a tensor in place with `bits` (a 16-bit pattern: bf16 NaN 0x7fc0, +Inf 0x7f80). */
+function poison(checkpoint: Checkpoint, name: string, bits: number[]): void {
+  const entry = checkpoint.tensors.get(name)!;
+  const fd = openSync(entry.file, 'r+');
+  bits.forEach((b, i) => writeSync(fd, Uint8Array.of(b & 0xff, b >> 8), 0, 2, entry.begin + 2 * (3 + 5 * i)));
+  closeSync(fd);
+}
+
+describe('faults at load', () => {
+  async function fresh(name: string): Promise<string> {
+    const dir = tempDir(name);
+    await writeSyntheticCheckpoint(dir, { config: tinyConfig(), seed: 4 });
+    return dir;
+  }
+
+  it('warns, one line per tensor, about NaN and ±Inf in the weights (GPU and host loaders)', async () => {
+    const dir = await fresh('non-finite');
+    poison(await openCheckpoint(dir), 'model.layers.1.self_attn.k_proj.weight', [0x7fc0, 0x7f80, 0xff80]);
+    const checkpoint = await openCheckpoint(dir);
+    const seen: string[] = [];
+    const weights = await loadQwen3Weights(ctx, checkpoint, { onWarning: (l) => seen.push(l) });
+    const line = `${join(dir, 'model.safetensors')}: tensor 'model.layers.1.self_attn.k_proj.weight' holds 3 non-finite values (NaN or ±Inf); the model's output will not be finite`;
+    expect(seen).toEqual([line]);
+    expect(weights.warnings).toEqual([line]);
+    weights.destroy();
+    const host: string[] = [];
+    await readTensorF32(checkpoint, 'model.layers.1.self_attn.k_proj.weight', (l) => host.push(l));
+    await readTensorF32(checkpoint, 'model.layers.1.self_attn.q_proj.weight', (l) => host.push(l));
+    expect(host).toEqual([line]);
+    rmSync(dir, { recursive: true });
+  });
+
+  it('a checkpoint file that shrinks while it is being read: an error naming the file, nothing uploaded half', async () => {
+    const dir = await fresh('shrinks');
+    const checkpoint = await openCheckpoint(dir);
+    const file = join(dir, 'model.safetensors');
+    const size = statSync(file).size;
+    let once = false;
+    const load = loadQwen3Weights(ctx, checkpoint, {
+      chunkBytes: 256,
+      onProgress: () => {
+        if (!once) truncateSync(file, size - 4096);
+        once = true;
+      },
+    });
+    await expect(load).rejects.toThrow(new RegExp(`^${file}: tensor '[^']+': (changed while being read: ${size} bytes when opened, now ${size - 4096}|truncated: .*)$`));
+    rmSync(dir, { recursive: true });
+  });
+
+  it('a checkpoint file rewritten in place (same size) while it is being read', async () => {
+    const dir = await fresh('rewritten');
+    const checkpoint = await openCheckpoint(dir);
+    const file = join(dir, 'model.safetensors');
+    let once = false;
+    const load = loadQwen3Weights(ctx, checkpoint, {
+      chunkBytes: 256,
+      onProgress: () => {
+        if (once) return;
+        once = true;
+        const fd = openSync(file, 'r+');
+        writeSync(fd, new Uint8Array(64).fill(7), 0, 64, statSync(file).size - 64);
+        closeSync(fd);
+        utimesSync(file, new Date(), new Date(Date.now() + 5000));
+      },
+    });
+    await expect(load).rejects.toThrow(new RegExp(`^${file}: tensor '[^']+': changed while being read: modified after it was opened$`));
+    // The host loader checks the same.
+    await expect(readTensorF32(checkpoint, 'model.norm.weight')).rejects.toThrow(/changed while being read: modified after it was opened$/);
+    rmSync(dir, { recursive: true });
+  });
+
+  it('a model larger than the adapter allows: the error names the tensor and the limit', async () => {
+    const dir = await fresh('too-large');
+    const checkpoint = await openCheckpoint(dir);
+    // The adapter's own limit, lowered: the embedding (97 × 32 bf16 = 6208 bytes) no longer fits one buffer.
+    const limits = new Proxy(ctx.limits, { get: (t, k) => (k === 'maxBufferSize' ? 4096 : (t as unknown as Record<PropertyKey, unknown>)[k]) });
+    const small: GpuContext = { ...ctx, limits };
+    await expect(loadQwen3Weights(small, checkpoint)).rejects.toThrow(
+      new RegExp(`^${join(dir, 'model.safetensors')}: tensor 'model\\.embed_tokens\\.weight': needs 6208 bytes in one GPU buffer, over this adapter's maxBufferSize of 4096 bytes$`),
+    );
+    rmSync(dir, { recursive: true });
+  });
+
+  it('the device running out of memory at load: the error names the tensor', async () => {
+    const dir = await fresh('oom');
+    const checkpoint = await openCheckpoint(dir);
+    // Dawn reports out-of-memory through error scopes only; the scope of the 5th allocation reports one here.
+    let scopes = 0;
+    const pop = ctx.device.popErrorScope.bind(ctx.device);
+    ctx.device.popErrorScope = async () => {
+      const real = await pop();
+      return ++scopes === 5 ? new GPUOutOfMemoryError('Out of memory allocating the buffer (injected)') : real;
+    };
+    try {
+      await expect(loadQwen3Weights(ctx, checkpoint)).rejects.toThrow(
+        /: tensor 'model\.layers\.0\.[a-z_.]+': out of GPU memory allocating its \d+ bytes \(Out of memory allocating the buffer \(injected\)\)$/,
+      );
+    } finally {
+      ctx.device.popErrorScope = pop;
+    }
+    rmSync(dir, { recursive: true });
   });
 });

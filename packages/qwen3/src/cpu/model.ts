@@ -1,6 +1,7 @@
 // The CPU backend: Qwen3's forward pass in plain TypeScript over f32 weights, with float64 arithmetic (JS numbers)
 // through the tensor package's reference ops. HF semantics (DESIGN.md §3); KV cache on the host.
 import { reference } from '@qwen3-webgpu/tensor';
+import { checkFiniteRow } from '../non-finite.ts';
 import { sampleToken, type ResolvedSampling } from '../sampling.ts';
 import type { TokenBackend } from '../generate.ts';
 import { defaultMaxContext } from '../max-context.ts';
@@ -61,7 +62,9 @@ export class CpuQwen3Model implements TokenBackend {
     const { logits } = this.forward(ids);
     for (const id of ids) this.#seen.add(id);
     const vocab = this.vocabSize;
-    return sampleToken(logits.subarray((ids.length - 1) * vocab), (i) => this.#seen.has(i), sampling, u);
+    const row = logits.subarray((ids.length - 1) * vocab);
+    checkFiniteRow(row, this.length - 1);
+    return sampleToken(row, (i) => this.#seen.has(i), sampling, u);
   }
 
   /** Runs `ids` at positions length … length + seq − 1, appending to the KV cache. */

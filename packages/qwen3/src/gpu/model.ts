@@ -8,6 +8,7 @@ import type { Qwen3Config, Qwen3Weights } from '@qwen3-webgpu/weights';
 import type { TokenBackend } from '../generate.ts';
 import { defaultMaxContext } from '../max-context.ts';
 import { attentionScratchSize, createAttention, createEmbedding, createLinear, createMarkSeen, createSampler, type Embedding, type Linear, type MarkSeen, type Sampler, type SampleStep } from '../kernels/index.ts';
+import { checkSampledId } from '../non-finite.ts';
 import type { ResolvedSampling } from '../sampling.ts';
 import { Qwen3AttentionSeparated, Qwen3DecoderLayerSeparated, Qwen3MLP, type Activations, type SetPosition } from './layers.ts';
 import { ReadbackRing } from './readback-ring.ts';
@@ -237,7 +238,7 @@ export class Qwen3ForCausalLM implements TokenBackend {
     const encoder = this.ctx.device.createCommandEncoder({ label: 'pick readback' });
     encoder.copyBufferToBuffer(this.#token.buffer, 0, readback, 0, 4);
     this.ctx.device.queue.submit([encoder.finish()]);
-    return (this.#lastPick = this.#readbacks.readU32(readback));
+    return (this.#lastPick = this.#pick(readback, this.length - 1));
   }
 
   /**
@@ -256,15 +257,21 @@ export class Qwen3ForCausalLM implements TokenBackend {
     const readback = this.#readbacks.take();
     const encode = (pass: GPUComputePassEncoder) => d.list.encode(pass);
     const after = (encoder: GPUCommandEncoder) => encoder.copyBufferToBuffer(this.#token.buffer, 0, readback, 0, 4);
+    const position = this.length;
     this.length += 1;
     if (!d.checked) {
       // The first replay runs under error scopes; later ones go straight to the queue.
       d.checked = true;
       const run = this.ctx.run(encode, 'qwen3 decode step', after);
-      return (this.#lastPick = run.then(() => this.#readbacks.readU32(readback)));
+      return (this.#lastPick = run.then(() => this.#pick(readback, position)));
     }
     this.ctx.submit(encode, 'qwen3 decode step', after);
-    return (this.#lastPick = this.#readbacks.readU32(readback));
+    return (this.#lastPick = this.#pick(readback, position));
+  }
+
+  /** The id a step at `position` picked, checked: the sampler's non-finite sentinel becomes NonFiniteLogitsError. */
+  #pick(readback: GPUBuffer, position: number): Promise<number> {
+    return this.#readbacks.readU32(readback).then((id) => checkSampledId(id, this.vocabSize, position));
   }
 
   /**

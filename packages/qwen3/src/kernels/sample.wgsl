@@ -2,6 +2,10 @@
 // penalties on tokens marked in `seen`, temperature, top-k, top-p, min-p, then the inverse CDF at u in token-id order;
 // temperature 0 is the penalized argmax. Thresholds are exact: binary searches over the order-preserving u32 image
 // of the f32 values, one reduction over the vocabulary per step. Only out[0] (the token id) goes back to the host.
+// It is always an id below n, or NON_FINITE when the logits row holds NaN or ±Inf (../non-finite.ts reads that).
+// Extreme settings stay finite: penalized logits are clamped to f32's range (as sampling.ts does), temperature
+// divides (p − pmax) ≤ 0 (never p alone, which overflows for a tiny temperature), temperatures below f32's smallest
+// normal are greedy, and the top-p threshold never passes the largest weight (1), so the top token always survives.
 
 struct Params {
   n: u32,
@@ -21,15 +25,31 @@ struct Params {
 @group(0) @binding(3) var<uniform> params: Params;
 
 const WG: u32 = 256u; // reduce_f: reduce-f32.wgsl, prepended
+const NON_FINITE: u32 = 0xffffffffu;
+const F32_MAX: f32 = 0x1.fffffep+127f;
+const F32_MIN_NORMAL: f32 = 0x1p-126f;
 var<workgroup> red_u: array<u32, WG>;
 
-// Penalized, temperature-scaled logit (temperature 0 → no scaling: greedy compares penalized logits).
+// Inf or NaN, from the bits (WGSL lets implementations assume floats are finite, so comparisons cannot tell).
+fn non_finite(x: f32) -> bool {
+  return (bitcast<u32>(x) & 0x7f800000u) == 0x7f800000u;
+}
+
+// Penalized logit, kept within f32's range (sampling.ts's penalize). l == 0 is spelled out: 0 · ∞ would be NaN.
 fn z(i: u32) -> f32 {
-  var l = logits[params.row_offset + i];
-  if (seen[i] != 0u) {
-    l = select(l * params.repetition_penalty, l / params.repetition_penalty, l > 0.0) - params.presence_penalty;
+  let l = logits[params.row_offset + i];
+  if (seen[i] == 0u) {
+    return l;
   }
-  return select(l, l / params.temperature, params.temperature > 0.0);
+  let r = params.repetition_penalty;
+  let scaled = select(select(l * r, 0.0, l == 0.0), l / r, l > 0.0);
+  let a = clamp(params.presence_penalty, -F32_MAX, F32_MAX);
+  return clamp(clamp(scaled, -F32_MAX, F32_MAX) - a, -F32_MAX, F32_MAX);
+}
+
+// exp((z − zmax) / T): the difference is ≤ 0, so a tiny T sends it to −∞ (weight 0), never to ∞ − ∞.
+fn weight(zi: f32, zmax: f32) -> f32 {
+  return exp(max(zi - zmax, -F32_MAX) / params.temperature);
 }
 
 // Order-preserving map of f32 to u32.
@@ -56,13 +76,18 @@ fn reduce_u(v: u32, lid: u32, is_min: bool) -> u32 {
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) lid: u32) {
   let n = params.n;
-  var zmax = -3.4e38;
+  var zmax = -F32_MAX;
+  var bad = 0u;
   for (var i = lid; i < n; i += WG) {
     zmax = max(zmax, z(i));
+    bad = max(bad, select(0u, 1u, non_finite(logits[params.row_offset + i])));
   }
   zmax = reduce_f(zmax, lid, true);
+  // Not an early return: the uniformity analysis cannot see that a reduced value is the same for every invocation,
+  // so the pick runs to the end (bounded loops) and only the id written changes.
+  let bad_row = reduce_u(bad, lid, false) != 0u;
 
-  if (params.temperature <= 0.0) {
+  if (params.temperature < F32_MIN_NORMAL) {
     // Greedy: the lowest id reaching the maximum.
     var first = 0xffffffffu;
     for (var i = lid; i < n; i += WG) {
@@ -72,7 +97,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     }
     first = reduce_u(first, lid, true);
     if (lid == 0u) {
-      out[0] = first;
+      out[0] = select(first, NON_FINITE, bad_row);
     }
     return;
   }
@@ -101,21 +126,22 @@ fn main(@builtin(local_invocation_index) lid: u32) {
   var local_total = 0.0;
   for (var i = lid; i < n; i += WG) {
     let zi = z(i);
-    local_total += select(0.0, exp(zi - zmax), key(zi) >= k_floor);
+    local_total += select(0.0, weight(zi, zmax), key(zi) >= k_floor);
   }
   let total = reduce_f(local_total, lid, false);
 
-  // top-p: the largest weight θ such that the weights ≥ θ carry at least top_p of the mass.
+  // top-p: the largest weight θ such that the weights ≥ θ carry at least top_p of the mass. θ ≤ 1 (the top token's
+  // weight): a top_p that rounds to 0 in f32 keeps the top token (and its ties), as the reference does.
   var p_floor = 0u; // key of weight 0.0 is 0x80000000; 0 keeps everything
   if (params.top_p < 1.0) {
     var lo = 0x80000000u;
-    var hi = 0xffffffffu;
+    var hi = key(1.0);
     for (var step = 0u; step < 32u; step++) {
       let mid = lo + (hi - lo) / 2u + (hi - lo) % 2u;
       var m = 0.0;
       for (var i = lid; i < n; i += WG) {
         let zi = z(i);
-        let w = select(0.0, exp(zi - zmax), key(zi) >= k_floor);
+        let w = select(0.0, weight(zi, zmax), key(zi) >= k_floor);
         m += select(0.0, w, key(w) >= mid);
       }
       if (reduce_f(m, lid, false) >= params.top_p * total) {
@@ -174,13 +200,13 @@ fn main(@builtin(local_invocation_index) lid: u32) {
         acc += red_f[t];
       }
     }
-    out[0] = picked;
+    out[0] = select(picked, NON_FINITE, bad_row);
   }
 }
 
 fn final_weight(i: u32, zmax: f32, k_floor: u32, p_floor: u32) -> f32 {
   let zi = z(i);
-  let w = select(0.0, exp(zi - zmax), key(zi) >= k_floor);
+  let w = select(0.0, weight(zi, zmax), key(zi) >= k_floor);
   let keep = w > 0.0 && key(w) >= p_floor && w >= params.min_p;
   return select(0.0, w, keep);
 }
