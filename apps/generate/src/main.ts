@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 // qwen3-generate: runs a Qwen3 checkpoint on WebGPU (or the CPU) and streams the continuation. Flags: args.ts.
 import { readFileSync } from 'node:fs';
 import { defaultMaxContext } from '@qwen3-webgpu/qwen3';

@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 // qwen3-parity: our Qwen3 against HF transformers' float32 forward (a golden from tools/reference/hf_golden.py), layer
 // by layer, or the WebGPU backend against the float64 CPU backend (--compare-backends).
 import type { CpuModelFault } from '@qwen3-webgpu/qwen3';
