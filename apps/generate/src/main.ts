@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { defaultMaxContext } from '@qwen3-webgpu/qwen3';
 import { HELP, parseCli, type CliOptions } from './args.ts';
-import { runCommand, UsageError } from '../../../tools/cli/errors.ts';
+import { runCommand, UsageError } from '@qwen3-webgpu/cli-kit/errors';
 import { loadModel, modelDir, openModelFiles, type OpenedModel } from './model.ts';
 import { chatLoop, checkPrompt, promptIdsOf, runOnce, type RunResult } from './run.ts';
 

@@ -2,7 +2,7 @@
 import { createInterface } from 'node:readline';
 import { generate, type GenerationStats } from '@qwen3-webgpu/qwen3';
 import type { CliOptions } from './args.ts';
-import { UsageError } from '../../../tools/cli/errors.ts';
+import { UsageError } from '@qwen3-webgpu/cli-kit/errors';
 import type { OpenedModel } from './model.ts';
 import { StreamDecoder, type ChatMessage } from './tokenizer.ts';
 
