@@ -36,6 +36,9 @@ const json = (file) => JSON.parse(readFileSync(file, 'utf8'));
 
 // The kernel packages whose examples run in Node and are bundled for the browser.
 const KERNEL_EXAMPLES = ['packages/tensor/examples/scale.mjs', 'packages/rmsnorm-f32/examples/rmsnorm.mjs', 'packages/qkv-rope/examples/qkv-rope.mjs'];
+// The libraries bundled whole for the browser. weights and qwen3 join once they have a browser entry (issue #15's
+// browser half); today they import node:fs.
+const BROWSER_PACKAGES = ['@qwen3-webgpu/tensor', '@qwen3-webgpu/tensor/testing', '@qwen3-webgpu/rmsnorm-f32', '@qwen3-webgpu/qkv-rope'];
 // Examples that read a Hugging Face directory (argv[2]): run on the demonstration model the generate tarball ships.
 const MODEL_EXAMPLES = ['packages/weights/examples/load.mjs', 'packages/qwen3/examples/generate.mjs', 'packages/qwen3/examples/cpu-forward.mjs', 'packages/qwen3/examples/webgpu-model.mjs'];
 
@@ -161,9 +164,17 @@ const browserChecks = (tool, files) => {
   if (/["']node:/.test(code)) problems.push('a node: module is imported');
   if (code.includes('npm install webgpu')) problems.push("tensor's Node branch (#platform → platform-node) was bundled");
   if (!code.includes('navigator.gpu is missing')) problems.push("tensor's browser branch (#platform → platform-browser) is absent");
-  check(problems.length === 0, `${tool}: browser bundles of the examples, no flags`, problems.join('; ') || files.map((f) => relative(work, f)).join(' '));
+  check(problems.length === 0, `${tool}: browser bundles of the kernel examples and of ${BROWSER_PACKAGES.join(', ')}, no flags`, problems.join('; ') || files.map((f) => relative(work, f)).join(' '));
 };
-const entries = KERNEL_EXAMPLES.map((e) => join(consumer, basename(e)));
+// Besides the examples, one entry per library keeps its whole public surface (the namespace escapes to globalThis, so
+// no bundler can tree-shake any of it away), so nothing it exports can pull in Node-only code unnoticed.
+const browserEntries = BROWSER_PACKAGES.map((name) => {
+  const slug = name.slice('@qwen3-webgpu/'.length).replaceAll('/', '-');
+  const file = join(consumer, `all-of-${slug}.mjs`);
+  writeFileSync(file, `import * as all from '${name}';\nglobalThis['${name}'] = all;\n`);
+  return file;
+});
+const entries = [...KERNEL_EXAMPLES.map((e) => join(consumer, basename(e))), ...browserEntries];
 const listFiles = (dir) => readdirSync(dir, { recursive: true }).map((f) => join(dir, f)).filter((f) => f.endsWith('.js'));
 try {
   const esbuild = await import('esbuild');
