@@ -31,7 +31,11 @@ const run = (cmd, args, cwd, env = {}) => {
   const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 64 << 20 });
   return { ok: r.status === 0, out: `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? String(r.error) : ''}`.trim() };
 };
-const indent = (s) => s.split('\n').map((l) => `    ${l}`).join('\n');
+const indent = (s) =>
+  s
+    .split('\n')
+    .map((l) => `    ${l}`)
+    .join('\n');
 const json = (file) => JSON.parse(readFileSync(file, 'utf8'));
 
 // The kernel packages whose examples run in Node and are bundled for the browser.
@@ -40,10 +44,17 @@ const KERNEL_EXAMPLES = ['packages/tensor/examples/scale.mjs', 'packages/rmsnorm
 // browser half); today they import node:fs.
 const BROWSER_PACKAGES = ['@qwen3-webgpu/tensor', '@qwen3-webgpu/tensor/testing', '@qwen3-webgpu/rmsnorm-f32', '@qwen3-webgpu/qkv-rope'];
 // Examples that read a Hugging Face directory (argv[2]): run on the demonstration model the generate tarball ships.
-const MODEL_EXAMPLES = ['packages/weights/examples/load.mjs', 'packages/qwen3/examples/generate.mjs', 'packages/qwen3/examples/cpu-forward.mjs', 'packages/qwen3/examples/webgpu-model.mjs'];
+const MODEL_EXAMPLES = [
+  'packages/weights/examples/load.mjs',
+  'packages/qwen3/examples/generate.mjs',
+  'packages/qwen3/examples/cpu-forward.mjs',
+  'packages/qwen3/examples/webgpu-model.mjs',
+];
 
 // 0. README code blocks are the checked-in examples, verbatim.
-const readmes = ['README.md', ...['packages', 'apps'].flatMap((d) => readdirSync(join(root, d)).map((p) => `${d}/${p}/README.md`))].filter((f) => existsSync(join(root, f)));
+const readmes = ['README.md', ...['packages', 'apps'].flatMap((d) => readdirSync(join(root, d)).map((p) => `${d}/${p}/README.md`))].filter((f) =>
+  existsSync(join(root, f)),
+);
 const examplesInReadmes = new Set();
 for (const readme of readmes) {
   const lines = readFileSync(join(root, readme), 'utf8').split('\n');
@@ -92,7 +103,8 @@ for (const dir of packages) {
   const pkg = join(unpacked, 'package');
   const m = json(join(pkg, 'package.json'));
   const problems = [];
-  if (!existsSync(join(pkg, 'LICENSE')) || readFileSync(join(pkg, 'LICENSE'), 'utf8') !== license) problems.push('LICENSE missing or not the Apache-2.0 text of the repository');
+  if (!existsSync(join(pkg, 'LICENSE')) || readFileSync(join(pkg, 'LICENSE'), 'utf8') !== license)
+    problems.push('LICENSE missing or not the Apache-2.0 text of the repository');
   if (!existsSync(join(pkg, 'README.md'))) problems.push('README.md missing');
   if (m.license !== 'Apache-2.0' || !m.repository?.url || !m.engines?.node) problems.push('license, repository or engines missing');
   if (!m.files?.includes('CHANGELOG.md')) problems.push('CHANGELOG.md not in files');
@@ -126,21 +138,46 @@ const fileDeps = Object.fromEntries(Object.entries(packed).map(([name, tgz]) => 
 const rootManifest = json(join(root, 'package.json'));
 writeFileSync(
   join(consumer, 'package.json'),
-  JSON.stringify({ name: 'consumer', private: true, type: 'module', dependencies: { ...fileDeps, webgpu: '0.6.2', '@types/node': rootManifest.devDependencies['@types/node'] } }, null, 2),
+  JSON.stringify(
+    {
+      name: 'consumer',
+      private: true,
+      type: 'module',
+      dependencies: { ...fileDeps, webgpu: '0.6.2', '@types/node': rootManifest.devDependencies['@types/node'] },
+    },
+    null,
+    2,
+  ),
 );
 const npmArgs = ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'];
 const install = run('npm', npmArgs, consumer);
 check(install.ok, 'npm install of the tarballs in a clean folder', install.ok ? consumer : `\n${indent(install.out)}`);
 const demoModel = join(consumer, 'node_modules', '@qwen3-webgpu', 'generate', 'model');
-const withoutDawnNoise = (out) => out.split('\n').filter((l) => !l.startsWith('Warning: max')).join('\n');
+const withoutDawnNoise = (out) =>
+  out
+    .split('\n')
+    .filter((l) => !l.startsWith('Warning: max'))
+    .join('\n');
 for (const example of [...KERNEL_EXAMPLES, ...MODEL_EXAMPLES]) {
   copyFileSync(join(root, example), join(consumer, basename(example)));
   const args = MODEL_EXAMPLES.includes(example) ? [demoModel] : [];
   const r = run(process.execPath, [basename(example), ...args], consumer);
-  check(r.ok, `node ${basename(example)}${args.length ? ' <demonstration model>' : ''} (${example}) against the installed tarballs`, `\n${indent(withoutDawnNoise(r.out))}`);
+  check(
+    r.ok,
+    `node ${basename(example)}${args.length ? ' <demonstration model>' : ''} (${example}) against the installed tarballs`,
+    `\n${indent(withoutDawnNoise(r.out))}`,
+  );
 }
-const cli = run(join(consumer, 'node_modules', '.bin', 'qwen3-generate'), ['--prompt', 'def ', '--max-tokens', '8', '--temperature', '0', '--json', '--quiet'], consumer);
-check(cli.ok && /"token_ids"/.test(cli.out), 'node_modules/.bin/qwen3-generate (the demonstration model, 8 greedy tokens)', `\n${indent(cli.out.split('\n').at(-1) ?? '')}`);
+const cli = run(
+  join(consumer, 'node_modules', '.bin', 'qwen3-generate'),
+  ['--prompt', 'def ', '--max-tokens', '8', '--temperature', '0', '--json', '--quiet'],
+  consumer,
+);
+check(
+  cli.ok && /"token_ids"/.test(cli.out),
+  'node_modules/.bin/qwen3-generate (the demonstration model, 8 greedy tokens)',
+  `\n${indent(cli.out.split('\n').at(-1) ?? '')}`,
+);
 
 // 3. Strict TypeScript without lib DOM, and browser bundles with no flags.
 const ts = join(consumer, 'ts');
@@ -148,14 +185,32 @@ mkdirSync(ts);
 for (const example of [...KERNEL_EXAMPLES, ...MODEL_EXAMPLES]) copyFileSync(join(root, example), join(ts, basename(example).replace(/\.mjs$/, '.mts')));
 // skipLibCheck on, as `tsc --init` writes it: @webgpu/types itself names a few DOM types (BufferSource, ImageBitmap…)
 // that a Node-only lib lacks. A second pass with it off must find errors nowhere else (our .d.ts included).
-const tsconfig = (skipLibCheck) => ({ compilerOptions: { strict: true, target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', lib: ['ES2023'], types: ['node'], noEmit: true, skipLibCheck }, include: ['*.mts'] });
+const tsconfig = (skipLibCheck) => ({
+  compilerOptions: {
+    strict: true,
+    target: 'ES2022',
+    module: 'NodeNext',
+    moduleResolution: 'NodeNext',
+    lib: ['ES2023'],
+    types: ['node'],
+    noEmit: true,
+    skipLibCheck,
+  },
+  include: ['*.mts'],
+});
 writeFileSync(join(ts, 'tsconfig.json'), JSON.stringify(tsconfig(true), null, 2));
 const tsc = run(bin('tsc'), ['-p', ts], consumer);
 check(tsc.ok, 'strict tsc of the examples as .mts (lib ES2023 + @types/node, no DOM)', tsc.ok ? '' : `\n${indent(tsc.out)}`);
 writeFileSync(join(ts, 'tsconfig.libcheck.json'), JSON.stringify(tsconfig(false), null, 2));
-const libErrors = run(bin('tsc'), ['-p', join(ts, 'tsconfig.libcheck.json')], consumer).out.split('\n').filter((l) => l !== '');
+const libErrors = run(bin('tsc'), ['-p', join(ts, 'tsconfig.libcheck.json')], consumer)
+  .out.split('\n')
+  .filter((l) => l !== '');
 const elsewhere = libErrors.filter((l) => !/^node_modules\/@webgpu\/types\/\S+: error TS/.test(l));
-check(elsewhere.length === 0, 'the same with skipLibCheck off: errors only inside @webgpu/types (its DOM names)', `${libErrors.length - elsewhere.length} there${elsewhere.length ? `\n${indent(elsewhere.join('\n'))}` : ''}`);
+check(
+  elsewhere.length === 0,
+  'the same with skipLibCheck off: errors only inside @webgpu/types (its DOM names)',
+  `${libErrors.length - elsewhere.length} there${elsewhere.length ? `\n${indent(elsewhere.join('\n'))}` : ''}`,
+);
 
 const browserChecks = (tool, files) => {
   const code = files.map((f) => readFileSync(f, 'utf8')).join('\n');
@@ -164,7 +219,11 @@ const browserChecks = (tool, files) => {
   if (/["']node:/.test(code)) problems.push('a node: module is imported');
   if (code.includes('npm install webgpu')) problems.push("tensor's Node branch (#platform → platform-node) was bundled");
   if (!code.includes('navigator.gpu is missing')) problems.push("tensor's browser branch (#platform → platform-browser) is absent");
-  check(problems.length === 0, `${tool}: browser bundles of the kernel examples and of ${BROWSER_PACKAGES.join(', ')}, no flags`, problems.join('; ') || files.map((f) => relative(work, f)).join(' '));
+  check(
+    problems.length === 0,
+    `${tool}: browser bundles of the kernel examples and of ${BROWSER_PACKAGES.join(', ')}, no flags`,
+    problems.join('; ') || files.map((f) => relative(work, f)).join(' '),
+  );
 };
 // Besides the examples, one entry per library keeps its whole public surface (the namespace escapes to globalThis, so
 // no bundler can tree-shake any of it away), so nothing it exports can pull in Node-only code unnoticed.
@@ -175,10 +234,21 @@ const browserEntries = BROWSER_PACKAGES.map((name) => {
   return file;
 });
 const entries = [...KERNEL_EXAMPLES.map((e) => join(consumer, basename(e))), ...browserEntries];
-const listFiles = (dir) => readdirSync(dir, { recursive: true }).map((f) => join(dir, f)).filter((f) => f.endsWith('.js'));
+const listFiles = (dir) =>
+  readdirSync(dir, { recursive: true })
+    .map((f) => join(dir, f))
+    .filter((f) => f.endsWith('.js'));
 try {
   const esbuild = await import('esbuild');
-  await esbuild.build({ entryPoints: entries, bundle: true, platform: 'browser', format: 'esm', outdir: join(work, 'esbuild'), absWorkingDir: consumer, logLevel: 'error' });
+  await esbuild.build({
+    entryPoints: entries,
+    bundle: true,
+    platform: 'browser',
+    format: 'esm',
+    outdir: join(work, 'esbuild'),
+    absWorkingDir: consumer,
+    logLevel: 'error',
+  });
   browserChecks('esbuild', listFiles(join(work, 'esbuild')));
 } catch (err) {
   check(false, 'esbuild: browser bundles of the examples, no flags', err.message);
@@ -189,7 +259,13 @@ try {
   mkdirSync(site);
   const scripts = entries.map((e) => `<script type="module" src="../${basename(e)}"></script>`).join('\n');
   writeFileSync(join(site, 'index.html'), `<!doctype html>\n<title>pack-check</title>\n${scripts}\n`);
-  await build({ root: site, configFile: false, logLevel: 'error', build: { outDir: join(work, 'vite'), emptyOutDir: true }, server: { fs: { allow: [consumer] } } });
+  await build({
+    root: site,
+    configFile: false,
+    logLevel: 'error',
+    build: { outDir: join(work, 'vite'), emptyOutDir: true },
+    server: { fs: { allow: [consumer] } },
+  });
   browserChecks('vite build', listFiles(join(work, 'vite')));
 } catch (err) {
   check(false, 'vite build: browser bundles of the examples, no flags', err.message);
@@ -209,11 +285,21 @@ try {
 // 4. Without the optional peer `webgpu`, Node says what to install.
 const bare = join(work, 'no-dawn');
 mkdirSync(bare);
-writeFileSync(join(bare, 'package.json'), JSON.stringify({ name: 'no-dawn', private: true, type: 'module', dependencies: { '@qwen3-webgpu/tensor': fileDeps['@qwen3-webgpu/tensor'] } }));
+writeFileSync(
+  join(bare, 'package.json'),
+  JSON.stringify({ name: 'no-dawn', private: true, type: 'module', dependencies: { '@qwen3-webgpu/tensor': fileDeps['@qwen3-webgpu/tensor'] } }),
+);
 const bareInstall = run('npm', npmArgs, bare);
-writeFileSync(join(bare, 'probe.mjs'), "import { createGpuContext } from '@qwen3-webgpu/tensor';\nawait createGpuContext().catch((e) => { console.log(`${e.name}: ${e.message}`); });\n");
+writeFileSync(
+  join(bare, 'probe.mjs'),
+  "import { createGpuContext } from '@qwen3-webgpu/tensor';\nawait createGpuContext().catch((e) => { console.log(`${e.name}: ${e.message}`); });\n",
+);
 const probe = run(process.execPath, ['probe.mjs'], bare);
-check(bareInstall.ok && !existsSync(join(bare, 'node_modules', 'webgpu')) && /^NoAdapterError: .*npm install webgpu@/.test(probe.out), 'without the optional peer webgpu: NoAdapterError naming it', `\n${indent(probe.out || bareInstall.out)}`);
+check(
+  bareInstall.ok && !existsSync(join(bare, 'node_modules', 'webgpu')) && /^NoAdapterError: .*npm install webgpu@/.test(probe.out),
+  'without the optional peer webgpu: NoAdapterError naming it',
+  `\n${indent(probe.out || bareInstall.out)}`,
+);
 
 if (process.argv.includes('--keep')) log(`kept ${work}`);
 else rmSync(work, { recursive: true, force: true });

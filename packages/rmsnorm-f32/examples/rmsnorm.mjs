@@ -2,9 +2,10 @@
 import { createGpuContext, createTensor, readFloat, roundToDtype, uploadTensor } from '@qwen3-webgpu/tensor';
 import { createRmsNormF32 } from '@qwen3-webgpu/rmsnorm-f32';
 
-const rows = 4, n = 1024, eps = 1e-6;
-const xs = roundToDtype(Float32Array.from({ length: rows * n }, (_, i) => Math.sin(i) * 3), 'bf16'); // what bf16 stores
-const ws = roundToDtype(Float32Array.from({ length: n }, (_, i) => 1 + Math.cos(i) / 2), 'bf16');
+const [rows, n, eps] = [4, 1024, 1e-6];
+const x32 = new Float32Array(rows * n).map((_, i) => Math.sin(i) * 3);
+const w32 = new Float32Array(n).map((_, i) => 1 + Math.cos(i) / 2);
+const [xs, ws] = [roundToDtype(x32, 'bf16'), roundToDtype(w32, 'bf16')]; // the values bf16 stores
 const ctx = await createGpuContext();
 const x = uploadTensor(ctx, [rows, n], 'bf16', xs); // x: [rows, n] bf16
 const w = uploadTensor(ctx, [n], 'bf16', ws); // w: [n] bf16

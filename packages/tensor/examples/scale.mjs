@@ -12,7 +12,8 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
 }`;
 const scale = defineKernel({ label: 'scale', code, bindings: { x: 'read', y: 'read_write' }, uniforms: defineUniforms({ n: 'u32', k: 'f32' }) });
 
-const n = 1000, k = 2.5;
+const n = 1000;
+const k = 2.5;
 const host = Float32Array.from({ length: n }, (_, i) => Math.sin(i)); // x: [n] f32
 const ctx = await createGpuContext();
 const x = uploadTensor(ctx, [n], 'f32', host);

@@ -4,7 +4,7 @@
 import { NoAdapterError } from './no-adapter.ts';
 
 export const noAdapterHint =
-  'No WebGPU adapter found. Dawn needs a Vulkan, Metal or D3D12 driver; on Linux without a GPU install Mesa\'s ' +
+  "No WebGPU adapter found. Dawn needs a Vulkan, Metal or D3D12 driver; on Linux without a GPU install Mesa's " +
   'software Vulkan driver, lavapipe (Debian/Ubuntu: `sudo apt-get install mesa-vulkan-drivers libvulkan1`; Dawn ' +
   'rejects Mesa 22: on Debian 12 enable the bookworm-backports suite and add `-t bookworm-backports`).';
 
