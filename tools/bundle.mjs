@@ -1,5 +1,5 @@
 // Bundles a benchmark (or any script) into one ESM file with WGSL inlined and `webgpu` left external, for running
-// here or on the GPU machine (../shared/device/README.md).
+// here or on a GPU machine that has Node but not the workspace.
 //   node tools/bundle.mjs <entry.ts> <out-dir>
 import { resolve } from 'node:path';
 import { build } from 'tsdown';

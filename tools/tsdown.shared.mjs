@@ -12,8 +12,11 @@ function nativeTsc() {
 }
 
 /**
- * Libraries keep their @qwen3-webgpu/* imports external (peer dependencies); apps (`bundleWorkspace`) inline them,
- * since inside the workspace those packages export TypeScript sources.
+ * Libraries keep their @qwen3-webgpu/* imports external (peer dependencies), and their `#…` subpath imports too:
+ * those are package.json `imports` with a "node" and a "default" branch (tensor's `#platform`), resolved where the
+ * package is used, so a browser bundler never sees the Node branch. Apps (`bundleWorkspace`) inline the workspace
+ * packages, since inside the workspace those export TypeScript sources; they build for Node, so `#…` resolves to
+ * the Node branch then.
  * @param {{ entry: string[], dts?: boolean, platform?: 'node' | 'neutral', bundleWorkspace?: boolean }} options
  */
 export function config({ entry, dts = true, platform = 'neutral', bundleWorkspace = false }) {
@@ -22,7 +25,9 @@ export function config({ entry, dts = true, platform = 'neutral', bundleWorkspac
     format: 'esm',
     platform,
     dts: dts ? { tsgo: { path: nativeTsc() } } : false,
-    deps: { neverBundle: [/^webgpu$/, /^node:/], ...(bundleWorkspace ? { alwaysBundle: [/^@qwen3-webgpu\//] } : {}) },
+    deps: bundleWorkspace
+      ? { neverBundle: [/^webgpu$/, /^node:/], alwaysBundle: [/^@qwen3-webgpu\//] }
+      : { neverBundle: [/^webgpu$/, /^node:/, /^#/] },
     plugins: [wgsl()],
   });
 }

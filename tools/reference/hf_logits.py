@@ -1,5 +1,5 @@
 """HF transformers float32 forward over a checkpoint directory: logits at every position of a prompt and the greedy
-continuation. The truth the CPU and WebGPU backends are tested against (DESIGN.md §3, §6).
+continuation. The truth the CPU and WebGPU backends are tested against (ARCHITECTURE.md, "Numerics").
     python3 tools/reference/hf_logits.py --model DIR --ids 1,2,3 --new-tokens 8 --out golden.json [--name NAME]
 Loads the weights from disk with dtype=torch.float32 (never a bf16 model cast up: that also rounds inv_freq)."""
 import argparse

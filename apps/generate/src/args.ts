@@ -1,6 +1,6 @@
 // Flags of qwen3-generate (a contract: other tools and tests call it). Parsing and validation only; no I/O.
-import { UsageError } from '../../../tools/cli/errors.ts';
-import { idsFlag, numberFlag, parseFlags } from '../../../tools/cli/flags.ts';
+import { UsageError } from '@qwen3-webgpu/cli-kit/errors';
+import { idsFlag, numberFlag, parseFlags } from '@qwen3-webgpu/cli-kit/flags';
 
 export interface CliOptions {
   model?: string;

@@ -1,8 +1,9 @@
+#!/usr/bin/env node
 // qwen3-generate: runs a Qwen3 checkpoint on WebGPU (or the CPU) and streams the continuation. Flags: args.ts.
 import { readFileSync } from 'node:fs';
 import { defaultMaxContext } from '@qwen3-webgpu/qwen3';
 import { HELP, parseCli, type CliOptions } from './args.ts';
-import { runCommand, UsageError } from '../../../tools/cli/errors.ts';
+import { runCommand, UsageError } from '@qwen3-webgpu/cli-kit/errors';
 import { loadModel, modelDir, openModelFiles, type OpenedModel } from './model.ts';
 import { progressBar } from './progress.ts';
 import { chatLoop, checkPrompt, promptIdsOf, runOnce, type RunResult } from './run.ts';

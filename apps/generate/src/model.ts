@@ -6,8 +6,8 @@ import { loadCausalLM, type CausalLM, type SamplingOptions } from '@qwen3-webgpu
 import { createGpuContext, NoAdapterError, type GpuContext } from '@qwen3-webgpu/tensor';
 import { openCheckpoint, type Checkpoint } from '@qwen3-webgpu/weights';
 import type { CliOptions } from './args.ts';
-import { RuntimeError, UsageError } from '../../../tools/cli/errors.ts';
-import { requireDirectory } from '../../../tools/cli/flags.ts';
+import { RuntimeError, UsageError } from '@qwen3-webgpu/cli-kit/errors';
+import { requireDirectory } from '@qwen3-webgpu/cli-kit/flags';
 import type { ProgressBar } from './progress.ts';
 import { loadTokenizer, type TextTokenizer } from './tokenizer.ts';
 

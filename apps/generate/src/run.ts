@@ -3,7 +3,7 @@ import { createInterface } from 'node:readline';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { generate, NonFiniteLogitsError, type GenerationStats } from '@qwen3-webgpu/qwen3';
 import type { CliOptions } from './args.ts';
-import { RuntimeError, UsageError } from '../../../tools/cli/errors.ts';
+import { RuntimeError, UsageError } from '@qwen3-webgpu/cli-kit/errors';
 import type { OpenedModel } from './model.ts';
 import { StreamDecoder, type ChatMessage } from './tokenizer.ts';
 

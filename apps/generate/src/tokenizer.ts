@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Template } from '@huggingface/jinja';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { readJson } from '@qwen3-webgpu/weights';
-import { RuntimeError, UsageError } from '../../../tools/cli/errors.ts';
+import { RuntimeError, UsageError } from '@qwen3-webgpu/cli-kit/errors';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeSyntheticCheckpoint } from '@qwen3-webgpu/weights';
-import { copyWithNonFinite } from '../../../tools/cli/testing.ts';
+import { copyWithNonFinite } from '@qwen3-webgpu/cli-kit/testing';
 import { cli, EMBEDDED, MAIN, ownStderr, ptyCli, type GenerateJson } from './cli.ts';
 
 const TINY_RANDOM = fileURLToPath(new URL('../../parity/fixtures/tiny-random', import.meta.url));

@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeSyntheticCheckpoint } from '@qwen3-webgpu/weights';
-import { spawnCli } from '../../../tools/cli/testing.ts';
+import { spawnCli } from '@qwen3-webgpu/cli-kit/testing';
 
-export { NO_ADAPTER_ENV, ownStderr } from '../../../tools/cli/testing.ts';
+export { NO_ADAPTER_ENV, ownStderr } from '@qwen3-webgpu/cli-kit/testing';
 
 export const MAIN = fileURLToPath(new URL('../dist/main.mjs', import.meta.url));
 export { EMBEDDED_MODEL as EMBEDDED } from '../src/model.ts';

@@ -1,7 +1,7 @@
 // The golden schema written by tools/reference/hf_golden.py (HF transformers' float32 forward), read and checked.
 import { readFileSync } from 'node:fs';
 import type { Qwen3Config } from '@qwen3-webgpu/weights';
-import { UsageError } from '../../../tools/cli/errors.ts';
+import { UsageError } from '@qwen3-webgpu/cli-kit/errors';
 
 export interface LayerSummary {
   rms: number;

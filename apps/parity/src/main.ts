@@ -1,9 +1,10 @@
+#!/usr/bin/env node
 // qwen3-parity: our Qwen3 against HF transformers' float32 forward (a golden from tools/reference/hf_golden.py), layer
 // by layer, or the WebGPU backend against the float64 CPU backend (--compare-backends).
 import type { CpuModelFault } from '@qwen3-webgpu/qwen3';
 import { openCheckpoint } from '@qwen3-webgpu/weights';
-import { runCommand, UsageError } from '../../../tools/cli/errors.ts';
-import { idsFlag, numberFlag, parseFlags, requireDirectory } from '../../../tools/cli/flags.ts';
+import { runCommand, UsageError } from '@qwen3-webgpu/cli-kit/errors';
+import { idsFlag, numberFlag, parseFlags, requireDirectory } from '@qwen3-webgpu/cli-kit/flags';
 import { compareRuns, compareToGolden, type ParityReport } from './compare.ts';
 import { checkContext, checkGoldenFits, readGolden } from './golden.ts';
 import { runModel, type Backend } from './run-model.ts';

@@ -3,7 +3,7 @@
 import { CpuQwen3Model, generate, loadCpuWeights, NonFiniteLogitsError, Qwen3ForCausalLM, type CpuModelFault } from '@qwen3-webgpu/qwen3';
 import { createGpuContext } from '@qwen3-webgpu/tensor';
 import { loadQwen3Weights, openCheckpoint, type Checkpoint } from '@qwen3-webgpu/weights';
-import { UsageError } from '../../../tools/cli/errors.ts';
+import { UsageError } from '@qwen3-webgpu/cli-kit/errors';
 
 export type Backend = 'webgpu' | 'cpu';
 

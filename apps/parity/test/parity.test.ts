@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QWEN3_0_6B_CONFIG, writeSyntheticCheckpoint } from '@qwen3-webgpu/weights';
-import { copyWithNonFinite, ownStderr, spawnCli } from '../../../tools/cli/testing.ts';
+import { copyWithNonFinite, ownStderr, spawnCli } from '@qwen3-webgpu/cli-kit/testing';
 import type { ParityReport } from '../src/compare.ts';
 
 const MAIN = fileURLToPath(new URL('../dist/main.mjs', import.meta.url));

@@ -1,3 +1,5 @@
+// The declarations name WebGPU types (GPUDevice, GPUBuffer, …): TypeScript users without `lib: dom` get them here.
+/// <reference types="@webgpu/types" preserve="true" />
 export { CpuQwen3Model } from './cpu/model.ts';
 export type { CpuForwardResult, CpuModelFault } from './cpu/model.ts';
 export { loadCpuWeights } from './cpu/weights.ts';

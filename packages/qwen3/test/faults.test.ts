@@ -15,7 +15,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 /**
  * A copy of the BF16 checkpoint `src` whose tensor `name` starts with NaN, +Inf. (The CLIs' tests use the same
- * fixture from tools/cli/testing.ts; importing that here would make this package's declaration build emit files
+ * fixture from @qwen3-webgpu/cli-kit's testing module; importing that here would make this package's declaration build emit files
  * into tools/.)
  */
 async function copyWithNonFinite(src: string, dest: string, name: string): Promise<string> {

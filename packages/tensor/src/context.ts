@@ -1,10 +1,11 @@
+// Node or browser: `#platform` (package.json `imports`) is platform-node.ts under the "node" condition, else
+// platform-browser.ts.
+import { noAdapterHint, platformGpu } from '#platform';
+import { NoAdapterError } from './no-adapter.ts';
 import { PipelineCache } from './pipeline-cache.ts';
 import { UniformArena } from './uniform-arena.ts';
 
-/** Thrown when no WebGPU adapter (or device) can be had. The message says how to get one. */
-export class NoAdapterError extends Error {
-  override readonly name = 'NoAdapterError';
-}
+export { NoAdapterError };
 
 export interface GpuContextOptions {
   /** Dawn instance flags for Node, e.g. 'enable-dawn-features=vulkan_enable_f16_on_nvidia'. Ignored in browsers. */
@@ -73,13 +74,9 @@ export interface GpuContext {
 
 const OPTIONAL_FEATURES: readonly GPUFeatureName[] = ['subgroups', 'timestamp-query', 'shader-f16'];
 
-const SETUP_HINT =
-  'No WebGPU adapter found. On Linux without a GPU, install software Vulkan (Mesa lavapipe) with ' +
-  '`sudo bash tools/setup-software-vulkan.sh`; in a browser, use one with WebGPU enabled.';
-
 interface GpuProvider {
   gpu: GPU;
-  /** The Dawn instance: must stay referenced while any adapter/device lives (DESIGN.md §4). */
+  /** The GPU instance: must stay referenced while any adapter/device lives (ARCHITECTURE.md, "Dawn in Node"). */
   keepAlive: unknown;
 }
 
@@ -87,34 +84,16 @@ async function loadGpu(options: GpuContextOptions): Promise<GpuProvider> {
   if (options.gpu) return { gpu: options.gpu, keepAlive: options.gpu };
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (nav?.gpu) return { gpu: nav.gpu, keepAlive: nav.gpu };
-  let dawn: { create(flags: string[]): GPU; globals: Record<string, unknown> };
-  try {
-    // A variable specifier keeps browser bundlers from pulling in the Node-only package.
-    const specifier = 'webgpu';
-    dawn = (await import(/* @vite-ignore */ specifier)) as typeof dawn;
-  } catch (err) {
-    throw new NoAdapterError(`${SETUP_HINT} (the 'webgpu' package could not be loaded: ${(err as Error).message})`);
-  }
-  Object.assign(globalThis, dawn.globals);
-  const flags = [...(options.dawnFlags ?? [])];
-  const key = flags.join('\n');
-  let gpu = dawnInstances.get(key);
-  if (!gpu) dawnInstances.set(key, (gpu = dawn.create(flags)));
+  const gpu = await platformGpu(options.dawnFlags ?? []);
   return { gpu, keepAlive: gpu };
 }
-
-/**
- * Dawn instances, one per flag set, held for the life of the process: adapters and devices must never outlive
- * their instance, and a collected instance crashes Dawn's event processing (DESIGN.md §4).
- */
-const dawnInstances = new Map<string, GPU>();
 
 export async function createGpuContext(options: GpuContextOptions = {}): Promise<GpuContext> {
   const provider = await loadGpu(options);
   const adapter = await provider.gpu.requestAdapter(
     options.powerPreference ? { powerPreference: options.powerPreference } : undefined,
   );
-  if (!adapter) throw new NoAdapterError(SETUP_HINT);
+  if (!adapter) throw new NoAdapterError(noAdapterHint);
 
   const disabled = new Set(options.disableFeatures ?? []);
   const requiredFeatures = OPTIONAL_FEATURES.filter((f) => adapter.features.has(f) && !disabled.has(f));

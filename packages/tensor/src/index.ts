@@ -1,3 +1,5 @@
+// The declarations name WebGPU types (GPUDevice, GPUBuffer, …): TypeScript users without `lib: dom` get them here.
+/// <reference types="@webgpu/types" preserve="true" />
 export { createGpuContext, NoAdapterError } from './context.ts';
 export type { AdapterSummary, GpuContext, GpuContextOptions, GpuFeatures, KernelLayout } from './context.ts';
 export { DTYPES, dtypeBytes, isDType, isFloat, numel } from './dtype.ts';

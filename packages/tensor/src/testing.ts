@@ -1,4 +1,5 @@
 // Helpers for GPU tests across the workspace (exported as @qwen3-webgpu/tensor/testing).
+/// <reference types="@webgpu/types" preserve="true" />
 import { createGpuContext, type GpuContext, type GpuContextOptions } from './context.ts';
 import { maxAbsError, relativeL2 } from './reference.ts';
 

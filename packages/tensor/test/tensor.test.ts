@@ -103,9 +103,16 @@ describe('Tensor', () => {
 });
 
 describe('createGpuContext without an adapter', () => {
-  it('throws NoAdapterError naming the set-up script', async () => {
+  it('throws NoAdapterError naming what to install (Node: Mesa lavapipe from apt, not a script of this repository)', async () => {
     const noGpu = { requestAdapter: async () => null } as unknown as GPU;
-    await expect(createGpuContext({ gpu: noGpu })).rejects.toThrow(/No WebGPU adapter found.*tools\/setup-software-vulkan\.sh/);
+    await expect(createGpuContext({ gpu: noGpu })).rejects.toThrow(/No WebGPU adapter found.*apt-get install mesa-vulkan-drivers libvulkan1/);
+    await expect(createGpuContext({ gpu: noGpu })).rejects.not.toThrow(/tools\//);
     await expect(createGpuContext({ gpu: noGpu })).rejects.toBeInstanceOf(NoAdapterError);
+  });
+
+  it('in a browser without navigator.gpu (the "default" branch of #platform), says which browsers have WebGPU', async () => {
+    const browser = await import('../src/platform-browser.ts');
+    await expect(browser.platformGpu([])).rejects.toThrow(/navigator\.gpu is missing\): use a browser with WebGPU/);
+    await expect(browser.platformGpu([])).rejects.toBeInstanceOf(NoAdapterError);
   });
 });

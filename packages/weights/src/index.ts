@@ -1,3 +1,5 @@
+// The declarations name WebGPU types (GPUDevice, GPUBuffer, …): TypeScript users without `lib: dom` get them here.
+/// <reference types="@webgpu/types" preserve="true" />
 export { WeightsError } from './errors.ts';
 export { MAX_HEADER_BYTES, parseSafetensorsHeader, readSafetensorsHeader } from './safetensors.ts';
 export type { SafetensorsDtype, SafetensorsEntry, SafetensorsHeader } from './safetensors.ts';

@@ -8,7 +8,7 @@ import { expectedTensors } from './names.ts';
 import { dtypeBytesOf, type SafetensorsDtype } from './safetensors.ts';
 import { writeSafetensors, type TensorToWrite } from './safetensors-writer.ts';
 
-/** Qwen/Qwen3-0.6B's config.json (transformers v4 shape), the values of DESIGN.md §3. */
+/** Qwen/Qwen3-0.6B's config.json (transformers v4 shape), the values of ARCHITECTURE.md, "Numerics". */
 export const QWEN3_0_6B_CONFIG = {
   architectures: ['Qwen3ForCausalLM'],
   attention_bias: false,

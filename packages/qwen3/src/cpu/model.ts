@@ -1,5 +1,5 @@
 // The CPU backend: Qwen3's forward pass in plain TypeScript over f32 weights, with float64 arithmetic (JS numbers)
-// through the tensor package's reference ops. HF semantics (DESIGN.md §3); KV cache on the host.
+// through the tensor package's reference ops. HF semantics (ARCHITECTURE.md, "Numerics"); KV cache on the host.
 import { reference } from '@qwen3-webgpu/tensor';
 import { checkFiniteRow } from '../non-finite.ts';
 import { sampleToken, type ResolvedSampling } from '../sampling.ts';
