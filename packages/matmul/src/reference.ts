@@ -10,8 +10,11 @@ export interface GemmReferenceOptions {
 
 /**
  * The specification in float64: W (and W2) are first rounded to wDtype (what the GPU stores), then
- * y [rows, n] = x · Wᵀ (+ y0), or silu(x·Wᵀ) ⊙ (x·W2ᵀ), in f64. Also returns Σ_k |x|·|W| per output (the scale of
- * the rounding error any f32 summation may make), for tolerances.
+ * y [rows, n] = x · Wᵀ (+ y0), or silu(x·Wᵀ) ⊙ (x·W2ᵀ), in f64. Also returns, per output, `magnitude`: Σ_k |x·w|
+ * (+ |y0|), the scale of the rounding error any f32 summation makes (for swiglu, propagated through silu(g)·u);
+ * and `allowance`: the error WGSL permits in evaluating silu itself (exp is accurate to 3 + 2|g| ULP, which matters
+ * where g ≪ 0 and silu(g) is tiny; below g ≈ −88 exp(−g) overflows f32 and silu(g), then under 1e-36, becomes 0,
+ * hence the |u| · 2^-100 floor), zero without swiglu.
  */
 export function gemmReference(
   x: Float32Array, // [rows, k] f32
@@ -21,11 +24,12 @@ export function gemmReference(
   k: number,
   wDtype: GemmDtype,
   options: GemmReferenceOptions = {},
-): { y: Float64Array; magnitude: Float64Array } {
+): { y: Float64Array; magnitude: Float64Array; allowance: Float64Array } {
   const wr = roundToDtype(w, wDtype);
   const w2r = options.w2 ? roundToDtype(options.w2, wDtype) : undefined;
   const y = new Float64Array(rows * n);
   const magnitude = new Float64Array(rows * n);
+  const allowance = new Float64Array(rows * n);
   for (let r = 0; r < rows; r++) {
     const xr = r * k;
     for (let c = 0; c < n; c++) {
@@ -51,6 +55,7 @@ export function gemmReference(
         // d(silu(g)·u) ≈ (silu'(g)·u) dg + silu(g) du: the error scale of each factor, propagated.
         const dsilu = sig * (1 + s * (1 - sig));
         mag = Math.abs(dsilu * s2) * m + Math.abs(s * sig) * m2;
+        allowance[r * n + c] = Math.abs(v) * (4 + 2 * Math.abs(s)) * 2 ** -23 + Math.abs(s2) * 2 ** -100;
       }
       if (options.y0) {
         v += options.y0[r * n + c]!;
@@ -60,5 +65,5 @@ export function gemmReference(
       magnitude[r * n + c] = mag;
     }
   }
-  return { y, magnitude };
+  return { y, magnitude, allowance };
 }
