@@ -2,9 +2,11 @@
 // first (the builtins' spelling and layout with one 16×16×16 product, then Qwen3-0.6B shapes, ragged shapes,
 // out-of-f16-range activations, weights that need a scale and weights that must fall back), then timing of both
 // paths at issue #14's shapes against the measured tensor-core peak. Prints a table; exit code 1 on any failure.
-// Bundle and run (from the repository root; see ../shared/device/README.md):
-//   pnpm exec tsdown packages/matmul/bench/device-check.ts --format esm --out-dir .device/matmul --no-dts --external webgpu
+// Bundle and run (from the repository root; see ../shared/device/README.md). tools/bundle.mjs, not a bare tsdown
+// command: it carries the plugin that inlines the .wgsl imports.
+//   node tools/bundle.mjs packages/matmul/bench/device-check.ts .device/matmul
 //   source .device/prelude.sh && qnode .device/matmul/device-check.mjs [--quick]
+// With $OUT set (the device runner's output folder) it also writes $OUT/matmul-device-check.json.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createGpuContext, createRng, createTensor, defineKernel, defineUniforms, readFloat, roundToDtype, uploadTensor, type GpuContext } from '@qwen3-webgpu/tensor';
