@@ -10,7 +10,8 @@ import { checkWeightRange, knownWeightRange, type WeightRange } from './weight-r
 export type GemmDtype = 'bf16' | 'f16' | 'f32';
 export type GemmPath = 'subgroup-matrix' | 'fma';
 
-/** FMA kernel tile: a workgroup computes bm × bn outputs, an invocation tm × tn of them; k advances bk at a time. */
+/** FMA kernel tile: a workgroup computes bm × bn outputs, an invocation tm × tn of them (multiples of 4); k advances
+ * bk at a time. */
 export interface FmaTile {
   bm: number;
   bn: number;
@@ -129,9 +130,11 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
   // The FMA kernel: always compiled, since any weight outside f16's reach falls back to it.
   const ft: FmaTile = { ...DEFAULT_FMA, ...options.fmaTile };
   for (const key of ['bm', 'bn', 'bk', 'tm', 'tn'] as const) positiveInt(`fmaTile.${key}`, ft[key]);
-  if (ft.bm % ft.tm || ft.bn % ft.tn || ft.bk % 2) throw new RangeError(`gemm: fmaTile ${JSON.stringify(ft)} needs tm | bm, tn | bn and an even bk`);
+  if (ft.bm % ft.tm || ft.bn % ft.tn || ft.bk % 2 || ft.tm % 4 || ft.tn % 4) {
+    throw new RangeError(`gemm: fmaTile ${JSON.stringify(ft)} needs tm | bm, tn | bn, tm and tn multiples of 4 and an even bk`);
+  }
   const fmaThreads = (ft.bm / ft.tm) * (ft.bn / ft.tn);
-  const fmaShared = (ft.bk * ft.bm + 2 * ft.bk * ft.bn) * 4;
+  const fmaShared = (ft.bk * (ft.bm + 4) + 2 * ft.bk * (ft.bn + 4)) * 4;
   if (fmaThreads > limits.maxComputeInvocationsPerWorkgroup || fmaShared > limits.maxComputeWorkgroupStorageSize) {
     throw new RangeError(`gemm: fmaTile ${JSON.stringify(ft)} needs ${fmaThreads} invocations and ${fmaShared} B of workgroup memory; this adapter allows ${limits.maxComputeInvocationsPerWorkgroup} and ${limits.maxComputeWorkgroupStorageSize}`);
   }

@@ -1,8 +1,9 @@
 // y (+)= x · Wᵀ in f32 FMAs on any adapter. Module = tile header + dtypes + gemm-common.wgsl + this.
-// A workgroup computes a BM × BN tile of y; each invocation a TM × TN block of it, its rows and columns strided by
-// BM / TM and BN / TN so that the lanes of a subgroup read consecutive words of workgroup memory (no bank
-// conflicts) and write consecutive columns of y. K advances BK at a time through workgroup memory, where x and W
-// are stored k-major (xs[kk][r], ws[kk][c]).
+// A workgroup computes a BM × BN tile of y; each invocation a TM × TN block of it (TM, TN multiples of 4). K advances
+// BK at a time through workgroup memory, where x and W are stored k-major as vec4s (xs[kk][r / 4], ws[kk][c / 4]),
+// so that an invocation reads its TM rows and TN columns of one k with TM/4 + TN/4 16-byte loads (the invocations
+// of a subgroup sharing a row block read the same words; those sharing a column block, consecutive ones). Each k
+// row of the tiles is padded by one vec4, so the transposing stores of consecutive k land in different banks.
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> w: array<u32>;
@@ -13,10 +14,14 @@
 const THREADS_M: u32 = BM / TM;
 const THREADS_N: u32 = BN / TN;
 const THREADS: u32 = THREADS_M * THREADS_N;
+const XS: u32 = BM / 4u + 1u; // vec4s per k row of xs
+const WS: u32 = BN / 4u + 1u;
+const TM4: u32 = TM / 4u;
+const TN4: u32 = TN / 4u;
 
-var<workgroup> xs: array<f32, BK * BM>;
-var<workgroup> ws: array<f32, BK * BN>;
-var<workgroup> ws2: array<f32, BK * BN>;
+var<workgroup> xs: array<vec4<f32>, BK * XS>;
+var<workgroup> ws: array<vec4<f32>, BK * WS>;
+var<workgroup> ws2: array<vec4<f32>, BK * WS>;
 
 @compute @workgroup_size(THREADS)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -31,11 +36,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
   let tr = lid / THREADS_N;
   let tc = lid % THREADS_N;
-  var acc: array<f32, TM * TN>;
-  var acc2: array<f32, TM * TN>;
-  for (var i = 0u; i < TM * TN; i++) {
-    acc[i] = 0.0;
-    acc2[i] = 0.0;
+  var acc: array<vec4<f32>, TM * TN4>;
+  var acc2: array<vec4<f32>, TM * TN4>;
+  for (var i = 0u; i < TM * TN4; i++) {
+    acc[i] = vec4<f32>(0.0);
+    acc2[i] = vec4<f32>(0.0);
   }
 
   for (var k0 = 0u; k0 < params.k; k0 += BK) {
@@ -49,43 +54,45 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       if (gr < params.rows && gk < params.k) {
         v = x[gr * params.k + gk];
       }
-      xs[kk * BM + r] = v;
+      xs[kk * XS + r / 4u][r % 4u] = v;
     }
     // W tile: pairs of elements (one u32 word of 16-bit weights).
     for (var i = lid; i < BN * BK / 2u; i += THREADS) {
       let c = i / (BK / 2u);
       let kk = 2u * (i % (BK / 2u));
       let p = weight_pair(false, c0 + c, k0 + kk);
-      ws[kk * BN + c] = p.x;
-      ws[(kk + 1u) * BN + c] = p.y;
+      ws[kk * WS + c / 4u][c % 4u] = p.x;
+      ws[(kk + 1u) * WS + c / 4u][c % 4u] = p.y;
       if (SWIGLU) {
         let p2 = weight_pair(true, c0 + c, k0 + kk);
-        ws2[kk * BN + c] = p2.x;
-        ws2[(kk + 1u) * BN + c] = p2.y;
+        ws2[kk * WS + c / 4u][c % 4u] = p2.x;
+        ws2[(kk + 1u) * WS + c / 4u][c % 4u] = p2.y;
       }
     }
     workgroupBarrier();
     for (var kk = 0u; kk < BK; kk++) {
-      var a: array<f32, TM>;
-      var b: array<f32, TN>;
-      for (var i = 0u; i < TM; i++) {
-        a[i] = xs[kk * BM + tr + i * THREADS_M];
+      var a: array<vec4<f32>, TM4>;
+      var b: array<vec4<f32>, TN4>;
+      for (var i = 0u; i < TM4; i++) {
+        a[i] = xs[kk * XS + tr * TM4 + i];
       }
-      for (var j = 0u; j < TN; j++) {
-        b[j] = ws[kk * BN + tc + j * THREADS_N];
+      for (var j = 0u; j < TN4; j++) {
+        b[j] = ws[kk * WS + tc * TN4 + j];
       }
       for (var i = 0u; i < TM; i++) {
-        for (var j = 0u; j < TN; j++) {
-          acc[i * TN + j] = fma(a[i], b[j], acc[i * TN + j]);
+        let av = vec4<f32>(a[i / 4u][i % 4u]);
+        for (var j = 0u; j < TN4; j++) {
+          acc[i * TN4 + j] = fma(av, b[j], acc[i * TN4 + j]);
         }
       }
       if (SWIGLU) {
-        for (var j = 0u; j < TN; j++) {
-          b[j] = ws2[kk * BN + tc + j * THREADS_N];
+        for (var j = 0u; j < TN4; j++) {
+          b[j] = ws2[kk * WS + tc * TN4 + j];
         }
         for (var i = 0u; i < TM; i++) {
-          for (var j = 0u; j < TN; j++) {
-            acc2[i * TN + j] = fma(a[i], b[j], acc2[i * TN + j]);
+          let av = vec4<f32>(a[i / 4u][i % 4u]);
+          for (var j = 0u; j < TN4; j++) {
+            acc2[i * TN4 + j] = fma(av, b[j], acc2[i * TN4 + j]);
           }
         }
       }
@@ -94,11 +101,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
 
   for (var i = 0u; i < TM; i++) {
-    let r = r0 + tr + i * THREADS_M;
+    let r = r0 + tr * TM + i;
     for (var j = 0u; j < TN; j++) {
-      let c = c0 + tc + j * THREADS_N;
+      let c = c0 + tc * TN + j;
       if (r < params.rows && c < params.n) {
-        store_out(r, c, acc[i * TN + j], acc2[i * TN + j]);
+        store_out(r, c, acc[i * TN4 + j / 4u][j % 4u], acc2[i * TN4 + j / 4u][j % 4u]);
       }
     }
   }
