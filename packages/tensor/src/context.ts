@@ -38,12 +38,25 @@ export interface AdapterSummary {
   subgroupMaxSize: number;
   /** A CPU implementation (lavapipe, SwiftShader). */
   isFallbackAdapter: boolean;
+  /** Tensor-core shapes offered through 'chromium-experimental-subgroup-matrix' (adapter.info.subgroupMatrixConfigs);
+   * empty without the feature. */
+  subgroupMatrixConfigs: readonly SubgroupMatrixConfig[];
+}
+
+export interface SubgroupMatrixConfig {
+  componentType: string;
+  resultComponentType: string;
+  M: number;
+  N: number;
+  K: number;
 }
 
 export interface GpuFeatures {
   subgroups: boolean;
   timestampQuery: boolean;
   shaderF16: boolean;
+  /** 'chromium-experimental-subgroup-matrix' (Dawn with allow_unsafe_apis; configs in info.subgroupMatrixConfigs). */
+  subgroupMatrix: boolean;
 }
 
 export interface GpuContext {
@@ -72,7 +85,8 @@ export interface GpuContext {
   destroy(): void;
 }
 
-const OPTIONAL_FEATURES: readonly GPUFeatureName[] = ['subgroups', 'timestamp-query', 'shader-f16'];
+const SUBGROUP_MATRIX = 'chromium-experimental-subgroup-matrix' as GPUFeatureName;
+const OPTIONAL_FEATURES: readonly GPUFeatureName[] = ['subgroups', 'timestamp-query', 'shader-f16', SUBGROUP_MATRIX];
 
 interface GpuProvider {
   gpu: GPU;
@@ -119,11 +133,21 @@ export async function createGpuContext(options: GpuContextOptions = {}): Promise
     subgroupMinSize: (i as { subgroupMinSize?: number }).subgroupMinSize ?? 0,
     subgroupMaxSize: (i as { subgroupMaxSize?: number }).subgroupMaxSize ?? 0,
     isFallbackAdapter: (i as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false,
+    subgroupMatrixConfigs: requiredFeatures.includes(SUBGROUP_MATRIX)
+      ? ((i as { subgroupMatrixConfigs?: readonly SubgroupMatrixConfig[] }).subgroupMatrixConfigs ?? []).map((c) => ({
+          componentType: c.componentType,
+          resultComponentType: c.resultComponentType,
+          M: c.M,
+          N: c.N,
+          K: c.K,
+        }))
+      : [],
   };
   const features: GpuFeatures = {
     subgroups: device.features.has('subgroups'),
     timestampQuery: device.features.has('timestamp-query'),
     shaderF16: device.features.has('shader-f16'),
+    subgroupMatrix: device.features.has(SUBGROUP_MATRIX),
   };
   const kernelLayout: KernelLayout = options.kernelLayout && options.kernelLayout !== 'auto' ? options.kernelLayout : info.isFallbackAdapter ? 'cpu' : 'gpu';
   const uniforms = new UniformArena(device, options.uniformSlots ?? 4096);

@@ -1,7 +1,7 @@
 // The declarations name WebGPU types (GPUDevice, GPUBuffer, …): TypeScript users without `lib: dom` get them here.
 /// <reference types="@webgpu/types" preserve="true" />
 export { createGpuContext, NoAdapterError } from './context.ts';
-export type { AdapterSummary, GpuContext, GpuContextOptions, GpuFeatures, KernelLayout } from './context.ts';
+export type { AdapterSummary, GpuContext, GpuContextOptions, GpuFeatures, KernelLayout, SubgroupMatrixConfig } from './context.ts';
 export { DTYPES, dtypeBytes, isDType, isFloat, numel } from './dtype.ts';
 export type { DType } from './dtype.ts';
 export { bf16ToF32, f16ToF32, f32BitsToBf16, f32BitsToF16, f32ToBf16, f32ToF16, roundToDtype } from './codecs.ts';

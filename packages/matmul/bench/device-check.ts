@@ -1,0 +1,193 @@
+// The tensor-core GEMM on a GPU that has subgroup matrices (the H200): correctness against the float64 reference
+// first (the builtins' spelling and layout with one 16×16×16 product, then Qwen3-0.6B shapes, ragged shapes,
+// out-of-f16-range activations, weights that need a scale and weights that must fall back), then timing of both
+// paths at issue #14's shapes against the measured tensor-core peak. Prints a table; exit code 1 on any failure.
+// Bundle and run (from the repository root; see ../shared/device/README.md). tools/bundle.mjs, not a bare tsdown
+// command: it carries the plugin that inlines the .wgsl imports.
+//   node tools/bundle.mjs packages/matmul/bench/device-check.ts .device/matmul
+//   source .device/prelude.sh && qnode .device/matmul/device-check.mjs [--quick]
+// With $OUT set (the device runner's output folder) it also writes $OUT/matmul-device-check.json.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createGpuContext, createRng, createTensor, defineKernel, defineUniforms, readFloat, roundToDtype, uploadTensor, type GpuContext } from '@qwen3-webgpu/tensor';
+import { createGemm, subgroupMatrixSupport, type FmaTile, type GemmOptions, type SubgroupMatrixTile } from '../src/index.ts';
+import { describeResult, randomRows, runGemmCase, withinBounds, type GemmCase } from '../src/gemm.test-helpers.ts';
+import probeSource from './mma-probe.wgsl';
+import { BENCH_SHAPES, measureMmaPeak, printTimings, timeGemm, type GemmTiming } from './timing.ts';
+
+const quick = process.argv.includes('--quick');
+const ctx = await createGpuContext({
+  dawnFlags: ['enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia', 'disable-dawn-features=timestamp_quantization'],
+});
+console.log(`adapter: ${ctx.describe()}`);
+console.log(`subgroup sizes ${ctx.info.subgroupMinSize}–${ctx.info.subgroupMaxSize}; subgroup-matrix configs: ` +
+  (ctx.info.subgroupMatrixConfigs.map((c) => `${c.componentType}→${c.resultComponentType} M${c.M}N${c.N}K${c.K}`).join(', ') || 'none'));
+const support = subgroupMatrixSupport(ctx);
+console.log(`tensor-core GEMM: ${support.reason ? `NOT available: ${support.reason}` : `available (subgroup size ${support.subgroupSize})`}`);
+
+const report: Record<string, unknown> = { adapter: ctx.describe(), configs: ctx.info.subgroupMatrixConfigs, support };
+const failures: string[] = [];
+const checks: { name: string; ok: boolean; detail: string }[] = [];
+const rng = createRng(2026);
+
+async function attempt(name: string, body: () => Promise<{ ok: boolean; detail: string }>): Promise<void> {
+  try {
+    const { ok, detail } = await body();
+    checks.push({ name, ok, detail });
+    console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}: ${detail}`);
+    if (!ok) failures.push(name);
+  } catch (err) {
+    const detail = (err as Error).message.split('\n').slice(0, 12).join('\n      ');
+    checks.push({ name, ok: false, detail });
+    console.log(`FAIL ${name}: ${detail}`);
+    failures.push(name);
+  }
+}
+
+/** One 16×16×16 product through the builtins, against float64. */
+async function probe(c: GpuContext): Promise<{ ok: boolean; detail: string }> {
+  const kernel = defineKernel({ label: 'mma probe', code: probeSource, bindings: { a: 'read', bt: 'read', c: 'read_write' }, uniforms: defineUniforms({ unused: 'u32' }) })
+    .compile(c, { SUBGROUP: support.subgroupSize });
+  const A = roundToDtype(rng.normalArray(256), 'f16');
+  const Bt = roundToDtype(rng.normalArray(256), 'f16');
+  const C0 = rng.normalArray(256);
+  const [a, bt, out] = [uploadTensor(c, [256], 'f16', A), uploadTensor(c, [256], 'f16', Bt), uploadTensor(c, [256], 'f32', C0)];
+  try {
+    await c.run((pass) => kernel.encode(pass, { a, bt, c: out }, { unused: 0 }, 1), 'mma probe');
+    const got = await readFloat(out);
+    let worst = 0;
+    for (let i = 0; i < 16; i++) {
+      for (let j = 0; j < 16; j++) {
+        let s = C0[i * 16 + j]!;
+        let m = Math.abs(s);
+        for (let kk = 0; kk < 16; kk++) {
+          s += A[i * 16 + kk]! * Bt[j * 16 + kk]!;
+          m += Math.abs(A[i * 16 + kk]! * Bt[j * 16 + kk]!);
+        }
+        worst = Math.max(worst, Math.abs(got[i * 16 + j]! - s) / m);
+      }
+    }
+    return { ok: worst <= 1e-6, detail: `max |err| / Σ|a·b| = ${worst.toExponential(2)}` };
+  } finally {
+    for (const t of [a, bt, out]) t.destroy();
+  }
+}
+
+async function gemmCheck(options: GemmOptions, c: Omit<GemmCase, 'n' | 'k' | 'wDtype'>, expect: 'subgroup-matrix' | 'fma') {
+  const gemm = createGemm(ctx, options);
+  try {
+    const r = await runGemmCase(ctx, gemm, rng, { ...c, n: options.n, k: options.k, wDtype: options.wDtype, ...(options.swiglu ? { swiglu: true } : {}), ...(options.accumulate ? { accumulate: true } : {}) });
+    const pathOk = r.paths.every((p) => p === expect);
+    return { ok: withinBounds(r) && pathOk, detail: `${describeResult(r)}${pathOk ? '' : ` (expected ${expect})`}` };
+  } finally {
+    gemm.destroy();
+  }
+}
+
+// 1. Correctness.
+if (!support.reason) {
+  await attempt('one 16×16×16 f16→f32 product (builtin spelling, row/col major)', () => probe(ctx));
+  const sg = (o: Omit<GemmOptions, 'path'>): GemmOptions => ({ ...o, path: 'subgroup-matrix' });
+  const qwen: [string, GemmOptions, number][] = [
+    ['q_proj', sg({ n: 2048, k: 1024, wDtype: 'bf16' }), 512],
+    ['k/v_proj', sg({ n: 1024, k: 1024, wDtype: 'bf16' }), 512],
+    ['o_proj (accumulate)', sg({ n: 1024, k: 2048, wDtype: 'bf16', accumulate: true }), 512],
+    ['gate/up (swiglu)', sg({ n: 3072, k: 1024, wDtype: 'bf16', swiglu: true }), 512],
+    ['down_proj (accumulate)', sg({ n: 1024, k: 3072, wDtype: 'bf16', accumulate: true }), 512],
+    ['[512,1024]·[4096,1024]ᵀ', sg({ n: 4096, k: 1024, wDtype: 'bf16' }), 512],
+    ['lm_head slice, 3 parts', sg({ n: 151936 / 8, k: 1024, wDtype: 'bf16' }), 7],
+  ];
+  for (const [name, options, rows] of qwen) {
+    await attempt(`tensor cores, Qwen3-0.6B ${name} [${rows}, ${options.k}]·[${options.n}, ${options.k}]ᵀ`, () =>
+      gemmCheck(options, { rows, ...(name.includes('parts') ? { parts: 3 } : {}) }, 'subgroup-matrix'));
+  }
+  for (const [rows, n, k] of [[1, 7, 9], [70, 130, 100], [13, 129, 1030], [65, 65, 17], [333, 1000, 1000]] as const) {
+    for (const wDtype of ['bf16', 'f16'] as const) {
+      await attempt(`tensor cores, ragged ${wDtype} [${rows}, ${k}]·[${n}, ${k}]ᵀ`, () => gemmCheck(sg({ n, k, wDtype }), { rows }, 'subgroup-matrix'));
+    }
+    await attempt(`tensor cores, ragged swiglu [${rows}, ${k}]·[${n}, ${k}]ᵀ`, () => gemmCheck(sg({ n, k, wDtype: 'bf16', swiglu: true }), { rows }, 'subgroup-matrix'));
+  }
+  for (const tile of [{ sgM: 2, sgN: 2, tm: 2, tn: 4 }, { sgM: 4, sgN: 2, tm: 2, tn: 2 }, { sgM: 2, sgN: 2, tm: 4, tn: 2 }, { sgM: 1, sgN: 2, tm: 1, tn: 1 }]) {
+    await attempt(`tensor cores, tile ${JSON.stringify(tile)} [333, 1000]·[1000, 1000]ᵀ`, () => gemmCheck(sg({ n: 1000, k: 1000, wDtype: 'bf16', subgroupMatrixTile: tile }), { rows: 333 }, 'subgroup-matrix'));
+  }
+  await attempt('activations beyond f16 range (1e6, 3e38, 7e4 mixed with 1e-3) and far below it (1e-30)', async () => {
+    const [rows, n, k] = [64, 256, 1024];
+    const x = randomRows(rng, rows, k);
+    for (let i = 0; i < k; i++) {
+      x[1 * k + i] = rng.normal() * 1e6;
+      x[2 * k + i] = rng.normal() * 1e-30;
+      x[3 * k + i] = (rng.next() < 0.5 ? -1 : 1) * rng.uniform(1e37, 3e38);
+      x[4 * k + i] = rng.normal() * (i % 7 === 0 ? 7e4 : 1e-3);
+    }
+    return gemmCheck(sg({ n, k, wDtype: 'bf16' }), { rows, x, w: rng.normalArray(n * k, 1e-3) }, 'subgroup-matrix');
+  });
+  await attempt('weights all below f16 normals (1e-7): exact through a power-of-two scale', () =>
+    gemmCheck(sg({ n: 256, k: 1024, wDtype: 'bf16' }), { rows: 64, w: rng.normalArray(256 * 1024, 1e-7) }, 'subgroup-matrix'));
+  await attempt('weights spanning more than f16 normals (0.05 and 1e-12): fall back to FMA', () => {
+    const w = rng.normalArray(256 * 1024, 0.05);
+    w[77] = 1e-12;
+    return gemmCheck(sg({ n: 256, k: 1024, wDtype: 'bf16' }), { rows: 64, w }, 'fma');
+  });
+  await attempt('f32 weights with 24-bit mantissas: fall back to FMA', () => gemmCheck(sg({ n: 256, k: 1024, wDtype: 'f32' }), { rows: 64 }, 'fma'));
+} else {
+  failures.push(`tensor-core path unavailable: ${support.reason}`);
+}
+await attempt('FMA path, Qwen3-0.6B gate/up (swiglu) [512, 1024]·[3072, 1024]ᵀ', () => gemmCheck({ n: 3072, k: 1024, wDtype: 'bf16', path: 'fma', swiglu: true }, { rows: 512 }, 'fma'));
+await attempt('FMA path, ragged [333, 1000]·[1000, 1000]ᵀ', () => gemmCheck({ n: 1000, k: 1000, wDtype: 'bf16', path: 'fma' }, { rows: 333 }, 'fma'));
+
+// 2. Timing.
+const timing = { repeats: 20, trials: 9, warmupMs: 100 };
+const timings: GemmTiming[] = [];
+let peak: number | undefined;
+if (!support.reason) {
+  try {
+    const p = await measureMmaPeak(ctx, support.subgroupSize);
+    peak = p.tflops;
+    console.log(`\nmeasured subgroup-matrix peak (pure f16→f32 16×16×16 loop): ${p.tflops.toFixed(1)} TFLOP/s`);
+  } catch (err) {
+    console.log(`peak loop failed: ${(err as Error).message.split('\n')[0]}`);
+    failures.push('peak loop');
+  }
+}
+const sgTiles: [string, Partial<SubgroupMatrixTile> | undefined][] = quick
+  ? [['default', undefined]]
+  : [['default', undefined], ['64x128 (2x2 sg, 2x4)', { sgM: 2, sgN: 2, tm: 2, tn: 4 }], ['64x64 (2x2 sg, 2x2)', { sgM: 2, sgN: 2, tm: 2, tn: 2 }],
+      ['128x64 (4x2 sg, 2x2)', { sgM: 4, sgN: 2, tm: 2, tn: 2 }], ['128x64 (2x2 sg, 4x2)', { sgM: 2, sgN: 2, tm: 4, tn: 2 }]];
+const fmaTiles: [string, Partial<FmaTile> | undefined][] = quick
+  ? [['default', undefined]]
+  : [['default', undefined], ['128x64/8x4', { bm: 128, bn: 64, bk: 16, tm: 8, tn: 4 }], ['64x128/4x8', { bm: 64, bn: 128, bk: 16, tm: 4, tn: 8 }], ['128x128/8x8', { bm: 128, bn: 128, bk: 8, tm: 8, tn: 8 }]];
+for (const { rows, n, k } of BENCH_SHAPES) {
+  if (!support.reason) {
+    for (const [name, tile] of sgTiles) {
+      try {
+        timings.push(await timeGemm(ctx, `tensor cores ${name}`, { n, k, wDtype: 'bf16', path: 'subgroup-matrix', ...(tile ? { subgroupMatrixTile: tile } : {}) }, rows, timing));
+      } catch (err) {
+        console.log(`timing tensor cores ${name} [${rows},${k}]·[${n},${k}]ᵀ failed: ${(err as Error).message.split('\n')[0]}`);
+      }
+    }
+  }
+  for (const [name, tile] of fmaTiles) {
+    try {
+      timings.push(await timeGemm(ctx, `fma ${name}`, { n, k, wDtype: 'bf16', path: 'fma', ...(tile ? { fmaTile: tile } : {}) }, rows, timing));
+    } catch (err) {
+      console.log(`timing fma ${name} [${rows},${k}]·[${n},${k}]ᵀ failed: ${(err as Error).message.split('\n')[0]}`);
+    }
+  }
+}
+for (const path of support.reason ? (['fma'] as const) : (['subgroup-matrix', 'fma'] as const)) {
+  timings.push(await timeGemm(ctx, `${path === 'fma' ? 'fma' : 'tensor cores'} swiglu default`, { n: 3072, k: 1024, wDtype: 'bf16', path, swiglu: true }, 512, timing));
+}
+
+console.log(`\ncorrectness: ${checks.filter((c) => c.ok).length}/${checks.length} checks passed`);
+printTimings(`GEMM timings on ${ctx.info.description || ctx.info.device}, bf16 weights, f32 x/y (TFLOP/s = useful 2·rows·n·k; ` +
+  `the tensor-core path issues 2 MMAs per product (hi/lo split), so its ceiling is half the peak)` +
+  (peak ? `; peak ${peak.toFixed(1)} TFLOP/s` : ''), timings, peak);
+report['checks'] = checks;
+report['peakTflops'] = peak;
+report['timings'] = timings;
+if (process.env['OUT']) writeFileSync(join(process.env['OUT'], 'matmul-device-check.json'), JSON.stringify(report, null, 2));
+ctx.destroy();
+if (failures.length) {
+  console.error(`\ndevice-check: ${failures.length} failure(s): ${failures.join('; ')}`);
+  process.exitCode = 1;
+}

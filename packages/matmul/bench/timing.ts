@@ -1,0 +1,79 @@
+// What gemm.bench.ts (lavapipe, any adapter) and device-check.ts (the H200) share: the benchmark shapes, timing a
+// GEMM handle, the measured tensor-core ceiling, a table printer.
+import { createRng, createTensor, defineKernel, defineUniforms, timeGpu, uploadTensor, type GpuContext, type TimingOptions } from '@qwen3-webgpu/tensor';
+import { createGemm, type GemmOptions, type GemmPath } from '../src/index.ts';
+import { randomRows } from '../src/gemm.test-helpers.ts';
+import peakSource from './mma-peak.wgsl';
+
+/** Issue #14's shapes: [rows, k] · [n, k]ᵀ. */
+export const BENCH_SHAPES = [
+  { rows: 512, k: 1024, n: 4096 },
+  { rows: 512, k: 1024, n: 3072 },
+  { rows: 512, k: 3072, n: 1024 },
+] as const;
+
+export interface GemmTiming {
+  label: string;
+  rows: number;
+  n: number;
+  k: number;
+  path: string;
+  ms: number;
+  /** Useful TFLOP/s: 2·rows·n·k (·2 for swiglu) per second. */
+  tflops: number;
+}
+
+/** Times one GEMM handle on fresh random bf16 data; says which path each part ran. */
+export async function timeGemm(ctx: GpuContext, label: string, options: GemmOptions, rows: number, timing: TimingOptions): Promise<GemmTiming> {
+  const { n, k } = options;
+  const rng = createRng(7);
+  const x = uploadTensor(ctx, [rows, k], 'f32', randomRows(rng, rows, k));
+  const w = uploadTensor(ctx, [n, k], options.wDtype, rng.normalArray(n * k, 0.05));
+  const w2 = options.swiglu ? uploadTensor(ctx, [n, k], options.wDtype, rng.normalArray(n * k, 0.05)) : undefined;
+  const y = createTensor(ctx, [rows, n], 'f32');
+  const gemm = createGemm(ctx, options);
+  try {
+    await gemm.prepare(w, w2);
+    let paths: GemmPath[] = [];
+    const t = await timeGpu(ctx, (pass) => {
+      paths = gemm.encode(pass, { x, w, ...(w2 ? { w2 } : {}), y, rows });
+    }, timing);
+    const flops = 2 * rows * n * k * (options.swiglu ? 2 : 1);
+    return { label, rows, n, k, path: [...new Set(paths)].join('+'), ms: t.ms, tflops: flops / (t.ms * 1e9) };
+  } finally {
+    gemm.destroy();
+    for (const tensor of [x, w, w2, y]) tensor?.destroy();
+  }
+}
+
+/** TFLOP/s of a pure subgroup-matrix multiply-accumulate loop (no memory traffic): the ceiling from WGSL. */
+export async function measureMmaPeak(ctx: GpuContext, subgroupSize: number): Promise<{ tflops: number; ms: number }> {
+  const kernel = defineKernel({
+    label: 'mma peak',
+    code: peakSource,
+    bindings: { src: 'read', dst: 'read_write' },
+    uniforms: defineUniforms({ iters: 'u32' }),
+  }).compile(ctx, { THREADS: 4 * subgroupSize, SUBGROUP: subgroupSize });
+  const groups = 4096;
+  const iters = 2048;
+  const src = uploadTensor(ctx, [512], 'f16', Float32Array.from({ length: 512 }, (_, i) => ((i % 13) - 6) / 64));
+  const dst = createTensor(ctx, [groups * 4 * 8 * 256], 'f32');
+  try {
+    const t = await timeGpu(ctx, (pass) => kernel.encode(pass, { src, dst }, { iters }, groups), { repeats: 3, trials: 7, warmupMs: 200 });
+    const flops = groups * 4 * iters * 8 * 2 * 16 ** 3;
+    return { tflops: flops / (t.ms * 1e9), ms: t.ms };
+  } finally {
+    src.destroy();
+    dst.destroy();
+  }
+}
+
+export function printTimings(title: string, rows: GemmTiming[], peak?: number): void {
+  const pad = (s: string, w: number) => s.padStart(w);
+  console.log(`\n${title}`);
+  console.log(`${'variant'.padEnd(34)} ${pad('shape [rows,k]·[n,k]ᵀ', 24)} ${pad('path', 16)} ${pad('ms', 8)} ${pad('TFLOP/s', 8)}${peak ? ` ${pad('% peak', 7)}` : ''}`);
+  for (const r of rows) {
+    const shape = `[${r.rows},${r.k}]·[${r.n},${r.k}]ᵀ`;
+    console.log(`${r.label.padEnd(34)} ${pad(shape, 24)} ${pad(r.path, 16)} ${pad(r.ms.toFixed(4), 8)} ${pad(r.tflops.toFixed(2), 8)}${peak ? ` ${pad(((100 * r.tflops) / peak).toFixed(1), 7)}` : ''}`);
+  }
+}

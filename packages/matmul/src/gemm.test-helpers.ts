@@ -1,0 +1,104 @@
+import { createTensor, fillTensor, readFloat, splitRows, uploadTensor, type GpuContext, type Rng } from '@qwen3-webgpu/tensor';
+import type { Gemm, GemmDtype, GemmPath } from './gemm.ts';
+import { gemmReference } from './reference.ts';
+
+/**
+ * The acceptance bound, per output: |y − ref| ≤ TOLERANCE · Σ_k |x·w| (+ |y0|). An f32 dot product of length k
+ * rounds each partial sum to 2^-24 relative; summed as a random walk that is ≈ 2^-24·√k of Σ|x·w| (3.3e-6 at
+ * k = 3072), and the tensor-core split of x adds ≤ 2^-22 per product. The bound holds every element to that scale.
+ */
+export const TOLERANCE = 4e-6;
+
+export interface GemmCaseResult {
+  /** max over outputs of |y − ref| / (TOLERANCE · Σ|x·w| + allowance): ≤ 1 passes. */
+  worst: number;
+  relL2: number;
+  /** Outputs still NaN/inf (poisoned and never written). */
+  nonFinite: number;
+  paths: GemmPath[];
+}
+
+export function withinBounds(r: GemmCaseResult): boolean {
+  return r.nonFinite === 0 && r.worst <= 1;
+}
+
+export function describeResult(r: GemmCaseResult): string {
+  return `worst |err| / bound ${r.worst.toPrecision(3)} (bound ${TOLERANCE}·Σ|x·w|), relL2 ${r.relL2.toExponential(2)}, non-finite ${r.nonFinite}, paths ${r.paths.join(',')}`;
+}
+
+export interface GemmCase {
+  rows: number;
+  n: number;
+  k: number;
+  wDtype: GemmDtype;
+  /** x: [rows, k]; default random normal rows with magnitudes spread over 2^-6 … 2^6. */
+  x?: Float32Array;
+  /** W: [n, k] before rounding to wDtype; default normal(0, 0.05). */
+  w?: Float32Array;
+  w2?: Float32Array;
+  accumulate?: boolean;
+  swiglu?: boolean;
+  /** Split W into this many row parts (lm_head style). */
+  parts?: number;
+}
+
+/** Random rows with magnitudes spread over 2^-6 … 2^6 (never zeros). */
+export function randomRows(rng: Rng, rows: number, k: number): Float32Array {
+  const x = new Float32Array(rows * k);
+  for (let r = 0; r < rows; r++) {
+    const scale = 2 ** rng.uniform(-6, 6);
+    for (let i = r * k; i < (r + 1) * k; i++) x[i] = rng.normal() * scale;
+  }
+  return x;
+}
+
+/** Uploads a case, poisons y (NaN, or random values when accumulating), runs `gemm` once and compares. */
+export async function runGemmCase(ctx: GpuContext, gemm: Gemm, rng: Rng, c: GemmCase): Promise<GemmCaseResult> {
+  const { rows, n, k, wDtype } = c;
+  const xs = c.x ?? randomRows(rng, rows, k);
+  const ws = c.w ?? rng.normalArray(n * k, 0.05);
+  const w2s = c.swiglu ? (c.w2 ?? rng.normalArray(n * k, 0.05)) : undefined;
+  const y0 = c.accumulate ? rng.normalArray(rows * n) : undefined;
+  const x = uploadTensor(ctx, [rows, k], 'f32', xs);
+  const w = uploadTensor(ctx, [n, k], wDtype, ws);
+  const w2 = w2s ? uploadTensor(ctx, [n, k], wDtype, w2s) : undefined;
+  const y = y0 ? uploadTensor(ctx, [rows, n], 'f32', y0) : createTensor(ctx, [rows, n], 'f32');
+  try {
+    if (!y0) fillTensor(y, NaN);
+    const rowBytes = k * (wDtype === 'f32' ? 4 : 2);
+    const wArg = c.parts && c.parts > 1 ? splitRows(w, Math.max(256, Math.ceil(n / c.parts) * rowBytes)) : w;
+    await gemm.prepare(wArg, w2);
+    let paths: GemmPath[] = [];
+    await ctx.run((pass) => {
+      paths = gemm.encode(pass, { x, w: wArg, ...(w2 ? { w2 } : {}), y, rows });
+    }, 'gemm');
+    const got = await readFloat(y);
+    const ref = gemmReference(xs, ws, rows, n, k, wDtype, { ...(y0 ? { y0 } : {}), ...(w2s ? { w2: w2s } : {}) });
+    return { ...compare(got, ref.y, ref.magnitude, ref.allowance), paths };
+  } finally {
+    x.destroy();
+    w.destroy();
+    w2?.destroy();
+    y.destroy();
+  }
+}
+
+export function compare(got: Float32Array, ref: Float64Array, magnitude: Float64Array, allowance: Float64Array): Omit<GemmCaseResult, 'paths'> {
+  let worst = 0;
+  let num = 0;
+  let den = 0;
+  let nonFinite = 0;
+  for (let i = 0; i < ref.length; i++) {
+    const a = got[i]!;
+    if (!Number.isFinite(a)) {
+      nonFinite++;
+      continue;
+    }
+    const d = Math.abs(a - ref[i]!);
+    num += d * d;
+    den += ref[i]! * ref[i]!;
+    const bound = TOLERANCE * magnitude[i]! + allowance[i]!;
+    worst = Math.max(worst, d === 0 ? 0 : d / bound);
+  }
+  return { worst, relL2: Math.sqrt(num / (den || 1)), nonFinite };
+}

@@ -1,0 +1,154 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRng, roundToDtype, type GpuContext } from '@qwen3-webgpu/tensor';
+import { openTestContext } from '@qwen3-webgpu/tensor/testing';
+import { createGemm, type GemmDtype, type GemmOptions } from './index.ts';
+import { describeResult, randomRows, runGemmCase, withinBounds, type GemmCase } from './gemm.test-helpers.ts';
+import { decide } from './weight-range.ts';
+
+const rng = createRng();
+console.log(`matmul tests: seed ${rng.seed}`);
+const DTYPES: readonly GemmDtype[] = ['bf16', 'f16', 'f32'];
+// [rows, n, k]: none a multiple of any tile edge, odd k (16-bit weights not word-aligned per row), k below one tile.
+const RAGGED = [[1, 7, 9], [5, 37, 64], [70, 130, 100], [13, 129, 1030], [65, 65, 17]] as const;
+// Qwen3-0.6B projections [n, k]: q, k/v, o, gate/up, down.
+const QWEN = [[2048, 1024], [1024, 1024], [1024, 2048], [3072, 1024], [1024, 3072]] as const;
+
+let ctx: GpuContext;
+beforeAll(async () => {
+  ctx = await openTestContext();
+});
+afterAll(() => ctx?.destroy());
+
+async function check(options: GemmOptions, c: Omit<GemmCase, 'n' | 'k' | 'wDtype'>, expectPath?: 'fma' | 'subgroup-matrix') {
+  const gemm = createGemm(ctx, options);
+  try {
+    const r = await runGemmCase(ctx, gemm, rng, { ...c, n: options.n, k: options.k, wDtype: options.wDtype, ...(options.swiglu ? { swiglu: true } : {}), ...(options.accumulate ? { accumulate: true } : {}) });
+    const label = `${options.wDtype} [${c.rows}, ${options.k}]·[${options.n}, ${options.k}]ᵀ ${options.swiglu ? 'swiglu ' : ''}${options.accumulate ? 'accumulate ' : ''}${c.parts ? `${c.parts} parts ` : ''}: ${describeResult(r)}`;
+    expect(withinBounds(r), label).toBe(true);
+    if (expectPath) expect(r.paths.every((p) => p === expectPath), label).toBe(true);
+    return r;
+  } finally {
+    gemm.destroy();
+  }
+}
+
+describe('FMA path vs the float64 reference', () => {
+  for (const wDtype of DTYPES) {
+    for (const [rows, n, k] of RAGGED) {
+      it(`${wDtype} [${rows}, ${k}]·[${n}, ${k}]ᵀ: overwrite, accumulate, swiglu, in parts`, async () => {
+        await check({ n, k, wDtype, path: 'fma' }, { rows }, 'fma');
+        await check({ n, k, wDtype, path: 'fma', accumulate: true }, { rows }, 'fma');
+        await check({ n, k, wDtype, path: 'fma', swiglu: true }, { rows }, 'fma');
+        await check({ n, k, wDtype, path: 'fma' }, { rows, parts: 3 }, 'fma');
+      });
+    }
+  }
+  for (const [n, k] of QWEN) {
+    it(`bf16 Qwen3-0.6B [rows, ${k}]·[${n}, ${k}]ᵀ, 512 and 67 rows`, async () => {
+      await check({ n, k, wDtype: 'bf16', path: 'fma', accumulate: k !== 1024 || n === 1024 }, { rows: 67 }, 'fma');
+      if (n === 3072) await check({ n, k, wDtype: 'bf16', path: 'fma', swiglu: true }, { rows: 512 }, 'fma');
+      else await check({ n, k, wDtype: 'bf16', path: 'fma' }, { rows: 512 }, 'fma');
+    });
+  }
+  it('f16 and f32 weights at a Qwen3 shape; other tile shapes', async () => {
+    await check({ n: 1024, k: 2048, wDtype: 'f16', path: 'fma' }, { rows: 96 }, 'fma');
+    await check({ n: 1024, k: 1024, wDtype: 'f32', path: 'fma' }, { rows: 96 }, 'fma');
+    await check({ n: 130, k: 100, wDtype: 'bf16', path: 'fma', fmaTile: { bm: 32, bn: 128, bk: 8, tm: 4, tn: 8 } }, { rows: 70 }, 'fma');
+    await check({ n: 130, k: 101, wDtype: 'bf16', path: 'fma', fmaTile: { bm: 128, bn: 64, bk: 16, tm: 8, tn: 4 } }, { rows: 133 }, 'fma');
+  });
+  it('massive and tiny activation rows, large weights', async () => {
+    const [rows, n, k] = [9, 70, 300];
+    const x = randomRows(rng, rows, k);
+    for (let i = 0; i < k; i++) {
+      x[1 * k + i] = rng.normal() * 1e6;
+      x[2 * k + i] = rng.normal() * 1e-30;
+    }
+    await check({ n, k, wDtype: 'bf16', path: 'fma' }, { rows, x, w: rng.normalArray(n * k, 300) }, 'fma');
+  });
+  it('a lm_head-sized vocabulary in parts (151936 × 64)', async () => {
+    await check({ n: 151936, k: 64, wDtype: 'bf16', path: 'fma' }, { rows: 3, parts: 4 }, 'fma');
+  });
+});
+
+// The tensor-core kernel with plain-WGSL stand-ins for the matrix builtins (lavapipe has no subgroup matrices):
+// everything but the builtins themselves (tiling, the hi/lo split of x, row and weight scales, edges, epilogue, the
+// weight check and the fallback). Small tiles keep the emulation's compile time (~10 s a variant) bearable.
+describe('subgroup-matrix path, builtins emulated', () => {
+  const small = { sgM: 1, sgN: 2, tm: 1, tn: 1 };
+  const sg = (o: Omit<GemmOptions, 'path'>): GemmOptions => ({ subgroupMatrixTile: small, ...o, path: 'subgroup-matrix', emulateSubgroupMatrix: true });
+
+  it('bf16 ragged shapes, 2 × 2 accumulators per subgroup', async () => {
+    for (const [rows, n, k] of [[70, 130, 100], [5, 37, 64], [1, 7, 9]] as const) {
+      await check(sg({ n, k, wDtype: 'bf16', subgroupMatrixTile: { sgM: 1, sgN: 2, tm: 2, tn: 2 } }), { rows }, 'subgroup-matrix');
+    }
+  });
+  it('f16 weights, accumulate, in parts', async () => {
+    await check(sg({ n: 130, k: 101, wDtype: 'f16' }), { rows: 33 }, 'subgroup-matrix');
+    await check(sg({ n: 129, k: 96, wDtype: 'bf16', accumulate: true }), { rows: 40 }, 'subgroup-matrix');
+    await check(sg({ n: 129, k: 96, wDtype: 'bf16' }), { rows: 17, parts: 3 }, 'subgroup-matrix');
+  });
+  it('swiglu', async () => {
+    await check(sg({ n: 70, k: 130, wDtype: 'bf16', swiglu: true }), { rows: 37 }, 'subgroup-matrix');
+  });
+  it('a Qwen3 shape: [48, 1024]·[96 of 3072, 1024]ᵀ', async () => {
+    await check(sg({ n: 96, k: 1024, wDtype: 'bf16' }), { rows: 48 }, 'subgroup-matrix');
+  });
+  it('activations beyond f16 range (±1e6, 3e38) and far below it (1e-30), scaled per row', async () => {
+    const [rows, n, k] = [8, 40, 100];
+    const x = randomRows(rng, rows, k);
+    for (let i = 0; i < k; i++) {
+      x[1 * k + i] = rng.normal() * 1e6;
+      x[2 * k + i] = rng.normal() * 1e-30;
+      x[3 * k + i] = (rng.next() < 0.5 ? -1 : 1) * rng.uniform(1e37, 3e38);
+      x[4 * k + i] = rng.normal() * (i % 7 === 0 ? 7e4 : 1e-3); // one row mixing both ends
+    }
+    await check(sg({ n, k, wDtype: 'bf16' }), { rows, x, w: rng.normalArray(n * k, 1e-3) }, 'subgroup-matrix');
+  });
+  it('weights all below f16 normals (1e-7) enter exactly through a power-of-two scale', async () => {
+    const gemm = createGemm(ctx, sg({ n: 40, k: 64, wDtype: 'bf16' }));
+    const r = await runGemmCase(ctx, gemm, rng, { rows: 9, n: 40, k: 64, wDtype: 'bf16', w: rng.normalArray(40 * 64, 1e-7) });
+    expect(withinBounds(r), describeResult(r)).toBe(true);
+    expect(r.paths).toEqual(['subgroup-matrix']);
+  });
+  it('weights spanning more than f16 normals (0.05 and 1e-12), and f32 weights with 24-bit mantissas, fall back to FMA', async () => {
+    const w = rng.normalArray(40 * 64, 0.05);
+    w[5] = 1e-12;
+    await check(sg({ n: 40, k: 64, wDtype: 'bf16' }), { rows: 9, w }, 'fma');
+    await check(sg({ n: 40, k: 64, wDtype: 'f32' }), { rows: 9 }, 'fma');
+    // f32 weights that happen to be f16 values take the tensor cores.
+    await check(sg({ n: 40, k: 64, wDtype: 'f32' }), { rows: 9, w: roundToDtype(rng.normalArray(40 * 64, 0.05), 'f16') }, 'subgroup-matrix');
+  });
+  it('encode refuses weights that were never checked', async () => {
+    const gemm = createGemm(ctx, sg({ n: 8, k: 8, wDtype: 'bf16' }));
+    const { createTensor } = await import('@qwen3-webgpu/tensor');
+    const [x, w, y] = [createTensor(ctx, [1, 8], 'f32'), createTensor(ctx, [8, 8], 'bf16'), createTensor(ctx, [1, 8], 'f32')];
+    const pass = ctx.device.createCommandEncoder().beginComputePass();
+    expect(() => gemm.encode(pass, { x, w, y, rows: 1 })).toThrow(/prepare/);
+    pass.end();
+    for (const t of [x, w, y]) t.destroy();
+  });
+});
+
+describe('path selection and the weight-range decision', () => {
+  it("'auto' takes FMA on an adapter without subgroup matrices; 'subgroup-matrix' says why not", () => {
+    if (ctx.features.subgroupMatrix) throw new Error('this test expects an adapter without subgroup matrices (lavapipe)');
+    expect(createGemm(ctx, { n: 8, k: 8, wDtype: 'bf16' }).path).toBe('fma');
+    expect(() => createGemm(ctx, { n: 8, k: 8, wDtype: 'bf16', path: 'subgroup-matrix' })).toThrow(/chromium-experimental-subgroup-matrix/);
+  });
+  it('decide(): scale, span, mantissa, non-finite, zero', () => {
+    // max 2^-3, min 2^-20: s = 18, smallest becomes 2^-2.
+    expect(decide(124, 107, false, false)).toMatchObject({ exact: true, scaleLog2: 18 });
+    // A span of exactly 30 binades fits (2^15 … 2^-14), 31 does not.
+    expect(decide(127, 98, false, false)).toMatchObject({ exact: true, scaleLog2: 15 });
+    expect(decide(127, 97, false, false).exact).toBe(false);
+    expect(decide(127, 120, true, false).exact).toBe(false);
+    expect(decide(127, 120, false, true).exact).toBe(false);
+    expect(decide(127, 0, false, false).exact).toBe(false);
+    expect(decide(0, 255, false, false)).toMatchObject({ exact: true, scaleLog2: 0 });
+  });
+  it('bad arguments say what was expected', () => {
+    expect(() => createGemm(ctx, { n: 0, k: 8, wDtype: 'bf16' })).toThrow(/n must be a positive integer/);
+    expect(() => createGemm(ctx, { n: 8, k: 8, wDtype: 'u8' as never })).toThrow(/wDtype/);
+    expect(() => createGemm(ctx, { n: 8, k: 8, wDtype: 'bf16', fmaTile: { bm: 64, tm: 2 } })).toThrow(/fmaTile/);
+  });
+});

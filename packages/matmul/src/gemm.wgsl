@@ -1,0 +1,112 @@
+// y (+)= x · Wᵀ in f32 FMAs on any adapter. Module = tile header + dtypes + gemm-common.wgsl + this.
+// A workgroup computes a BM × BN tile of y; each invocation a TM × TN block of it (TM, TN multiples of 4). K advances
+// BK at a time through workgroup memory, where x and W are stored k-major as vec4s (xs[kk][r / 4], ws[kk][c / 4]),
+// so that an invocation reads its TM rows and TN columns of one k with TM/4 + TN/4 16-byte loads (the invocations
+// of a subgroup sharing a row block read the same words; those sharing a column block, consecutive ones). Each k
+// row of the tiles is padded by one vec4, so the transposing stores of consecutive k land in different banks.
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> w: array<u32>;
+@group(0) @binding(2) var<storage, read> w2: array<u32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+@group(0) @binding(4) var<uniform> params: Params;
+
+const THREADS_M: u32 = BM / TM;
+const THREADS_N: u32 = BN / TN;
+const THREADS: u32 = THREADS_M * THREADS_N;
+const XS: u32 = BM / 4u + 1u; // vec4s per k row of xs
+const WS: u32 = BN / 4u + 1u;
+const TM4: u32 = TM / 4u;
+const TN4: u32 = TN / 4u;
+
+var<workgroup> xs: array<vec4<f32>, BK * XS>;
+var<workgroup> ws: array<vec4<f32>, BK * WS>;
+var<workgroup> ws2: array<vec4<f32>, BK * WS>;
+
+@compute @workgroup_size(THREADS)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  // Consecutive workgroups walk down the rows of one column tile, so a tile of W is read from memory about once.
+  let tiles_m = (params.rows + BM - 1u) / BM;
+  let tile = wid.x + wid.y * nwg.x;
+  let r0 = (tile % tiles_m) * BM;
+  let c0 = (tile / tiles_m) * BN;
+  if (c0 >= params.n) {
+    return; // the tail of a 2-D grid (uniform across the workgroup)
+  }
+  let tr = lid / THREADS_N;
+  let tc = lid % THREADS_N;
+  var acc: array<vec4<f32>, TM * TN4>;
+  var acc2: array<vec4<f32>, TM * TN4>;
+  for (var i = 0u; i < TM * TN4; i++) {
+    acc[i] = vec4<f32>(0.0);
+    acc2[i] = vec4<f32>(0.0);
+  }
+
+  for (var k0 = 0u; k0 < params.k; k0 += BK) {
+    // x tile: consecutive invocations read consecutive k of a row.
+    for (var i = lid; i < BM * BK; i += THREADS) {
+      let r = i / BK;
+      let kk = i % BK;
+      let gr = r0 + r;
+      let gk = k0 + kk;
+      var v = 0.0;
+      if (gr < params.rows && gk < params.k) {
+        v = x[gr * params.k + gk];
+      }
+      xs[kk * XS + r / 4u][r % 4u] = v;
+    }
+    // W tile: pairs of elements (one u32 word of 16-bit weights).
+    for (var i = lid; i < BN * BK / 2u; i += THREADS) {
+      let c = i / (BK / 2u);
+      let kk = 2u * (i % (BK / 2u));
+      let p = weight_pair(false, c0 + c, k0 + kk);
+      ws[kk * WS + c / 4u][c % 4u] = p.x;
+      ws[(kk + 1u) * WS + c / 4u][c % 4u] = p.y;
+      if (SWIGLU) {
+        let p2 = weight_pair(true, c0 + c, k0 + kk);
+        ws2[kk * WS + c / 4u][c % 4u] = p2.x;
+        ws2[(kk + 1u) * WS + c / 4u][c % 4u] = p2.y;
+      }
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < BK; kk++) {
+      var a: array<vec4<f32>, TM4>;
+      var b: array<vec4<f32>, TN4>;
+      for (var i = 0u; i < TM4; i++) {
+        a[i] = xs[kk * XS + tr * TM4 + i];
+      }
+      for (var j = 0u; j < TN4; j++) {
+        b[j] = ws[kk * WS + tc * TN4 + j];
+      }
+      for (var i = 0u; i < TM; i++) {
+        let av = vec4<f32>(a[i / 4u][i % 4u]);
+        for (var j = 0u; j < TN4; j++) {
+          acc[i * TN4 + j] = fma(av, b[j], acc[i * TN4 + j]);
+        }
+      }
+      if (SWIGLU) {
+        for (var j = 0u; j < TN4; j++) {
+          b[j] = ws2[kk * WS + tc * TN4 + j];
+        }
+        for (var i = 0u; i < TM; i++) {
+          let av = vec4<f32>(a[i / 4u][i % 4u]);
+          for (var j = 0u; j < TN4; j++) {
+            acc2[i * TN4 + j] = fma(av, b[j], acc2[i * TN4 + j]);
+          }
+        }
+      }
+    }
+    workgroupBarrier();
+  }
+
+  for (var i = 0u; i < TM; i++) {
+    let r = r0 + tr * TM + i;
+    for (var j = 0u; j < TN; j++) {
+      let c = c0 + tc * TN + j;
+      if (r < params.rows && c < params.n) {
+        store_out(r, c, acc[i * TN4 + j / 4u][j % 4u], acc2[i * TN4 + j / 4u][j % 4u]);
+      }
+    }
+  }
+}

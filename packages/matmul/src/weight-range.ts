@@ -1,0 +1,80 @@
+import { defineKernel, defineUniforms, dtypeBytes, dtypeWgsl, readTensor, uploadTensor, wgslDtypeCode, type GpuContext, type Tensor } from '@qwen3-webgpu/tensor';
+import source from './weight-range.wgsl';
+
+/** Whether (and how) a weight tensor enters the tensor cores exactly. */
+export interface WeightRange {
+  /** Every weight · 2^scaleLog2 is an f16 normal or zero, so the subgroup-matrix kernel may take this tensor. */
+  exact: boolean;
+  /** The power of two the kernel multiplies W by before the f16 conversion (0 when not exact). */
+  scaleLog2: number;
+  /** Why not, in words (empty when exact). */
+  reason: string;
+  /** Binary exponents of the largest and the smallest nonzero |w| (NaN for an all-zero tensor). */
+  maxExp: number;
+  minExp: number;
+}
+
+const F16_MAX_EXP = 15;
+const F16_MIN_NORMAL_EXP = -14;
+
+const kernel = defineKernel({
+  label: 'gemm weight range',
+  code: `${dtypeWgsl}\n${source}`,
+  bindings: { w: 'read', out: 'read_write' },
+  uniforms: defineUniforms({ count: 'u32', words: 'u32' }),
+});
+
+/** Checked tensors, keyed by buffer then (offset, elements, dtype): a weight is checked once, whichever handle asks. */
+const checked = new WeakMap<GPUBuffer, Map<string, WeightRange>>();
+const keyOf = (t: Tensor) => `${t.byteOffset}:${t.numel}:${t.dtype}`;
+
+/** The range found by an earlier checkWeightRange of this tensor (or of the same bytes), if any. */
+export function knownWeightRange(t: Tensor): WeightRange | undefined {
+  return checked.get(t.buffer)?.get(keyOf(t));
+}
+
+/**
+ * Reads the exponent range of W on the GPU (one small reduction, one 16-byte readback) and decides the f16 scale:
+ * s = 15 − (exponent of max |w|), valid when the smallest nonzero |w| · 2^s is still an f16 normal (the tensor spans
+ * ≤ 30 binades) and no weight has more significant bits than f16 keeps. The result is cached per tensor.
+ */
+export async function checkWeightRange(ctx: GpuContext, t: Tensor): Promise<WeightRange> {
+  const known = knownWeightRange(t);
+  if (known) return known;
+  if (t.dtype !== 'f32' && t.dtype !== 'bf16' && t.dtype !== 'f16') throw new TypeError(`gemm: weights must be f32, bf16 or f16, got ${t.dtype}`);
+  if (t.bindingSize > ctx.limits.maxStorageBufferBindingSize) {
+    throw new RangeError(`gemm: weight [${t.shape}] (${t.bindingSize} B) exceeds one binding (${ctx.limits.maxStorageBufferBindingSize} B); pass its splitRows() parts`);
+  }
+  const words = Math.ceil((t.numel * dtypeBytes(t.dtype)) / 4);
+  const out = uploadTensor(ctx, [4], 'u32', new Uint32Array([0, 255, 0, 0]));
+  try {
+    const compiled = kernel.compile(ctx, { W_DTYPE: wgslDtypeCode(t.dtype) });
+    const groups = Math.max(1, Math.min(4096, Math.ceil(words / (256 * 16))));
+    await ctx.run((pass) => compiled.encode(pass, { w: t, out }, { count: t.numel, words }, groups), 'gemm weight range');
+    const [emax, emin, wide, bad] = (await readTensor(out)) as Uint32Array;
+    const range = decide(emax!, emin!, wide! !== 0, bad! !== 0);
+    let perBuffer = checked.get(t.buffer);
+    if (!perBuffer) checked.set(t.buffer, (perBuffer = new Map()));
+    perBuffer.set(keyOf(t), range);
+    return range;
+  } finally {
+    out.destroy();
+  }
+}
+
+/** From biased f32 exponents (max, min over nonzero elements) and flags to a decision. */
+export function decide(emax: number, emin: number, wide: boolean, nonFinite: boolean): WeightRange {
+  const no = (reason: string, maxExp = NaN, minExp = NaN): WeightRange => ({ exact: false, scaleLog2: 0, reason, maxExp, minExp });
+  if (nonFinite) return no('holds inf or NaN');
+  if (emin > emax) return { exact: true, scaleLog2: 0, reason: '', maxExp: NaN, minExp: NaN }; // all zero
+  const maxExp = emax - 127;
+  const minExp = emin - 127;
+  if (wide) return no('has weights with more significant bits than f16 keeps (11)', maxExp, minExp);
+  if (emin === 0) return no('has f32-subnormal weights', maxExp, minExp);
+  const scaleLog2 = F16_MAX_EXP - maxExp;
+  if (minExp + scaleLog2 < F16_MIN_NORMAL_EXP) {
+    return no(`spans 2^${minExp} … 2^${maxExp}, more than f16's ${F16_MAX_EXP - F16_MIN_NORMAL_EXP + 1} binades of normals`, maxExp, minExp);
+  }
+  if (Math.abs(scaleLog2) > 126) return no(`needs a scale of 2^${scaleLog2}, outside f32's normal range`, maxExp, minExp);
+  return { exact: true, scaleLog2, reason: '', maxExp, minExp };
+}

@@ -1,0 +1,3 @@
+import { config } from '../../tools/tsdown.shared.mjs';
+
+export default config({ entry: ['src/index.ts'] });

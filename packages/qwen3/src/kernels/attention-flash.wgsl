@@ -1,0 +1,179 @@
+// Causal GQA flash attention for prefill: S = Q·Kᵀ and O += P·V as register-tiled products through workgroup memory,
+// with an online softmax in f32 in between, so memory stays linear in the prompt length.
+//   q: [seq, NH, HD] f32;  k_cache, v_cache: [NKV, capacity, HD] f32;  out: [seq, NH·HD] f32
+// Query row t sits at position pos0 + t and sees keys 0 … pos0 + t of kv head h / G (G = NH / NKV query heads per kv
+// head). A workgroup takes R = 64 consecutive (position, head-in-group) rows of one kv head, ρ = t·G + i, so the G
+// heads that share a kv head share every K/V block loaded. Keys advance KB = 64 at a time:
+//   S (64 × 64): invocation (a, b) = (lid / 16, lid % 16) holds rows a + 16·i and keys b + 16·j (4 × 4), summing
+//     over d in chunks of DC dims staged k-major (qs[d][ρ], ks[d][j]: a subgroup reads 16 consecutive words);
+//   softmax: one invocation per row updates its running max m and sum l and turns the row of S into P;
+//   O (64 × HD): invocation (a, b) holds rows a + 16·i and dims b + 16·j (4 × HD/16), keys VC at a time.
+// HD comes as a `const` before this module (attention-flash.ts): the per-invocation arrays must have const sizes.
+
+struct Params {
+  seq: u32,
+  pos0: u32,
+  capacity: u32,
+  scale: f32,
+}
+
+@group(0) @binding(0) var<storage, read> q: array<f32>;
+@group(0) @binding(1) var<storage, read> k_cache: array<f32>;
+@group(0) @binding(2) var<storage, read> v_cache: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<uniform> params: Params;
+
+override NH: u32 = 16u;
+override NKV: u32 = 8u;
+
+const WG: u32 = 256u;
+const R: u32 = 64u;
+const KB: u32 = 64u;
+const DC: u32 = 8u;
+const DJ: u32 = HD / 16u;
+// Keys of V staged at a time: a power of two dividing KB, at most 8 KiB of workgroup memory.
+const VC: u32 = select(select(select(8u, 16u, HD <= 128u), 32u, HD <= 64u), 64u, HD <= 32u);
+const NEG: f32 = -3.0e38;
+
+var<workgroup> qs: array<f32, DC * R>;
+var<workgroup> ks: array<f32, DC * KB>;
+var<workgroup> p: array<f32, R * KB>;
+var<workgroup> vs: array<f32, VC * HD>;
+var<workgroup> row_m: array<f32, R>;
+var<workgroup> row_l: array<f32, R>;
+var<workgroup> row_alpha: array<f32, R>;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let G = NH / NKV;
+  let total = params.seq * G; // rows of this kv head
+  let blocks = (total + R - 1u) / R;
+  let linear = wid.x + wid.y * nwg.x;
+  let g = linear / blocks;
+  let rho0 = (linear % blocks) * R;
+  if (g >= NKV) {
+    return; // the tail of a 2-D grid (uniform across the workgroup)
+  }
+  // Keys any row of this workgroup may see.
+  let n_keys = params.pos0 + (min(rho0 + R, total) - 1u) / G + 1u;
+  let a = lid / 16u;
+  let b = lid % 16u;
+
+  if (lid < R) {
+    row_m[lid] = NEG;
+    row_l[lid] = 0.0;
+  }
+  var o: array<f32, 4u * DJ>;
+  for (var i = 0u; i < 4u * DJ; i++) {
+    o[i] = 0.0;
+  }
+
+  for (var j0 = 0u; j0 < n_keys; j0 += KB) {
+    // S = Q·Kᵀ for this block of keys.
+    var s: array<f32, 16>;
+    for (var i = 0u; i < 16u; i++) {
+      s[i] = 0.0;
+    }
+    for (var d0 = 0u; d0 < HD; d0 += DC) {
+      for (var e = lid; e < DC * R; e += WG) {
+        let r = e / DC;
+        let d = e % DC;
+        let rho = min(rho0 + r, total - 1u);
+        let t = rho / G;
+        let h = g * G + rho % G;
+        qs[d * R + r] = q[(t * NH + h) * HD + d0 + d];
+      }
+      for (var e = lid; e < DC * KB; e += WG) {
+        let c = e / DC;
+        let d = e % DC;
+        let j = min(j0 + c, n_keys - 1u);
+        ks[d * KB + c] = k_cache[(g * params.capacity + j) * HD + d0 + d];
+      }
+      workgroupBarrier();
+      for (var d = 0u; d < DC; d++) {
+        var qa: array<f32, 4>;
+        var kb: array<f32, 4>;
+        for (var i = 0u; i < 4u; i++) {
+          qa[i] = qs[d * R + a + 16u * i];
+          kb[i] = ks[d * KB + b + 16u * i];
+        }
+        for (var i = 0u; i < 4u; i++) {
+          for (var j = 0u; j < 4u; j++) {
+            s[i * 4u + j] = fma(qa[i], kb[j], s[i * 4u + j]);
+          }
+        }
+      }
+      workgroupBarrier();
+    }
+    for (var i = 0u; i < 4u; i++) {
+      let r = a + 16u * i;
+      let t = min(rho0 + r, total - 1u) / G;
+      for (var j = 0u; j < 4u; j++) {
+        let c = b + 16u * j;
+        p[r * KB + c] = select(NEG, s[i * 4u + j] * params.scale, j0 + c <= params.pos0 + t);
+      }
+    }
+    workgroupBarrier();
+    // Online softmax, one invocation per row: P = exp(S − m_new), l = l·α + Σ P, α = exp(m_old − m_new).
+    if (lid < R) {
+      var block_max = NEG;
+      for (var c = 0u; c < KB; c++) {
+        block_max = max(block_max, p[lid * KB + c]);
+      }
+      let m_old = row_m[lid];
+      let m_new = max(m_old, block_max);
+      var sum = 0.0;
+      for (var c = 0u; c < KB; c++) {
+        let e = exp(p[lid * KB + c] - m_new);
+        p[lid * KB + c] = e;
+        sum += e;
+      }
+      let alpha = exp(m_old - m_new);
+      row_alpha[lid] = alpha;
+      row_l[lid] = row_l[lid] * alpha + sum;
+      row_m[lid] = m_new;
+    }
+    workgroupBarrier();
+    // O = O·α + P·V.
+    for (var i = 0u; i < 4u; i++) {
+      let alpha = row_alpha[a + 16u * i];
+      for (var j = 0u; j < DJ; j++) {
+        o[i * DJ + j] *= alpha;
+      }
+    }
+    for (var v0 = 0u; v0 < KB; v0 += VC) {
+      for (var e = lid; e < VC * HD; e += WG) {
+        let j = min(j0 + v0 + e / HD, n_keys - 1u);
+        vs[e] = v_cache[(g * params.capacity + j) * HD + e % HD];
+      }
+      workgroupBarrier();
+      for (var c = 0u; c < VC; c++) {
+        var pa: array<f32, 4>;
+        for (var i = 0u; i < 4u; i++) {
+          pa[i] = p[(a + 16u * i) * KB + v0 + c];
+        }
+        for (var j = 0u; j < DJ; j++) {
+          let v = vs[c * HD + b + 16u * j];
+          for (var i = 0u; i < 4u; i++) {
+            o[i * DJ + j] = fma(pa[i], v, o[i * DJ + j]);
+          }
+        }
+      }
+      workgroupBarrier();
+    }
+  }
+
+  for (var i = 0u; i < 4u; i++) {
+    let r = a + 16u * i;
+    let rho = rho0 + r;
+    if (rho < total) {
+      let t = rho / G;
+      let h = g * G + rho % G;
+      let inv = 1.0 / row_l[r];
+      for (var j = 0u; j < DJ; j++) {
+        out[(t * NH + h) * HD + b + 16u * j] = o[i * DJ + j] * inv;
+      }
+    }
+  }
+}
