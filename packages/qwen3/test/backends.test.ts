@@ -31,7 +31,9 @@ const CONFIGS: [string, Record<string, unknown>, 'BF16' | 'F16' | 'F32'][] = [
 ];
 
 describe.each(['own', 'other'] as const)('WebGPU (%s kernel layout) vs CPU backend on random checkpoints', (which) => {
-  for (const [label, config, dtype] of CONFIGS) {
+  // The other layout on a software adapter is slow (the GPU layout's barriers): one checkpoint there, GQA 5:1, which
+  // takes the grouped decode attention with QK-norm + RoPE fused where the adapter has subgroups.
+  for (const [label, config, dtype] of which === 'own' ? CONFIGS : CONFIGS.slice(0, 1)) {
     it(`${label}: 20-token prompt (every position, every layer) and 20 decode steps, relative L2 ≤ 1e-4, same greedy tokens`, async () => {
       const ctx = contexts[which]!;
       const dir = mkdtempSync(join(tmpdir(), 'qwen3-backends-'));
