@@ -22,7 +22,7 @@ export function config({ entry, dts = true, platform = 'neutral', bundleWorkspac
     format: 'esm',
     platform,
     dts: dts ? { tsgo: { path: nativeTsc() } } : false,
-    deps: { neverBundle: [/^webgpu$/, /^node:/], ...(bundleWorkspace ? { alwaysBundle: [/^@qwen3-webgpu\//] } : {}) },
+    deps: bundleWorkspace ? { neverBundle: [/^webgpu$/, /^node:/], alwaysBundle: [/^@qwen3-webgpu\//] } : { neverBundle: [/^webgpu$/, /^node:/, /^#/] },
     plugins: [wgsl()],
   });
 }

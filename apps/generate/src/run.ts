@@ -1,6 +1,6 @@
 // One generation (a prompt, streamed), and the interactive chat built from it.
 import { createInterface } from 'node:readline';
-import { generate, type GenerationStats } from '@qwen3-webgpu/qwen3';
+import { encodePrompt, generate, stopIdsWith, type GenerationStats } from '@qwen3-webgpu/qwen3';
 import type { CliOptions } from './args.ts';
 import { UsageError } from '../../../tools/cli/errors.ts';
 import type { OpenedModel } from './model.ts';
@@ -16,10 +16,7 @@ export interface RunResult {
 /** Prompt ids from the flags: ids as given, the chat rendered and tokenized, or plain text tokenized. */
 export function promptIdsOf(m: Pick<OpenedModel, 'tokenizer'>, opts: CliOptions, text: string | undefined, history: ChatMessage[] = []): number[] {
   if (opts.promptIds) return opts.promptIds;
-  const tk = m.tokenizer!;
-  if (!opts.chat) return tk.encode(text ?? '');
-  const messages: ChatMessage[] = [...(opts.system !== undefined ? [{ role: 'system' as const, content: opts.system }] : []), ...history, { role: 'user', content: text ?? '' }];
-  return tk.encode(tk.renderChat(messages, { noThink: opts.noThink }), false);
+  return encodePrompt(m.tokenizer!, text ?? '', { chat: opts.chat, history, noThink: opts.noThink, ...(opts.system !== undefined ? { system: opts.system } : {}) });
 }
 
 /** Checks ids against the vocabulary and the context; returns how many tokens may be generated. */
@@ -32,14 +29,7 @@ export function checkPrompt(ids: readonly number[], vocab: number, maxContext: n
   return Math.min(maxTokens, room + 1);
 }
 
-export function stopIdsFor(m: OpenedModel, chat: boolean): number[] {
-  const ids = new Set(m.lm.stopIds);
-  const tk = m.tokenizer;
-  if (tk?.eosId !== undefined) ids.add(tk.eosId);
-  const imEnd = chat ? tk?.idOf('<|im_end|>') : undefined;
-  if (imEnd !== undefined) ids.add(imEnd);
-  return [...ids];
-}
+export const stopIdsFor = (m: OpenedModel, chat: boolean): number[] => stopIdsWith(m.lm.stopIds, m.tokenizer, chat);
 
 /** Runs one generation; streamed text goes to write() as it becomes final. stop() ends it early (Ctrl-C). */
 export async function runOnce(m: OpenedModel, opts: CliOptions, promptIds: number[], write: (text: string) => void, control: { stopped?: boolean } = {}): Promise<RunResult> {

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeSyntheticCheckpoint } from '@qwen3-webgpu/weights';
+import { writeSyntheticCheckpoint } from '@qwen3-webgpu/weights/node';
 import { spawnCli } from '../../../tools/cli/testing.ts';
 
 export { NO_ADAPTER_ENV, ownStderr } from '../../../tools/cli/testing.ts';

@@ -1,8 +1,8 @@
 // config.json / generation_config.json → typed, validated objects. Accepts transformers v4 (torch_dtype, top-level
 // rope_theta, rope_scaling) and v5 (dtype, rope_parameters) shapes.
-import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { WeightsError } from './errors.ts';
+import { readJsonFile, type CheckpointFiles } from './sources/files.ts';
 
 export interface Qwen3Config {
   vocabSize: number;
@@ -144,17 +144,12 @@ export function parseGenerationConfig(json: unknown, file = 'generation_config.j
   };
 }
 
-/** Reads and parses a JSON file; errors name the file. */
-export async function readJson(file: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    throw new WeightsError(file, `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new WeightsError(file, `not valid JSON (${(err as Error).message})`);
-  }
+/**
+ * Reads and parses a JSON file of a checkpoint folder (`readJson(checkpoint.files, 'tokenizer_config.json')`).
+ * Errors name the file; a missing file is "cannot read: ENOENT", as a directory read would say.
+ */
+export async function readJson(files: CheckpointFiles, file: string): Promise<unknown> {
+  const json = await readJsonFile(files, file);
+  if (json === undefined) throw new WeightsError(files.path(file), 'cannot read: ENOENT');
+  return json;
 }

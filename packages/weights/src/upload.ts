@@ -1,13 +1,12 @@
-// Streams checkpoint tensors from disk into GPU buffers: ranged reads into one reused staging buffer, then
-// queue.writeBuffer. A multi-GB file is never read into memory; host memory stays at about the staging size plus
-// what the driver holds between waits.
-import { open, type FileHandle } from 'node:fs/promises';
+// Streams checkpoint tensors into GPU buffers from any source (disk, HTTP Range requests, picked Files, memory):
+// ranged reads into one reused staging buffer, then queue.writeBuffer. A multi-GB file is never read into memory;
+// host memory stays at about the staging size plus what the driver holds between waits.
 import { createTensor, splitRows, type GpuContext, type RowPart, type Tensor } from '@qwen3-webgpu/tensor';
-import { openCheckpoint, type Checkpoint, type CheckpointTensor } from './checkpoint.ts';
+import { isCheckpoint, openCheckpoint, type Checkpoint, type CheckpointTensor } from './checkpoint.ts';
 import type { Qwen3Config } from './config.ts';
 import { WeightsError } from './errors.ts';
 import { LAYER_TENSORS, layerTensorName, type LayerTensor } from './names.ts';
-import { readExactly } from './safetensors.ts';
+import type { ModelSource } from './sources/resolve.ts';
 
 /** A weight on the GPU, with row-range views that each fit one storage binding (one part when it fits whole). */
 export interface WeightTensor {
@@ -45,13 +44,13 @@ export interface LoadOptions {
 const DTYPES = { BF16: 'bf16', F16: 'f16', F32: 'f32' } as const;
 
 /** Uploads one checkpoint tensor through `staging`; returns bytes moved. */
-async function uploadOne(ctx: GpuContext, handle: FileHandle, entry: CheckpointTensor, staging: Buffer, after: (bytes: number) => Promise<void>): Promise<Tensor> {
+async function uploadOne(ctx: GpuContext, entry: CheckpointTensor, staging: Uint8Array, after: (bytes: number) => Promise<void>): Promise<Tensor> {
   const tensor = createTensor(ctx, entry.shape, DTYPES[entry.dtype], { label: entry.name });
   const length = entry.end - entry.begin;
   for (let done = 0; done < length; ) {
     const n = Math.min(staging.byteLength, length - done);
     const view = staging.subarray(0, n);
-    await readExactly(handle, view, entry.begin + done, entry.file);
+    await entry.source.read(view, entry.begin + done);
     // writeBuffer moves whole words; a 16-bit tensor with an odd element count ends mid-word, in the buffer's padding.
     const padded = Math.ceil(n / 4) * 4;
     if (padded !== n) staging.fill(0, n, padded);
@@ -63,15 +62,14 @@ async function uploadOne(ctx: GpuContext, handle: FileHandle, entry: CheckpointT
 }
 
 /**
- * Loads a Qwen3 checkpoint directory (or an opened Checkpoint) onto the GPU. Tensors larger than the adapter's
- * binding limit come with several parts (splitRows).
+ * Loads a Qwen3 checkpoint onto the GPU: an opened Checkpoint, or any source openCheckpoint takes (directory, URL,
+ * picked Files, ArrayBuffers). Tensors larger than the adapter's binding limit come with several parts (splitRows).
  */
-export async function loadQwen3Weights(ctx: GpuContext, source: string | Checkpoint, options: LoadOptions = {}): Promise<Qwen3Weights> {
-  const checkpoint = typeof source === 'string' ? await openCheckpoint(source) : source;
+export async function loadQwen3Weights(ctx: GpuContext, source: ModelSource | Checkpoint, options: LoadOptions = {}): Promise<Qwen3Weights> {
+  const checkpoint = isCheckpoint(source) ? source : await openCheckpoint(source);
   const { config } = checkpoint;
-  const staging = Buffer.alloc(options.chunkBytes ?? 8 << 20);
+  const staging = new Uint8Array(options.chunkBytes ?? 8 << 20);
   const drainBytes = options.drainBytes ?? 64 << 20;
-  const handles = new Map<string, FileHandle>();
   const uploaded: Tensor[] = [];
   let bytesDone = 0;
   let sinceDrain = 0;
@@ -89,13 +87,8 @@ export async function loadQwen3Weights(ctx: GpuContext, source: string | Checkpo
   const load = async (name: string): Promise<WeightTensor> => {
     const entry = checkpoint.tensors.get(name);
     if (!entry) throw new WeightsError(checkpoint.dir, 'missing required tensor', name);
-    let handle = handles.get(entry.file);
-    if (!handle) {
-      handle = await open(entry.file, 'r');
-      handles.set(entry.file, handle);
-    }
     current = name;
-    const tensor = await uploadOne(ctx, handle, entry, staging, after);
+    const tensor = await uploadOne(ctx, entry, staging, after);
     uploaded.push(tensor);
     return { tensor, parts: splitRows(tensor) };
   };
@@ -125,7 +118,6 @@ export async function loadQwen3Weights(ctx: GpuContext, source: string | Checkpo
   } catch (err) {
     for (const t of uploaded) t.destroy();
     throw err;
-  } finally {
-    for (const h of handles.values()) await h.close();
   }
 }
+

@@ -1,7 +1,8 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openCheckpoint, writeSafetensors, writeSyntheticCheckpoint } from '../src/index.ts';
+import { openCheckpoint } from '../src/index.ts';
+import { writeSafetensors, writeSyntheticCheckpoint } from '../src/node/index.ts';
 import { tempDir, tinyConfig } from './helpers.ts';
 
 async function synthetic(name: string, options: Partial<Parameters<typeof writeSyntheticCheckpoint>[1]> = {}) {

@@ -2,7 +2,8 @@ import { readFileSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBytes, type GpuContext } from '@qwen3-webgpu/tensor';
 import { openTestContext } from '@qwen3-webgpu/tensor/testing';
-import { loadQwen3Weights, openCheckpoint, QWEN3_0_6B_CONFIG, writeSyntheticCheckpoint, type LoadProgress, type Qwen3Weights, type WeightTensor } from '../src/index.ts';
+import { loadQwen3Weights, openCheckpoint, QWEN3_0_6B_CONFIG, type LoadProgress, type Qwen3Weights, type WeightTensor } from '../src/index.ts';
+import { writeSyntheticCheckpoint } from '../src/node/index.ts';
 import { tempDir, tinyConfig } from './helpers.ts';
 
 let ctx: GpuContext;
