@@ -43,7 +43,7 @@ async function load(source: ModelSource, label: string) {
     progress.value = 1;
     $('progress-text').textContent = `${mb(totalBytes)} in ${((performance.now() - start) / 1000).toFixed(1)} s`;
     $('model-info').textContent =
-      `${label}: ${config.numHiddenLayers} layers, hidden ${config.hiddenSize}, vocab ${config.vocabSize}, ${config.dtype ?? 'dtype ?'} · ${session.device}` +
+      `${label}: ${config.numHiddenLayers} layers, hidden ${config.hiddenSize}, vocab ${config.vocabSize}, ${config.dtype ?? 'dtype ?'}, context ${session.lm.maxContext} · ${session.device}` +
       (session.checkpoint.warnings.length ? ` · ${session.checkpoint.warnings.join('; ')}` : '');
     const d = session.defaults;
     input('temperature').value = String(d.temperature ?? 1);

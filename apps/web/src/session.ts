@@ -37,12 +37,19 @@ export interface Session {
   destroy(): void;
 }
 
+/**
+ * Positions of the KV cache: a page shares the GPU with everything else, and Qwen3-0.6B's f32 cache takes 229 KB per
+ * position (940 MB at the CLI's 4096).
+ */
+export const PAGE_MAX_CONTEXT = 2048;
+
 export async function openSession(source: ModelSource, onProgress: (p: LoadProgress) => void): Promise<Session> {
   const ctx: GpuContext = await createGpuContext();
   try {
     const checkpoint = await openCheckpoint(source);
     const tokenizer = await loadTokenizer(checkpoint);
-    const lm = await loadCausalLM(checkpoint, { ctx, onProgress });
+    const maxContext = Math.min(PAGE_MAX_CONTEXT, checkpoint.config.maxPositionEmbeddings);
+    const lm = await loadCausalLM(checkpoint, { ctx, onProgress, maxContext });
     return {
       checkpoint,
       lm,
