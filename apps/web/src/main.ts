@@ -19,7 +19,7 @@ let session: Session | undefined;
 let stopRequested = false;
 
 function setBusy(busy: boolean) {
-  for (const id of ['load-demo', 'load-url', 'pick-folder']) input(id).disabled = busy;
+  for (const id of ['load-demo', 'load-url', 'pick-folder', 'model-url']) input(id).disabled = busy;
   input('run').disabled = busy || !session;
 }
 
@@ -132,7 +132,7 @@ function start() {
   const missing = missingWebGpu();
   if (missing) {
     showError('no-webgpu', missing);
-    for (const id of ['load-demo', 'load-url', 'pick-folder', 'run', 'stop']) input(id).disabled = true;
+    for (const id of ['load-demo', 'load-url', 'pick-folder', 'model-url', 'run', 'stop']) input(id).disabled = true;
     state('no-webgpu');
     return;
   }
