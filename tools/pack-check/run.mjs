@@ -40,9 +40,16 @@ const json = (file) => JSON.parse(readFileSync(file, 'utf8'));
 
 // The kernel packages whose examples run in Node and are bundled for the browser.
 const KERNEL_EXAMPLES = ['packages/tensor/examples/scale.mjs', 'packages/rmsnorm-f32/examples/rmsnorm.mjs', 'packages/qkv-rope/examples/qkv-rope.mjs'];
-// The libraries bundled whole for the browser. weights and qwen3 join once they have a browser entry (issue #15's
-// browser half); today they import node:fs.
-const BROWSER_PACKAGES = ['@qwen3-webgpu/tensor', '@qwen3-webgpu/tensor/testing', '@qwen3-webgpu/rmsnorm-f32', '@qwen3-webgpu/qkv-rope'];
+// The libraries bundled whole for the browser. weights reads directories only behind '#directory' (node:fs under the
+// "node" condition, a refusal elsewhere) and in its ./node entry, which stays out of this list.
+const BROWSER_PACKAGES = [
+  '@qwen3-webgpu/tensor',
+  '@qwen3-webgpu/tensor/testing',
+  '@qwen3-webgpu/rmsnorm-f32',
+  '@qwen3-webgpu/qkv-rope',
+  '@qwen3-webgpu/weights',
+  '@qwen3-webgpu/qwen3',
+];
 // Examples that read a Hugging Face directory (argv[2]): run on the demonstration model the generate tarball ships.
 const MODEL_EXAMPLES = [
   'packages/weights/examples/load.mjs',

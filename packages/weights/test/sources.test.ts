@@ -1,0 +1,167 @@
+// One checkpoint, four sources (directory, URL with Range, picked Files, ArrayBuffers): the same tensors, the same
+// bytes, and for every defect the same rule, tensor and file in the error.
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readBytes, type GpuContext } from '@qwen3-webgpu/tensor';
+import { openTestContext } from '@qwen3-webgpu/tensor/testing';
+import { loadQwen3Weights, modelFiles, openCheckpoint, readTensorF32, WeightsError, type CheckpointFiles } from '../src/index.ts';
+import { writeSafetensors, writeSyntheticCheckpoint } from '../src/node/index.ts';
+import { serveDirectory, type TestServer } from './http-server.ts';
+import { tempDir, tinyConfig } from './helpers.ts';
+
+const servers: TestServer[] = [];
+afterAll(async () => {
+  for (const s of servers) await s.close();
+});
+
+/** Every file of a directory as File objects the way a folder picker gives them ('folder/name'). */
+function filesOf(dir: string, folder: string): File[] {
+  return readdirSync(dir).map((name) => {
+    const f = new File([readFileSync(join(dir, name))], name);
+    Object.defineProperty(f, 'webkitRelativePath', { value: `${folder}/${name}` });
+    return f;
+  });
+}
+const buffersOf = (dir: string) => Object.fromEntries(readdirSync(dir).map((name) => [name, new Uint8Array(readFileSync(join(dir, name))).buffer]));
+
+/** The four ways to reach one directory. */
+async function sources(dir: string): Promise<[string, CheckpointFiles][]> {
+  const server = await serveDirectory(dir);
+  servers.push(server);
+  return [
+    ['directory', modelFiles(dir)],
+    // What openCheckpoint makes of a URL string, a File[] and a name → ArrayBuffer record, as callers pass them.
+    ['url', modelFiles(server.url)],
+    ['files', modelFiles(filesOf(dir, 'Qwen3-tiny'))],
+    ['arraybuffers', modelFiles(buffersOf(dir))],
+  ];
+}
+
+async function synthetic(name: string, options: Partial<Parameters<typeof writeSyntheticCheckpoint>[1]> = {}) {
+  const dir = tempDir(name);
+  await writeSyntheticCheckpoint(dir, { config: tinyConfig(), seed: 11, ...options });
+  return dir;
+}
+
+describe('checkpoint sources', () => {
+  it('give the same tensors and bytes from a directory, a URL, picked Files and ArrayBuffers (sharded)', async () => {
+    const dir = await synthetic('same', { shards: 3 });
+    const fromDir = await openCheckpoint(dir);
+    for (const [label, files] of await sources(dir)) {
+      const c = await openCheckpoint(files);
+      expect(c.files, label).toBe(files);
+      expect(files.location, label).toBe({ directory: dir, url: servers.at(-1)!.url, files: 'Qwen3-tiny', arraybuffers: 'the given files' }[label]);
+      expect([...c.tensors.keys()], label).toEqual([...fromDir.tensors.keys()]);
+      expect(c.config, label).toEqual(fromDir.config);
+      expect(c.totalBytes, label).toBe(fromDir.totalBytes);
+      for (const name of ['model.embed_tokens.weight', 'model.layers.1.self_attn.k_norm.weight', 'model.norm.weight']) {
+        expect(await readTensorF32(c, name), `${label} ${name}`).toEqual(await readTensorF32(fromDir, name));
+      }
+    }
+    rmSync(dir, { recursive: true });
+  });
+
+  it('reads over HTTP with Range requests: headers first, then tensor-sized pieces, never a whole shard', async () => {
+    const dir = await synthetic('ranges', { shards: 2 });
+    const server = await serveDirectory(dir);
+    servers.push(server);
+    const c = await openCheckpoint(server.url);
+    const shardBytes = (name: string) => readFileSync(join(dir, name)).byteLength;
+    const shardRequests = server.requests.filter((r) => r.path.endsWith('.safetensors'));
+    expect(shardRequests.length).toBeGreaterThan(0);
+    for (const r of shardRequests) {
+      expect(r.status, `${r.path} ${r.range}`).toBe(206);
+      expect(r.bytes).toBeLessThan(shardBytes(r.path.slice(1)));
+    }
+    await readTensorF32(c, 'model.layers.0.mlp.down_proj.weight');
+    const last = server.requests.at(-1)!;
+    const entry = c.tensors.get('model.layers.0.mlp.down_proj.weight')!;
+    expect(last.range).toBe(`bytes=${entry.begin}-${entry.end - 1}`);
+    rmSync(dir, { recursive: true });
+  });
+
+  it('accepts a small checkpoint from a server that ignores Range', async () => {
+    const dir = await synthetic('no-ranges');
+    const server = await serveDirectory(dir, { ranges: false });
+    servers.push(server);
+    const c = await openCheckpoint(new URL(server.url));
+    expect(await readTensorF32(c, 'model.norm.weight')).toEqual(await readTensorF32(await openCheckpoint(dir), 'model.norm.weight'));
+  });
+
+  it('refuses a directory path where there is no file system, naming the path', async () => {
+    const { directoryFiles } = await import('../src/sources/no-directory.ts');
+    expect(() => directoryFiles('/models/x')).toThrow(/^\/models\/x: a directory path can only be read in Node; in a browser pass a URL, picked Files or ArrayBuffers$/);
+  });
+
+  it('names an unreachable server in a one-line error', async () => {
+    const server = await serveDirectory(tempDir('gone'));
+    await server.close();
+    await expect(openCheckpoint(server.url)).rejects.toThrow(new RegExp(`^${server.url.replace(/[.]/g, '\\.')}config\\.json: cannot fetch \\(`));
+  });
+
+  // Each defect, made in a fresh directory, must fail the same way from every source.
+  const defects: [string, (dir: string) => Promise<void> | void][] = [
+    ['no config.json', (dir) => rmSync(join(dir, 'config.json'))],
+    ['invalid config.json', (dir) => writeFileSync(join(dir, 'config.json'), '{"model_type": ')],
+    ['a config of another model type', (dir) => writeFileSync(join(dir, 'config.json'), JSON.stringify(tinyConfig({ model_type: 'qwen2' })))],
+    ['no weights', (dir) => rmSync(join(dir, 'model-00001-of-00002.safetensors')) ?? rmSync(join(dir, 'model-00002-of-00002.safetensors')) ?? rmSync(join(dir, 'model.safetensors.index.json'))],
+    ['a missing shard', (dir) => rmSync(join(dir, 'model-00002-of-00002.safetensors'))],
+    ['a truncated shard', (dir) => writeFileSync(join(dir, 'model-00002-of-00002.safetensors'), readFileSync(join(dir, 'model-00002-of-00002.safetensors')).subarray(0, 5))],
+    ['a header past the end', (dir) => {
+      const f = join(dir, 'model-00001-of-00002.safetensors');
+      const bytes = readFileSync(f);
+      bytes.writeBigUInt64LE(10n ** 7n, 0);
+      writeFileSync(f, bytes);
+    }],
+    ['a tensor in two shards', async (dir) => {
+      const index = JSON.parse(readFileSync(join(dir, 'model.safetensors.index.json'), 'utf8')) as { weight_map: Record<string, string> };
+      await writeSafetensors(join(dir, 'model-extra.safetensors'), [{ name: 'model.norm.weight', dtype: 'BF16', shape: [32], data: new Uint8Array(64) }]);
+      index.weight_map['x.extra'] = 'model-extra.safetensors';
+      writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify(index));
+    }],
+    ['a missing required tensor', (dir) => writeFileSync(join(dir, 'config.json'), JSON.stringify(tinyConfig({ num_hidden_layers: 3 })))],
+    ['a shape that disagrees with config.json', (dir) => writeFileSync(join(dir, 'config.json'), JSON.stringify(tinyConfig({ intermediate_size: 64 })))],
+  ];
+  for (const [what, breakIt] of defects) {
+    it(`reports ${what} identically from every source`, async () => {
+      const dir = await synthetic('defect', { shards: 2 });
+      await breakIt(dir);
+      const seen: string[] = [];
+      for (const [label, files] of await sources(dir)) {
+        const err = await openCheckpoint(files).then(() => null, (e: unknown) => e);
+        expect(err, label).toBeInstanceOf(WeightsError);
+        const e = err as WeightsError;
+        expect(e.message).not.toContain('\n');
+        // The file relative to the source's folder, and the rule with the folder's own name taken out.
+        const relative = e.file === files.location ? '.' : e.file.slice(files.location.length).replace(/^\//, '');
+        seen.push(`${relative} | ${e.tensor ?? ''} | ${e.rule.replaceAll(files.location, '<dir>')}`);
+      }
+      console.log(`${what}: ${seen[0]}`);
+      expect(new Set(seen).size, seen.join('\n')).toBe(1);
+      rmSync(dir, { recursive: true });
+    });
+  }
+});
+
+describe('loadQwen3Weights from a URL', () => {
+  let ctx: GpuContext;
+  beforeAll(async () => {
+    ctx = await openTestContext();
+  });
+  afterAll(() => ctx?.destroy());
+
+  it('streams every tensor into GPU buffers byte for byte, with progress up to the total', async () => {
+    const dir = await synthetic('gpu-url', { shards: 2, config: tinyConfig({ hidden_size: 33, vocab_size: 51 }) });
+    const server = await serveDirectory(dir);
+    servers.push(server);
+    let last = { bytesDone: 0, bytesTotal: -1 };
+    const weights = await loadQwen3Weights(ctx, server.url, { chunkBytes: 256, onProgress: (p) => (last = p) });
+    expect(last.bytesDone).toBe(last.bytesTotal);
+    const entry = weights.checkpoint.tensors.get('model.layers.1.mlp.up_proj.weight')!;
+    const gpu = await readBytes(weights.layers[1]!['mlp.up_proj'].tensor);
+    const disk = readFileSync(join(dir, entry.file.slice(server.url.length))).subarray(entry.begin, entry.end);
+    expect(Buffer.compare(Buffer.from(gpu.subarray(0, entry.end - entry.begin)), disk)).toBe(0);
+    weights.destroy();
+  });
+});
