@@ -24,6 +24,8 @@ export async function serveDirectory(dir: string, options: { ranges?: boolean } 
       return log(404, 0);
     }
     const all = readFileSync(file);
+    // As static servers do: the file's version, so a client can tell that it changed between two ranges.
+    res.setHeader('Last-Modified', statSync(file).mtime.toUTCString());
     const m = options.ranges === false ? null : /^bytes=(\d+)-(\d+)$/.exec(range ?? '');
     if (!m) {
       res.writeHead(200, { 'Content-Length': all.byteLength }).end(all);

@@ -1,11 +1,11 @@
 // One checkpoint, four sources (directory, URL with Range, picked Files, ArrayBuffers): the same tensors, the same
 // bytes, and for every defect the same rule, tensor and file in the error.
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, openAsBlob, openSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBytes, type GpuContext } from '@qwen3-webgpu/tensor';
 import { openTestContext } from '@qwen3-webgpu/tensor/testing';
-import { loadQwen3Weights, modelFiles, openCheckpoint, readTensorF32, WeightsError, type CheckpointFiles } from '../src/index.ts';
+import { loadQwen3Weights, memoryFiles, modelFiles, openCheckpoint, readTensorF32, WeightsError, type CheckpointFiles, type LoadOptions } from '../src/index.ts';
 import { writeSafetensors, writeSyntheticCheckpoint } from '../src/node/index.ts';
 import { serveDirectory, type TestServer } from './http-server.ts';
 import { tempDir, tinyConfig } from './helpers.ts';
@@ -122,6 +122,8 @@ describe('checkpoint sources', () => {
     }],
     ['a missing required tensor', (dir) => writeFileSync(join(dir, 'config.json'), JSON.stringify(tinyConfig({ num_hidden_layers: 3 })))],
     ['a shape that disagrees with config.json', (dir) => writeFileSync(join(dir, 'config.json'), JSON.stringify(tinyConfig({ intermediate_size: 64 })))],
+    ['a config with fewer layers than the file', (dir) => writeFileSync(join(dir, 'config.json'), JSON.stringify(tinyConfig({ num_hidden_layers: 1 })))],
+    ['a config field of the wrong type', (dir) => writeFileSync(join(dir, 'config.json'), JSON.stringify(tinyConfig({ hidden_size: '32' })))],
   ];
   for (const [what, breakIt] of defects) {
     it(`reports ${what} identically from every source`, async () => {
@@ -163,5 +165,95 @@ describe('loadQwen3Weights from a URL', () => {
     const disk = readFileSync(join(dir, entry.file.slice(server.url.length))).subarray(entry.begin, entry.end);
     expect(Buffer.compare(Buffer.from(gpu.subarray(0, entry.end - entry.begin)), disk)).toBe(0);
     weights.destroy();
+  });
+});
+
+// h16's faults at load, from each source that reads a file which can change under it (a directory, a URL, and Blobs
+// backed by files on disk — Node's fs.openAsBlob, which fails like a browser's picked File when the file changes).
+describe('faults at load from every source', () => {
+  let ctx: GpuContext;
+  beforeAll(async () => {
+    ctx = await openTestContext();
+  });
+  afterAll(() => ctx?.destroy());
+
+  /** The directory's weights file as three sources name it: [label, source, name of model.safetensors]. */
+  async function fileSources(dir: string): Promise<[string, CheckpointFiles, string][]> {
+    const server = await serveDirectory(dir);
+    servers.push(server);
+    const blobs = new Map<string, Blob>();
+    for (const name of readdirSync(dir)) blobs.set(name, await openAsBlob(join(dir, name)));
+    return [
+      ['directory', modelFiles(dir), join(dir, 'model.safetensors')],
+      ['url', modelFiles(server.url), `${server.url}model.safetensors`],
+      ['blobs', memoryFiles(blobs), 'the given files/model.safetensors'],
+    ];
+  }
+  const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+
+  it('warns about NaN and ±Inf with the same line, naming the file as each source does (GPU and host loaders)', async () => {
+    const dir = await synthetic('nan-sources');
+    const file = join(dir, 'model.safetensors');
+    const name = 'model.layers.1.self_attn.k_proj.weight';
+    const entry = (await openCheckpoint(dir)).tensors.get(name)!;
+    const fd = openSync(file, 'r+');
+    [0x7fc0, 0x7f80, 0xff80].forEach((b, i) => writeSync(fd, Uint8Array.of(b & 0xff, b >> 8), 0, 2, entry.begin + 2 * (3 + 5 * i)));
+    closeSync(fd);
+    for (const [label, source, weightsFile] of await fileSources(dir)) {
+      const line = `${weightsFile}: tensor '${name}' holds 3 non-finite values (NaN or ±Inf); the model's output will not be finite`;
+      const seen: string[] = [];
+      const weights = await loadQwen3Weights(ctx, source, { chunkBytes: 256, onWarning: (l) => seen.push(l) });
+      expect(seen, label).toEqual([line]);
+      expect(weights.warnings, label).toEqual([line]);
+      weights.destroy();
+      const host: string[] = [];
+      await readTensorF32(weights.checkpoint, name, (l) => host.push(l));
+      await readTensorF32(weights.checkpoint, 'model.layers.1.self_attn.q_proj.weight', (l) => host.push(l));
+      expect(host, label).toEqual([line]);
+    }
+    rmSync(dir, { recursive: true });
+  });
+
+  /** Loads from each source of a fresh checkpoint, calling `change(file)` once, after the first chunk. */
+  async function changedWhileLoading(change: (file: string) => void, rule: (label: string, size: number) => string) {
+    for (let k = 0; k < 3; k++) {
+      const dir = await synthetic(`changed-${k}`);
+      const file = join(dir, 'model.safetensors');
+      const size = statSync(file).size;
+      const [label, source, weightsFile] = (await fileSources(dir))[k]!;
+      const checkpoint = await openCheckpoint(source);
+      let once = false;
+      const options: LoadOptions = {
+        chunkBytes: 256,
+        onProgress: () => {
+          if (!once) change(file);
+          once = true;
+        },
+      };
+      const err = await loadQwen3Weights(ctx, checkpoint, options).then(() => null, (e: unknown) => e);
+      expect(err, label).toBeInstanceOf(WeightsError);
+      expect((err as Error).message, label).toMatch(new RegExp(`^${escape(weightsFile)}: tensor '[^']+': (${rule(label, size)})$`));
+      rmSync(dir, { recursive: true });
+    }
+  }
+  const unreadableBlob = 'changed while being read: no longer readable \\(NotReadableError\\), as when the file on disk changes after it was picked';
+
+  it('a weights file that shrinks while it loads: an error naming the file and the tensor, from every source', async () => {
+    await changedWhileLoading(
+      (file) => truncateSync(file, statSync(file).size - 4096),
+      (label, size) => (label === 'blobs' ? unreadableBlob : `changed while being read: ${size} bytes when opened, now ${size - 4096}`),
+    );
+  });
+
+  it('a weights file rewritten in place (same size, newer modification time) while it loads, from every source', async () => {
+    await changedWhileLoading(
+      (file) => {
+        const fd = openSync(file, 'r+');
+        writeSync(fd, new Uint8Array(64).fill(7), 0, 64, statSync(file).size - 64);
+        closeSync(fd);
+        utimesSync(file, new Date(), new Date(Date.now() + 5000));
+      },
+      (label) => (label === 'blobs' ? unreadableBlob : 'changed while being read: modified after it was opened'),
+    );
   });
 });

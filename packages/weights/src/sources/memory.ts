@@ -1,5 +1,6 @@
 // Checkpoint files a browser already holds: File objects from a folder picker (webkitRelativePath names the folder),
 // Blobs, or ArrayBuffers. Blobs are read by slices, so a picked multi-GB file is never read whole.
+import { WeightsError } from '../errors.ts';
 import { truncated, type ByteSource, type CheckpointFiles } from './files.ts';
 
 /** Bytes of one file: a Blob (File) or memory. */
@@ -14,13 +15,27 @@ function asBytes(v: ArrayBuffer | ArrayBufferView): Uint8Array {
   return v instanceof ArrayBuffer ? new Uint8Array(v) : new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
 }
 
+/**
+ * A Blob's bytes. A File whose file on disk changed after it was picked cannot be read any more: browsers (and Node's
+ * fs.openAsBlob) reject with NotReadableError, which becomes the loader's "changed while being read".
+ */
+async function readBlob(name: string, blob: Blob): Promise<ArrayBuffer> {
+  try {
+    return await blob.arrayBuffer();
+  } catch (err) {
+    const e = err as Error;
+    if (e?.name === 'NotReadableError') throw new WeightsError(name, 'changed while being read: no longer readable (NotReadableError), as when the file on disk changes after it was picked');
+    throw new WeightsError(name, `cannot read: ${e?.name ?? 'Error'}: ${e?.message ?? String(err)}`);
+  }
+}
+
 function byteSource(name: string, bytes: FileBytes): ByteSource {
   if (isBlob(bytes)) {
     return {
       name,
       size: bytes.size,
       async read(target, offset) {
-        const got = new Uint8Array(await bytes.slice(offset, offset + target.byteLength).arrayBuffer());
+        const got = new Uint8Array(await readBlob(name, bytes.slice(offset, offset + target.byteLength)));
         if (got.byteLength !== target.byteLength) throw truncated(name, target.byteLength, offset, got.byteLength);
         target.set(got);
       },
@@ -70,7 +85,7 @@ export function memoryFiles(files: FileMap, location = 'the given files'): Check
     async text(file) {
       const bytes = map.get(file);
       if (bytes === undefined) return undefined;
-      return isBlob(bytes) ? bytes.text() : new TextDecoder().decode(asBytes(bytes));
+      return new TextDecoder().decode(isBlob(bytes) ? await readBlob(path(file), bytes) : asBytes(bytes));
     },
   };
 }

@@ -1,6 +1,7 @@
 // Checkpoint files behind a base URL (a static server, the Hugging Face hub's resolve/main/ URLs): JSON files with one
 // GET each; safetensors files with HTTP Range requests, so the loader reads the header first and then streams each
-// tensor in staging-sized chunks straight into GPU buffers, never holding a whole file.
+// tensor in staging-sized chunks straight into GPU buffers, never holding a whole file. A file that changes on the
+// server while it is read (another Content-Range total, ETag or Last-Modified) is an error, not a mix of versions.
 import { WeightsError } from '../errors.ts';
 import { truncated, type ByteSource, type CheckpointFiles } from './files.ts';
 
@@ -25,6 +26,11 @@ function baseUrl(base: string | URL): URL {
 function rangeTotal(res: Response): number | undefined {
   const m = /\/(\d+)\s*$/.exec(res.headers.get('content-range') ?? '');
   return m ? Number(m[1]) : undefined;
+}
+
+/** The server's identity of a file version: its ETag, else its Last-Modified date (undefined when it sends neither). */
+function validator(res: Response): string | undefined {
+  return res.headers.get('etag') ?? res.headers.get('last-modified') ?? undefined;
 }
 
 export function urlFiles(base: string | URL, options: UrlFilesOptions = {}): CheckpointFiles {
@@ -93,6 +99,8 @@ export function urlFiles(base: string | URL, options: UrlFilesOptions = {}): Che
       await res.body?.cancel();
       const size = rangeTotal(res);
       if (size === undefined) throw new WeightsError(url, 'the response to a Range request has no readable Content-Range total (a cross-origin server must expose Content-Range)');
+      // What the server says identifies this version of the file: every later range must come from the same one.
+      const version = validator(res);
       return {
         name: url,
         size,
@@ -100,6 +108,15 @@ export function urlFiles(base: string | URL, options: UrlFilesOptions = {}): Che
           if (target.byteLength === 0) return;
           if (offset + target.byteLength > size) throw truncated(url, target.byteLength, offset, Math.max(0, size - offset));
           const ranged = await get(url, `bytes=${offset}-${offset + target.byteLength - 1}`);
+          const now = rangeTotal(ranged);
+          if (now !== undefined && now !== size) {
+            await ranged.body?.cancel();
+            throw new WeightsError(url, `changed while being read: ${size} bytes when opened, now ${now}`);
+          }
+          if (version !== undefined && ranged.status === 206 && validator(ranged) !== version) {
+            await ranged.body?.cancel();
+            throw new WeightsError(url, 'changed while being read: modified after it was opened');
+          }
           if (ranged.status !== 206) {
             await ranged.body?.cancel();
             throw ranged.ok ? new WeightsError(url, `the server ignored an HTTP Range request (status ${ranged.status})`) : failed(url, ranged);
