@@ -44,7 +44,7 @@ async function load(source: ModelSource, label: string) {
     $('progress-text').textContent = `${mb(totalBytes)} in ${((performance.now() - start) / 1000).toFixed(1)} s`;
     $('model-info').textContent =
       `${label}: ${config.numHiddenLayers} layers, hidden ${config.hiddenSize}, vocab ${config.vocabSize}, ${config.dtype ?? 'dtype ?'}, context ${session.lm.maxContext} · ${session.device}` +
-      (session.checkpoint.warnings.length ? ` · ${session.checkpoint.warnings.join('; ')}` : '');
+      (session.warnings.length ? ` · ${session.warnings.join('; ')}` : '');
     const d = session.defaults;
     input('temperature').value = String(d.temperature ?? 1);
     input('top-k').value = String(d.topK ?? 0);

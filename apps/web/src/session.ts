@@ -34,6 +34,8 @@ export interface Session {
   defaults: SamplingOptions;
   /** The adapter, in words. */
   device: string;
+  /** The checkpoint's warnings and the loader's, one line each (a tensor holding NaN or ±Inf, an unexpected tensor). */
+  warnings: string[];
   destroy(): void;
 }
 
@@ -49,13 +51,15 @@ export async function openSession(source: ModelSource, onProgress: (p: LoadProgr
     const checkpoint = await openCheckpoint(source);
     const tokenizer = await loadTokenizer(checkpoint);
     const maxContext = Math.min(PAGE_MAX_CONTEXT, checkpoint.config.maxPositionEmbeddings);
-    const lm = await loadCausalLM(checkpoint, { ctx, onProgress, maxContext });
+    const warnings = [...checkpoint.warnings];
+    const lm = await loadCausalLM(checkpoint, { ctx, onProgress, maxContext, onWarning: (line) => warnings.push(line) });
     return {
       checkpoint,
       lm,
       tokenizer,
       defaults: samplingDefaults(checkpoint.generation),
       device: ctx.describe(),
+      warnings,
       destroy() {
         lm.destroy();
         ctx.destroy();
