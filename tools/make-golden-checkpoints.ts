@@ -4,7 +4,7 @@
 // (from the repository root).
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { writeSyntheticCheckpoint } from '@qwen3-webgpu/weights';
+import { writeSyntheticCheckpoint } from '@qwen3-webgpu/weights/node';
 
 const out = process.argv[2];
 if (!out) {

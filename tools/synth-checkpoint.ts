@@ -3,7 +3,8 @@
 //              [--lm-head-when-tied]
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { QWEN3_0_6B_CONFIG, writeSyntheticCheckpoint } from '@qwen3-webgpu/weights';
+import { QWEN3_0_6B_CONFIG } from '@qwen3-webgpu/weights';
+import { writeSyntheticCheckpoint } from '@qwen3-webgpu/weights/node';
 
 const usage = 'usage: pnpm synth --out DIR [--seed N] [--config 0.6b|FILE.json] [--dtype BF16|F16|F32] [--shards N] [--stress] [--lm-head-when-tied]';
 let values;

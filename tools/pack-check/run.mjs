@@ -40,9 +40,18 @@ const json = (file) => JSON.parse(readFileSync(file, 'utf8'));
 
 // The kernel packages whose examples run in Node and are bundled for the browser.
 const KERNEL_EXAMPLES = ['packages/tensor/examples/scale.mjs', 'packages/rmsnorm-f32/examples/rmsnorm.mjs', 'packages/qkv-rope/examples/qkv-rope.mjs'];
-// The libraries bundled whole for the browser. weights and qwen3 join once they have a browser entry (issue #15's
-// browser half); today they import node:fs.
-const BROWSER_PACKAGES = ['@qwen3-webgpu/tensor', '@qwen3-webgpu/tensor/testing', '@qwen3-webgpu/rmsnorm-f32', '@qwen3-webgpu/qkv-rope'];
+// The libraries bundled whole for the browser. weights reads directories only behind '#directory' (node:fs under the
+// "node" condition, a refusal elsewhere) and in its ./node entry, which stays out of this list.
+const BROWSER_PACKAGES = [
+  '@qwen3-webgpu/tensor',
+  '@qwen3-webgpu/tensor/testing',
+  '@qwen3-webgpu/rmsnorm-f32',
+  '@qwen3-webgpu/qkv-rope',
+  '@qwen3-webgpu/weights',
+  '@qwen3-webgpu/qwen3',
+];
+// Examples for a page (they use the DOM): bundled for the browser with the kernel examples, not run in Node.
+const BROWSER_EXAMPLES = ['packages/qwen3/examples/browser.mjs'];
 // Examples that read a Hugging Face directory (argv[2]): run on the demonstration model the generate tarball ships.
 const MODEL_EXAMPLES = [
   'packages/weights/examples/load.mjs',
@@ -76,7 +85,7 @@ for (const readme of readmes) {
     i = end;
   }
 }
-for (const file of [...KERNEL_EXAMPLES, ...MODEL_EXAMPLES]) check(examplesInReadmes.has(file), `${file} is shown in its README`);
+for (const file of [...KERNEL_EXAMPLES, ...MODEL_EXAMPLES, ...BROWSER_EXAMPLES]) check(examplesInReadmes.has(file), `${file} is shown in its README`);
 
 // 1. Build, pack, inspect, lint.
 const build = run('pnpm', ['exec', 'turbo', 'run', 'build', '--output-logs=errors-only'], root);
@@ -233,7 +242,8 @@ const browserEntries = BROWSER_PACKAGES.map((name) => {
   writeFileSync(file, `import * as all from '${name}';\nglobalThis['${name}'] = all;\n`);
   return file;
 });
-const entries = [...KERNEL_EXAMPLES.map((e) => join(consumer, basename(e))), ...browserEntries];
+for (const example of BROWSER_EXAMPLES) copyFileSync(join(root, example), join(consumer, basename(example)));
+const entries = [...[...KERNEL_EXAMPLES, ...BROWSER_EXAMPLES].map((e) => join(consumer, basename(e))), ...browserEntries];
 const listFiles = (dir) =>
   readdirSync(dir, { recursive: true })
     .map((f) => join(dir, f))

@@ -2,7 +2,7 @@
 // the tokenizer when there is one, and the sampling defaults of generation_config.json.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { loadCausalLM, type CausalLM, type SamplingOptions } from '@qwen3-webgpu/qwen3';
+import { hasTokenizer, loadCausalLM, samplingDefaults, type CausalLM, type SamplingOptions } from '@qwen3-webgpu/qwen3';
 import { createGpuContext, NoAdapterError, type GpuContext } from '@qwen3-webgpu/tensor';
 import { openCheckpoint, type Checkpoint } from '@qwen3-webgpu/weights';
 import type { CliOptions } from './args.ts';
@@ -42,8 +42,7 @@ export function modelDir(opts: CliOptions): string {
 /** Reads config, index and headers only (cheap): enough to validate the prompt before loading any weights. */
 export async function openModelFiles(dir: string, needTokenizer: boolean): Promise<{ checkpoint: Checkpoint; tokenizer: TextTokenizer | undefined }> {
   const checkpoint = await openCheckpoint(dir);
-  const hasTokenizer = existsSync(`${dir}/tokenizer.json`);
-  const tokenizer = needTokenizer || hasTokenizer ? await loadTokenizer(dir) : undefined;
+  const tokenizer = needTokenizer || (await hasTokenizer(checkpoint)) ? await loadTokenizer(dir) : undefined;
   return { checkpoint, tokenizer };
 }
 
@@ -62,7 +61,7 @@ export async function loadModel(dir: string, checkpoint: Checkpoint, tokenizer: 
   }
   let lm: CausalLM;
   try {
-    lm = await loadCausalLM(dir, {
+    lm = await loadCausalLM(checkpoint, {
       backend: ctx ? 'webgpu' : 'cpu',
       ...(ctx ? { ctx } : {}),
       ...(opts.maxContext !== undefined ? { maxContext: opts.maxContext } : {}),
@@ -76,17 +75,6 @@ export async function loadModel(dir: string, checkpoint: Checkpoint, tokenizer: 
     ctx?.destroy();
     throw err;
   }
-  const g = checkpoint.generation;
-  // HF's GenerationConfig defaults where the file is silent: top_k 50, top_p 1, temperature 1.
-  const defaults: SamplingOptions = !g?.doSample
-    ? { temperature: 0 }
-    : {
-        ...(g.temperature !== undefined ? { temperature: g.temperature } : {}),
-        topK: g.topK ?? 50,
-        ...(g.topP !== undefined ? { topP: g.topP } : {}),
-        ...(g.minP !== undefined ? { minP: g.minP } : {}),
-        ...(g.repetitionPenalty !== undefined ? { repetitionPenalty: g.repetitionPenalty } : {}),
-      };
   return {
     dir,
     lm,
@@ -95,7 +83,7 @@ export async function loadModel(dir: string, checkpoint: Checkpoint, tokenizer: 
     tokenizer,
     device: ctx ? `webgpu (${ctx.info.description || ctx.info.device || ctx.info.vendor})` : 'cpu',
     loadSeconds: (performance.now() - start) / 1000,
-    defaults,
+    defaults: samplingDefaults(checkpoint.generation),
     destroy() {
       lm.destroy();
       ctx?.destroy();

@@ -1,7 +1,7 @@
 // One generation (a prompt, streamed), and the interactive chat built from it.
 import { createInterface } from 'node:readline';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { generate, NonFiniteLogitsError, type GenerationStats } from '@qwen3-webgpu/qwen3';
+import { encodePrompt, generate, NonFiniteLogitsError, stopIdsWith, type GenerationStats } from '@qwen3-webgpu/qwen3';
 import type { CliOptions } from './args.ts';
 import { RuntimeError, UsageError } from '@qwen3-webgpu/cli-kit/errors';
 import type { OpenedModel } from './model.ts';
@@ -18,13 +18,7 @@ export interface RunResult {
 export function promptIdsOf(m: Pick<OpenedModel, 'tokenizer'>, opts: CliOptions, text: string | undefined, history: ChatMessage[] = []): number[] {
   if (opts.promptIds) return opts.promptIds;
   const tk = m.tokenizer!;
-  let ids: number[];
-  if (!opts.chat) {
-    ids = tk.encode(text ?? '');
-  } else {
-    const messages: ChatMessage[] = [...(opts.system !== undefined ? [{ role: 'system' as const, content: opts.system }] : []), ...history, { role: 'user', content: text ?? '' }];
-    ids = tk.encode(tk.renderChat(messages, { noThink: opts.noThink }), false);
-  }
+  const ids = encodePrompt(tk, text ?? '', { chat: opts.chat, history, noThink: opts.noThink, ...(opts.system !== undefined ? { system: opts.system } : {}) });
   // Text went in and nothing came out: the tokenizer's fault, not an empty prompt.
   if (ids.length === 0 && (text ?? '') !== '') throw new RuntimeError(`${tk.file}: the tokenizer turned the ${[...text!].length}-character prompt into no token ids`);
   return ids;
@@ -46,14 +40,7 @@ export function checkPrompt(ids: readonly number[], vocab: number, maxContext: n
   return Math.min(maxTokens, room + 1);
 }
 
-export function stopIdsFor(m: OpenedModel, chat: boolean): number[] {
-  const ids = new Set(m.lm.stopIds);
-  const tk = m.tokenizer;
-  if (tk?.eosId !== undefined) ids.add(tk.eosId);
-  const imEnd = chat ? tk?.idOf('<|im_end|>') : undefined;
-  if (imEnd !== undefined) ids.add(imEnd);
-  return [...ids];
-}
+export const stopIdsFor = (m: OpenedModel, chat: boolean): number[] => stopIdsWith(m.lm.stopIds, m.tokenizer, chat);
 
 /** Runs one generation; streamed text goes to write() as it becomes final. stop() ends it early (Ctrl-C). */
 export async function runOnce(m: OpenedModel, opts: CliOptions, promptIds: number[], write: (text: string) => void, control: { stopped?: boolean } = {}): Promise<RunResult> {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { writeSyntheticCheckpoint } from '@qwen3-webgpu/weights';
+import { writeSyntheticCheckpoint } from '@qwen3-webgpu/weights/node';
 import { copyWithNonFinite } from '@qwen3-webgpu/cli-kit/testing';
 import { cli, EMBEDDED, MAIN, ownStderr, ptyCli, type GenerateJson } from './cli.ts';
 

@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeSyntheticCheckpoint } from '@qwen3-webgpu/weights';
+import { writeSyntheticCheckpoint } from '@qwen3-webgpu/weights/node';
 import { spawnCli } from '@qwen3-webgpu/cli-kit/testing';
 
 export { NO_ADAPTER_ENV, ownStderr } from '@qwen3-webgpu/cli-kit/testing';

@@ -95,3 +95,26 @@ describe('where the chat template comes from', () => {
     }
   });
 });
+
+describe('tokenizer from browser sources', () => {
+  it('picked Files and ArrayBuffers give the ids and chat text of the directory', async () => {
+    const { readdirSync } = await import('node:fs');
+    const { loadTokenizer: fromSource } = await import('@qwen3-webgpu/qwen3');
+    const names = readdirSync(EMBEDDED).filter((n) => !n.endsWith('.safetensors'));
+    const files = names.map((n) => {
+      const f = new File([readFileSync(join(EMBEDDED, n))], n);
+      Object.defineProperty(f, 'webkitRelativePath', { value: `model/${n}` });
+      return f;
+    });
+    const buffers = Object.fromEntries(names.map((n) => [n, new Uint8Array(readFileSync(join(EMBEDDED, n))).buffer]));
+    const fromDir = await fromSource(EMBEDDED);
+    const text = 'Once upon a time, 3 cats — naïve ones — sat. 🐈';
+    const chat: ChatMessage[] = [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: text }];
+    for (const tk of [await fromSource(files), await fromSource(buffers)]) {
+      expect(tk.encode(text)).toEqual(fromDir.encode(text));
+      expect(tk.renderChat(chat, { noThink: true })).toBe(fromDir.renderChat(chat, { noThink: true }));
+      expect(tk.eosId).toBe(fromDir.eosId);
+    }
+    expect(fromDir.encode(text).length).toBeGreaterThan(5);
+  });
+});

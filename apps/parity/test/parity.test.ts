@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { QWEN3_0_6B_CONFIG, writeSyntheticCheckpoint } from '@qwen3-webgpu/weights';
+import { QWEN3_0_6B_CONFIG } from '@qwen3-webgpu/weights';
+import { writeSyntheticCheckpoint } from '@qwen3-webgpu/weights/node';
 import { copyWithNonFinite, ownStderr, spawnCli } from '@qwen3-webgpu/cli-kit/testing';
 import type { ParityReport } from '../src/compare.ts';
 

@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createGpuContext, measureCopyBandwidth } from '@qwen3-webgpu/tensor';
-import { loadQwen3Weights, QWEN3_0_6B_CONFIG, writeSyntheticCheckpoint } from '@qwen3-webgpu/weights';
+import { loadQwen3Weights, QWEN3_0_6B_CONFIG } from '@qwen3-webgpu/weights';
+import { writeSyntheticCheckpoint } from '@qwen3-webgpu/weights/node';
 import { generate, Qwen3ForCausalLM, type GenerateOptions } from '../src/index.ts';
 import { printProfile } from './profile.ts';
 

@@ -1,6 +1,7 @@
-// One entry point for both backends: load a checkpoint directory and get a causal LM with the same API.
+// One entry point for both backends: load a checkpoint from any source (a directory in Node; a URL, picked Files or
+// ArrayBuffers anywhere) and get a causal LM with the same API.
 import { createGpuContext, NoAdapterError, type GpuContext } from '@qwen3-webgpu/tensor';
-import { loadQwen3Weights, openCheckpoint, type Checkpoint, type LoadProgress } from '@qwen3-webgpu/weights';
+import { isCheckpoint, loadQwen3Weights, openCheckpoint, type Checkpoint, type LoadProgress, type ModelSource } from '@qwen3-webgpu/weights';
 import { CpuQwen3Model } from './cpu/model.ts';
 import { guardDeviceLoss, type DeviceLossGuard } from './device-lost.ts';
 import { loadCpuWeights } from './cpu/weights.ts';
@@ -33,9 +34,13 @@ export function stopIdsOf(checkpoint: Checkpoint): number[] {
   return [...new Set([...checkpoint.config.eosTokenIds, ...(checkpoint.generation?.eosTokenIds ?? [])])];
 }
 
-/** Loads a Qwen3 checkpoint directory on the chosen backend. Throws NoAdapterError for webgpu without an adapter. */
-export async function loadCausalLM(dir: string, options: LoadCausalLMOptions = {}): Promise<CausalLM> {
-  const checkpoint = await openCheckpoint(dir);
+/**
+ * Loads a Qwen3 checkpoint on the chosen backend: an opened Checkpoint, a directory path (Node), an http(s) URL of
+ * the folder (weights streamed with Range requests), picked Files, or a name → Blob/ArrayBuffer map. Throws
+ * NoAdapterError for webgpu without an adapter, WeightsError for a bad checkpoint.
+ */
+export async function loadCausalLM(source: ModelSource | Checkpoint, options: LoadCausalLMOptions = {}): Promise<CausalLM> {
+  const checkpoint = isCheckpoint(source) ? source : await openCheckpoint(source);
   const stopIds = stopIdsOf(checkpoint);
   if ((options.backend ?? 'webgpu') === 'cpu') {
     const model = new CpuQwen3Model(await loadCpuWeights(checkpoint, options.onWarning), options.maxContext ? { maxContext: options.maxContext } : {});

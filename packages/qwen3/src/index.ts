@@ -17,3 +17,6 @@ export type { ResolvedSampling, SamplingOptions } from './sampling.ts';
 export { loadCausalLM, stopIdsOf } from './causal-lm.ts';
 export { defaultMaxContext } from './max-context.ts';
 export type { CausalLM, LoadCausalLMOptions } from './causal-lm.ts';
+export { encodePrompt, hasTokenizer, loadTokenizer, StreamDecoder, stopIdsWith } from './tokenizer.ts';
+export type { ChatMessage, PromptOptions, TextTokenizer } from './tokenizer.ts';
+export { samplingDefaults } from './defaults.ts';

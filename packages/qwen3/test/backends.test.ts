@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reference, type GpuContext } from '@qwen3-webgpu/tensor';
 import { openTestContext } from '@qwen3-webgpu/tensor/testing';
-import { loadQwen3Weights, openCheckpoint, QWEN3_0_6B_CONFIG, writeSyntheticCheckpoint } from '@qwen3-webgpu/weights';
+import { loadQwen3Weights, openCheckpoint, QWEN3_0_6B_CONFIG } from '@qwen3-webgpu/weights';
+import { writeSyntheticCheckpoint } from '@qwen3-webgpu/weights/node';
 import { CpuQwen3Model, generate, Qwen3ForCausalLM, loadCpuWeights } from '../src/index.ts';
 import { argmax } from './goldens.ts';
 

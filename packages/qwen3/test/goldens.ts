@@ -1,7 +1,8 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openCheckpoint, writeSyntheticCheckpoint, type Checkpoint } from '@qwen3-webgpu/weights';
+import { openCheckpoint, type Checkpoint } from '@qwen3-webgpu/weights';
+import { writeSyntheticCheckpoint } from '@qwen3-webgpu/weights/node';
 
 // The golden checkpoints: each spec (seed, dtype, config, stress) in goldens/<name>.json is regenerated bit-identically;
 // goldens/<name>.golden.json holds what HF transformers' float32 forward computed over it on the GPU machine

@@ -2,7 +2,7 @@
 // rope_theta, rope_scaling) and v5 (dtype, rope_parameters) shapes.
 import { z } from 'zod';
 import { WeightsError } from './errors.ts';
-import { fileError, openRegularFile } from './files.ts';
+import { readJsonFile, type CheckpointFiles } from './sources/files.ts';
 
 export interface Qwen3Config {
   vocabSize: number;
@@ -170,20 +170,12 @@ export function parseGenerationConfig(json: unknown, file = 'generation_config.j
   };
 }
 
-/** Reads and parses a JSON file; errors name the file. */
-export async function readJson(file: string): Promise<unknown> {
-  const { handle } = await openRegularFile(file);
-  let text: string;
-  try {
-    text = await handle.readFile('utf8');
-  } catch (err) {
-    throw fileError(file, 'read', err);
-  } finally {
-    await handle.close();
-  }
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new WeightsError(file, `not valid JSON (${(err as Error).message})`);
-  }
+/**
+ * Reads and parses a JSON file of a checkpoint folder (`readJson(checkpoint.files, 'tokenizer_config.json')`).
+ * Errors name the file; a missing file is "cannot read: no such file (ENOENT)", as a directory read would say.
+ */
+export async function readJson(files: CheckpointFiles, file: string): Promise<unknown> {
+  const json = await readJsonFile(files, file);
+  if (json === undefined) throw new WeightsError(files.path(file), 'cannot read: no such file (ENOENT)');
+  return json;
 }

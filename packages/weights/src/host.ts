@@ -2,9 +2,8 @@
 import { bf16ToF32, f16ToF32 } from '@qwen3-webgpu/tensor';
 import type { Checkpoint } from './checkpoint.ts';
 import { WeightsError } from './errors.ts';
-import { checkUnchanged, openRegularFile } from './files.ts';
 import { countNonFinite, nonFiniteWarning } from './non-finite.ts';
-import { readExactly } from './safetensors.ts';
+import { inTensor } from './sources/files.ts';
 
 /**
  * One tensor of an opened checkpoint, widened to f32 (shape as stored). onWarning gets one line when it holds NaN or
@@ -13,18 +12,12 @@ import { readExactly } from './safetensors.ts';
 export async function readTensorF32(checkpoint: Checkpoint, name: string, onWarning?: (line: string) => void): Promise<Float32Array> {
   const entry = checkpoint.tensors.get(name);
   if (!entry) throw new WeightsError(checkpoint.dir, 'no such tensor in the checkpoint', name);
-  const { handle } = await openRegularFile(entry.file);
-  try {
-    await checkUnchanged(handle, entry.file, entry.stamp, name);
-    const bytes = new Uint8Array(entry.end - entry.begin);
-    await readExactly(handle, bytes, entry.begin, entry.file);
-    await checkUnchanged(handle, entry.file, entry.stamp, name);
-    const nonFinite = countNonFinite(bytes, entry.dtype);
-    if (nonFinite > 0) onWarning?.(nonFiniteWarning(entry.file, name, nonFinite));
-    if (entry.dtype === 'F32') return new Float32Array(bytes.buffer);
-    const halves = new Uint16Array(bytes.buffer);
-    return entry.dtype === 'BF16' ? bf16ToF32(halves) : f16ToF32(halves);
-  } finally {
-    await handle.close();
-  }
+  const bytes = new Uint8Array(entry.end - entry.begin);
+  // Sources that can tell (a directory, a URL) refuse a file that changed since the checkpoint was opened.
+  await inTensor(name, entry.source.read(bytes, entry.begin));
+  const nonFinite = countNonFinite(bytes, entry.dtype);
+  if (nonFinite > 0) onWarning?.(nonFiniteWarning(entry.file, name, nonFinite));
+  if (entry.dtype === 'F32') return new Float32Array(bytes.buffer);
+  const halves = new Uint16Array(bytes.buffer);
+  return entry.dtype === 'BF16' ? bf16ToF32(halves) : f16ToF32(halves);
 }

@@ -2,9 +2,9 @@
 // Layout: u64 little-endian header length N, N bytes of JSON header, then the data section. The header maps tensor
 // names to { dtype, shape, data_offsets: [begin, end] } (offsets relative to the data section) and may hold
 // "__metadata__": { string: string }.
-import type { FileHandle } from 'node:fs/promises';
+import { openFile } from '#directory';
 import { WeightsError } from './errors.ts';
-import { fileError, openRegularFile, type FileStamp } from './files.ts';
+import type { ByteSource } from './sources/files.ts';
 
 /** Dtypes this project loads. */
 export type SafetensorsDtype = 'BF16' | 'F16' | 'F32';
@@ -31,8 +31,6 @@ export interface SafetensorsEntry {
 export interface SafetensorsHeader {
   file: string;
   fileSize: number;
-  /** Size and modification time when the header was read: loaders check the file has not changed since. */
-  stamp?: FileStamp;
   /** Byte offset of the data section. */
   dataOffset: number;
   metadata: Record<string, string>;
@@ -110,36 +108,21 @@ export function parseSafetensorsHeader(file: string, headerBytes: Uint8Array, fi
   return { file, fileSize, dataOffset, metadata, tensors: sorted };
 }
 
-/** Reads and validates a file's header without reading its data. Allocates at most the header (≤ 100 MB, ≤ file). */
-export async function readSafetensorsHeader(file: string): Promise<SafetensorsHeader> {
-  const { handle, stamp } = await openRegularFile(file);
-  try {
-    const { size } = stamp;
-    if (size < 8) throw new WeightsError(file, `truncated: ${size} bytes cannot hold the 8-byte header length`);
-    const lengthBytes = Buffer.alloc(8);
-    await readExactly(handle, lengthBytes, 0, file);
-    const length = lengthBytes.readBigUInt64LE(0);
-    if (length > BigInt(MAX_HEADER_BYTES)) throw new WeightsError(file, `header length ${length} exceeds the 100 MB limit`);
-    if (length > BigInt(size - 8)) throw new WeightsError(file, `header length ${length} runs past the end of the file (${size} bytes)`);
-    const header = Buffer.alloc(Number(length));
-    await readExactly(handle, header, 8, file);
-    return { ...parseSafetensorsHeader(file, header, size), stamp };
-  } finally {
-    await handle.close();
-  }
-}
-
-/** Fills `target` from `position`; a short read means the file changed or is truncated. */
-export async function readExactly(handle: FileHandle, target: Uint8Array, position: number, file: string): Promise<void> {
-  let done = 0;
-  while (done < target.byteLength) {
-    let bytesRead: number;
-    try {
-      ({ bytesRead } = await handle.read(target, done, target.byteLength - done, position + done));
-    } catch (err) {
-      throw fileError(file, 'read', err);
-    }
-    if (bytesRead === 0) throw new WeightsError(file, `truncated: expected ${target.byteLength} bytes at offset ${position}, got ${done}`);
-    done += bytesRead;
-  }
+/**
+ * Reads and validates a file's header without reading its data: a path (Node) or any ByteSource (URL, Blob, memory).
+ * Allocates at most the header (≤ 100 MB, ≤ file).
+ */
+export async function readSafetensorsHeader(source: string | ByteSource): Promise<SafetensorsHeader> {
+  const bytes = typeof source === 'string' ? await openFile(source) : source;
+  if (!bytes) throw new WeightsError(source as string, 'cannot open: no such file (ENOENT)');
+  const { name: file, size } = bytes;
+  if (size < 8) throw new WeightsError(file, `truncated: ${size} bytes cannot hold the 8-byte header length`);
+  const lengthBytes = new Uint8Array(8);
+  await bytes.read(lengthBytes, 0);
+  const length = new DataView(lengthBytes.buffer).getBigUint64(0, true);
+  if (length > BigInt(MAX_HEADER_BYTES)) throw new WeightsError(file, `header length ${length} exceeds the 100 MB limit`);
+  if (length > BigInt(size - 8)) throw new WeightsError(file, `header length ${length} runs past the end of the file (${size} bytes)`);
+  const header = new Uint8Array(Number(length));
+  await bytes.read(header, 8);
+  return parseSafetensorsHeader(file, header, size);
 }

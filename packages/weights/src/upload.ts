@@ -1,15 +1,14 @@
-// Streams checkpoint tensors from disk into GPU buffers: ranged reads into two reused staging buffers, then
-// queue.writeBuffer. A multi-GB file is never read into memory; host memory stays at about the staging size plus
-// what the driver holds between waits.
-import type { FileHandle } from 'node:fs/promises';
+// Streams checkpoint tensors into GPU buffers from any source (disk, HTTP Range requests, picked Files, memory):
+// ranged reads into two reused staging buffers, then queue.writeBuffer. A multi-GB file is never read into memory;
+// host memory stays at about the staging size plus what the driver holds between waits.
 import { createTensor, splitRows, type GpuContext, type RowPart, type Tensor } from '@qwen3-webgpu/tensor';
-import { openCheckpoint, type Checkpoint, type CheckpointTensor } from './checkpoint.ts';
+import { isCheckpoint, openCheckpoint, type Checkpoint, type CheckpointTensor } from './checkpoint.ts';
 import type { Qwen3Config } from './config.ts';
 import { WeightsError } from './errors.ts';
-import { checkUnchanged, openRegularFile } from './files.ts';
 import { countNonFinite, nonFiniteWarning } from './non-finite.ts';
 import { LAYER_TENSORS, layerTensorName, type LayerTensor } from './names.ts';
-import { readExactly } from './safetensors.ts';
+import { inTensor } from './sources/files.ts';
+import type { ModelSource } from './sources/resolve.ts';
 
 /** A weight on the GPU, with row-range views that each fit one storage binding (one part when it fits whole). */
 export interface WeightTensor {
@@ -70,46 +69,51 @@ async function allocate(ctx: GpuContext, entry: CheckpointTensor): Promise<Tenso
 
 /**
  * Uploads one checkpoint tensor through two staging buffers, counting its non-finite values on the way: the next
- * chunk is read (in libuv's thread pool) while this one is scanned and handed to writeBuffer, which copies it at once.
+ * chunk is read (in libuv's thread pool, or over the network) while this one is scanned and handed to writeBuffer,
+ * which copies it at once. A failed read destroys the half-filled buffer.
  */
-async function uploadOne(ctx: GpuContext, handle: FileHandle, entry: CheckpointTensor, staging: [Buffer, Buffer], after: (bytes: number) => Promise<void>): Promise<{ tensor: Tensor; nonFinite: number }> {
+async function uploadOne(ctx: GpuContext, entry: CheckpointTensor, staging: [Uint8Array, Uint8Array], after: (bytes: number) => Promise<void>): Promise<{ tensor: Tensor; nonFinite: number }> {
   const tensor = await allocate(ctx, entry);
   const length = entry.end - entry.begin;
   const chunk = staging[0].byteLength;
-  const read = (done: number, into: Buffer): Promise<number> => {
+  const read = (done: number, into: Uint8Array): Promise<number> => {
     const n = Math.min(chunk, length - done);
-    const p = readExactly(handle, into.subarray(0, n), entry.begin + done, entry.file).then(() => n);
+    const p = entry.source.read(into.subarray(0, n), entry.begin + done).then(() => n);
     p.catch(() => {}); // awaited below; this only keeps a read still in flight when an error ends the loop quiet
     return p;
   };
   let nonFinite = 0;
   let next = length > 0 ? read(0, staging[0]) : undefined;
-  for (let done = 0, k = 0; done < length; k ^= 1) {
-    const n = await next!;
-    const buffer = staging[k]!;
-    if (done + n < length) next = read(done + n, staging[k ^ 1]!);
-    nonFinite += countNonFinite(buffer.subarray(0, n), entry.dtype);
-    // writeBuffer moves whole words; a 16-bit tensor with an odd element count ends mid-word, in the buffer's padding.
-    const padded = Math.ceil(n / 4) * 4;
-    if (padded !== n) buffer.fill(0, n, padded);
-    ctx.device.queue.writeBuffer(tensor.buffer, done, buffer, 0, padded);
-    done += n;
-    await after(n);
+  try {
+    for (let done = 0, k = 0; done < length; k ^= 1) {
+      const n = await next!;
+      const buffer = staging[k]!;
+      if (done + n < length) next = read(done + n, staging[k ^ 1]!);
+      nonFinite += countNonFinite(buffer.subarray(0, n), entry.dtype);
+      // writeBuffer moves whole words; a 16-bit tensor with an odd element count ends mid-word, in the buffer's padding.
+      const padded = Math.ceil(n / 4) * 4;
+      if (padded !== n) buffer.fill(0, n, padded);
+      ctx.device.queue.writeBuffer(tensor.buffer, done, buffer, 0, padded);
+      done += n;
+      await after(n);
+    }
+  } catch (err) {
+    tensor.destroy();
+    throw err;
   }
   return { tensor, nonFinite };
 }
 
 /**
- * Loads a Qwen3 checkpoint directory (or an opened Checkpoint) onto the GPU. Tensors larger than the adapter's
- * binding limit come with several parts (splitRows).
+ * Loads a Qwen3 checkpoint onto the GPU: an opened Checkpoint, or any source openCheckpoint takes (directory, URL,
+ * picked Files, ArrayBuffers). Tensors larger than the adapter's binding limit come with several parts (splitRows).
  */
-export async function loadQwen3Weights(ctx: GpuContext, source: string | Checkpoint, options: LoadOptions = {}): Promise<Qwen3Weights> {
-  const checkpoint = typeof source === 'string' ? await openCheckpoint(source) : source;
+export async function loadQwen3Weights(ctx: GpuContext, source: ModelSource | Checkpoint, options: LoadOptions = {}): Promise<Qwen3Weights> {
+  const checkpoint = isCheckpoint(source) ? source : await openCheckpoint(source);
   const { config } = checkpoint;
   const chunkBytes = options.chunkBytes ?? 8 << 20;
-  const staging: [Buffer, Buffer] = [Buffer.alloc(chunkBytes), Buffer.alloc(chunkBytes)];
+  const staging: [Uint8Array, Uint8Array] = [new Uint8Array(chunkBytes), new Uint8Array(chunkBytes)];
   const drainBytes = options.drainBytes ?? 64 << 20;
-  const handles = new Map<string, FileHandle>();
   const uploaded: Tensor[] = [];
   let bytesDone = 0;
   let sinceDrain = 0;
@@ -128,17 +132,11 @@ export async function loadQwen3Weights(ctx: GpuContext, source: string | Checkpo
   const load = async (name: string): Promise<WeightTensor> => {
     const entry = checkpoint.tensors.get(name);
     if (!entry) throw new WeightsError(checkpoint.dir, 'missing required tensor', name);
-    let handle = handles.get(entry.file);
-    if (!handle) {
-      handle = (await openRegularFile(entry.file)).handle;
-      handles.set(entry.file, handle);
-    }
     current = name;
-    // The header was read at open time: a file rewritten since (or while we read it) would upload garbage.
-    await checkUnchanged(handle, entry.file, entry.stamp, name);
-    const { tensor, nonFinite } = await uploadOne(ctx, handle, entry, staging, after);
+    // Sources that can tell (a directory, a URL) refuse a file that changed since its header was read: a file
+    // rewritten while we read it would upload garbage. Read errors name the tensor.
+    const { tensor, nonFinite } = await inTensor(name, uploadOne(ctx, entry, staging, after));
     uploaded.push(tensor);
-    await checkUnchanged(handle, entry.file, entry.stamp, name);
     if (nonFinite > 0) {
       const line = nonFiniteWarning(entry.file, name, nonFinite);
       warnings.push(line);
@@ -173,7 +171,6 @@ export async function loadQwen3Weights(ctx: GpuContext, source: string | Checkpo
   } catch (err) {
     for (const t of uploaded) t.destroy();
     throw err;
-  } finally {
-    for (const h of handles.values()) await h.close();
   }
 }
+

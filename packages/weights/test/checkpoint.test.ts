@@ -1,7 +1,8 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openCheckpoint, writeSyntheticCheckpoint } from '../src/index.ts';
+import { openCheckpoint } from '../src/index.ts';
+import { writeSyntheticCheckpoint } from '../src/node/index.ts';
 import { tempDir, tinyConfig } from './helpers.ts';
 import { malformedCheckpoints } from './malformed.ts';
 

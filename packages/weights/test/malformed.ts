@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeSafetensors, writeSyntheticCheckpoint, type SyntheticOptions } from '../src/index.ts';
+import { writeSafetensors, writeSyntheticCheckpoint, type SyntheticOptions } from '../src/node/index.ts';
 import { rawSafetensors, tinyConfig } from './helpers.ts';
 
 const f32 = (shape: number[], begin: number, end: number) => ({ dtype: 'F32', shape, data_offsets: [begin, end] });

@@ -2,7 +2,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createRng } from '@qwen3-webgpu/tensor';
-import { readSafetensorsHeader, writeSafetensors, type SafetensorsDtype } from '../src/index.ts';
+import { readSafetensorsHeader, type SafetensorsDtype } from '../src/index.ts';
+import { writeSafetensors } from '../src/node/index.ts';
 import { tempDir } from './helpers.ts';
 import { malformedSafetensors } from './malformed.ts';
 

@@ -2,7 +2,8 @@ import { closeSync, openSync, readFileSync, rmSync, statSync, truncateSync, utim
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBytes, type GpuContext } from '@qwen3-webgpu/tensor';
 import { openTestContext } from '@qwen3-webgpu/tensor/testing';
-import { loadQwen3Weights, openCheckpoint, QWEN3_0_6B_CONFIG, readTensorF32, writeSyntheticCheckpoint, type Checkpoint, type LoadProgress, type Qwen3Weights, type WeightTensor } from '../src/index.ts';
+import { loadQwen3Weights, openCheckpoint, QWEN3_0_6B_CONFIG, readTensorF32, type Checkpoint, type LoadProgress, type Qwen3Weights, type WeightTensor } from '../src/index.ts';
+import { writeSyntheticCheckpoint } from '../src/node/index.ts';
 import { join } from 'node:path';
 import { tempDir, tinyConfig } from './helpers.ts';
 

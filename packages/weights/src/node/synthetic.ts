@@ -3,40 +3,12 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { f32BitsToBf16, f32BitsToF16 } from '@qwen3-webgpu/tensor';
 import { join } from 'node:path';
-import { parseQwen3Config } from './config.ts';
-import { expectedTensors } from './names.ts';
-import { dtypeBytesOf, type SafetensorsDtype } from './safetensors.ts';
+import { parseQwen3Config } from '../config.ts';
+import { expectedTensors } from '../names.ts';
+import { QWEN3_0_6B_CONFIG } from '../qwen3-0.6b.ts';
+import { dtypeBytesOf, type SafetensorsDtype } from '../safetensors.ts';
 import { writeSafetensors, type TensorToWrite } from './safetensors-writer.ts';
 
-/** Qwen/Qwen3-0.6B's config.json (transformers v4 shape), the values of ARCHITECTURE.md, "Numerics". */
-export const QWEN3_0_6B_CONFIG = {
-  architectures: ['Qwen3ForCausalLM'],
-  attention_bias: false,
-  attention_dropout: 0.0,
-  bos_token_id: 151643,
-  eos_token_id: 151645,
-  head_dim: 128,
-  hidden_act: 'silu',
-  hidden_size: 1024,
-  initializer_range: 0.02,
-  intermediate_size: 3072,
-  max_position_embeddings: 40960,
-  max_window_layers: 28,
-  model_type: 'qwen3',
-  num_attention_heads: 16,
-  num_hidden_layers: 28,
-  num_key_value_heads: 8,
-  rms_norm_eps: 1e-6,
-  rope_scaling: null,
-  rope_theta: 1000000,
-  sliding_window: null,
-  tie_word_embeddings: true,
-  torch_dtype: 'bfloat16',
-  transformers_version: '4.51.0',
-  use_cache: true,
-  use_sliding_window: false,
-  vocab_size: 151936,
-} as const;
 
 export interface SyntheticOptions {
   /** HF config.json content (v4 or v5 shape). Default: Qwen3-0.6B's. */

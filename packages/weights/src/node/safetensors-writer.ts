@@ -1,6 +1,6 @@
 // safetensors writer (fixtures, the synthetic checkpoint tool, tests). Streams tensor data to disk chunk by chunk.
 import { open } from 'node:fs/promises';
-import { dtypeBytesOf, type SafetensorsDtype } from './safetensors.ts';
+import { dtypeBytesOf, type SafetensorsDtype } from '../safetensors.ts';
 
 export interface TensorToWrite {
   name: string;
