@@ -15,7 +15,10 @@ import('webgpu').then(async ({ create, globals }) => {
 }).catch((e) => { console.log('none: ' + e.message); process.exit(0); });`;
 
 function findAdapter() {
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', probe], { encoding: 'utf8', cwd: fileURLToPath(new URL('../packages/tensor', import.meta.url)) });
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', probe], {
+    encoding: 'utf8',
+    cwd: fileURLToPath(new URL('../packages/tensor', import.meta.url)),
+  });
   const line = (r.stdout ?? '').trim().split('\n').pop() ?? '';
   return line && !line.startsWith('none') ? line : null;
 }

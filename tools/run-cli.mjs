@@ -20,7 +20,10 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const turbo = fileURLToPath(new URL('../node_modules/turbo/bin/turbo', import.meta.url));
 
 // QWEN3_RUN_CLI_NO_BUILD=1: the caller has just built (the CLI's own tests, which run many cases in a row).
-const build = process.env.QWEN3_RUN_CLI_NO_BUILD === '1' ? { status: 0 } : spawnSync(process.execPath, [turbo, 'run', 'build', `--filter=${APPS[app]}...`, '--output-logs=errors-only'], { cwd: root, encoding: 'utf8' });
+const build =
+  process.env.QWEN3_RUN_CLI_NO_BUILD === '1'
+    ? { status: 0 }
+    : spawnSync(process.execPath, [turbo, 'run', 'build', `--filter=${APPS[app]}...`, '--output-logs=errors-only'], { cwd: root, encoding: 'utf8' });
 if (build.status !== 0) {
   process.stderr.write(`${build.stdout ?? ''}${build.stderr ?? ''}${build.error ? `${build.error.message}\n` : ''}`);
   process.stderr.write(`run-cli: building ${APPS[app]} failed (output above)\n`);
@@ -64,6 +67,5 @@ child.on('close', (code, signal) => {
   if (signal) {
     process.removeAllListeners('SIGINT');
     process.kill(process.pid, signal);
-  }
-  else process.exit(code ?? 1);
+  } else process.exit(code ?? 1);
 });

@@ -54,7 +54,9 @@ try {
     ...(values.stress ? { stress: { kNormEvery: 7, kNormScale: 40, embedRow: 0, embedScale: 300 } } : {}),
   });
   const s = (performance.now() - start) / 1000;
-  console.log(`wrote ${files.length} file(s), ${(bytes / 1e6).toFixed(1)} MB of tensors to ${values.out} in ${s.toFixed(1)} s (${(bytes / 1e6 / s).toFixed(0)} MB/s)`);
+  console.log(
+    `wrote ${files.length} file(s), ${(bytes / 1e6).toFixed(1)} MB of tensors to ${values.out} in ${s.toFixed(1)} s (${(bytes / 1e6 / s).toFixed(0)} MB/s)`,
+  );
 } catch (err) {
   fail((err as Error).message);
 }

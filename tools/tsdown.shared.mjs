@@ -25,9 +25,7 @@ export function config({ entry, dts = true, platform = 'neutral', bundleWorkspac
     format: 'esm',
     platform,
     dts: dts ? { tsgo: { path: nativeTsc() } } : false,
-    deps: bundleWorkspace
-      ? { neverBundle: [/^webgpu$/, /^node:/], alwaysBundle: [/^@qwen3-webgpu\//] }
-      : { neverBundle: [/^webgpu$/, /^node:/, /^#/] },
+    deps: bundleWorkspace ? { neverBundle: [/^webgpu$/, /^node:/], alwaysBundle: [/^@qwen3-webgpu\//] } : { neverBundle: [/^webgpu$/, /^node:/, /^#/] },
     plugins: [wgsl()],
   });
 }

@@ -95,12 +95,30 @@ export function parseCli(argv: readonly string[]): CliOptions {
   const put = <K extends keyof CliOptions['sampling']>(k: K, v: number | undefined) => {
     if (v !== undefined) sampling[k] = v;
   };
-  put('temperature', numberFlag('temperature', str('temperature'), 'a number ≥ 0', (v) => v >= 0));
-  put('topK', numberFlag('top-k', str('top-k'), 'an integer ≥ 0', (v) => v >= 0, true));
-  put('topP', numberFlag('top-p', str('top-p'), 'in (0, 1]', (v) => v > 0 && v <= 1));
-  put('minP', numberFlag('min-p', str('min-p'), 'in [0, 1)', (v) => v >= 0 && v < 1));
-  put('repetitionPenalty', numberFlag('repetition-penalty', str('repetition-penalty'), 'a number > 0', (v) => v > 0));
-  put('presencePenalty', numberFlag('presence-penalty', str('presence-penalty'), 'a finite number', () => true));
+  put(
+    'temperature',
+    numberFlag('temperature', str('temperature'), 'a number ≥ 0', (v) => v >= 0),
+  );
+  put(
+    'topK',
+    numberFlag('top-k', str('top-k'), 'an integer ≥ 0', (v) => v >= 0, true),
+  );
+  put(
+    'topP',
+    numberFlag('top-p', str('top-p'), 'in (0, 1]', (v) => v > 0 && v <= 1),
+  );
+  put(
+    'minP',
+    numberFlag('min-p', str('min-p'), 'in [0, 1)', (v) => v >= 0 && v < 1),
+  );
+  put(
+    'repetitionPenalty',
+    numberFlag('repetition-penalty', str('repetition-penalty'), 'a number > 0', (v) => v > 0),
+  );
+  put(
+    'presencePenalty',
+    numberFlag('presence-penalty', str('presence-penalty'), 'a finite number', () => true),
+  );
   const opts: CliOptions = {
     chat,
     noThink: values['no-think'] === true,

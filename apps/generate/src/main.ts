@@ -32,8 +32,10 @@ function statsOf(m: OpenedModel, r: RunResult) {
 
 function statsLine(m: OpenedModel, r: RunResult): string {
   const s = statsOf(m, r);
-  return `[${s.device}] load ${s.load_seconds.toFixed(2)} s · prompt ${s.prompt_tokens} tokens · prefill ${s.prefill_tokens_per_second} tok/s · ` +
-    `${s.generated_tokens} generated · decode ${s.decode_tokens_per_second} tok/s · ${r.stats.finishReason}`;
+  return (
+    `[${s.device}] load ${s.load_seconds.toFixed(2)} s · prompt ${s.prompt_tokens} tokens · prefill ${s.prefill_tokens_per_second} tok/s · ` +
+    `${s.generated_tokens} generated · decode ${s.decode_tokens_per_second} tok/s · ${r.stats.finishReason}`
+  );
 }
 
 /** Writes to stdout and waits until it is written: a failed write (ENOSPC, EIO) surfaces before anything follows. */
@@ -57,7 +59,8 @@ async function main(opts: CliOptions): Promise<void> {
   };
   for (const w of checkpoint.warnings) notice(`qwen3-generate: warning: ${w}`);
   const maxPositions = checkpoint.config.maxPositionEmbeddings;
-  if (opts.maxContext !== undefined && opts.maxContext > maxPositions) throw new UsageError(`--max-context ${opts.maxContext} exceeds the model's max_position_embeddings ${maxPositions}`);
+  if (opts.maxContext !== undefined && opts.maxContext > maxPositions)
+    throw new UsageError(`--max-context ${opts.maxContext} exceeds the model's max_position_embeddings ${maxPositions}`);
   // Validate the prompt against vocabulary and context before loading any weights.
   const promptIds = interactive ? [] : promptIdsOf({ tokenizer }, opts, text);
   if (!interactive) {
@@ -103,4 +106,8 @@ async function main(opts: CliOptions): Promise<void> {
 }
 
 let opts: CliOptions | undefined;
-await runCommand('qwen3-generate', async () => main((opts = parseCli(process.argv.slice(2)))), () => opts?.debug === true);
+await runCommand(
+  'qwen3-generate',
+  async () => main((opts = parseCli(process.argv.slice(2)))),
+  () => opts?.debug === true,
+);

@@ -47,7 +47,14 @@ export async function openModelFiles(dir: string, needTokenizer: boolean): Promi
 }
 
 /** bar: the caller's progress bar (drawn while weights load; notices clear it first). */
-export async function loadModel(dir: string, checkpoint: Checkpoint, tokenizer: TextTokenizer | undefined, opts: CliOptions, notice: (line: string) => void, bar?: ProgressBar): Promise<OpenedModel> {
+export async function loadModel(
+  dir: string,
+  checkpoint: Checkpoint,
+  tokenizer: TextTokenizer | undefined,
+  opts: CliOptions,
+  notice: (line: string) => void,
+  bar?: ProgressBar,
+): Promise<OpenedModel> {
   const start = performance.now();
   let ctx: GpuContext | undefined;
   if (opts.backend !== 'cpu') {

@@ -20,7 +20,8 @@ export function promptIdsOf(m: Pick<OpenedModel, 'tokenizer'>, opts: CliOptions,
   const tk = m.tokenizer!;
   const ids = encodePrompt(tk, text ?? '', { chat: opts.chat, history, noThink: opts.noThink, ...(opts.system !== undefined ? { system: opts.system } : {}) });
   // Text went in and nothing came out: the tokenizer's fault, not an empty prompt.
-  if (ids.length === 0 && (text ?? '') !== '') throw new RuntimeError(`${tk.file}: the tokenizer turned the ${[...text!].length}-character prompt into no token ids`);
+  if (ids.length === 0 && (text ?? '') !== '')
+    throw new RuntimeError(`${tk.file}: the tokenizer turned the ${[...text!].length}-character prompt into no token ids`);
   return ids;
 }
 
@@ -43,7 +44,13 @@ export function checkPrompt(ids: readonly number[], vocab: number, maxContext: n
 export const stopIdsFor = (m: OpenedModel, chat: boolean): number[] => stopIdsWith(m.lm.stopIds, m.tokenizer, chat);
 
 /** Runs one generation; streamed text goes to write() as it becomes final. stop() ends it early (Ctrl-C). */
-export async function runOnce(m: OpenedModel, opts: CliOptions, promptIds: number[], write: (text: string) => void, control: { stopped?: boolean } = {}): Promise<RunResult> {
+export async function runOnce(
+  m: OpenedModel,
+  opts: CliOptions,
+  promptIds: number[],
+  write: (text: string) => void,
+  control: { stopped?: boolean } = {},
+): Promise<RunResult> {
   const maxTokens = checkPrompt(promptIds, m.lm.vocabSize, m.lm.maxContext, opts.maxTokens);
   const decoder = m.tokenizer ? new StreamDecoder(m.tokenizer) : undefined;
   const tokenIds: number[] = [];
@@ -86,7 +93,15 @@ export async function runOnce(m: OpenedModel, opts: CliOptions, promptIds: numbe
   const tail = decoder?.flush() ?? '';
   text += tail;
   if (tail) write(tail);
-  stats ??= { promptTokens: promptIds.length, generatedTokens: tokenIds.length, finishReason: 'stop', prefillMs: 0, decodeMs: 0, decodeTokensPerSecond: 0, prefillTokensPerSecond: 0 };
+  stats ??= {
+    promptTokens: promptIds.length,
+    generatedTokens: tokenIds.length,
+    finishReason: 'stop',
+    prefillMs: 0,
+    decodeMs: 0,
+    decodeTokensPerSecond: 0,
+    prefillTokensPerSecond: 0,
+  };
   return { promptIds, tokenIds, text: decoder ? text : '', stats };
 }
 

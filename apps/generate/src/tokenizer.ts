@@ -7,7 +7,8 @@ import { RuntimeError, UsageError } from '@qwen3-webgpu/cli-kit/errors';
 export { StreamDecoder, type ChatMessage, type TextTokenizer } from '@qwen3-webgpu/qwen3';
 
 export async function loadTokenizer(dir: string): Promise<TextTokenizer> {
-  if (!(await hasTokenizer(dir))) throw new UsageError(`${join(dir, 'tokenizer.json')}: not found; text prompts need the model's tokenizer (or give --prompt-ids)`);
+  if (!(await hasTokenizer(dir)))
+    throw new UsageError(`${join(dir, 'tokenizer.json')}: not found; text prompts need the model's tokenizer (or give --prompt-ids)`);
   let tk: TextTokenizer;
   try {
     tk = await loadModelTokenizer(dir);
@@ -28,7 +29,8 @@ export async function loadTokenizer(dir: string): Promise<TextTokenizer> {
     eosId: tk.eosId,
     hasChatTemplate: tk.hasChatTemplate,
     renderChat(messages, options) {
-      if (!tk.hasChatTemplate) throw new UsageError(`--chat: ${dir} has no chat template (tokenizer_config.json chat_template, chat_template.jinja or chat_template.json)`);
+      if (!tk.hasChatTemplate)
+        throw new UsageError(`--chat: ${dir} has no chat template (tokenizer_config.json chat_template, chat_template.jinja or chat_template.json)`);
       try {
         return tk.renderChat(messages, options);
       } catch (err) {

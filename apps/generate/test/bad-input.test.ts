@@ -56,9 +56,18 @@ describe('1. NaN/Inf in the weights', () => {
 });
 
 describe('2. sampling values the CLI accepts give the same tokens on both backends', () => {
-  for (const flags of [['--temperature', '1e-38'], ['--temperature', '2e-38', '--top-k', '5'], ['--top-p', '1e-46', '--temperature', '0.9'], ['--repetition-penalty', '1e-38'], ['--repetition-penalty', '1e-38', '--temperature', '1'], ['--presence-penalty=-3.5e38'], ['--presence-penalty=-3.5e38', '--temperature', '0.6']]) {
+  for (const flags of [
+    ['--temperature', '1e-38'],
+    ['--temperature', '2e-38', '--top-k', '5'],
+    ['--top-p', '1e-46', '--temperature', '0.9'],
+    ['--repetition-penalty', '1e-38'],
+    ['--repetition-penalty', '1e-38', '--temperature', '1'],
+    ['--presence-penalty=-3.5e38'],
+    ['--presence-penalty=-3.5e38', '--temperature', '0.6'],
+  ]) {
     it(flags.join(' '), () => {
-      const run = (backend: string) => cli(['--model', TINY_RANDOM, '--prompt-ids', IDS, '--max-tokens', '6', '--seed', '9', '--json', '--backend', backend, ...flags]);
+      const run = (backend: string) =>
+        cli(['--model', TINY_RANDOM, '--prompt-ids', IDS, '--max-tokens', '6', '--seed', '9', '--json', '--backend', backend, ...flags]);
       const [gpu, cpu] = [run('webgpu'), run('cpu')];
       expect(gpu.code, gpu.stderr).toBe(0);
       expect(cpu.code, cpu.stderr).toBe(0);
@@ -83,12 +92,30 @@ describe('3. config and file disagree', () => {
     const dir = join(work, 'extra');
     await writeSyntheticCheckpoint(dir, {
       seed: 2,
-      config: { model_type: 'qwen3', vocab_size: 64, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, head_dim: 16, max_position_embeddings: 64, rms_norm_eps: 1e-6, rope_theta: 1e4, tie_word_embeddings: true },
-      extraTensors: [{ name: 'model.rotary_emb.inv_freq', shape: [8] }, { name: 'model.layers.0.self_attn.q_proj.bias', shape: [32] }],
+      config: {
+        model_type: 'qwen3',
+        vocab_size: 64,
+        hidden_size: 32,
+        intermediate_size: 48,
+        num_hidden_layers: 1,
+        num_attention_heads: 2,
+        num_key_value_heads: 1,
+        head_dim: 16,
+        max_position_embeddings: 64,
+        rms_norm_eps: 1e-6,
+        rope_theta: 1e4,
+        tie_word_embeddings: true,
+      },
+      extraTensors: [
+        { name: 'model.rotary_emb.inv_freq', shape: [8] },
+        { name: 'model.layers.0.self_attn.q_proj.bias', shape: [32] },
+      ],
     });
     const r = cli(['--model', dir, '--prompt-ids', '1,2', '--max-tokens', '2', '--json']);
     expect(r.code, r.stderr).toBe(0);
-    const lines = ownStderr(r.stderr).split('\n').filter((l) => l.includes('warning'));
+    const lines = ownStderr(r.stderr)
+      .split('\n')
+      .filter((l) => l.includes('warning'));
     expect(lines.sort()).toEqual([
       "qwen3-generate: warning: model.safetensors: unexpected tensor 'model.layers.0.self_attn.q_proj.bias' ignored",
       "qwen3-generate: warning: model.safetensors: unexpected tensor 'model.rotary_emb.inv_freq' ignored",
@@ -134,10 +161,47 @@ describe('4, 9, 10. files and fields: one line that names the file and says what
       code: 1,
       message: /loop\/model\.safetensors: cannot read: a loop of symbolic links \(ELOOP\)$/,
     },
-    { name: 'hidden_size "256"', dir: () => { const d = copy('str-size'); editConfig(d, (c) => (c.hidden_size = '256')); return d; }, code: 1, message: /config\.json: field 'hidden_size' is the string "128", expected a number$|config\.json: field 'hidden_size' is the string "256", expected a number$/ },
-    { name: 'hidden_size 256.5', dir: () => { const d = copy('frac-size'); editConfig(d, (c) => (c.hidden_size = 256.5)); return d; }, code: 1, message: /config\.json: field 'hidden_size' is 256\.5, expected an integer$/ },
-    { name: 'tie_word_embeddings "true"', dir: () => { const d = copy('str-tie'); editConfig(d, (c) => (c.tie_word_embeddings = 'true')); return d; }, code: 1, message: /config\.json: field 'tie_word_embeddings' is the string "true", expected true or false$/ },
-    { name: 'config.json is null (was: "missing field \'the file\'")', dir: () => { const d = copy('null-config'); writeFileSync(join(d, 'config.json'), 'null'); return d; }, code: 1, message: /config\.json: expected a JSON object, found null$/ },
+    {
+      name: 'hidden_size "256"',
+      dir: () => {
+        const d = copy('str-size');
+        editConfig(d, (c) => (c.hidden_size = '256'));
+        return d;
+      },
+      code: 1,
+      message:
+        /config\.json: field 'hidden_size' is the string "128", expected a number$|config\.json: field 'hidden_size' is the string "256", expected a number$/,
+    },
+    {
+      name: 'hidden_size 256.5',
+      dir: () => {
+        const d = copy('frac-size');
+        editConfig(d, (c) => (c.hidden_size = 256.5));
+        return d;
+      },
+      code: 1,
+      message: /config\.json: field 'hidden_size' is 256\.5, expected an integer$/,
+    },
+    {
+      name: 'tie_word_embeddings "true"',
+      dir: () => {
+        const d = copy('str-tie');
+        editConfig(d, (c) => (c.tie_word_embeddings = 'true'));
+        return d;
+      },
+      code: 1,
+      message: /config\.json: field 'tie_word_embeddings' is the string "true", expected true or false$/,
+    },
+    {
+      name: 'config.json is null (was: "missing field \'the file\'")',
+      dir: () => {
+        const d = copy('null-config');
+        writeFileSync(join(d, 'config.json'), 'null');
+        return d;
+      },
+      code: 1,
+      message: /config\.json: expected a JSON object, found null$/,
+    },
     {
       name: 'generation_config top_k "40"',
       dir: () => {
@@ -148,7 +212,13 @@ describe('4, 9, 10. files and fields: one line that names the file and says what
       code: 1,
       message: /generation_config\.json: field 'top_k' is the string "40", expected a number$/,
     },
-    { name: '--prompt-ids 99999999999999999999 (was: a format error)', dir: () => TINY_RANDOM, args: ['--prompt-ids', '1,99999999999999999999'], code: 2, message: /--prompt-ids: id 99999999999999999999 is outside the model's vocabulary$/ },
+    {
+      name: '--prompt-ids 99999999999999999999 (was: a format error)',
+      dir: () => TINY_RANDOM,
+      args: ['--prompt-ids', '1,99999999999999999999'],
+      code: 2,
+      message: /--prompt-ids: id 99999999999999999999 is outside the model's vocabulary$/,
+    },
   ];
   for (const c of cases) {
     it(`${c.name} → exit ${c.code}`, () => {
@@ -166,7 +236,12 @@ describe('4, 9, 10. files and fields: one line that names the file and says what
     try {
       // Root reads through mode 000; the check needs an ordinary user (nobody) when the tests run as root.
       const asUser = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
-      const r = spawnSync(process.execPath, [MAIN, '--model', d, '--prompt-ids', IDS], { encoding: 'utf8', timeout: 60_000, ...asUser, env: { ...process.env, HOME: tmpdir() } });
+      const r = spawnSync(process.execPath, [MAIN, '--model', d, '--prompt-ids', IDS], {
+        encoding: 'utf8',
+        timeout: 60_000,
+        ...asUser,
+        env: { ...process.env, HOME: tmpdir() },
+      });
       expect(r.status, r.stderr).toBe(1);
       expectOneLine(r.stderr, /mode-000\/config\.json: cannot read: permission denied \(EACCES\)$/);
     } finally {
@@ -205,7 +280,11 @@ describe('12. output that cannot be written', () => {
   it('stdout on /dev/full: the write error, and no success stats line before it', () => {
     const full = openSync('/dev/full', 'w');
     try {
-      const r = spawnSync(process.execPath, [MAIN, '--prompt', 'def ', '--max-tokens', '3', '--backend', 'cpu'], { encoding: 'utf8', stdio: ['pipe', full, 'pipe'], timeout: 60_000 });
+      const r = spawnSync(process.execPath, [MAIN, '--prompt', 'def ', '--max-tokens', '3', '--backend', 'cpu'], {
+        encoding: 'utf8',
+        stdio: ['pipe', full, 'pipe'],
+        timeout: 60_000,
+      });
       expect(r.status).toBe(1);
       expectOneLine(r.stderr, /^qwen3-generate: stdout: ENOSPC/);
     } finally {
@@ -216,7 +295,9 @@ describe('12. output that cannot be written', () => {
 
 describe('faults during generation', () => {
   it('the WebGPU device lost mid-generation → one line, exit 1, the ids so far on stdout', () => {
-    const r = cli(['--model', TINY_RANDOM, '--prompt-ids', IDS, '--max-tokens', '20', '--backend', 'webgpu'], { env: { QWEN3_GENERATE_LOSE_DEVICE_AFTER: '3' } });
+    const r = cli(['--model', TINY_RANDOM, '--prompt-ids', IDS, '--max-tokens', '20', '--backend', 'webgpu'], {
+      env: { QWEN3_GENERATE_LOSE_DEVICE_AFTER: '3' },
+    });
     expect(r.code).toBe(1);
     expectOneLine(r.stderr, /^qwen3-generate: the WebGPU device was lost \(destroyed[^)]*\); the model cannot run further$/);
     // Three ids at least (run-ahead may deliver one that finished before the loss), and the line ended.

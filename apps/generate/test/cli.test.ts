@@ -11,13 +11,28 @@ import { loadTokenizer } from '../src/tokenizer.ts';
 import { cli, EMBEDDED, MAIN, NO_ADAPTER_ENV, ownStderr, qwen3VocabCheckpoint, QWEN3_TOKENIZER, type GenerateJson } from './cli.ts';
 
 const TINY_RANDOM = fileURLToPath(new URL('../../parity/fixtures/tiny-random', import.meta.url));
-const golden = JSON.parse(readFileSync(new URL('../../parity/goldens/tiny-random.golden.json', import.meta.url), 'utf8')) as { prompt_ids: number[]; greedy_ids: number[] };
+const golden = JSON.parse(readFileSync(new URL('../../parity/goldens/tiny-random.golden.json', import.meta.url), 'utf8')) as {
+  prompt_ids: number[];
+  greedy_ids: number[];
+};
 
 describe('greedy --prompt-ids … --temperature 0 --json', () => {
   for (const backend of ['webgpu', 'cpu'] as const) {
     it(`equals the model package's greedy ids and HF float32's (${backend})`, async () => {
       const n = golden.greedy_ids.length;
-      const r = cli(['--model', TINY_RANDOM, '--prompt-ids', golden.prompt_ids.join(','), '--temperature', '0', '--max-tokens', String(n), '--json', '--backend', backend]);
+      const r = cli([
+        '--model',
+        TINY_RANDOM,
+        '--prompt-ids',
+        golden.prompt_ids.join(','),
+        '--temperature',
+        '0',
+        '--max-tokens',
+        String(n),
+        '--json',
+        '--backend',
+        backend,
+      ]);
       expect(ownStderr(r.stderr)).not.toMatch(/error|qwen3-generate:/i);
       expect(r.code).toBe(0);
       const out = r.json<GenerateJson>();
@@ -70,7 +85,9 @@ describe('text in, text out', () => {
   });
 
   it('a reader that leaves early (| head) ends it quietly with exit 0', () => {
-    const r = spawnSync('bash', ['-c', `set -o pipefail; "${process.execPath}" "${MAIN}" --prompt 'def ' --max-tokens 300 --quiet | head -c 16 > /dev/null`], { encoding: 'utf8' });
+    const r = spawnSync('bash', ['-c', `set -o pipefail; "${process.execPath}" "${MAIN}" --prompt 'def ' --max-tokens 300 --quiet | head -c 16 > /dev/null`], {
+      encoding: 'utf8',
+    });
     expect(ownStderr(r.stderr)).toBe('');
     expect(r.status).toBe(0);
   });
@@ -115,7 +132,12 @@ describe('errors: one line on stderr, exit 2 for usage and 1 for runtime, no sta
   afterAll(() => rmSync(work, { recursive: true, force: true }));
   const ids = golden.prompt_ids.join(',');
   const cases: { name: string; args: () => string[]; code: number; message: RegExp }[] = [
-    { name: 'missing model directory', args: () => ['--model', join(work, 'nope'), '--prompt-ids', '1'], code: 2, message: /--model .*nope: no such directory/ },
+    {
+      name: 'missing model directory',
+      args: () => ['--model', join(work, 'nope'), '--prompt-ids', '1'],
+      code: 2,
+      message: /--model .*nope: no such directory/,
+    },
     { name: 'model path is a file', args: () => ['--model', join(TINY_RANDOM, 'config.json'), '--prompt-ids', '1'], code: 2, message: /: not a directory/ },
     {
       name: 'unreadable model directory (no config.json)',
@@ -140,14 +162,49 @@ describe('errors: one line on stderr, exit 2 for usage and 1 for runtime, no sta
       message: /model\.safetensors/,
     },
     { name: 'unknown flag', args: () => ['--temprature', '0'], code: 2, message: /unknown flag --temprature/ },
-    { name: 'negative --max-tokens', args: () => ['--model', TINY_RANDOM, '--prompt-ids', ids, '--max-tokens', '-3'], code: 2, message: /--max-tokens must be a positive integer, got '-3'/ },
-    { name: 'non-decimal --max-tokens', args: () => ['--model', TINY_RANDOM, '--prompt-ids', ids, '--max-tokens', '1e3'], code: 2, message: /--max-tokens must be a positive integer, got '1e3'/ },
-    { name: '--top-p outside (0, 1]', args: () => ['--model', TINY_RANDOM, '--prompt-ids', ids, '--top-p', '1.5'], code: 2, message: /--top-p must be in \(0, 1\], got '1\.5'/ },
+    {
+      name: 'negative --max-tokens',
+      args: () => ['--model', TINY_RANDOM, '--prompt-ids', ids, '--max-tokens', '-3'],
+      code: 2,
+      message: /--max-tokens must be a positive integer, got '-3'/,
+    },
+    {
+      name: 'non-decimal --max-tokens',
+      args: () => ['--model', TINY_RANDOM, '--prompt-ids', ids, '--max-tokens', '1e3'],
+      code: 2,
+      message: /--max-tokens must be a positive integer, got '1e3'/,
+    },
+    {
+      name: '--top-p outside (0, 1]',
+      args: () => ['--model', TINY_RANDOM, '--prompt-ids', ids, '--top-p', '1.5'],
+      code: 2,
+      message: /--top-p must be in \(0, 1\], got '1\.5'/,
+    },
     { name: '--top-p 0', args: () => ['--model', TINY_RANDOM, '--prompt-ids', ids, '--top-p', '0'], code: 2, message: /--top-p must be in \(0, 1\]/ },
-    { name: 'non-integer ids', args: () => ['--model', TINY_RANDOM, '--prompt-ids', '1,2.5,3'], code: 2, message: /--prompt-ids must be non-negative integers.*'2\.5'/ },
-    { name: 'ids ≥ vocab', args: () => ['--model', TINY_RANDOM, '--prompt-ids', '1,384'], code: 2, message: /id 384 is outside the model's vocabulary \[0, 384\)/ },
-    { name: 'prompt longer than the context', args: () => ['--model', TINY_RANDOM, '--prompt-ids', ids, '--max-context', '8'], code: 2, message: /the prompt is 12 tokens, longer than the context of 8 positions/ },
-    { name: '--max-context beyond the model', args: () => ['--model', TINY_RANDOM, '--prompt-ids', ids, '--max-context', '100000'], code: 2, message: /--max-context 100000 exceeds the model's max_position_embeddings 512/ },
+    {
+      name: 'non-integer ids',
+      args: () => ['--model', TINY_RANDOM, '--prompt-ids', '1,2.5,3'],
+      code: 2,
+      message: /--prompt-ids must be non-negative integers.*'2\.5'/,
+    },
+    {
+      name: 'ids ≥ vocab',
+      args: () => ['--model', TINY_RANDOM, '--prompt-ids', '1,384'],
+      code: 2,
+      message: /id 384 is outside the model's vocabulary \[0, 384\)/,
+    },
+    {
+      name: 'prompt longer than the context',
+      args: () => ['--model', TINY_RANDOM, '--prompt-ids', ids, '--max-context', '8'],
+      code: 2,
+      message: /the prompt is 12 tokens, longer than the context of 8 positions/,
+    },
+    {
+      name: '--max-context beyond the model',
+      args: () => ['--model', TINY_RANDOM, '--prompt-ids', ids, '--max-context', '100000'],
+      code: 2,
+      message: /--max-context 100000 exceeds the model's max_position_embeddings 512/,
+    },
     { name: 'bad --backend', args: () => ['--backend', 'cuda'], code: 2, message: /--backend must be webgpu or cpu, got 'cuda'/ },
     { name: 'text prompt without a tokenizer', args: () => ['--model', TINY_RANDOM, '--prompt', 'hi'], code: 2, message: /tokenizer\.json: not found/ },
     { name: 'no prompt at all', args: () => ['--model', TINY_RANDOM], code: 2, message: /no prompt: stdin was empty/ },

@@ -18,7 +18,11 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 /** `pnpm generate` without pnpm around it (pnpm adds lines of its own, see the last test), build skipped: turbo built. */
 const generate = (args: string[], env: Record<string, string> = {}) =>
-  spawnSync(process.execPath, [RUN_CLI, 'generate', ...args], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, QWEN3_RUN_CLI_NO_BUILD: '1', ...env } });
+  spawnSync(process.execPath, [RUN_CLI, 'generate', ...args], {
+    encoding: 'utf8',
+    timeout: 120_000,
+    env: { ...process.env, QWEN3_RUN_CLI_NO_BUILD: '1', ...env },
+  });
 
 function expectExactlyOneLine(r: ReturnType<typeof generate>, message: RegExp) {
   expect(r.error).toBeUndefined();
@@ -30,7 +34,7 @@ function expectExactlyOneLine(r: ReturnType<typeof generate>, message: RegExp) {
   expect(r.status).toBe(1);
 }
 
-describe('every malformed safetensors file of the weights tests, as a model directory\'s model.safetensors', () => {
+describe("every malformed safetensors file of the weights tests, as a model directory's model.safetensors", () => {
   const files = join(work, 'files');
   mkdirSync(files);
   for (const [what, make, message] of malformedSafetensors(files)) {

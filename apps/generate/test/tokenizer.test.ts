@@ -60,11 +60,18 @@ for (const s of suites) {
 }
 
 describe('where the chat template comes from', () => {
-  const tpl = "{% for m in messages %}[{{ m.role }}:{{ m.content }}]{% endfor %}{% if add_generation_prompt %}[assistant:{% endif %}";
+  const tpl = '{% for m in messages %}[{{ m.role }}:{{ m.content }}]{% endfor %}{% if add_generation_prompt %}[assistant:{% endif %}';
   const messages: ChatMessage[] = [{ role: 'user', content: 'hi' }];
   const variants: [string, (dir: string, config: Record<string, unknown>) => void][] = [
     ['tokenizer_config.json chat_template (string)', (_, config) => (config.chat_template = tpl)],
-    ['tokenizer_config.json chat_template (named list)', (_, config) => (config.chat_template = [{ name: 'tool_use', template: 'x' }, { name: 'default', template: tpl }])],
+    [
+      'tokenizer_config.json chat_template (named list)',
+      (_, config) =>
+        (config.chat_template = [
+          { name: 'tool_use', template: 'x' },
+          { name: 'default', template: tpl },
+        ]),
+    ],
     ['chat_template.jinja', (dir) => writeFileSync(join(dir, 'chat_template.jinja'), tpl)],
     ['chat_template.json', (dir) => writeFileSync(join(dir, 'chat_template.json'), JSON.stringify({ chat_template: tpl }))],
   ];
@@ -109,7 +116,10 @@ describe('tokenizer from browser sources', () => {
     const buffers = Object.fromEntries(names.map((n) => [n, new Uint8Array(readFileSync(join(EMBEDDED, n))).buffer]));
     const fromDir = await fromSource(EMBEDDED);
     const text = 'Once upon a time, 3 cats — naïve ones — sat. 🐈';
-    const chat: ChatMessage[] = [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: text }];
+    const chat: ChatMessage[] = [
+      { role: 'system', content: 'Be brief.' },
+      { role: 'user', content: text },
+    ];
     for (const tk of [await fromSource(files), await fromSource(buffers)]) {
       expect(tk.encode(text)).toEqual(fromDir.encode(text));
       expect(tk.renderChat(chat, { noThink: true })).toBe(fromDir.renderChat(chat, { noThink: true }));

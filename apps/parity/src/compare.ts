@@ -55,7 +55,13 @@ export function summarize(row: ArrayLike<number>): LayerSummary {
   return { rms: Math.sqrt(sq / row.length), first8: Array.from({ length: Math.min(8, row.length) }, (_, i) => row[i]!), sum };
 }
 
-function greedyVerdict(ours: readonly number[], ref: readonly number[], margins: readonly number[] | undefined, limit: number, stopped: string | undefined): GreedyVerdict {
+function greedyVerdict(
+  ours: readonly number[],
+  ref: readonly number[],
+  margins: readonly number[] | undefined,
+  limit: number,
+  stopped: string | undefined,
+): GreedyVerdict {
   const compared = Math.min(limit, ours.length, ref.length);
   let firstMismatch = -1;
   for (let i = 0; i < compared; i++) {
@@ -97,17 +103,20 @@ export function compareToGolden(run: ModelRun, golden: Golden, tolerance: number
   const native = golden.native_dtype_greedy_ids;
   let nativeMatches = 0;
   while (nativeMatches < native.length && native[nativeMatches] === golden.greedy_ids[nativeMatches]) nativeMatches++;
-  return finish({
-    model: golden.model,
-    backend: run.backend,
-    device: run.device,
-    against: `HF transformers ${golden.transformers ?? ''} float32`.replace('  ', ' '),
-    tolerance,
-    layers,
-    logits: { maxAbsError, relError, ok: relError <= tolerance },
-    greedy: greedyVerdict(run.greedyIds, golden.greedy_ids, golden.greedy_margins, maxSteps, run.greedyStopped),
-    nativeDtype: { dtype: golden.native_dtype ?? 'native', matches: nativeMatches, of: native.length },
-  }, run);
+  return finish(
+    {
+      model: golden.model,
+      backend: run.backend,
+      device: run.device,
+      against: `HF transformers ${golden.transformers ?? ''} float32`.replace('  ', ' '),
+      tolerance,
+      layers,
+      logits: { maxAbsError, relError, ok: relError <= tolerance },
+      greedy: greedyVerdict(run.greedyIds, golden.greedy_ids, golden.greedy_margins, maxSteps, run.greedyStopped),
+      nativeDtype: { dtype: golden.native_dtype ?? 'native', matches: nativeMatches, of: native.length },
+    },
+    run,
+  );
 }
 
 /** The second run (usually webgpu) against the first (the float64 CPU backend): whole layers, all logits. */
@@ -118,14 +127,23 @@ export function compareRuns(ref: ModelRun, run: ModelRun, model: string, toleran
   });
   const { maxAbsError } = reference.maxAbsError(run.logits, ref.logits);
   const relError = reference.relativeL2(run.logits, ref.logits);
-  return finish({
-    model,
-    backend: run.backend,
-    device: run.device,
-    against: `${ref.backend} backend (${ref.device})`,
-    tolerance,
-    layers,
-    logits: { maxAbsError, relError, ok: relError <= tolerance },
-    greedy: greedyVerdict(run.greedyIds, ref.greedyIds, ref.greedyMargins, Number.POSITIVE_INFINITY, run.greedyStopped ?? (ref.greedyStopped && `${ref.backend} backend: ${ref.greedyStopped}`)),
-  }, run);
+  return finish(
+    {
+      model,
+      backend: run.backend,
+      device: run.device,
+      against: `${ref.backend} backend (${ref.device})`,
+      tolerance,
+      layers,
+      logits: { maxAbsError, relError, ok: relError <= tolerance },
+      greedy: greedyVerdict(
+        run.greedyIds,
+        ref.greedyIds,
+        ref.greedyMargins,
+        Number.POSITIVE_INFINITY,
+        run.greedyStopped ?? (ref.greedyStopped && `${ref.backend} backend: ${ref.greedyStopped}`),
+      ),
+    },
+    run,
+  );
 }

@@ -82,7 +82,10 @@ function parse(argv: string[]): Options {
   if (promptIds) opts.promptIds = promptIds;
   if (typeof v.fault === 'string') {
     if (!(FAULTS as readonly string[]).includes(v.fault)) throw new UsageError(`--fault must be one of ${FAULTS.join(', ')}, got '${v.fault}'`);
-    opts.fault = { kind: v.fault as CpuModelFault['kind'], fromLayer: numberFlag('fault-layer', v['fault-layer'] as string, 'an integer ≥ 0', (n) => n >= 0, true)! };
+    opts.fault = {
+      kind: v.fault as CpuModelFault['kind'],
+      fromLayer: numberFlag('fault-layer', v['fault-layer'] as string, 'an integer ≥ 0', (n) => n >= 0, true)!,
+    };
   }
   return opts;
 }
@@ -119,4 +122,8 @@ function defaultPrompt(vocab: number): number[] {
 }
 
 let opts: Options | undefined;
-await runCommand('qwen3-parity', async () => main((opts = parse(process.argv.slice(2)))), () => opts?.debug === true);
+await runCommand(
+  'qwen3-parity',
+  async () => main((opts = parse(process.argv.slice(2)))),
+  () => opts?.debug === true,
+);

@@ -16,11 +16,15 @@ export function formatReport(r: ParityReport): string {
     lines.push(`  ${String(l.layer).padStart(5)}  ${f(l.ours).padEnd(15)}  ${f(l.ref).padEnd(15)}  ${e(l.relError).padEnd(10)}  ${mark}`);
   }
   if (r.nonFiniteFrom >= 0) lines.push('', `  NaN or ±Inf in our run from layer ${r.nonFiniteFrom} on`);
-  lines.push('', `  logits at the last prompt position: max abs error ${e(r.logits.maxAbsError)}, relative ${e(r.logits.relError)}  ${r.logits.ok ? 'ok' : 'FAIL'}`);
+  lines.push(
+    '',
+    `  logits at the last prompt position: max abs error ${e(r.logits.maxAbsError)}, relative ${e(r.logits.relError)}  ${r.logits.ok ? 'ok' : 'FAIL'}`,
+  );
   const g = r.greedy;
-  const greedy = g.firstMismatch < 0
-    ? `${g.matches}/${g.compared} identical`
-    : `${g.matches}/${g.compared} identical, first mismatch at step ${g.firstMismatch}${g.nearTie ? ' after a near-tie (reference margin < 1e-3): not a failure' : ''}`;
+  const greedy =
+    g.firstMismatch < 0
+      ? `${g.matches}/${g.compared} identical`
+      : `${g.matches}/${g.compared} identical, first mismatch at step ${g.firstMismatch}${g.nearTie ? ' after a near-tie (reference margin < 1e-3): not a failure' : ''}`;
   lines.push(`  greedy continuation: ${g.stopped ? `stopped after ${g.compared} steps: ${g.stopped}` : greedy}  ${g.ok ? 'ok' : 'FAIL'}`);
   if (r.nativeDtype) {
     const n = r.nativeDtype;

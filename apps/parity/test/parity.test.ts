@@ -25,7 +25,10 @@ function expectPass(args: string[]): ParityReport {
   const r = parity([...args, '--json']);
   expect(ownStderr(r.stderr)).toBe('');
   const report = r.json<ParityReport>();
-  expect(report.layers.every((l) => l.relError <= 1e-4), JSON.stringify(report.layers)).toBe(true);
+  expect(
+    report.layers.every((l) => l.relError <= 1e-4),
+    JSON.stringify(report.layers),
+  ).toBe(true);
   expect(report.pass).toBe(true);
   expect(r.code).toBe(0);
   return report;
@@ -82,7 +85,11 @@ describe('the Qwen3-0.6B-shaped synthetic checkpoint (regenerated from its seed)
 describe('a broken model fails, and the table points at the first bad layer', () => {
   const golden = at('../goldens/tiny-random.golden.json');
   const model = at('../fixtures/tiny-random');
-  for (const [fault, layer] of [['k-norm-sign', 2], ['interleaved-rope', 1], ['no-qk-norm', 3]] as const) {
+  for (const [fault, layer] of [
+    ['k-norm-sign', 2],
+    ['interleaved-rope', 1],
+    ['no-qk-norm', 3],
+  ] as const) {
     it(`${fault} from layer ${layer} → exit 1, first bad layer ${layer}`, () => {
       const r = parity(['--model', model, '--golden', golden, '--backend', 'cpu', '--fault', fault, '--fault-layer', String(layer)]);
       expect(r.code).toBe(1);
@@ -100,18 +107,38 @@ describe('bad input: one line on stderr, exit 2', () => {
   const cases: [string, () => string[], RegExp][] = [
     ['no --model', () => ['--golden', 'x.json'], /--model DIR is required/],
     ['no --golden', () => ['--model', model], /--golden FILE is required/],
-    ['missing model directory', () => ['--model', join(work, 'nope'), '--golden', at('../goldens/tiny-random.golden.json')], /--model .*nope: no such directory/],
+    [
+      'missing model directory',
+      () => ['--model', join(work, 'nope'), '--golden', at('../goldens/tiny-random.golden.json')],
+      /--model .*nope: no such directory/,
+    ],
     ['missing golden file', () => ['--model', model, '--golden', join(work, 'nope.json')], /--golden .*nope\.json: cannot read \(ENOENT\)/],
-    ['golden without layers', () => {
-      const f = join(work, 'bad.json');
-      writeFileSync(f, JSON.stringify({ prompt_ids: [1], greedy_ids: [], greedy_margins: [], native_dtype_greedy_ids: [], last_logits_top: [[1, 0.5]] }));
-      return ['--model', model, '--golden', f];
-    }, /layers must be a list of \{rms, first8, sum\}/],
+    [
+      'golden without layers',
+      () => {
+        const f = join(work, 'bad.json');
+        writeFileSync(f, JSON.stringify({ prompt_ids: [1], greedy_ids: [], greedy_margins: [], native_dtype_greedy_ids: [], last_logits_top: [[1, 0.5]] }));
+        return ['--model', model, '--golden', f];
+      },
+      /layers must be a list of \{rms, first8, sum\}/,
+    ],
     ['unknown fault', () => ['--model', model, '--golden', at('../goldens/tiny-random.golden.json'), '--fault', 'bitflip'], /--fault must be one of/],
-    ['fault on webgpu', () => ['--model', model, '--golden', at('../goldens/tiny-random.golden.json'), '--fault', 'no-qk-norm'], /--fault is built into the CPU backend only/],
-    ['golden of another shape', () => ['--model', at('../../generate/model'), '--golden', at('../goldens/tiny-random.golden.json'), '--backend', 'cpu'], /--golden has 4 layers, the model 6/],
+    [
+      'fault on webgpu',
+      () => ['--model', model, '--golden', at('../goldens/tiny-random.golden.json'), '--fault', 'no-qk-norm'],
+      /--fault is built into the CPU backend only/,
+    ],
+    [
+      'golden of another shape',
+      () => ['--model', at('../../generate/model'), '--golden', at('../goldens/tiny-random.golden.json'), '--backend', 'cpu'],
+      /--golden has 4 layers, the model 6/,
+    ],
     ['unknown flag', () => ['--modle', model], /unknown flag --modle/],
-    ['negative --tokens', () => ['--model', model, '--golden', at('../goldens/tiny-random.golden.json'), '--tokens', '-1'], /--tokens must be an integer ≥ 0, got '-1'/],
+    [
+      'negative --tokens',
+      () => ['--model', model, '--golden', at('../goldens/tiny-random.golden.json'), '--tokens', '-1'],
+      /--tokens must be an integer ≥ 0, got '-1'/,
+    ],
   ];
   for (const [name, args, message] of cases) {
     it(name, () => {
@@ -138,11 +165,23 @@ describe('a golden that does not fit this model or its context: exit 2 before an
     return f;
   };
   const cases: [string, (g: Record<string, any>) => void, RegExp][] = [
-    ['7. prompt + greedy steps overflow the context (was: the whole run, then exit 1)', (g) => (g.prompt_ids = Array.from({ length: 500 }, (_, i) => (i * 7) % 384)), /the prompt \(500 ids\) and 24 greedy steps need 523 positions, over the model's max_position_embeddings 512$/],
-    ['8. prompt longer than the context (was: exit 1)', (g) => (g.prompt_ids = Array.from({ length: 600 }, (_, i) => i % 384)), /the prompt \(600 ids\) and 24 greedy steps need 623 positions/],
+    [
+      '7. prompt + greedy steps overflow the context (was: the whole run, then exit 1)',
+      (g) => (g.prompt_ids = Array.from({ length: 500 }, (_, i) => (i * 7) % 384)),
+      /the prompt \(500 ids\) and 24 greedy steps need 523 positions, over the model's max_position_embeddings 512$/,
+    ],
+    [
+      '8. prompt longer than the context (was: exit 1)',
+      (g) => (g.prompt_ids = Array.from({ length: 600 }, (_, i) => i % 384)),
+      /the prompt \(600 ids\) and 24 greedy steps need 623 positions/,
+    ],
     ['8. a negative prompt id (was: exit 1)', (g) => (g.prompt_ids[2] = -5), /prompt_ids must be a non-empty list of token ids \(integers ≥ 0\)/],
     ['8. an oversized prompt id', (g) => (g.prompt_ids[2] = 384), /prompt_ids holds id 384, outside the model's vocabulary \[0, 384\)$/],
-    ['8. a logit id outside the vocabulary (was: a parity FAIL with NaN errors)', (g) => (g.last_logits_top[3][0] = 1000), /last_logits_top holds id 1000, outside the model's vocabulary \[0, 384\)$/],
+    [
+      '8. a logit id outside the vocabulary (was: a parity FAIL with NaN errors)',
+      (g) => (g.last_logits_top[3][0] = 1000),
+      /last_logits_top holds id 1000, outside the model's vocabulary \[0, 384\)$/,
+    ],
     ['8. first8 longer than 8 (was: a parity FAIL with NaN errors)', (g) => g.layers[1].first8.push(0.5), /layers\[1\]\.first8 has 9 values, expected 8/],
     ['8. first8 empty (was: passed unchecked)', (g) => (g.layers[2].first8 = []), /layers\[2\]\.first8 has 0 values, expected 8/],
   ];
@@ -165,7 +204,9 @@ describe('a golden that does not fit this model or its context: exit 2 before an
   it('--compare-backends checks the context of --prompt-ids up front too', () => {
     const r = parity(['--model', model, '--compare-backends', '--prompt-ids', Array.from({ length: 510 }, () => 3).join(','), '--tokens', '8']);
     expect(r.code).toBe(2);
-    expect(ownStderr(r.stderr)).toMatch(/^qwen3-parity: the prompt \(510 ids\) and 8 greedy steps need 517 positions, over the model's max_position_embeddings 512$/);
+    expect(ownStderr(r.stderr)).toMatch(
+      /^qwen3-parity: the prompt \(510 ids\) and 8 greedy steps need 517 positions, over the model's max_position_embeddings 512$/,
+    );
   });
 });
 
@@ -186,7 +227,9 @@ describe('1. NaN/Inf in the weights: the layer table, not a dying message', () =
       expect(r.stdout).toMatch(/^\s+0\s.*ok$/m);
       expect(r.stdout).toMatch(/^\s+1\s+NaN.*FAIL  ← first bad layer$/m);
       expect(r.stdout).toMatch(/NaN or ±Inf in our run from layer 1 on/);
-      expect(r.stdout).toMatch(/greedy continuation: stopped after 0 steps: (cpu backend: )?the model produced non-finite logits \(NaN or ±Inf\) at position \d+.*FAIL$/m);
+      expect(r.stdout).toMatch(
+        /greedy continuation: stopped after 0 steps: (cpu backend: )?the model produced non-finite logits \(NaN or ±Inf\) at position \d+.*FAIL$/m,
+      );
       expect(r.stdout.trimEnd()).toMatch(/FAIL: first bad layer 1$/);
     });
   }

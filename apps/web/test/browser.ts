@@ -12,7 +12,9 @@ export const ARTIFACTS = fileURLToPath(new URL('../../../artifacts/browser/', im
 
 export async function launchChromium(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} not found: the browser tests need Debian's chromium (apt-get install -y chromium, as .ci/run does), or QWEN3_CHROMIUM=/path/to/chromium`);
+    throw new Error(
+      `${CHROMIUM} not found: the browser tests need Debian's chromium (apt-get install -y chromium, as .ci/run does), or QWEN3_CHROMIUM=/path/to/chromium`,
+    );
   }
   mkdirSync(ARTIFACTS, { recursive: true });
   return chromium.launch({

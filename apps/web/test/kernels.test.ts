@@ -56,10 +56,23 @@ beforeAll(async () => {
     copyFileSync(join(PAGES, `${name}.ts`), join(app, `${name}.ts`));
     const html = join(app, `${name}.html`);
     writeFileSync(html, `<!doctype html><meta charset="utf-8"><title>${name}</title><body>running…<script type="module" src="./${name}.ts"></script></body>`);
-    await build({ root: app, configFile: false, logLevel: 'warn', base: './', build: { outDir: join(app, 'dist', name), emptyOutDir: true, rollupOptions: { input: html } } });
+    await build({
+      root: app,
+      configFile: false,
+      logLevel: 'warn',
+      base: './',
+      build: { outDir: join(app, 'dist', name), emptyOutDir: true, rollupOptions: { input: html } },
+    });
   }
   cpSync(DEMO_MODEL, join(app, 'dist', 'weights', 'model'), { recursive: true });
-  server = await preview({ root: app, configFile: false, logLevel: 'warn', appType: 'mpa', build: { outDir: join(app, 'dist') }, preview: { host: '127.0.0.1', port: 20000 + Math.floor(Math.random() * 20000) } });
+  server = await preview({
+    root: app,
+    configFile: false,
+    logLevel: 'warn',
+    appType: 'mpa',
+    build: { outDir: join(app, 'dist') },
+    preview: { host: '127.0.0.1', port: 20000 + Math.floor(Math.random() * 20000) },
+  });
   base = server.resolvedUrls!.local[0]!;
   browser = await launchChromium();
 });
@@ -72,17 +85,24 @@ afterAll(async () => {
 
 describe('packages from their tarballs, bundled by Vite, in headless Chromium', () => {
   for (const name of PAGES_OF) {
-    it(name === 'weights' ? 'weights streams a checkpoint from a URL into GPU buffers byte for byte, with its Node error messages' : `${name} matches its float64 reference in the page`, async () => {
-      const page = await openPage(browser, name);
-      await page.goto(`${base}${name}/${name}.html`);
-      await page.waitForFunction(() => (window as unknown as { __result?: unknown }).__result !== undefined, null, { timeout: 180_000 });
-      const result = (await page.evaluate(() => (window as unknown as { __result: unknown }).__result)) as PageResult;
-      await page.screenshot({ path: join(ARTIFACTS, `kernel-${name}.png`), fullPage: true });
-      await page.close();
-      console.log(`${name} in Chromium on ${result.adapter} (seed ${result.seed}):\n${result.checks.map((c) => `  ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: rel L2 ${c.relL2.toExponential(2)}, max err ${c.maxAbsError.toExponential(2)} of max |ref| ${c.maxAbsRef.toExponential(2)}`).join('\n')}`);
-      expect(result.error, `${name} page threw`).toBeUndefined();
-      expect(result.checks.length).toBeGreaterThan(0);
-      for (const c of result.checks) expect(c.ok, `${name}: ${c.name} (seed ${result.seed}): ${JSON.stringify(c)}`).toBe(true);
-    });
+    it(
+      name === 'weights'
+        ? 'weights streams a checkpoint from a URL into GPU buffers byte for byte, with its Node error messages'
+        : `${name} matches its float64 reference in the page`,
+      async () => {
+        const page = await openPage(browser, name);
+        await page.goto(`${base}${name}/${name}.html`);
+        await page.waitForFunction(() => (window as unknown as { __result?: unknown }).__result !== undefined, null, { timeout: 180_000 });
+        const result = (await page.evaluate(() => (window as unknown as { __result: unknown }).__result)) as PageResult;
+        await page.screenshot({ path: join(ARTIFACTS, `kernel-${name}.png`), fullPage: true });
+        await page.close();
+        console.log(
+          `${name} in Chromium on ${result.adapter} (seed ${result.seed}):\n${result.checks.map((c) => `  ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: rel L2 ${c.relL2.toExponential(2)}, max err ${c.maxAbsError.toExponential(2)} of max |ref| ${c.maxAbsRef.toExponential(2)}`).join('\n')}`,
+        );
+        expect(result.error, `${name} page threw`).toBeUndefined();
+        expect(result.checks.length).toBeGreaterThan(0);
+        for (const c of result.checks) expect(c.ok, `${name}: ${c.name} (seed ${result.seed}): ${JSON.stringify(c)}`).toBe(true);
+      },
+    );
   }
 });

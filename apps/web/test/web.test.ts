@@ -103,7 +103,11 @@ describe('apps/web in headless Chromium', () => {
     expect(readdirSync(DEMO_MODEL)).toContain('model.safetensors');
     await page.setInputFiles('#pick-folder', DEMO_MODEL);
     // The page was already 'ready' (nothing loaded): wait for this load's outcome, the model line or an error.
-    await page.waitForFunction(() => /^model:/.test(document.getElementById('model-info')?.textContent ?? '') || document.body.dataset.state === 'load-error', null, { timeout: 120_000 });
+    await page.waitForFunction(
+      () => /^model:/.test(document.getElementById('model-info')?.textContent ?? '') || document.body.dataset.state === 'load-error',
+      null,
+      { timeout: 120_000 },
+    );
     expect(await page.textContent('#load-error')).toBe('');
     expect(await page.textContent('#model-info')).toMatch(/^model: 6 layers/);
     const web = await greedyRun(page, 4);

@@ -26,7 +26,15 @@ function joinNegativeValues(argv: readonly string[], options: Options): string[]
 /** node:util parseArgs (strict) with its errors turned into usage errors; a lone `--` (pnpm passes one) is dropped. */
 export function parseFlags(argv: readonly string[], options: Options): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
   try {
-    const r = parseArgs({ args: joinNegativeValues(argv.filter((a) => a !== '--'), options), options, strict: true, allowPositionals: true });
+    const r = parseArgs({
+      args: joinNegativeValues(
+        argv.filter((a) => a !== '--'),
+        options,
+      ),
+      options,
+      strict: true,
+      allowPositionals: true,
+    });
     return { values: r.values as Record<string, string | boolean | undefined>, positionals: r.positionals };
   } catch (err) {
     const message = (err as Error).message;

@@ -9,7 +9,17 @@
 // With $OUT set (the device runner's output folder) it also writes $OUT/matmul-device-check.json.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createGpuContext, createRng, createTensor, defineKernel, defineUniforms, readFloat, roundToDtype, uploadTensor, type GpuContext } from '@qwen3-webgpu/tensor';
+import {
+  createGpuContext,
+  createRng,
+  createTensor,
+  defineKernel,
+  defineUniforms,
+  readFloat,
+  roundToDtype,
+  uploadTensor,
+  type GpuContext,
+} from '@qwen3-webgpu/tensor';
 import { createGemm, subgroupMatrixSupport, type FmaTile, type GemmOptions, type SubgroupMatrixTile } from '../src/index.ts';
 import { describeResult, randomRows, runGemmCase, withinBounds, type GemmCase } from '../src/gemm.test-helpers.ts';
 import probeSource from './mma-probe.wgsl';
@@ -20,8 +30,10 @@ const ctx = await createGpuContext({
   dawnFlags: ['enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia', 'disable-dawn-features=timestamp_quantization'],
 });
 console.log(`adapter: ${ctx.describe()}`);
-console.log(`subgroup sizes ${ctx.info.subgroupMinSize}–${ctx.info.subgroupMaxSize}; subgroup-matrix configs: ` +
-  (ctx.info.subgroupMatrixConfigs.map((c) => `${c.componentType}→${c.resultComponentType} M${c.M}N${c.N}K${c.K}`).join(', ') || 'none'));
+console.log(
+  `subgroup sizes ${ctx.info.subgroupMinSize}–${ctx.info.subgroupMaxSize}; subgroup-matrix configs: ` +
+    (ctx.info.subgroupMatrixConfigs.map((c) => `${c.componentType}→${c.resultComponentType} M${c.M}N${c.N}K${c.K}`).join(', ') || 'none'),
+);
 const support = subgroupMatrixSupport(ctx);
 console.log(`tensor-core GEMM: ${support.reason ? `NOT available: ${support.reason}` : `available (subgroup size ${support.subgroupSize})`}`);
 
@@ -46,8 +58,12 @@ async function attempt(name: string, body: () => Promise<{ ok: boolean; detail: 
 
 /** One 16×16×16 product through the builtins, against float64. */
 async function probe(c: GpuContext): Promise<{ ok: boolean; detail: string }> {
-  const kernel = defineKernel({ label: 'mma probe', code: probeSource, bindings: { a: 'read', bt: 'read', c: 'read_write' }, uniforms: defineUniforms({ unused: 'u32' }) })
-    .compile(c, { SUBGROUP: support.subgroupSize });
+  const kernel = defineKernel({
+    label: 'mma probe',
+    code: probeSource,
+    bindings: { a: 'read', bt: 'read', c: 'read_write' },
+    uniforms: defineUniforms({ unused: 'u32' }),
+  }).compile(c, { SUBGROUP: support.subgroupSize });
   const A = roundToDtype(rng.normalArray(256), 'f16');
   const Bt = roundToDtype(rng.normalArray(256), 'f16');
   const C0 = rng.normalArray(256);
@@ -76,7 +92,14 @@ async function probe(c: GpuContext): Promise<{ ok: boolean; detail: string }> {
 async function gemmCheck(options: GemmOptions, c: Omit<GemmCase, 'n' | 'k' | 'wDtype'>, expect: 'subgroup-matrix' | 'fma') {
   const gemm = createGemm(ctx, options);
   try {
-    const r = await runGemmCase(ctx, gemm, rng, { ...c, n: options.n, k: options.k, wDtype: options.wDtype, ...(options.swiglu ? { swiglu: true } : {}), ...(options.accumulate ? { accumulate: true } : {}) });
+    const r = await runGemmCase(ctx, gemm, rng, {
+      ...c,
+      n: options.n,
+      k: options.k,
+      wDtype: options.wDtype,
+      ...(options.swiglu ? { swiglu: true } : {}),
+      ...(options.accumulate ? { accumulate: true } : {}),
+    });
     const pathOk = r.paths.every((p) => p === expect);
     return { ok: withinBounds(r) && pathOk, detail: `${describeResult(r)}${pathOk ? '' : ` (expected ${expect})`}` };
   } finally {
@@ -99,16 +122,32 @@ if (!support.reason) {
   ];
   for (const [name, options, rows] of qwen) {
     await attempt(`tensor cores, Qwen3-0.6B ${name} [${rows}, ${options.k}]·[${options.n}, ${options.k}]ᵀ`, () =>
-      gemmCheck(options, { rows, ...(name.includes('parts') ? { parts: 3 } : {}) }, 'subgroup-matrix'));
+      gemmCheck(options, { rows, ...(name.includes('parts') ? { parts: 3 } : {}) }, 'subgroup-matrix'),
+    );
   }
-  for (const [rows, n, k] of [[1, 7, 9], [70, 130, 100], [13, 129, 1030], [65, 65, 17], [333, 1000, 1000]] as const) {
+  for (const [rows, n, k] of [
+    [1, 7, 9],
+    [70, 130, 100],
+    [13, 129, 1030],
+    [65, 65, 17],
+    [333, 1000, 1000],
+  ] as const) {
     for (const wDtype of ['bf16', 'f16'] as const) {
       await attempt(`tensor cores, ragged ${wDtype} [${rows}, ${k}]·[${n}, ${k}]ᵀ`, () => gemmCheck(sg({ n, k, wDtype }), { rows }, 'subgroup-matrix'));
     }
-    await attempt(`tensor cores, ragged swiglu [${rows}, ${k}]·[${n}, ${k}]ᵀ`, () => gemmCheck(sg({ n, k, wDtype: 'bf16', swiglu: true }), { rows }, 'subgroup-matrix'));
+    await attempt(`tensor cores, ragged swiglu [${rows}, ${k}]·[${n}, ${k}]ᵀ`, () =>
+      gemmCheck(sg({ n, k, wDtype: 'bf16', swiglu: true }), { rows }, 'subgroup-matrix'),
+    );
   }
-  for (const tile of [{ sgM: 2, sgN: 2, tm: 2, tn: 4 }, { sgM: 4, sgN: 2, tm: 2, tn: 2 }, { sgM: 2, sgN: 2, tm: 4, tn: 2 }, { sgM: 1, sgN: 2, tm: 1, tn: 1 }]) {
-    await attempt(`tensor cores, tile ${JSON.stringify(tile)} [333, 1000]·[1000, 1000]ᵀ`, () => gemmCheck(sg({ n: 1000, k: 1000, wDtype: 'bf16', subgroupMatrixTile: tile }), { rows: 333 }, 'subgroup-matrix'));
+  for (const tile of [
+    { sgM: 2, sgN: 2, tm: 2, tn: 4 },
+    { sgM: 4, sgN: 2, tm: 2, tn: 2 },
+    { sgM: 2, sgN: 2, tm: 4, tn: 2 },
+    { sgM: 1, sgN: 2, tm: 1, tn: 1 },
+  ]) {
+    await attempt(`tensor cores, tile ${JSON.stringify(tile)} [333, 1000]·[1000, 1000]ᵀ`, () =>
+      gemmCheck(sg({ n: 1000, k: 1000, wDtype: 'bf16', subgroupMatrixTile: tile }), { rows: 333 }, 'subgroup-matrix'),
+    );
   }
   await attempt('activations beyond f16 range (1e6, 3e38, 7e4 mixed with 1e-3) and far below it (1e-30)', async () => {
     const [rows, n, k] = [64, 256, 1024];
@@ -122,7 +161,8 @@ if (!support.reason) {
     return gemmCheck(sg({ n, k, wDtype: 'bf16' }), { rows, x, w: rng.normalArray(n * k, 1e-3) }, 'subgroup-matrix');
   });
   await attempt('weights all below f16 normals (1e-7): exact through a power-of-two scale', () =>
-    gemmCheck(sg({ n: 256, k: 1024, wDtype: 'bf16' }), { rows: 64, w: rng.normalArray(256 * 1024, 1e-7) }, 'subgroup-matrix'));
+    gemmCheck(sg({ n: 256, k: 1024, wDtype: 'bf16' }), { rows: 64, w: rng.normalArray(256 * 1024, 1e-7) }, 'subgroup-matrix'),
+  );
   await attempt('weights spanning more than f16 normals (0.05 and 1e-12): fall back to FMA', () => {
     const w = rng.normalArray(256 * 1024, 0.05);
     w[77] = 1e-12;
@@ -132,7 +172,9 @@ if (!support.reason) {
 } else {
   failures.push(`tensor-core path unavailable: ${support.reason}`);
 }
-await attempt('FMA path, Qwen3-0.6B gate/up (swiglu) [512, 1024]·[3072, 1024]ᵀ', () => gemmCheck({ n: 3072, k: 1024, wDtype: 'bf16', path: 'fma', swiglu: true }, { rows: 512 }, 'fma'));
+await attempt('FMA path, Qwen3-0.6B gate/up (swiglu) [512, 1024]·[3072, 1024]ᵀ', () =>
+  gemmCheck({ n: 3072, k: 1024, wDtype: 'bf16', path: 'fma', swiglu: true }, { rows: 512 }, 'fma'),
+);
 await attempt('FMA path, ragged [333, 1000]·[1000, 1000]ᵀ', () => gemmCheck({ n: 1000, k: 1000, wDtype: 'bf16', path: 'fma' }, { rows: 333 }, 'fma'));
 
 // 2. Timing.
@@ -151,16 +193,34 @@ if (!support.reason) {
 }
 const sgTiles: [string, Partial<SubgroupMatrixTile> | undefined][] = quick
   ? [['default', undefined]]
-  : [['default', undefined], ['64x128 (2x2 sg, 2x4)', { sgM: 2, sgN: 2, tm: 2, tn: 4 }], ['64x64 (2x2 sg, 2x2)', { sgM: 2, sgN: 2, tm: 2, tn: 2 }],
-      ['128x64 (4x2 sg, 2x2)', { sgM: 4, sgN: 2, tm: 2, tn: 2 }], ['128x64 (2x2 sg, 4x2)', { sgM: 2, sgN: 2, tm: 4, tn: 2 }]];
+  : [
+      ['default', undefined],
+      ['64x128 (2x2 sg, 2x4)', { sgM: 2, sgN: 2, tm: 2, tn: 4 }],
+      ['64x64 (2x2 sg, 2x2)', { sgM: 2, sgN: 2, tm: 2, tn: 2 }],
+      ['128x64 (4x2 sg, 2x2)', { sgM: 4, sgN: 2, tm: 2, tn: 2 }],
+      ['128x64 (2x2 sg, 4x2)', { sgM: 2, sgN: 2, tm: 4, tn: 2 }],
+    ];
 const fmaTiles: [string, Partial<FmaTile> | undefined][] = quick
   ? [['default', undefined]]
-  : [['default', undefined], ['128x64/8x4', { bm: 128, bn: 64, bk: 16, tm: 8, tn: 4 }], ['64x128/4x8', { bm: 64, bn: 128, bk: 16, tm: 4, tn: 8 }], ['128x128/8x8', { bm: 128, bn: 128, bk: 8, tm: 8, tn: 8 }]];
+  : [
+      ['default', undefined],
+      ['128x64/8x4', { bm: 128, bn: 64, bk: 16, tm: 8, tn: 4 }],
+      ['64x128/4x8', { bm: 64, bn: 128, bk: 16, tm: 4, tn: 8 }],
+      ['128x128/8x8', { bm: 128, bn: 128, bk: 8, tm: 8, tn: 8 }],
+    ];
 for (const { rows, n, k } of BENCH_SHAPES) {
   if (!support.reason) {
     for (const [name, tile] of sgTiles) {
       try {
-        timings.push(await timeGemm(ctx, `tensor cores ${name}`, { n, k, wDtype: 'bf16', path: 'subgroup-matrix', ...(tile ? { subgroupMatrixTile: tile } : {}) }, rows, timing));
+        timings.push(
+          await timeGemm(
+            ctx,
+            `tensor cores ${name}`,
+            { n, k, wDtype: 'bf16', path: 'subgroup-matrix', ...(tile ? { subgroupMatrixTile: tile } : {}) },
+            rows,
+            timing,
+          ),
+        );
       } catch (err) {
         console.log(`timing tensor cores ${name} [${rows},${k}]·[${n},${k}]ᵀ failed: ${(err as Error).message.split('\n')[0]}`);
       }
@@ -175,13 +235,19 @@ for (const { rows, n, k } of BENCH_SHAPES) {
   }
 }
 for (const path of support.reason ? (['fma'] as const) : (['subgroup-matrix', 'fma'] as const)) {
-  timings.push(await timeGemm(ctx, `${path === 'fma' ? 'fma' : 'tensor cores'} swiglu default`, { n: 3072, k: 1024, wDtype: 'bf16', path, swiglu: true }, 512, timing));
+  timings.push(
+    await timeGemm(ctx, `${path === 'fma' ? 'fma' : 'tensor cores'} swiglu default`, { n: 3072, k: 1024, wDtype: 'bf16', path, swiglu: true }, 512, timing),
+  );
 }
 
 console.log(`\ncorrectness: ${checks.filter((c) => c.ok).length}/${checks.length} checks passed`);
-printTimings(`GEMM timings on ${ctx.info.description || ctx.info.device}, bf16 weights, f32 x/y (TFLOP/s = useful 2·rows·n·k; ` +
-  `the tensor-core path issues 2 MMAs per product (hi/lo split), so its ceiling is half the peak)` +
-  (peak ? `; peak ${peak.toFixed(1)} TFLOP/s` : ''), timings, peak);
+printTimings(
+  `GEMM timings on ${ctx.info.description || ctx.info.device}, bf16 weights, f32 x/y (TFLOP/s = useful 2·rows·n·k; ` +
+    `the tensor-core path issues 2 MMAs per product (hi/lo split), so its ceiling is half the peak)` +
+    (peak ? `; peak ${peak.toFixed(1)} TFLOP/s` : ''),
+  timings,
+  peak,
+);
 report['checks'] = checks;
 report['peakTflops'] = peak;
 report['timings'] = timings;

@@ -18,7 +18,9 @@ const { values } = parseArgs({
   },
 });
 const rows = Number(values.rows);
-const ctx = await createGpuContext({ dawnFlags: ['enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia', 'disable-dawn-features=timestamp_quantization'] });
+const ctx = await createGpuContext({
+  dawnFlags: ['enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia', 'disable-dawn-features=timestamp_quantization'],
+});
 console.log(`adapter: ${ctx.describe()}`);
 const support = subgroupMatrixSupport(ctx);
 const paths: GemmPath[] = support.reason ? ['fma'] : ['subgroup-matrix', 'fma'];
@@ -36,7 +38,14 @@ for (const path of paths) {
 const timings: GemmTiming[] = [];
 for (const shape of BENCH_SHAPES) {
   for (const path of paths) {
-    timings.push(await timeGemm(ctx, path, { n: shape.n, k: shape.k, wDtype: 'bf16', path }, rows, { repeats: Number(values.repeats), trials: Number(values.trials), warmup: 1, warmupMs: 0 }));
+    timings.push(
+      await timeGemm(ctx, path, { n: shape.n, k: shape.k, wDtype: 'bf16', path }, rows, {
+        repeats: Number(values.repeats),
+        trials: Number(values.trials),
+        warmup: 1,
+        warmupMs: 0,
+      }),
+    );
   }
 }
 printTimings(`GEMM on ${ctx.info.description || ctx.info.device} (bf16 weights, f32 x/y)`, timings);

@@ -35,9 +35,13 @@ export async function timeGemm(ctx: GpuContext, label: string, options: GemmOpti
   try {
     await gemm.prepare(w, w2);
     let paths: GemmPath[] = [];
-    const t = await timeGpu(ctx, (pass) => {
-      paths = gemm.encode(pass, { x, w, ...(w2 ? { w2 } : {}), y, rows });
-    }, timing);
+    const t = await timeGpu(
+      ctx,
+      (pass) => {
+        paths = gemm.encode(pass, { x, w, ...(w2 ? { w2 } : {}), y, rows });
+      },
+      timing,
+    );
     const flops = 2 * rows * n * k * (options.swiglu ? 2 : 1);
     return { label, rows, n, k, path: [...new Set(paths)].join('+'), ms: t.ms, tflops: flops / (t.ms * 1e9) };
   } finally {
@@ -56,7 +60,12 @@ export async function measureMmaPeak(ctx: GpuContext, subgroupSize: number): Pro
   }).compile(ctx, { THREADS: 4 * subgroupSize, SUBGROUP: subgroupSize });
   const groups = 4096;
   const iters = 2048;
-  const src = uploadTensor(ctx, [512], 'f16', Float32Array.from({ length: 512 }, (_, i) => ((i % 13) - 6) / 64));
+  const src = uploadTensor(
+    ctx,
+    [512],
+    'f16',
+    Float32Array.from({ length: 512 }, (_, i) => ((i % 13) - 6) / 64),
+  );
   const dst = createTensor(ctx, [groups * 4 * 8 * 256], 'f32');
   try {
     const t = await timeGpu(ctx, (pass) => kernel.encode(pass, { src, dst }, { iters }, groups), { repeats: 3, trials: 7, warmupMs: 200 });
@@ -71,9 +80,13 @@ export async function measureMmaPeak(ctx: GpuContext, subgroupSize: number): Pro
 export function printTimings(title: string, rows: GemmTiming[], peak?: number): void {
   const pad = (s: string, w: number) => s.padStart(w);
   console.log(`\n${title}`);
-  console.log(`${'variant'.padEnd(34)} ${pad('shape [rows,k]·[n,k]ᵀ', 24)} ${pad('path', 16)} ${pad('ms', 8)} ${pad('TFLOP/s', 8)}${peak ? ` ${pad('% peak', 7)}` : ''}`);
+  console.log(
+    `${'variant'.padEnd(34)} ${pad('shape [rows,k]·[n,k]ᵀ', 24)} ${pad('path', 16)} ${pad('ms', 8)} ${pad('TFLOP/s', 8)}${peak ? ` ${pad('% peak', 7)}` : ''}`,
+  );
   for (const r of rows) {
     const shape = `[${r.rows},${r.k}]·[${r.n},${r.k}]ᵀ`;
-    console.log(`${r.label.padEnd(34)} ${pad(shape, 24)} ${pad(r.path, 16)} ${pad(r.ms.toFixed(4), 8)} ${pad(r.tflops.toFixed(2), 8)}${peak ? ` ${pad(((100 * r.tflops) / peak).toFixed(1), 7)}` : ''}`);
+    console.log(
+      `${r.label.padEnd(34)} ${pad(shape, 24)} ${pad(r.path, 16)} ${pad(r.ms.toFixed(4), 8)} ${pad(r.tflops.toFixed(2), 8)}${peak ? ` ${pad(((100 * r.tflops) / peak).toFixed(1), 7)}` : ''}`,
+    );
   }
 }

@@ -9,9 +9,21 @@ const rng = createRng();
 console.log(`matmul tests: seed ${rng.seed}`);
 const DTYPES: readonly GemmDtype[] = ['bf16', 'f16', 'f32'];
 // [rows, n, k]: none a multiple of any tile edge, odd k (16-bit weights not word-aligned per row), k below one tile.
-const RAGGED = [[1, 7, 9], [5, 37, 64], [70, 130, 100], [13, 129, 1030], [65, 65, 17]] as const;
+const RAGGED = [
+  [1, 7, 9],
+  [5, 37, 64],
+  [70, 130, 100],
+  [13, 129, 1030],
+  [65, 65, 17],
+] as const;
 // Qwen3-0.6B projections [n, k]: q, k/v, o, gate/up, down.
-const QWEN = [[2048, 1024], [1024, 1024], [1024, 2048], [3072, 1024], [1024, 3072]] as const;
+const QWEN = [
+  [2048, 1024],
+  [1024, 1024],
+  [1024, 2048],
+  [3072, 1024],
+  [1024, 3072],
+] as const;
 
 let ctx: GpuContext;
 beforeAll(async () => {
@@ -22,10 +34,21 @@ afterAll(() => ctx?.destroy());
 async function check(options: GemmOptions, c: Omit<GemmCase, 'n' | 'k' | 'wDtype'>, expectPath?: 'fma' | 'subgroup-matrix') {
   const gemm = createGemm(ctx, options);
   try {
-    const r = await runGemmCase(ctx, gemm, rng, { ...c, n: options.n, k: options.k, wDtype: options.wDtype, ...(options.swiglu ? { swiglu: true } : {}), ...(options.accumulate ? { accumulate: true } : {}) });
+    const r = await runGemmCase(ctx, gemm, rng, {
+      ...c,
+      n: options.n,
+      k: options.k,
+      wDtype: options.wDtype,
+      ...(options.swiglu ? { swiglu: true } : {}),
+      ...(options.accumulate ? { accumulate: true } : {}),
+    });
     const label = `${options.wDtype} [${c.rows}, ${options.k}]·[${options.n}, ${options.k}]ᵀ ${options.swiglu ? 'swiglu ' : ''}${options.accumulate ? 'accumulate ' : ''}${c.parts ? `${c.parts} parts ` : ''}: ${describeResult(r)}`;
     expect(withinBounds(r), label).toBe(true);
-    if (expectPath) expect(r.paths.every((p) => p === expectPath), label).toBe(true);
+    if (expectPath)
+      expect(
+        r.paths.every((p) => p === expectPath),
+        label,
+      ).toBe(true);
     return r;
   } finally {
     gemm.destroy();
@@ -78,7 +101,11 @@ describe('subgroup-matrix path, builtins emulated', () => {
   const sg = (o: Omit<GemmOptions, 'path'>): GemmOptions => ({ subgroupMatrixTile: small, ...o, path: 'subgroup-matrix', emulateSubgroupMatrix: true });
 
   it('bf16 ragged shapes, 2 × 2 accumulators per subgroup', async () => {
-    for (const [rows, n, k] of [[70, 130, 100], [5, 37, 64], [1, 7, 9]] as const) {
+    for (const [rows, n, k] of [
+      [70, 130, 100],
+      [5, 37, 64],
+      [1, 7, 9],
+    ] as const) {
       await check(sg({ n, k, wDtype: 'bf16', subgroupMatrixTile: { sgM: 1, sgN: 2, tm: 2, tn: 2 } }), { rows }, 'subgroup-matrix');
     }
   });

@@ -100,7 +100,8 @@ const DEFAULT_FMA: FmaTile = { bm: 64, bn: 64, bk: 16, tm: 4, tn: 4 };
 /** Why the device cannot run the tensor-core kernel, or '' when it can; the subgroup size it runs with. */
 export function subgroupMatrixSupport(ctx: GpuContext): { reason: string; subgroupSize: number } {
   const { features, info } = ctx;
-  if (!features.subgroupMatrix) return { reason: "no 'chromium-experimental-subgroup-matrix' feature (Dawn needs enable-dawn-features=allow_unsafe_apis)", subgroupSize: 0 };
+  if (!features.subgroupMatrix)
+    return { reason: "no 'chromium-experimental-subgroup-matrix' feature (Dawn needs enable-dawn-features=allow_unsafe_apis)", subgroupSize: 0 };
   if (!features.shaderF16) return { reason: "no 'shader-f16' feature (on NVIDIA, Dawn needs vulkan_enable_f16_on_nvidia)", subgroupSize: 0 };
   if (!features.subgroups) return { reason: "no 'subgroups' feature", subgroupSize: 0 };
   const config = info.subgroupMatrixConfigs.find((c) => c.componentType === 'f16' && c.resultComponentType === 'f32' && c.M === 16 && c.N === 16 && c.K === 16);
@@ -136,7 +137,9 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
   const fmaThreads = (ft.bm / ft.tm) * (ft.bn / ft.tn);
   const fmaShared = (ft.bk * (ft.bm + 4) + 2 * ft.bk * (ft.bn + 4)) * 4;
   if (fmaThreads > limits.maxComputeInvocationsPerWorkgroup || fmaShared > limits.maxComputeWorkgroupStorageSize) {
-    throw new RangeError(`gemm: fmaTile ${JSON.stringify(ft)} needs ${fmaThreads} invocations and ${fmaShared} B of workgroup memory; this adapter allows ${limits.maxComputeInvocationsPerWorkgroup} and ${limits.maxComputeWorkgroupStorageSize}`);
+    throw new RangeError(
+      `gemm: fmaTile ${JSON.stringify(ft)} needs ${fmaThreads} invocations and ${fmaShared} B of workgroup memory; this adapter allows ${limits.maxComputeInvocationsPerWorkgroup} and ${limits.maxComputeWorkgroupStorageSize}`,
+    );
   }
   const fmaHeader = `const BM: u32 = ${ft.bm}u;\nconst BN: u32 = ${ft.bn}u;\nconst BK: u32 = ${ft.bk}u;\nconst TM: u32 = ${ft.tm}u;\nconst TN: u32 = ${ft.tn}u;`;
   const fma = defineKernel({
@@ -155,7 +158,7 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
   if (wanted === 'subgroup-matrix' && support.reason) throw new Error(`gemm: the subgroup-matrix path is not available here: ${support.reason}`);
   const path: GemmPath = wanted === 'fma' || support.reason ? 'fma' : 'subgroup-matrix';
   const pathReason = wanted === 'fma' ? 'fma requested' : support.reason;
-  let sg: { kernel: ReturnType<ReturnType<typeof defineSg>["compile"]>; tile: SubgroupMatrixTile; bm: number; bn: number } | undefined;
+  let sg: { kernel: ReturnType<ReturnType<typeof defineSg>['compile']>; tile: SubgroupMatrixTile; bm: number; bn: number } | undefined;
   let rowScale: ReturnType<typeof rowScaleKernel.compile> | undefined;
   if (path === 'subgroup-matrix') {
     const tile: SubgroupMatrixTile = { sgM: 2, sgN: 2, tm: 2, tn: !swiglu && n >= 4096 ? 4 : 2, ...options.subgroupMatrixTile };
@@ -166,7 +169,9 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
     const AS = 40; // row stride of the f16 tiles (gemm-subgroup-matrix.wgsl)
     const shared = (2 * bm * AS + 2 * bn * AS) * 2 + bm * 4 + tile.sgM * tile.sgN * 512 * 4;
     if (threads > limits.maxComputeInvocationsPerWorkgroup || shared > limits.maxComputeWorkgroupStorageSize) {
-      throw new RangeError(`gemm: subgroupMatrixTile ${JSON.stringify(tile)} needs ${threads} invocations and ${shared} B of workgroup memory; this adapter allows ${limits.maxComputeInvocationsPerWorkgroup} and ${limits.maxComputeWorkgroupStorageSize}`);
+      throw new RangeError(
+        `gemm: subgroupMatrixTile ${JSON.stringify(tile)} needs ${threads} invocations and ${shared} B of workgroup memory; this adapter allows ${limits.maxComputeInvocationsPerWorkgroup} and ${limits.maxComputeWorkgroupStorageSize}`,
+      );
     }
     sg = { kernel: defineSg(tile, support.subgroupSize, emulate).compile(ctx, constants), tile, bm, bn };
     rowScale = rowScaleKernel.compile(ctx);
@@ -213,8 +218,12 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
       if (x.dtype !== 'f32' || y.dtype !== 'f32') throw new TypeError(`gemm: x and y must be f32, got ${x.dtype} and ${y.dtype}`);
       if (x.numel < rows * k) throw new RangeError(`gemm: x [${x.shape}] is smaller than [${rows}, ${k}]`);
       if (y.numel < rows * n) throw new RangeError(`gemm: y [${y.shape}] is smaller than [${rows}, ${n}]`);
-      for (const [t, name] of [[x, 'x'], [y, 'y']] as const) {
-        if (t.bindingSize > limits.maxStorageBufferBindingSize) throw new RangeError(`gemm: ${name} [${t.shape}] exceeds one binding (${limits.maxStorageBufferBindingSize} B); encode fewer rows at a time`);
+      for (const [t, name] of [
+        [x, 'x'],
+        [y, 'y'],
+      ] as const) {
+        if (t.bindingSize > limits.maxStorageBufferBindingSize)
+          throw new RangeError(`gemm: ${name} [${t.shape}] exceeds one binding (${limits.maxStorageBufferBindingSize} B); encode fewer rows at a time`);
       }
       const parts = partsOf(args.w);
       parts.forEach((p, i) => checkWeight(p.tensor, parts.length > 1 ? `w part ${i}` : 'w'));
@@ -240,7 +249,10 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
         if (sg) {
           range = knownWeightRange(part.tensor);
           range2 = w2 ? knownWeightRange(w2) : range;
-          if (!range || !range2) throw new Error(`gemm: weight [${part.tensor.shape}] was not checked for the tensor-core path; await gemm.prepare(w${swiglu ? ', w2' : ''}) once after uploading it`);
+          if (!range || !range2)
+            throw new Error(
+              `gemm: weight [${part.tensor.shape}] was not checked for the tensor-core path; await gemm.prepare(w${swiglu ? ', w2' : ''}) once after uploading it`,
+            );
         }
         const base = { rows, n: part.rowCount, k, y_stride: n, col0: part.rowStart };
         if (sg && range!.exact && range2!.exact) {

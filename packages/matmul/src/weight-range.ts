@@ -1,4 +1,14 @@
-import { defineKernel, defineUniforms, dtypeBytes, dtypeWgsl, readTensor, uploadTensor, wgslDtypeCode, type GpuContext, type Tensor } from '@qwen3-webgpu/tensor';
+import {
+  defineKernel,
+  defineUniforms,
+  dtypeBytes,
+  dtypeWgsl,
+  readTensor,
+  uploadTensor,
+  wgslDtypeCode,
+  type GpuContext,
+  type Tensor,
+} from '@qwen3-webgpu/tensor';
 import source from './weight-range.wgsl';
 
 /** Whether (and how) a weight tensor enters the tensor cores exactly. */
@@ -43,7 +53,9 @@ export async function checkWeightRange(ctx: GpuContext, t: Tensor): Promise<Weig
   if (known) return known;
   if (t.dtype !== 'f32' && t.dtype !== 'bf16' && t.dtype !== 'f16') throw new TypeError(`gemm: weights must be f32, bf16 or f16, got ${t.dtype}`);
   if (t.bindingSize > ctx.limits.maxStorageBufferBindingSize) {
-    throw new RangeError(`gemm: weight [${t.shape}] (${t.bindingSize} B) exceeds one binding (${ctx.limits.maxStorageBufferBindingSize} B); pass its splitRows() parts`);
+    throw new RangeError(
+      `gemm: weight [${t.shape}] (${t.bindingSize} B) exceeds one binding (${ctx.limits.maxStorageBufferBindingSize} B); pass its splitRows() parts`,
+    );
   }
   const words = Math.ceil((t.numel * dtypeBytes(t.dtype)) / 4);
   const out = uploadTensor(ctx, [4], 'u32', new Uint32Array([0, 255, 0, 0]));

@@ -5,7 +5,17 @@
 //   pnpm --filter @qwen3-webgpu/qkv-rope bench [-- --seq 512 --position 1000 --json out.json]
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { createGpuContext, createRng, createTensor, measureCopyBandwidth, readFloat, reference, roundToDtype, timeGpu, uploadTensor } from '@qwen3-webgpu/tensor';
+import {
+  createGpuContext,
+  createRng,
+  createTensor,
+  measureCopyBandwidth,
+  readFloat,
+  reference,
+  roundToDtype,
+  timeGpu,
+  uploadTensor,
+} from '@qwen3-webgpu/tensor';
 import { createQkvRope, qkvRopeReference, type QkvDims } from '../src/index.ts';
 
 const { values } = parseArgs({
@@ -28,14 +38,24 @@ const copy = await measureCopyBandwidth(ctx);
 console.log(`copy bandwidth: ${copy.gbps.toFixed(0)} GB/s (${copy.timing.method})`);
 
 const rng = createRng(99);
-const bf16 = (n: number, scale: number) => roundToDtype(Float32Array.from({ length: n }, () => rng.uniform(-1.7, 1.7) * scale), 'bf16');
+const bf16 = (n: number, scale: number) =>
+  roundToDtype(
+    Float32Array.from({ length: n }, () => rng.uniform(-1.7, 1.7) * scale),
+    'bf16',
+  );
 const host = {
   x: rng.normalArray(seq * d.hidden),
   wq: bf16(d.numHeads * d.headDim * d.hidden, 1 / 32),
   wk: bf16(d.numKvHeads * d.headDim * d.hidden, 1 / 32),
   wv: bf16(d.numKvHeads * d.headDim * d.hidden, 1 / 32),
-  qNorm: roundToDtype(Float32Array.from({ length: d.headDim }, () => rng.uniform(0.6, 1.4)), 'bf16'),
-  kNorm: roundToDtype(Float32Array.from({ length: d.headDim }, (_, i) => (i % 7 === 0 ? 40 : 1) * rng.uniform(0.6, 1.4)), 'bf16'),
+  qNorm: roundToDtype(
+    Float32Array.from({ length: d.headDim }, () => rng.uniform(0.6, 1.4)),
+    'bf16',
+  ),
+  kNorm: roundToDtype(
+    Float32Array.from({ length: d.headDim }, (_, i) => (i % 7 === 0 ? 40 : 1) * rng.uniform(0.6, 1.4)),
+    'bf16',
+  ),
 };
 const gpu = {
   x: uploadTensor(ctx, [seq, d.hidden], 'f32', host.x),
@@ -50,14 +70,22 @@ const median = (a: number[]) => [...a].sort((p, q) => p - q)[Math.floor(a.length
 const results: Record<string, unknown>[] = [];
 let failed = false;
 
-for (const [path, n] of [['decode', 1], ['decode-split', 1], ['prefill', seq]] as const) {
+for (const [path, n] of [
+  ['decode', 1],
+  ['decode-split', 1],
+  ['prefill', seq],
+] as const) {
   const q = createTensor(ctx, [n, d.numHeads, d.headDim], 'f32');
   const k = createTensor(ctx, [n, d.numKvHeads, d.headDim], 'f32');
   const v = createTensor(ctx, [n, d.numKvHeads, d.headDim], 'f32');
   const args = { ...gpu, q, k, v, seq: n, position, path };
   await ctx.run((pass) => op.encode(pass, args));
   const want = qkvRopeReference(d, host.x.subarray(0, n * d.hidden), host.wq, host.wk, host.wv, host.qNorm, host.kNorm, n, position, 1e-6, 1e6);
-  const errs = { q: reference.relativeL2(await readFloat(q), want.q), k: reference.relativeL2(await readFloat(k), want.k), v: reference.relativeL2(await readFloat(v), want.v) };
+  const errs = {
+    q: reference.relativeL2(await readFloat(q), want.q),
+    k: reference.relativeL2(await readFloat(k), want.k),
+    v: reference.relativeL2(await readFloat(v), want.v),
+  };
   const ok = Object.values(errs).every((e) => e <= 1e-5);
   failed ||= !ok;
   const ms: number[] = [];
@@ -80,7 +108,9 @@ for (const [path, n] of [['decode', 1], ['decode-split', 1], ['prefill', seq]] a
   for (const tn of [q, k, v]) tn.destroy();
 }
 
-console.log(`\nQKVRoPE, Qwen3-0.6B dims, bf16 weights (${((rows * d.hidden * 2) / 2 ** 20).toFixed(0)} MiB), position ${position}, on ${ctx.info.description || ctx.info.device}; copy ${copy.gbps.toFixed(0)} GB/s`);
+console.log(
+  `\nQKVRoPE, Qwen3-0.6B dims, bf16 weights (${((rows * d.hidden * 2) / 2 ** 20).toFixed(0)} MiB), position ${position}, on ${ctx.info.description || ctx.info.device}; copy ${copy.gbps.toFixed(0)} GB/s`,
+);
 console.log('        path   seq        ms   weight GB/s  %copy  TFLOP/s  check (relative L2 q / k / v)');
 for (const r of results) {
   const e = r.relL2 as { q: number; k: number; v: number };

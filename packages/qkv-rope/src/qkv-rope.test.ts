@@ -36,8 +36,16 @@ interface Problem {
 
 function makeProblem(d: QkvDims, dtype: WDtype, rows: number, stress = false, on: GpuContext = ctx): Problem {
   const scale = 1 / Math.sqrt(d.hidden);
-  const w = (n: number) => roundToDtype(Float32Array.from({ length: n * d.hidden }, () => rng.uniform(-1.7, 1.7) * scale), dtype);
-  const norm = () => roundToDtype(Float32Array.from({ length: d.headDim }, () => rng.uniform(0.6, 1.4)), dtype);
+  const w = (n: number) =>
+    roundToDtype(
+      Float32Array.from({ length: n * d.hidden }, () => rng.uniform(-1.7, 1.7) * scale),
+      dtype,
+    );
+  const norm = () =>
+    roundToDtype(
+      Float32Array.from({ length: d.headDim }, () => rng.uniform(0.6, 1.4)),
+      dtype,
+    );
   const x = rng.normalArray(rows * d.hidden);
   const host = { x, wq: w(d.numHeads * d.headDim), wk: w(d.numKvHeads * d.headDim), wv: w(d.numKvHeads * d.headDim), qNorm: norm(), kNorm: norm() };
   if (stress) {
@@ -108,7 +116,11 @@ describe('QKVRoPE vs the float64 reference', () => {
       const op = createQkvRope(ctx, { ...d, eps: EPS, ropeTheta: THETA, maxPositions: 40_400 });
       const p = makeProblem(d, dtype, 7, true);
       try {
-        for (const [seq, position] of [[7, 4095], [7, 40000], [1, 40000]] as const) {
+        for (const [seq, position] of [
+          [7, 4095],
+          [7, 40000],
+          [1, 40000],
+        ] as const) {
           const raw = qkvProjections(d, p.host.x.subarray(0, seq * d.hidden), p.host.wq, p.host.wk, p.host.wv, seq);
           const want = normRope(d, raw.q, raw.k, p.host.qNorm, p.host.kNorm, seq, position, EPS, THETA);
           const got = await runRows(op, p, seq, position);
@@ -130,7 +142,10 @@ describe('odd hidden sizes', () => {
       const op = createQkvRope(ctx, { ...d, eps: EPS, ropeTheta: THETA, maxPositions: 64 });
       const p = makeProblem(d, dtype, 7);
       try {
-        for (const [seq, paths] of [[1, ['decode', 'decode-split', 'prefill']], [7, ['prefill']]] as const) {
+        for (const [seq, paths] of [
+          [1, ['decode', 'decode-split', 'prefill']],
+          [7, ['prefill']],
+        ] as const) {
           const raw = qkvProjections(d, p.host.x.subarray(0, seq * d.hidden), p.host.wq, p.host.wk, p.host.wv, seq);
           const want = normRope(d, raw.q, raw.k, p.host.qNorm, p.host.kNorm, seq, 5, EPS, THETA);
           for (const path of paths) {
@@ -188,51 +203,57 @@ describe('decode paths in the other kernel layout', () => {
 
 describe('KV-cache mode', () => {
   // decode-split in both kernel layouts: GPUs write K/V from the vec4 GEMV, CPU adapters from the one-lane one.
-  const cases = [['decode', undefined], ['decode-split', undefined], ['decode-split', 'gpu'], ['decode-split', 'cpu']] as const;
-  for (const [decodePath, layout] of cases) it(`writes K and V at their positions and leaves the rest of the cache untouched (prefill, then ${decodePath}${layout ? `, ${layout} layout` : ''})`, async () => {
-    const c = layout ? await openTestContext({ kernelLayout: layout }) : ctx;
-    const d = DIMS[1]!;
-    const capacity = 64;
-    const op = createQkvRope(c, { ...d, eps: EPS, ropeTheta: THETA, maxPositions: 128 });
-    const p = makeProblem(d, 'bf16', 8, false, c);
-    const kCache = createTensor(c, [d.numKvHeads, capacity, d.headDim], 'f32');
-    const vCache = createTensor(c, [d.numKvHeads, capacity, d.headDim], 'f32');
-    const q = createTensor(c, [7, d.numHeads, d.headDim], 'f32');
-    fillTensor(kCache, NaN);
-    fillTensor(vCache, NaN);
-    try {
-      // Prefill rows 0–6 at positions 20–26, then row 7 alone (decode) at position 27.
-      await c.run((pass) => op.encode(pass, { ...p.gpu, q, k: kCache, v: vCache, kvLayout: 'cache', seq: 7, position: 20 }));
-      const xRow7 = uploadTensor(c, [1, d.hidden], 'f32', p.host.x.subarray(7 * d.hidden, 8 * d.hidden));
-      const q1 = createTensor(c, [1, d.numHeads, d.headDim], 'f32');
-      await c.run((pass) => op.encode(pass, { ...p.gpu, x: xRow7, q: q1, k: kCache, v: vCache, kvLayout: 'cache', seq: 1, position: 27, path: decodePath }));
-      const raw = qkvProjections(d, p.host.x, p.host.wq, p.host.wk, p.host.wv, 8);
-      const want = normRope(d, raw.q, raw.k, p.host.qNorm, p.host.kNorm, 8, 20, EPS, THETA);
-      const [kc, vc] = [await readFloat(kCache), await readFloat(vCache)];
-      const hd = d.headDim;
-      for (let h = 0; h < d.numKvHeads; h++) {
-        for (let pos = 0; pos < capacity; pos++) {
-          const at = (h * capacity + pos) * hd;
-          if (pos >= 20 && pos < 28) {
-            const row = pos - 20;
-            const src = (row * d.numKvHeads + h) * hd;
-            expectClose(`k cache head ${h} pos ${pos}`, kc.subarray(at, at + hd), want.k.subarray(src, src + hd));
-            expectClose(`v cache head ${h} pos ${pos}`, vc.subarray(at, at + hd), raw.v.subarray(src, src + hd));
-          } else {
-            expect(kc.subarray(at, at + hd).every(Number.isNaN), `k cache head ${h} pos ${pos} untouched`).toBe(true);
-            expect(vc.subarray(at, at + hd).every(Number.isNaN), `v cache head ${h} pos ${pos} untouched`).toBe(true);
+  const cases = [
+    ['decode', undefined],
+    ['decode-split', undefined],
+    ['decode-split', 'gpu'],
+    ['decode-split', 'cpu'],
+  ] as const;
+  for (const [decodePath, layout] of cases)
+    it(`writes K and V at their positions and leaves the rest of the cache untouched (prefill, then ${decodePath}${layout ? `, ${layout} layout` : ''})`, async () => {
+      const c = layout ? await openTestContext({ kernelLayout: layout }) : ctx;
+      const d = DIMS[1]!;
+      const capacity = 64;
+      const op = createQkvRope(c, { ...d, eps: EPS, ropeTheta: THETA, maxPositions: 128 });
+      const p = makeProblem(d, 'bf16', 8, false, c);
+      const kCache = createTensor(c, [d.numKvHeads, capacity, d.headDim], 'f32');
+      const vCache = createTensor(c, [d.numKvHeads, capacity, d.headDim], 'f32');
+      const q = createTensor(c, [7, d.numHeads, d.headDim], 'f32');
+      fillTensor(kCache, NaN);
+      fillTensor(vCache, NaN);
+      try {
+        // Prefill rows 0–6 at positions 20–26, then row 7 alone (decode) at position 27.
+        await c.run((pass) => op.encode(pass, { ...p.gpu, q, k: kCache, v: vCache, kvLayout: 'cache', seq: 7, position: 20 }));
+        const xRow7 = uploadTensor(c, [1, d.hidden], 'f32', p.host.x.subarray(7 * d.hidden, 8 * d.hidden));
+        const q1 = createTensor(c, [1, d.numHeads, d.headDim], 'f32');
+        await c.run((pass) => op.encode(pass, { ...p.gpu, x: xRow7, q: q1, k: kCache, v: vCache, kvLayout: 'cache', seq: 1, position: 27, path: decodePath }));
+        const raw = qkvProjections(d, p.host.x, p.host.wq, p.host.wk, p.host.wv, 8);
+        const want = normRope(d, raw.q, raw.k, p.host.qNorm, p.host.kNorm, 8, 20, EPS, THETA);
+        const [kc, vc] = [await readFloat(kCache), await readFloat(vCache)];
+        const hd = d.headDim;
+        for (let h = 0; h < d.numKvHeads; h++) {
+          for (let pos = 0; pos < capacity; pos++) {
+            const at = (h * capacity + pos) * hd;
+            if (pos >= 20 && pos < 28) {
+              const row = pos - 20;
+              const src = (row * d.numKvHeads + h) * hd;
+              expectClose(`k cache head ${h} pos ${pos}`, kc.subarray(at, at + hd), want.k.subarray(src, src + hd));
+              expectClose(`v cache head ${h} pos ${pos}`, vc.subarray(at, at + hd), raw.v.subarray(src, src + hd));
+            } else {
+              expect(kc.subarray(at, at + hd).every(Number.isNaN), `k cache head ${h} pos ${pos} untouched`).toBe(true);
+              expect(vc.subarray(at, at + hd).every(Number.isNaN), `v cache head ${h} pos ${pos} untouched`).toBe(true);
+            }
           }
         }
+        expectClose('q of the decode step', await readFloat(q1), want.q.subarray(7 * d.numHeads * hd));
+        xRow7.destroy();
+        q1.destroy();
+      } finally {
+        for (const t of [kCache, vCache, q]) t.destroy();
+        p.destroy();
+        if (c !== ctx) c.destroy();
       }
-      expectClose('q of the decode step', await readFloat(q1), want.q.subarray(7 * d.numHeads * hd));
-      xRow7.destroy();
-      q1.destroy();
-    } finally {
-      for (const t of [kCache, vCache, q]) t.destroy();
-      p.destroy();
-      if (c !== ctx) c.destroy();
-    }
-  });
+    });
 });
 
 describe('bad arguments', () => {

@@ -1,4 +1,17 @@
-import { defineKernel, defineUniforms, dtypeBytes, dtypeWgsl, gemvLanes, laneReduceVariant, laneReduceWgsl, wgslDtypeCode, type DispatchTarget, type GpuContext, type Tensor, type UniformPatch } from '@qwen3-webgpu/tensor';
+import {
+  defineKernel,
+  defineUniforms,
+  dtypeBytes,
+  dtypeWgsl,
+  gemvLanes,
+  laneReduceVariant,
+  laneReduceWgsl,
+  wgslDtypeCode,
+  type DispatchTarget,
+  type GpuContext,
+  type Tensor,
+  type UniformPatch,
+} from '@qwen3-webgpu/tensor';
 import common from './common.wgsl';
 import dot from './dot.wgsl';
 import decodeBody from './qkv-decode.wgsl';
@@ -112,7 +125,8 @@ export function createQkvRope(ctx: GpuContext, options: QkvRopeOptions): QkvRope
   }
   if (hd % 2 !== 0 || hd > 256) fail(`headDim must be even and ≤ 256, got ${hd}`);
   if (nh % nkv !== 0) fail(`numHeads ${nh} must be a multiple of numKvHeads ${nkv}`);
-  if (ctx.limits.maxStorageBuffersPerShaderStage < 10) fail(`needs 10 storage buffers per stage; this adapter allows ${ctx.limits.maxStorageBuffersPerShaderStage}`);
+  if (ctx.limits.maxStorageBuffersPerShaderStage < 10)
+    fail(`needs 10 storage buffers per stage; this adapter allows ${ctx.limits.maxStorageBuffersPerShaderStage}`);
   // Prefill tiles: 32 token rows (16 when head_dim > 128), KT hidden columns at a time; the weight tile shares
   // head_out's storage.
   const tm = hd > 128 ? 16 : 32;
@@ -149,19 +163,31 @@ export function createQkvRope(ctx: GpuContext, options: QkvRopeOptions): QkvRope
       if (a.wk.dtype !== wDtype || a.wv.dtype !== wDtype) fail(`wq, wk, wv must share a dtype, got ${a.wq.dtype}, ${a.wk.dtype}, ${a.wv.dtype}`);
       const nDtype = floatDtype('qNorm', a.qNorm);
       if (a.kNorm.dtype !== nDtype) fail(`qNorm and kNorm must share a dtype, got ${a.qNorm.dtype}, ${a.kNorm.dtype}`);
-      for (const [name, t] of [['q', a.q], ['k', a.k], ['v', a.v]] as const) if (t.dtype !== 'f32') fail(`${name} must be f32, got ${t.dtype}`);
+      for (const [name, t] of [
+        ['q', a.q],
+        ['k', a.k],
+        ['v', a.v],
+      ] as const)
+        if (t.dtype !== 'f32') fail(`${name} must be f32, got ${t.dtype}`);
       if (a.q.numel < seq * nh * hd) fail(`q [${a.q.shape}] holds fewer than seq × nh × hd = ${seq * nh * hd} elements`);
       const cache = (a.kvLayout ?? 'rows') === 'cache';
       let capacity = 0;
       if (cache) {
-        for (const [name, t] of [['k', a.k], ['v', a.v]] as const) {
-          if (t.shape.length !== 3 || t.shape[0] !== nkv || t.shape[2] !== hd) fail(`${name} cache must be [${nkv}, capacity, ${hd}], got [${t.shape.join(', ')}]`);
+        for (const [name, t] of [
+          ['k', a.k],
+          ['v', a.v],
+        ] as const) {
+          if (t.shape.length !== 3 || t.shape[0] !== nkv || t.shape[2] !== hd)
+            fail(`${name} cache must be [${nkv}, capacity, ${hd}], got [${t.shape.join(', ')}]`);
         }
         capacity = a.k.shape[1]!;
         if (a.v.shape[1] !== capacity) fail(`k and v caches differ in capacity (${capacity} vs ${a.v.shape[1]})`);
         if (position + seq > capacity) fail(`positions ${position}…${position + seq - 1} overflow the KV cache capacity ${capacity}`);
       } else {
-        for (const [name, t] of [['k', a.k], ['v', a.v]] as const) {
+        for (const [name, t] of [
+          ['k', a.k],
+          ['v', a.v],
+        ] as const) {
           if (t.numel < seq * nkv * hd) fail(`${name} [${t.shape}] holds fewer than seq × nkv × hd = ${seq * nkv * hd} elements`);
         }
       }
@@ -176,7 +202,11 @@ export function createQkvRope(ctx: GpuContext, options: QkvRopeOptions): QkvRope
       const ioBytes = seq * (hidden + tasks * hd) * 4;
       const patches: UniformPatch<'pos0'>[] = [];
       if (path === 'decode') {
-        patches.push(kernels.decode.compile(ctx, { ...common, WG: decodeWg, TM: 1 }).encode(target, bound, params, tasks, { tag: 'qkv_rope', bytes: weightBytes + ioBytes }));
+        patches.push(
+          kernels.decode
+            .compile(ctx, { ...common, WG: decodeWg, TM: 1 })
+            .encode(target, bound, params, tasks, { tag: 'qkv_rope', bytes: weightBytes + ioBytes }),
+        );
       } else if (path === 'decode-split' || path === 'decode-projection') {
         const meta = { tag: 'qkv gemv', bytes: weightBytes + ioBytes };
         // Rows of whole 16-byte words on GPUs: the vec4 GEMV (qkv-gemv4.wgsl); otherwise u32 words.
@@ -190,16 +220,27 @@ export function createQkvRope(ctx: GpuContext, options: QkvRopeOptions): QkvRope
           patches.push(k4.encode(target, bound, params, Math.ceil((tasks * hd) / (WG / lanes)), meta));
         } else {
           const lanes = ctx.kernelLayout === 'cpu' ? 1 : 32;
-          patches.push(kernels.gemv.compile(ctx, { ...common, WG, TM: 1, LANES: lanes }).encode(target, bound, params, Math.ceil((tasks * hd) / (WG / lanes)), meta));
+          patches.push(
+            kernels.gemv.compile(ctx, { ...common, WG, TM: 1, LANES: lanes }).encode(target, bound, params, Math.ceil((tasks * hd) / (WG / lanes)), meta),
+          );
         }
         if (path === 'decode-split') {
-          patches.push(kernels.normRope.compile(ctx, { ...common, WG, TM: 1 }).encode(target, bound, params, nh + nkv, { tag: 'qk_norm rope', bytes: 2 * (nh + nkv) * hd * 4 }));
+          patches.push(
+            kernels.normRope
+              .compile(ctx, { ...common, WG, TM: 1 })
+              .encode(target, bound, params, nh + nkv, { tag: 'qk_norm rope', bytes: 2 * (nh + nkv) * hd * 4 }),
+          );
         }
       } else {
-        patches.push(kernels.prefill.compile(ctx, { ...common, WG, TM: tm, KT: kt, HEAD_OUT_SIZE: headOut.prefill }).encode(target, bound, params, tasks * Math.ceil(seq / tm), { tag: 'qkv_rope prefill', bytes: weightBytes + ioBytes }));
+        patches.push(
+          kernels.prefill
+            .compile(ctx, { ...common, WG, TM: tm, KT: kt, HEAD_OUT_SIZE: headOut.prefill })
+            .encode(target, bound, params, tasks * Math.ceil(seq / tm), { tag: 'qkv_rope prefill', bytes: weightBytes + ioBytes }),
+        );
       }
       return (p: number) => {
-        if (!Number.isSafeInteger(p) || p < 0 || p + seq > o.maxPositions || (cache && p + seq > capacity)) fail(`position ${p} (+ ${seq} rows) is outside the RoPE table or the KV cache`);
+        if (!Number.isSafeInteger(p) || p < 0 || p + seq > o.maxPositions || (cache && p + seq > capacity))
+          fail(`position ${p} (+ ${seq} rows) is outside the RoPE table or the KV cache`);
         for (const patch of patches) patch.set('pos0', p);
       };
     },

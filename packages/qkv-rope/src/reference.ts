@@ -40,7 +40,17 @@ export function qkvProjections(d: QkvDims, x: ArrayLike<number>, wq: ArrayLike<n
 }
 
 /** QK-norm and RoPE of raw projections q [seq, nh, hd], k [seq, nkv, hd]. */
-export function normRope(d: QkvDims, q: ArrayLike<number>, k: ArrayLike<number>, qNorm: ArrayLike<number>, kNorm: ArrayLike<number>, seq: number, pos0: number, eps: number, theta: number) {
+export function normRope(
+  d: QkvDims,
+  q: ArrayLike<number>,
+  k: ArrayLike<number>,
+  qNorm: ArrayLike<number>,
+  kNorm: ArrayLike<number>,
+  seq: number,
+  pos0: number,
+  eps: number,
+  theta: number,
+) {
   const positions = Array.from({ length: seq }, (_, i) => pos0 + i);
   const one = (raw: ArrayLike<number>, w: ArrayLike<number>, heads: number) =>
     reference.rope(reference.rmsnorm(raw, w, seq * heads, d.headDim, eps), positions, seq, heads, d.headDim, theta);

@@ -22,7 +22,11 @@ for (const seq of values.seq.split(',').map(Number)) {
   const q = rng.normalArray(seq * nh * hd);
   const k = rng.normalArray(nkv * capacity * hd);
   const v = rng.normalArray(nkv * capacity * hd);
-  const [qt, kt, vt] = [uploadTensor(ctx, [seq, nh, hd], 'f32', q), uploadTensor(ctx, [nkv, capacity, hd], 'f32', k), uploadTensor(ctx, [nkv, capacity, hd], 'f32', v)];
+  const [qt, kt, vt] = [
+    uploadTensor(ctx, [seq, nh, hd], 'f32', q),
+    uploadTensor(ctx, [nkv, capacity, hd], 'f32', k),
+    uploadTensor(ctx, [nkv, capacity, hd], 'f32', v),
+  ];
   const [outFlash, outTiled] = [createTensor(ctx, [seq, nh * hd], 'f32'), createTensor(ctx, [seq, nh * hd], 'f32')];
   const runFlash = (pass: GPUComputePassEncoder) => flash.encode(pass, { q: qt, kCache: kt, vCache: vt, out: outFlash, seq, pos0: 0 });
   const tiled = createAttention(ctx, { numHeads: nh, numKvHeads: nkv, headDim: hd, capacity });
@@ -55,9 +59,11 @@ for (const seq of values.seq.split(',').map(Number)) {
   const tFlash = await timeGpu(ctx, runFlash, { repeats: 10, trials: 9, warmupMs: 100 });
   const tTiled = await timeGpu(ctx, runTiled, { repeats: 10, trials: 9, warmupMs: 100 });
   // Causal attention FLOPs: 2 products (QKᵀ, PV) × 2 FLOPs × hd × nh × seq(seq+1)/2.
-  const flops = 4 * hd * nh * (seq * (seq + 1)) / 2;
-  rows.push(`${String(seq).padStart(5)} ${tTiled.ms.toFixed(3).padStart(9)} ${tFlash.ms.toFixed(3).padStart(9)} ${(tTiled.ms / tFlash.ms).toFixed(2).padStart(7)} ` +
-    `${(flops / (tFlash.ms * 1e9)).toFixed(2).padStart(8)}  ${ok ? 'ok' : 'FAIL'} (max |err| vs f64 ${worst.toExponential(2)}, relL2 vs tiled ${vsTiled.toExponential(2)})`);
+  const flops = (4 * hd * nh * (seq * (seq + 1))) / 2;
+  rows.push(
+    `${String(seq).padStart(5)} ${tTiled.ms.toFixed(3).padStart(9)} ${tFlash.ms.toFixed(3).padStart(9)} ${(tTiled.ms / tFlash.ms).toFixed(2).padStart(7)} ` +
+      `${(flops / (tFlash.ms * 1e9)).toFixed(2).padStart(8)}  ${ok ? 'ok' : 'FAIL'} (max |err| vs f64 ${worst.toExponential(2)}, relL2 vs tiled ${vsTiled.toExponential(2)})`,
+  );
   for (const t of [qt, kt, vt, outFlash, outTiled]) t.destroy();
 }
 console.log(`\nprefill attention, ${nh}/${nkv} heads, hd ${hd}, pos0 0 (${ctx.info.description || ctx.info.device})`);

@@ -63,7 +63,10 @@ async function run(lm: Qwen3ForCausalLM, ids: number[], options: GenerateOptions
 function gpuMemoryMiB(): number | undefined {
   try {
     const rows = execFileSync('nvidia-smi', ['--query-compute-apps=pid,used_memory', '--format=csv,noheader,nounits'], { encoding: 'utf8' });
-    const mine = rows.split('\n').map((l) => l.split(',').map((s) => s.trim())).find(([pid]) => Number(pid) === process.pid);
+    const mine = rows
+      .split('\n')
+      .map((l) => l.split(',').map((s) => s.trim()))
+      .find(([pid]) => Number(pid) === process.pid);
     return mine ? Number(mine[1]) : undefined;
   } catch {
     return undefined;
@@ -84,7 +87,9 @@ const rate = (tokS: number) => {
   const ms = 1000 / tokS;
   return `${tokS.toFixed(1)} tok/s, ${ms.toFixed(3)} ms/token, ${(weightBytes / (ms * 1e6)).toFixed(0)} GB/s of weights (${((100 * weightBytes) / (ms * 1e6) / copy.gbps).toFixed(1)} % of copy)`;
 };
-console.log(`\nQwen3 ${(weights.checkpoint.totalBytes / 1e9).toFixed(2)} GB ${weights.embedTokens.tensor.dtype} on ${ctx.info.description || ctx.info.device}; copy ${copy.gbps.toFixed(0)} GB/s`);
+console.log(
+  `\nQwen3 ${(weights.checkpoint.totalBytes / 1e9).toFixed(2)} GB ${weights.embedTokens.tensor.dtype} on ${ctx.info.description || ctx.info.device}; copy ${copy.gbps.toFixed(0)} GB/s`,
+);
 console.log(`load ${loadS.toFixed(2)} s; prefill ${promptLen} tokens: ${stats.prefillMs.toFixed(1)} ms (${stats.prefillTokensPerSecond.toFixed(0)} tok/s)`);
 console.log(`decode ${stats.generatedTokens} tokens, run-ahead ${runAhead}: ${rate(stats.decodeTokensPerSecond)}`);
 console.log(`decode ${stepwise.stats.generatedTokens} tokens, step by step: ${rate(stepwise.stats.decodeTokensPerSecond)}`);
@@ -92,12 +97,22 @@ console.log(`run-ahead ids ${stepwise.ids.join() === ids.join() ? 'identical to'
 if (memory !== undefined) console.log(`GPU memory of this process with a ${maxContext}-position cache (nvidia-smi): ${memory} MiB`);
 let failed = stepwise.ids.join() !== ids.join();
 if (values.torch) {
-  const torch = JSON.parse(readFileSync(values.torch, 'utf8')) as { greedy_ids_f32: number[]; decode_tok_s: number; prefill_ms: number; dtype: string; device: string };
+  const torch = JSON.parse(readFileSync(values.torch, 'utf8')) as {
+    greedy_ids_f32: number[];
+    decode_tok_s: number;
+    prefill_ms: number;
+    dtype: string;
+    device: string;
+  };
   const n = Math.min(torch.greedy_ids_f32.length, ids.length);
   const same = ids.slice(0, n).every((id, i) => id === torch.greedy_ids_f32[i]);
   failed ||= !same;
-  console.log(`HF float32 greedy ids (first ${n}): ${same ? 'identical' : `DIFFER\n  ours ${ids.slice(0, n).join(' ')}\n  HF   ${torch.greedy_ids_f32.slice(0, n).join(' ')}`}`);
-  console.log(`HF transformers generate() on ${torch.device} (${torch.dtype}): decode ${torch.decode_tok_s.toFixed(1)} tok/s → ours ×${(stats.decodeTokensPerSecond / torch.decode_tok_s).toFixed(2)}`);
+  console.log(
+    `HF float32 greedy ids (first ${n}): ${same ? 'identical' : `DIFFER\n  ours ${ids.slice(0, n).join(' ')}\n  HF   ${torch.greedy_ids_f32.slice(0, n).join(' ')}`}`,
+  );
+  console.log(
+    `HF transformers generate() on ${torch.device} (${torch.dtype}): decode ${torch.decode_tok_s.toFixed(1)} tok/s → ours ×${(stats.decodeTokensPerSecond / torch.decode_tok_s).toFixed(2)}`,
+  );
 }
 if (values.profile) await printProfile(ctx, lm, prompt, copy.gbps);
 lm.destroy();
@@ -108,8 +123,10 @@ if (values.long) {
   const longPrompt = promptOf(cached);
   await run(longLm, promptOf(16), { maxTokens: 4 });
   const r = await run(longLm, longPrompt, { maxTokens: tokens, runAhead });
-  console.log(`\nlong context: prefill ${cached} tokens ${r.stats.prefillMs.toFixed(0)} ms; decode ${r.stats.generatedTokens} tokens after ${cached} cached: ` +
-    `${r.stats.decodeTokensPerSecond.toFixed(1)} tok/s = ${((100 * r.stats.decodeTokensPerSecond) / stats.decodeTokensPerSecond).toFixed(0)} % of the short-context rate`);
+  console.log(
+    `\nlong context: prefill ${cached} tokens ${r.stats.prefillMs.toFixed(0)} ms; decode ${r.stats.generatedTokens} tokens after ${cached} cached: ` +
+      `${r.stats.decodeTokensPerSecond.toFixed(1)} tok/s = ${((100 * r.stats.decodeTokensPerSecond) / stats.decodeTokensPerSecond).toFixed(0)} % of the short-context rate`,
+  );
   if (values.profile) await printProfile(ctx, longLm, undefined, copy.gbps);
   longLm.destroy();
 }

@@ -21,8 +21,10 @@ export async function printProfile(ctx: GpuContext, lm: Qwen3ForCausalLM, prompt
     encode.push(p.encodeMs);
     gpu.push(p.gpuMs);
   }
-  console.log(`\nprofile at ${lm.length} cached positions, ${steps} steps: host encode ${(median(encode) * 1000).toFixed(0)} µs/step (min ${(Math.min(...encode) * 1000).toFixed(0)}), ` +
-    `GPU ${(median(gpu) * 1000).toFixed(0)} µs/step (one pass, min ${(Math.min(...gpu) * 1000).toFixed(0)})`);
+  console.log(
+    `\nprofile at ${lm.length} cached positions, ${steps} steps: host encode ${(median(encode) * 1000).toFixed(0)} µs/step (min ${(Math.min(...encode) * 1000).toFixed(0)}), ` +
+      `GPU ${(median(gpu) * 1000).toFixed(0)} µs/step (one pass, min ${(Math.min(...gpu) * 1000).toFixed(0)})`,
+  );
 
   const kinds = new Map<string, { count: number; ms: number[]; bytes: number }>();
   const rounds = 8;
@@ -48,9 +50,16 @@ export async function printProfile(ctx: GpuContext, lm: Qwen3ForCausalLM, prompt
   console.log(`${'kernel'.padEnd(18)} ${pad('disp/tok', 8)} ${pad('µs/tok', 8)} ${pad('MB/tok', 8)} ${pad('GB/s', 7)} ${pad('% copy', 7)}`);
   for (const r of rows) {
     const gbps = r.bytes / (r.us * 1e3);
-    console.log(`${r.tag.padEnd(18)} ${pad(r.count, 8)} ${pad(r.us.toFixed(1), 8)} ${pad((r.bytes / 1e6).toFixed(2), 8)} ${pad(gbps.toFixed(0), 7)} ${pad(((100 * gbps) / copyGbps).toFixed(1), 7)}`);
+    console.log(
+      `${r.tag.padEnd(18)} ${pad(r.count, 8)} ${pad(r.us.toFixed(1), 8)} ${pad((r.bytes / 1e6).toFixed(2), 8)} ${pad(gbps.toFixed(0), 7)} ${pad(((100 * gbps) / copyGbps).toFixed(1), 7)}`,
+    );
   }
-  console.log(`${'total'.padEnd(18)} ${pad(rows.reduce((s, r) => s + r.count, 0), 8)} ${pad(total.toFixed(1), 8)}`);
+  console.log(
+    `${'total'.padEnd(18)} ${pad(
+      rows.reduce((s, r) => s + r.count, 0),
+      8,
+    )} ${pad(total.toFixed(1), 8)}`,
+  );
 
   // Isolated loops: every dispatch of one GEMV kind in a step, back to back in one pass, repeated.
   const list = lm.decodeStep(greedy);
@@ -61,6 +70,8 @@ export async function printProfile(ctx: GpuContext, lm: Qwen3ForCausalLM, prompt
     const bytes = view.describe().reduce((s, d) => s + d.bytes, 0);
     const timing = await timeGpu(ctx, (pass) => view.encode(pass), { repeats: tag === 'lm_head' ? 20 : 4, trials: 9 });
     const gbps = bytes / (timing.ms * 1e6);
-    console.log(`  ${tag.padEnd(10)} ${pad(view.length, 3)} dispatches, ${(bytes / 1e6).toFixed(1)} MB: ${(timing.ms * 1000).toFixed(1)} µs, ${gbps.toFixed(0)} GB/s = ${((100 * gbps) / copyGbps).toFixed(1)} % of copy (${timing.method})`);
+    console.log(
+      `  ${tag.padEnd(10)} ${pad(view.length, 3)} dispatches, ${(bytes / 1e6).toFixed(1)} MB: ${(timing.ms * 1000).toFixed(1)} µs, ${gbps.toFixed(0)} GB/s = ${((100 * gbps) / copyGbps).toFixed(1)} % of copy (${timing.method})`,
+    );
   }
 }

@@ -44,7 +44,12 @@ export async function loadCausalLM(source: ModelSource | Checkpoint, options: Lo
   const stopIds = stopIdsOf(checkpoint);
   if ((options.backend ?? 'webgpu') === 'cpu') {
     const model = new CpuQwen3Model(await loadCpuWeights(checkpoint, options.onWarning), options.maxContext ? { maxContext: options.maxContext } : {});
-    return adapt('cpu', model, async (ids) => model.forward(ids).logits, () => {});
+    return adapt(
+      'cpu',
+      model,
+      async (ids) => model.forward(ids).logits,
+      () => {},
+    );
   }
   const ctx = options.ctx ?? (await createGpuContext());
   const weights = await loadQwen3Weights(ctx, checkpoint, {
@@ -54,13 +59,25 @@ export async function loadCausalLM(source: ModelSource | Checkpoint, options: Lo
   const lm = new Qwen3ForCausalLM(ctx, weights, options.maxContext ? { maxContext: options.maxContext } : {});
   // After a device loss every call rejects with DeviceLostError (no hang, no empty message); destroy() still works.
   const guard = guardDeviceLoss(ctx.device);
-  return adapt('webgpu', lm, (ids) => guard.run(async () => (await lm.forward(ids)).logits), () => {
-    lm.destroy();
-    weights.destroy();
-    if (!options.ctx) ctx.destroy();
-  }, guard.run);
+  return adapt(
+    'webgpu',
+    lm,
+    (ids) => guard.run(async () => (await lm.forward(ids)).logits),
+    () => {
+      lm.destroy();
+      weights.destroy();
+      if (!options.ctx) ctx.destroy();
+    },
+    guard.run,
+  );
 
-  function adapt(backend: 'webgpu' | 'cpu', model: TokenBackend, forward: CausalLM['forward'], destroy: () => void, run: DeviceLossGuard['run'] = (fn) => fn()): CausalLM {
+  function adapt(
+    backend: 'webgpu' | 'cpu',
+    model: TokenBackend,
+    forward: CausalLM['forward'],
+    destroy: () => void,
+    run: DeviceLossGuard['run'] = (fn) => fn(),
+  ): CausalLM {
     const { queueNext, discard } = model;
     return {
       backend,
@@ -78,7 +95,12 @@ export async function loadCausalLM(source: ModelSource | Checkpoint, options: Lo
       reset: () => model.reset(),
       next: (ids, sampling, u) => run(() => model.next(ids, sampling, u)),
       // Run-ahead where the backend can (generate() keeps several decode steps in flight through these).
-      ...(queueNext && discard ? { queueNext: (sampling: ResolvedSampling, u: number) => handled(run(() => queueNext.call(model, sampling, u))), discard: (steps: number) => run(() => discard.call(model, steps)) } : {}),
+      ...(queueNext && discard
+        ? {
+            queueNext: (sampling: ResolvedSampling, u: number) => handled(run(() => queueNext.call(model, sampling, u))),
+            discard: (steps: number) => run(() => discard.call(model, steps)),
+          }
+        : {}),
       forward,
       destroy,
     };

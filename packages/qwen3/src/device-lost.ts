@@ -16,7 +16,8 @@ export function guardDeviceLoss(device: GPUDevice): DeviceLossGuard {
   const lost = device.lost.then((i) => {
     info = i;
   });
-  const error = () => new DeviceLostError(`the WebGPU device was lost (${info!.reason}${info!.message ? `: ${info!.message}` : ''}); the model cannot run further`);
+  const error = () =>
+    new DeviceLostError(`the WebGPU device was lost (${info!.reason}${info!.message ? `: ${info!.message}` : ''}); the model cannot run further`);
   return {
     async run(fn) {
       if (info) throw error();

@@ -82,7 +82,9 @@ export function allowedWeights(logits: ArrayLike<number>, seen: (i: number) => b
   for (let i = 0; i < n; i++) if (keep[i]) total += w[i] = Math.exp(z[i]! - max);
   if (s.topP < 1) {
     // The smallest probability θ such that the tokens with p ≥ θ carry at least top_p of the mass.
-    const order = Array.from({ length: n }, (_, i) => i).filter((i) => keep[i]).sort((a, b) => w[b]! - w[a]!);
+    const order = Array.from({ length: n }, (_, i) => i)
+      .filter((i) => keep[i])
+      .sort((a, b) => w[b]! - w[a]!);
     let mass = 0;
     let theta = 0;
     for (const i of order) {

@@ -28,7 +28,11 @@ export interface TextTokenizer {
 
 /** A special token as tokenizer_config.json writes it: a string or an AddedToken object. */
 const tokenText = (t: unknown): string | undefined =>
-  typeof t === 'string' ? t : t && typeof t === 'object' && typeof (t as { content?: unknown }).content === 'string' ? (t as { content: string }).content : undefined;
+  typeof t === 'string'
+    ? t
+    : t && typeof t === 'object' && typeof (t as { content?: unknown }).content === 'string'
+      ? (t as { content: string }).content
+      : undefined;
 
 async function chatTemplateOf(files: CheckpointFiles, config: Record<string, unknown>): Promise<string | undefined> {
   const t = config.chat_template;
@@ -83,7 +87,8 @@ export async function loadTokenizer(source: ModelSource | Checkpoint): Promise<T
     eosId: eos === undefined ? undefined : tk.token_to_id(eos),
     hasChatTemplate: templateSource !== undefined,
     renderChat(messages, options = {}) {
-      if (templateSource === undefined) throw new WeightsError(files.location, 'has no chat template (tokenizer_config.json chat_template, chat_template.jinja or chat_template.json)');
+      if (templateSource === undefined)
+        throw new WeightsError(files.location, 'has no chat template (tokenizer_config.json chat_template, chat_template.jinja or chat_template.json)');
       try {
         template ??= new Template(templateSource);
         return template.render({
@@ -111,7 +116,11 @@ export interface PromptOptions {
 /** Prompt ids of a text: plain (with the post-processor's special tokens), or as the user's turn of a chat. */
 export function encodePrompt(tokenizer: TextTokenizer, text: string, options: PromptOptions = {}): number[] {
   if (!options.chat) return tokenizer.encode(text);
-  const messages: ChatMessage[] = [...(options.system !== undefined ? [{ role: 'system' as const, content: options.system }] : []), ...(options.history ?? []), { role: 'user', content: text }];
+  const messages: ChatMessage[] = [
+    ...(options.system !== undefined ? [{ role: 'system' as const, content: options.system }] : []),
+    ...(options.history ?? []),
+    { role: 'user', content: text },
+  ];
   return tokenizer.encode(tokenizer.renderChat(messages, { noThink: options.noThink ?? false }), false);
 }
 

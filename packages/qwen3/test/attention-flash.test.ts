@@ -12,7 +12,17 @@ beforeAll(async () => {
 afterAll(() => ctx?.destroy());
 
 /** Causal GQA attention in float64: row t at position pos0 + t sees keys 0 … pos0 + t of kv head h / (nh / nkv). */
-function attentionReference(q: Float32Array, k: Float32Array, v: Float32Array, seq: number, pos0: number, nh: number, nkv: number, hd: number, capacity: number): Float64Array {
+function attentionReference(
+  q: Float32Array,
+  k: Float32Array,
+  v: Float32Array,
+  seq: number,
+  pos0: number,
+  nh: number,
+  nkv: number,
+  hd: number,
+  capacity: number,
+): Float64Array {
   const want = new Float64Array(seq * nh * hd);
   for (let t = 0; t < seq; t++) {
     for (let h = 0; h < nh; h++) {
@@ -35,8 +45,17 @@ describe('flash-attention prefill vs the float64 reference', () => {
   // [nh, nkv, hd, seq, pos0, q scale]: rows per kv head (seq · nh/nkv) not multiples of 64, keys not multiples of
   // 64, groups of 1, 2, 3, 5 query heads per kv head, head_dim 16 … 256, Qwen3-0.6B's 16/8/128, large scores.
   for (const [nh, nkv, hd, seq, pos0, qScale] of [
-    [4, 2, 16, 7, 0, 1], [5, 1, 32, 37, 0, 1], [3, 1, 48, 29, 70, 1], [2, 1, 144, 20, 3, 1], [2, 1, 128, 3, 130, 1], [4, 2, 128, 40, 300, 1], [2, 2, 256, 18, 5, 1],
-    [6, 2, 64, 100, 17, 1], [16, 8, 128, 130, 0, 1], [16, 8, 128, 65, 900, 1], [16, 8, 128, 33, 0, 6],
+    [4, 2, 16, 7, 0, 1],
+    [5, 1, 32, 37, 0, 1],
+    [3, 1, 48, 29, 70, 1],
+    [2, 1, 144, 20, 3, 1],
+    [2, 1, 128, 3, 130, 1],
+    [4, 2, 128, 40, 300, 1],
+    [2, 2, 256, 18, 5, 1],
+    [6, 2, 64, 100, 17, 1],
+    [16, 8, 128, 130, 0, 1],
+    [16, 8, 128, 65, 900, 1],
+    [16, 8, 128, 33, 0, 6],
   ] as const) {
     it(`causal GQA ${nh}/${nkv} heads, hd ${hd}, ${seq} rows at position ${pos0}${qScale !== 1 ? `, q × ${qScale} (peaked softmax)` : ''}`, async () => {
       const capacity = 1024;
@@ -53,7 +72,10 @@ describe('flash-attention prefill vs the float64 reference', () => {
         const flash = createFlashAttention(ctx, { numHeads: nh, numKvHeads: nkv, headDim: hd });
         await ctx.run((pass) => flash.encode(pass, { q: qt, kCache: kt, vCache: vt, out, seq, pos0 }));
         const got = await readFloat(out);
-        expect(got.findIndex((x) => !Number.isFinite(x)), 'first output never written').toBe(-1);
+        expect(
+          got.findIndex((x) => !Number.isFinite(x)),
+          'first output never written',
+        ).toBe(-1);
         expect(reference.relativeL2(got, want)).toBeLessThanOrEqual(1e-6);
         const { maxAbsError, maxAbsRef } = reference.maxAbsError(got, want);
         expect(maxAbsError).toBeLessThanOrEqual(1e-5 * maxAbsRef + 1e-6);

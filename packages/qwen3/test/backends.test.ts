@@ -25,10 +25,70 @@ afterAll(() => {
 
 const base = { model_type: 'qwen3', rms_norm_eps: 1e-6, max_position_embeddings: 512, bos_token_id: 1, eos_token_id: 2, hidden_act: 'silu' };
 const CONFIGS: [string, Record<string, unknown>, 'BF16' | 'F16' | 'F32'][] = [
-  ['GQA 5:1, hd 64, untied, bf16', { ...base, vocab_size: 300, hidden_size: 160, intermediate_size: 224, num_hidden_layers: 3, num_attention_heads: 5, num_key_value_heads: 1, head_dim: 64, rope_theta: 1e6, tie_word_embeddings: false }, 'BF16'],
-  ['GQA 2:1, hd 32, tied, f16', { ...base, vocab_size: 257, hidden_size: 96, intermediate_size: 160, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, head_dim: 32, rope_theta: 10000, tie_word_embeddings: true }, 'F16'],
-  ['MHA, hd 128, tied, bf16', { ...base, vocab_size: 211, hidden_size: 128, intermediate_size: 256, num_hidden_layers: 2, num_attention_heads: 2, num_key_value_heads: 2, head_dim: 128, rope_theta: 1e6, tie_word_embeddings: true }, 'BF16'],
-  ['hidden 66 (not a multiple of 4), GQA 3:1, hd 32, untied, f32', { ...base, vocab_size: 199, hidden_size: 66, intermediate_size: 90, num_hidden_layers: 2, num_attention_heads: 3, num_key_value_heads: 1, head_dim: 32, rope_theta: 1e6, tie_word_embeddings: false }, 'F32'],
+  [
+    'GQA 5:1, hd 64, untied, bf16',
+    {
+      ...base,
+      vocab_size: 300,
+      hidden_size: 160,
+      intermediate_size: 224,
+      num_hidden_layers: 3,
+      num_attention_heads: 5,
+      num_key_value_heads: 1,
+      head_dim: 64,
+      rope_theta: 1e6,
+      tie_word_embeddings: false,
+    },
+    'BF16',
+  ],
+  [
+    'GQA 2:1, hd 32, tied, f16',
+    {
+      ...base,
+      vocab_size: 257,
+      hidden_size: 96,
+      intermediate_size: 160,
+      num_hidden_layers: 2,
+      num_attention_heads: 4,
+      num_key_value_heads: 2,
+      head_dim: 32,
+      rope_theta: 10000,
+      tie_word_embeddings: true,
+    },
+    'F16',
+  ],
+  [
+    'MHA, hd 128, tied, bf16',
+    {
+      ...base,
+      vocab_size: 211,
+      hidden_size: 128,
+      intermediate_size: 256,
+      num_hidden_layers: 2,
+      num_attention_heads: 2,
+      num_key_value_heads: 2,
+      head_dim: 128,
+      rope_theta: 1e6,
+      tie_word_embeddings: true,
+    },
+    'BF16',
+  ],
+  [
+    'hidden 66 (not a multiple of 4), GQA 3:1, hd 32, untied, f32',
+    {
+      ...base,
+      vocab_size: 199,
+      hidden_size: 66,
+      intermediate_size: 90,
+      num_hidden_layers: 2,
+      num_attention_heads: 3,
+      num_key_value_heads: 1,
+      head_dim: 32,
+      rope_theta: 1e6,
+      tie_word_embeddings: false,
+    },
+    'F32',
+  ],
 ];
 
 describe.each(['own', 'other'] as const)('WebGPU (%s kernel layout) vs CPU backend on random checkpoints', (which) => {
@@ -53,7 +113,9 @@ describe.each(['own', 'other'] as const)('WebGPU (%s kernel layout) vs CPU backe
         let want = wantFirst.logits;
         let got = gotFirst.logits;
         for (let t = 0; t < 20; t++) {
-          expect(reference.relativeL2(got.subarray(t * vocab, (t + 1) * vocab), want.subarray(t * vocab, (t + 1) * vocab)), `prefill ${t}`).toBeLessThanOrEqual(1e-4);
+          expect(reference.relativeL2(got.subarray(t * vocab, (t + 1) * vocab), want.subarray(t * vocab, (t + 1) * vocab)), `prefill ${t}`).toBeLessThanOrEqual(
+            1e-4,
+          );
         }
         let last = want.subarray(19 * vocab);
         for (let step = 0; step < 20; step++) {

@@ -8,9 +8,21 @@ import { writeSyntheticCheckpoint } from '@qwen3-webgpu/weights/node';
 import { generate, loadCausalLM } from '../src/index.ts';
 
 const config = {
-  model_type: 'qwen3', vocab_size: 151, hidden_size: 64, intermediate_size: 96, num_hidden_layers: 2, num_attention_heads: 4,
-  num_key_value_heads: 2, head_dim: 16, rms_norm_eps: 1e-6, rope_theta: 10000, max_position_embeddings: 256,
-  tie_word_embeddings: true, bos_token_id: 1, eos_token_id: 2, hidden_act: 'silu',
+  model_type: 'qwen3',
+  vocab_size: 151,
+  hidden_size: 64,
+  intermediate_size: 96,
+  num_hidden_layers: 2,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  head_dim: 16,
+  rms_norm_eps: 1e-6,
+  rope_theta: 10000,
+  max_position_embeddings: 256,
+  tie_word_embeddings: true,
+  bos_token_id: 1,
+  eos_token_id: 2,
+  hidden_act: 'silu',
 };
 
 let ctx: GpuContext;

@@ -35,7 +35,9 @@ describe('NaN/Inf in the weights', () => {
       const warnings: string[] = [];
       const lm = await loadCausalLM(dir, { backend, onWarning: (l) => warnings.push(l) });
       try {
-        expect(warnings).toEqual([`${join(dir, 'model.safetensors')}: tensor 'model.layers.2.mlp.down_proj.weight' holds 2 non-finite values (NaN or ±Inf); the model's output will not be finite`]);
+        expect(warnings).toEqual([
+          `${join(dir, 'model.safetensors')}: tensor 'model.layers.2.mlp.down_proj.weight' holds 2 non-finite values (NaN or ±Inf); the model's output will not be finite`,
+        ]);
         for (const options of [{ temperature: 0 }, { temperature: 0.8, topK: 20, seed: 1 }]) {
           const ids: number[] = [];
           const run = async () => {

@@ -65,7 +65,11 @@ describe('generate()', () => {
 
   it('run-ahead (steps in flight, the id kept on the GPU) gives exactly what step-by-step gives, stops included', async () => {
     const sampled = { temperature: 1.1, topK: 40, topP: 0.9, repetitionPenalty: 1.3, presencePenalty: 0.4, maxTokens: 14 };
-    for (const options of [{ temperature: 0, maxTokens: 10 }, { ...sampled, seed: 7 }, { ...sampled, seed: 8 }] as GenerateOptions[]) {
+    for (const options of [
+      { temperature: 0, maxTokens: 10 },
+      { ...sampled, seed: 7 },
+      { ...sampled, seed: 8 },
+    ] as GenerateOptions[]) {
       const stepwise = await run(gpu, { ...options, runAhead: 1 });
       for (const runAhead of [2, 3, 5]) expect((await run(gpu, { ...options, runAhead })).ids, `runAhead ${runAhead}`).toEqual(stepwise.ids);
       // A stop mid-stream discards the steps computed past it: the continuation after it must not notice them.

@@ -1,5 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRng, createTensor, fillTensor, readFloat, readTensor, reference, roundToDtype, splitRows, uploadTensor, writeTensor, type GpuContext, type KernelLayout } from '@qwen3-webgpu/tensor';
+import {
+  createRng,
+  createTensor,
+  fillTensor,
+  readFloat,
+  readTensor,
+  reference,
+  roundToDtype,
+  splitRows,
+  uploadTensor,
+  writeTensor,
+  type GpuContext,
+  type KernelLayout,
+} from '@qwen3-webgpu/tensor';
 import { openTestContext } from '@qwen3-webgpu/tensor/testing';
 import { attentionScratchSize, createAttention, createEmbedding, createLinear, createSampler } from '../src/kernels/index.ts';
 import { resolveSampling, sampleToken } from '../src/sampling.ts';
@@ -24,7 +37,17 @@ afterAll(() => {
 describe.each(['gpu', 'cpu', 'gpu without subgroups'] as const)('linear, %s layout', (layout) => {
   for (const dtype of ['bf16', 'f16', 'f32'] as const) {
     // One row with k · bytes a multiple of 16 takes the GEMV on the gpu layout (also forced off: noGemv).
-    for (const [rows, n, k, noGemv] of [[1, 37, 64, false], [1, 37, 64, true], [1, 301, 1024, false], [1, 70, 3072, false], [1, 1030, 64, false], [6, 40, 33, false], [13, 129, 96, false], [1, 19, 1030, false], [5, 24, 1030, false]] as const) {
+    for (const [rows, n, k, noGemv] of [
+      [1, 37, 64, false],
+      [1, 37, 64, true],
+      [1, 301, 1024, false],
+      [1, 70, 3072, false],
+      [1, 1030, 64, false],
+      [6, 40, 33, false],
+      [13, 129, 96, false],
+      [1, 19, 1030, false],
+      [5, 24, 1030, false],
+    ] as const) {
       it(`${dtype} [${rows}, ${k}] · [${n}, ${k}]ᵀ${noGemv ? ' (no GEMV)' : ''}, overwrite and accumulate, whole and in parts`, async () => {
         const ctx = layouts[layout]!;
         const x = rng.normalArray(rows * k);
@@ -53,7 +76,11 @@ describe.each(['gpu', 'cpu', 'gpu without subgroups'] as const)('linear, %s layo
 });
 
 describe.each(['gpu', 'cpu', 'gpu without subgroups'] as const)('swiglu, %s layout', (layout) => {
-  it.each([[5, 48, 40], [1, 48, 40], [1, 75, 1024]] as const)('h = silu(x·Wgᵀ) ⊙ x·Wuᵀ (bf16 weights, [%i, %i, %i])', async (rows, inter, k) => {
+  it.each([
+    [5, 48, 40],
+    [1, 48, 40],
+    [1, 75, 1024],
+  ] as const)('h = silu(x·Wgᵀ) ⊙ x·Wuᵀ (bf16 weights, [%i, %i, %i])', async (rows, inter, k) => {
     const ctx = layouts[layout]!;
     const x = rng.normalArray(rows * k);
     const wg = roundToDtype(rng.normalArray(inter * k, 0.3), 'bf16');
@@ -92,10 +119,20 @@ describe('embedding', () => {
 
 describe.each(['gpu', 'cpu'] as const)('attention, %s layout', (layout) => {
   for (const [nh, nkv, hd, seq, pos0, split, simple] of [
-    [4, 2, 16, 7, 0, false, false], [5, 1, 32, 1, 200, false, false], [2, 1, 128, 3, 130, false, false],
-    [4, 2, 16, 7, 0, false, true], [2, 1, 128, 3, 130, false, true],
-    [5, 1, 64, 1, 700, true, false], [2, 2, 32, 1, 1000, true, false], [4, 2, 64, 1, 3, true, false], [16, 8, 128, 1, 1023, true, false], [6, 2, 256, 1, 259, true, false], [8, 1, 16, 1, 130, true, false],
-    [5, 1, 64, 37, 0, false, false], [4, 2, 128, 40, 300, false, false], [2, 1, 256, 18, 5, false, false],
+    [4, 2, 16, 7, 0, false, false],
+    [5, 1, 32, 1, 200, false, false],
+    [2, 1, 128, 3, 130, false, false],
+    [4, 2, 16, 7, 0, false, true],
+    [2, 1, 128, 3, 130, false, true],
+    [5, 1, 64, 1, 700, true, false],
+    [2, 2, 32, 1, 1000, true, false],
+    [4, 2, 64, 1, 3, true, false],
+    [16, 8, 128, 1, 1023, true, false],
+    [6, 2, 256, 1, 259, true, false],
+    [8, 1, 16, 1, 130, true, false],
+    [5, 1, 64, 37, 0, false, false],
+    [4, 2, 128, 40, 300, false, false],
+    [2, 1, 256, 18, 5, false, false],
   ] as const) {
     const kind = seq > 1 && !simple ? 'tiled prefill' : split ? 'flash-decoding split (grouped by KV head on the gpu layout)' : 'one workgroup per row';
     it(`causal GQA ${nh}/${nkv} heads, hd ${hd}, ${seq} rows at position ${pos0} (${kind})`, async () => {
@@ -142,7 +179,12 @@ describe('greedy selection on the GPU', () => {
       row[top] = 9; // the raw maximum, seen and pushed below others by the penalties
       seenIds.add(top);
       const lt = uploadTensor(ctx, [n], 'f32', row);
-      const seen = uploadTensor(ctx, [n], 'u32', Uint32Array.from({ length: n }, (_, i) => (seenIds.has(i) ? 1 : 0)));
+      const seen = uploadTensor(
+        ctx,
+        [n],
+        'u32',
+        Uint32Array.from({ length: n }, (_, i) => (seenIds.has(i) ? 1 : 0)),
+      );
       const out = createTensor(ctx, [1], 'u32');
       const sampler = createSampler(ctx, n);
       const s = resolveSampling({ temperature: 0, repetitionPenalty: 8, presencePenalty: 1.5 });

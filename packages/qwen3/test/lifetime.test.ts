@@ -5,7 +5,6 @@ import { loadQwen3Weights, type Qwen3Weights } from '@qwen3-webgpu/weights';
 import { generate, Qwen3ForCausalLM } from '../src/index.ts';
 import { withGoldenCheckpoint } from './goldens.ts';
 
-
 let ctx: GpuContext;
 let weights: Qwen3Weights;
 let gpu: Qwen3ForCausalLM;

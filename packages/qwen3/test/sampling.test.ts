@@ -58,7 +58,11 @@ describe('sampling semantics (reference, 10k draws, fixed seed)', () => {
     const p = softmax(logits, 1);
     const allowed = order.filter((i) => p[i]! >= 0.1 * p[order[0]!]!);
     const counts = draw(logits, { minP: 0.1 }, 10_000);
-    expect(Array.from(counts.keys()).filter((i) => counts[i]! > 0).sort()).toEqual(allowed.sort());
+    expect(
+      Array.from(counts.keys())
+        .filter((i) => counts[i]! > 0)
+        .sort(),
+    ).toEqual(allowed.sort());
   });
 
   it('temperature reshapes the distribution as softmax(l / T) predicts (within 5 σ)', () => {
@@ -151,7 +155,12 @@ describe('extreme settings and non-finite logits: the GPU samplers (sampling and
   const n = 1000;
   async function gpuSample(row: Float32Array, seenIds: Set<number>, options: SamplingOptions, u: number): Promise<number> {
     const logitsT = uploadTensor(ctx, [n], 'f32', row);
-    const seenT = uploadTensor(ctx, [n], 'u32', Uint32Array.from({ length: n }, (_, i) => (seenIds.has(i) ? 1 : 0)));
+    const seenT = uploadTensor(
+      ctx,
+      [n],
+      'u32',
+      Uint32Array.from({ length: n }, (_, i) => (seenIds.has(i) ? 1 : 0)),
+    );
     const out = uploadTensor(ctx, [1], 'u32', Uint32Array.of(12345));
     const sampler = createSampler(ctx, n);
     try {
@@ -195,7 +204,11 @@ describe('extreme settings and non-finite logits: the GPU samplers (sampling and
     }
   });
 
-  for (const [what, value] of [['NaN', Number.NaN], ['+Inf', Number.POSITIVE_INFINITY], ['-Inf', Number.NEGATIVE_INFINITY]] as const) {
+  for (const [what, value] of [
+    ['NaN', Number.NaN],
+    ['+Inf', Number.POSITIVE_INFINITY],
+    ['-Inf', Number.NEGATIVE_INFINITY],
+  ] as const) {
     it(`a logits row holding ${what} gives the sentinel, on every setting, and checkSampledId says so`, async () => {
       const row = createRng(SEED + 3).normalArray(n, 2);
       row[777] = value;

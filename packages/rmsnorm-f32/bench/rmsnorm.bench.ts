@@ -4,7 +4,18 @@
 //   pnpm --filter @qwen3-webgpu/rmsnorm-f32 bench [-- --rows 1,512,4096,32768 --hidden 1024 --torch t.json --json out.json]
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { createGpuContext, createRng, createTensor, defineKernel, defineUniforms, measureCopyBandwidth, readFloat, roundToDtype, timeGpu, uploadTensor } from '@qwen3-webgpu/tensor';
+import {
+  createGpuContext,
+  createRng,
+  createTensor,
+  defineKernel,
+  defineUniforms,
+  measureCopyBandwidth,
+  readFloat,
+  roundToDtype,
+  timeGpu,
+  uploadTensor,
+} from '@qwen3-webgpu/tensor';
 import widenSource from './widen.wgsl';
 import { createRmsNormF32, type ReductionPath, type RmsNormF32 } from '../src/index.ts';
 import { compareWithReference, describeResult, withinBounds, type CaseResult } from '../src/rmsnorm.test-helpers.ts';
@@ -38,7 +49,12 @@ const copy = await measureCopyBandwidth(ctx);
 console.log(`copy bandwidth: ${copy.gbps.toFixed(0)} GB/s (${(copy.bytes / 2 ** 20).toFixed(0)} MiB moved, ${copy.timing.method})`);
 
 // Same bytes as the benchmark shape, no reduction: what this adapter can do for 2 bytes in, 4 bytes out.
-const widen = defineKernel({ label: 'widen_bf16_f32', code: widenSource, bindings: { x: 'read', y: 'read_write' }, uniforms: defineUniforms({ vec_count: 'u32' }) }).compile(ctx);
+const widen = defineKernel({
+  label: 'widen_bf16_f32',
+  code: widenSource,
+  bindings: { x: 'read', y: 'read_write' },
+  uniforms: defineUniforms({ vec_count: 'u32' }),
+}).compile(ctx);
 
 const rng = createRng(1234);
 const paths: ReductionPath[] = ctx.features.subgroups ? ['subgroup', 'workgroup'] : ['workgroup'];
@@ -64,7 +80,11 @@ for (const rows of rowList) {
       for (const workgroupSize of orDefault(list(values.wg))) {
         if (tpr === undefined && unroll === undefined && workgroupSize === undefined) continue;
         const opts = { ...(tpr ? { threadsPerRow: tpr } : {}), ...(unroll ? { unroll } : {}), ...(workgroupSize ? { workgroupSize } : {}) };
-        variants.push({ label: `${paths[0]}/${tpr ?? '-'}x${unroll ?? '-'}/${workgroupSize ?? 256}`, norm: createRmsNormF32(ctx, { n, eps: 1e-6, path: paths[0]!, ...opts }), ms: [] });
+        variants.push({
+          label: `${paths[0]}/${tpr ?? '-'}x${unroll ?? '-'}/${workgroupSize ?? 256}`,
+          norm: createRmsNormF32(ctx, { n, eps: 1e-6, path: paths[0]!, ...opts }),
+          ms: [],
+        });
       }
     }
   }
@@ -83,7 +103,15 @@ for (const rows of rowList) {
     const vecCount = (rows * n) / 8;
     const widenMs: number[] = [];
     for (let round = 0; round < Number(values.rounds); round++) {
-      widenMs.push((await timeGpu(ctx, (pass) => widen.encode(pass, { x, y }, { vec_count: vecCount }, Math.ceil(vecCount / 256)), { repeats: 20, trials: 11, warmupMs: 100 })).ms);
+      widenMs.push(
+        (
+          await timeGpu(ctx, (pass) => widen.encode(pass, { x, y }, { vec_count: vecCount }, Math.ceil(vecCount / 256)), {
+            repeats: 20,
+            trials: 11,
+            warmupMs: 100,
+          })
+        ).ms,
+      );
     }
     const ms = median(widenMs);
     const gbps = (rows * n * 6) / (ms * 1e6);
@@ -111,13 +139,20 @@ for (const rows of rowList) {
 }
 
 const pad = (s: string, k: number) => s.padStart(k);
-console.log(`\nRMSNormF32 [rows, ${n}] bf16 → f32 on ${ctx.info.description || ctx.info.device} (${copy.timing.method}); copy ${copy.gbps.toFixed(0)} GB/s` +
-  (torch ? `; torch on ${torch.device}` : ''));
-console.log(`${pad('rows', 6)} ${pad('path', 13)} ${pad('ms', 9)} ${pad('GB/s', 7)} ${pad('%copy', 6)}${torch ? `${pad('HF ms', 9)} ${pad('xHF', 6)} ${pad('F ms', 9)} ${pad('xF', 6)}` : ''}  check`);
+console.log(
+  `\nRMSNormF32 [rows, ${n}] bf16 → f32 on ${ctx.info.description || ctx.info.device} (${copy.timing.method}); copy ${copy.gbps.toFixed(0)} GB/s` +
+    (torch ? `; torch on ${torch.device}` : ''),
+);
+console.log(
+  `${pad('rows', 6)} ${pad('path', 13)} ${pad('ms', 9)} ${pad('GB/s', 7)} ${pad('%copy', 6)}${torch ? `${pad('HF ms', 9)} ${pad('xHF', 6)} ${pad('F ms', 9)} ${pad('xF', 6)}` : ''}  check`,
+);
 for (const r of rowsOut) {
   const f = (v: unknown, d: number) => (typeof v === 'number' ? v.toFixed(d) : '-');
-  console.log(`${pad(String(r.rows), 6)} ${pad(String(r.path), 13)} ${pad(f(r.ms, 4), 9)} ${pad(f(r.gbps, 0), 7)} ${pad(f(r.pctCopy, 1), 6)}` +
-    (torch ? `${pad(f(r.hfMs, 4), 9)} ${pad(f(r.vsHf, 2), 6)} ${pad(f(r.fMs, 4), 9)} ${pad(f(r.vsF, 2), 6)}` : '') + `  ${r.ok ? 'ok' : 'FAIL'} (${r.check})`);
+  console.log(
+    `${pad(String(r.rows), 6)} ${pad(String(r.path), 13)} ${pad(f(r.ms, 4), 9)} ${pad(f(r.gbps, 0), 7)} ${pad(f(r.pctCopy, 1), 6)}` +
+      (torch ? `${pad(f(r.hfMs, 4), 9)} ${pad(f(r.vsHf, 2), 6)} ${pad(f(r.fMs, 4), 9)} ${pad(f(r.vsF, 2), 6)}` : '') +
+      `  ${r.ok ? 'ok' : 'FAIL'} (${r.check})`,
+  );
 }
 if (values.json) writeFileSync(values.json, JSON.stringify({ adapter: ctx.describe(), copyGbps: copy.gbps, torch, results: rowsOut }, null, 2));
 ctx.destroy();

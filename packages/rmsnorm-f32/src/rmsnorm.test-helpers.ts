@@ -17,8 +17,10 @@ export function withinBounds(r: CaseResult): boolean {
 }
 
 export function describeResult(r: CaseResult): string {
-  return `relL2 ${r.relL2.toExponential(2)}, max err ${r.maxAbsError.toExponential(2)} (max |ref| ${r.maxAbsRef.toExponential(2)}), ` +
-    `worst row relL2 ${r.worstRowRelL2.toExponential(2)}, non-finite ${r.nonFinite}`;
+  return (
+    `relL2 ${r.relL2.toExponential(2)}, max err ${r.maxAbsError.toExponential(2)} (max |ref| ${r.maxAbsRef.toExponential(2)}), ` +
+    `worst row relL2 ${r.worstRowRelL2.toExponential(2)}, non-finite ${r.nonFinite}`
+  );
 }
 
 /** Compares y [rows, n] against the float64 reference row block by row block (bounded memory for huge cases). */

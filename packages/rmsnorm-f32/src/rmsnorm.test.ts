@@ -124,8 +124,15 @@ describe('reduction paths', () => {
       const { x, w } = randomCase(9, n);
       x[4 * n + 3] = 3e38; // one row takes the rescaling path
       const settings = [
-        { threadsPerRow: 1 }, { threadsPerRow: 2 }, { threadsPerRow: 8 }, { threadsPerRow: 32 }, { threadsPerRow: 256 },
-        { unroll: 2 }, { unroll: 4, threadsPerRow: 8 }, { unroll: 1, threadsPerRow: 16 }, { workgroupSize: 64 },
+        { threadsPerRow: 1 },
+        { threadsPerRow: 2 },
+        { threadsPerRow: 8 },
+        { threadsPerRow: 32 },
+        { threadsPerRow: 256 },
+        { unroll: 2 },
+        { unroll: 4, threadsPerRow: 8 },
+        { unroll: 1, threadsPerRow: 16 },
+        { workgroupSize: 64 },
         { workgroupSize: 1024, threadsPerRow: 128 },
       ];
       for (const setting of settings) {
@@ -154,8 +161,13 @@ describe('slices of larger buffers', () => {
     it(`x ${xDtype}: element offsets and row strides on input and output; everything else untouched`, async () => {
       const rows = 37;
       for (const [n, xOffset, xStride, yOffset, yStride, layout] of [
-        [130, 0, 130, 0, 130, 'scalar'], [130, 1, 133, 3, 135, 'scalar'], [130, 6, 132, 4, 130, 'scalar'], [130, 5, 131, 1, 131, 'scalar'],
-        [136, 8, 144, 4, 140, 'vec4'], [136, 16, 136, 0, 136, 'vec4'], [136, 8, 144, 2, 138, 'scalar'],
+        [130, 0, 130, 0, 130, 'scalar'],
+        [130, 1, 133, 3, 135, 'scalar'],
+        [130, 6, 132, 4, 130, 'scalar'],
+        [130, 5, 131, 1, 131, 'scalar'],
+        [136, 8, 144, 4, 140, 'vec4'],
+        [136, 16, 136, 0, 136, 'vec4'],
+        [136, 8, 144, 2, 138, 'scalar'],
       ] as const) {
         const { x: dense, w } = randomCase(rows, n);
         const xHost = Float32Array.from({ length: xOffset + rows * xStride + 7 }, () => rng.uniform(-100, 100));

@@ -1,4 +1,14 @@
-import { defineKernel, defineUniforms, dtypeBytes, dtypeWgsl, elementWindow, wgslDtypeCode, type DispatchTarget, type GpuContext, type Tensor } from '@qwen3-webgpu/tensor';
+import {
+  defineKernel,
+  defineUniforms,
+  dtypeBytes,
+  dtypeWgsl,
+  elementWindow,
+  wgslDtypeCode,
+  type DispatchTarget,
+  type GpuContext,
+  type Tensor,
+} from '@qwen3-webgpu/tensor';
 import common from './common.wgsl';
 import reduceSubgroup from './reduce-subgroup.wgsl';
 import reduceWorkgroup from './reduce-workgroup.wgsl';
@@ -76,7 +86,6 @@ const kernels = {
   vec4: { workgroup: define('workgroup', 'vec4'), subgroup: define('subgroup', 'vec4') },
 };
 
-
 function dtypeOf(t: Tensor, name: string): RmsNormDtype {
   if (t.dtype === 'f32' || t.dtype === 'bf16' || t.dtype === 'f16') return t.dtype;
   throw new TypeError(`rmsnorm-f32: ${name} must be f32, bf16 or f16, got ${t.dtype}`);
@@ -102,7 +111,9 @@ export function createRmsNormF32(ctx: GpuContext, options: RmsNormF32Options): R
   }
   const WG = options.workgroupSize ?? 256;
   if (![64, 128, 256, 512, 1024].includes(WG) || WG > ctx.limits.maxComputeInvocationsPerWorkgroup) {
-    throw new RangeError(`rmsnorm-f32: workgroupSize must be a power of two in [64, ${Math.min(1024, ctx.limits.maxComputeInvocationsPerWorkgroup)}], got ${WG}`);
+    throw new RangeError(
+      `rmsnorm-f32: workgroupSize must be a power of two in [64, ${Math.min(1024, ctx.limits.maxComputeInvocationsPerWorkgroup)}], got ${WG}`,
+    );
   }
   const tprOption = options.threadsPerRow;
   if (tprOption !== undefined && !(Number.isInteger(tprOption) && tprOption >= 1 && tprOption <= WG && (tprOption & (tprOption - 1)) === 0)) {
@@ -126,8 +137,10 @@ export function createRmsNormF32(ctx: GpuContext, options: RmsNormF32Options): R
       const yStride = args.yStride ?? n;
       if (xStride < n || yStride < n) throw new RangeError(`rmsnorm-f32: row strides (${xStride}, ${yStride}) must be ≥ n = ${n}`);
       const span = (offset: number, stride: number, count: number) => (count === 0 ? 0 : offset + (count - 1) * stride + n);
-      if (span(xOffset, xStride, rows) > x.numel) throw new RangeError(`rmsnorm-f32: x [${x.shape}] is too small for ${rows} rows of ${n} at offset ${xOffset}, stride ${xStride}`);
-      if (span(yOffset, yStride, rows) > y.numel) throw new RangeError(`rmsnorm-f32: y [${y.shape}] is too small for ${rows} rows of ${n} at offset ${yOffset}, stride ${yStride}`);
+      if (span(xOffset, xStride, rows) > x.numel)
+        throw new RangeError(`rmsnorm-f32: x [${x.shape}] is too small for ${rows} rows of ${n} at offset ${xOffset}, stride ${xStride}`);
+      if (span(yOffset, yStride, rows) > y.numel)
+        throw new RangeError(`rmsnorm-f32: y [${y.shape}] is too small for ${rows} rows of ${n} at offset ${yOffset}, stride ${yStride}`);
       const layouts: ('vec4' | 'scalar')[] = [];
       if (rows === 0) return { layouts };
 

@@ -104,9 +104,7 @@ async function loadGpu(options: GpuContextOptions): Promise<GpuProvider> {
 
 export async function createGpuContext(options: GpuContextOptions = {}): Promise<GpuContext> {
   const provider = await loadGpu(options);
-  const adapter = await provider.gpu.requestAdapter(
-    options.powerPreference ? { powerPreference: options.powerPreference } : undefined,
-  );
+  const adapter = await provider.gpu.requestAdapter(options.powerPreference ? { powerPreference: options.powerPreference } : undefined);
   if (!adapter) throw new NoAdapterError(noAdapterHint);
 
   const disabled = new Set(options.disableFeatures ?? []);
@@ -176,18 +174,17 @@ export async function createGpuContext(options: GpuContextOptions = {}): Promise
     info,
     limits: device.limits,
     features,
-    maxWorkgroupsPerDimension: Math.min(
-      device.limits.maxComputeWorkgroupsPerDimension,
-      options.maxWorkgroupsPerDimension ?? Number.POSITIVE_INFINITY,
-    ),
+    maxWorkgroupsPerDimension: Math.min(device.limits.maxComputeWorkgroupsPerDimension, options.maxWorkgroupsPerDimension ?? Number.POSITIVE_INFINITY),
     kernelLayout,
     pipelines,
     uniforms,
     instance: keepAlive,
     describe() {
       const sg = info.subgroupMinSize ? `, subgroups ${info.subgroupMinSize}-${info.subgroupMaxSize}` : '';
-      return `${info.description || info.device || info.vendor} (${info.vendor}/${info.architecture}${sg}, ${kernelLayout} layout, ` +
-        `max binding ${device.limits.maxStorageBufferBindingSize} B, features: ${requiredFeatures.join(' ') || 'none'})`;
+      return (
+        `${info.description || info.device || info.vendor} (${info.vendor}/${info.architecture}${sg}, ${kernelLayout} layout, ` +
+        `max binding ${device.limits.maxStorageBufferBindingSize} B, features: ${requiredFeatures.join(' ') || 'none'})`
+      );
     },
     async run(encode, label, afterPass) {
       device.pushErrorScope('validation');

@@ -5,17 +5,7 @@ export type { AdapterSummary, GpuContext, GpuContextOptions, GpuFeatures, Kernel
 export { DTYPES, dtypeBytes, isDType, isFloat, numel } from './dtype.ts';
 export type { DType } from './dtype.ts';
 export { bf16ToF32, f16ToF32, f32BitsToBf16, f32BitsToF16, f32ToBf16, f32ToF16, roundToDtype } from './codecs.ts';
-export {
-  Tensor,
-  createTensor,
-  encodeHost,
-  fillTensor,
-  readBytes,
-  readFloat,
-  readTensor,
-  uploadTensor,
-  writeTensor,
-} from './tensor.ts';
+export { Tensor, createTensor, encodeHost, fillTensor, readBytes, readFloat, readTensor, uploadTensor, writeTensor } from './tensor.ts';
 export type { HostData, ReadData, TensorOptions } from './tensor.ts';
 export { defineUniforms } from './uniforms.ts';
 export type { UniformLayout, UniformType } from './uniforms.ts';

@@ -150,7 +150,15 @@ export function defineKernel<B extends string, U extends string>(spec: KernelSpe
         if (target instanceof DispatchList) {
           const tag = meta?.tag ?? spec.label;
           const r = recorded();
-          return target.add({ pipeline: r.pipeline, layout: r.layout, resources: resolved, uniforms: spec.uniforms, params: packed, workgroups: [x, y, z], meta: { tag, bytes: meta?.bytes ?? 0 } });
+          return target.add({
+            pipeline: r.pipeline,
+            layout: r.layout,
+            resources: resolved,
+            uniforms: spec.uniforms,
+            params: packed,
+            workgroups: [x, y, z],
+            meta: { tag, bytes: meta?.bytes ?? 0 },
+          });
         }
         let group = groups.get(key);
         if (!group) {

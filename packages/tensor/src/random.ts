@@ -13,7 +13,8 @@ export interface Rng {
 
 /** seed: an integer in [0, 2^32) — the whole state; larger seeds would wrap onto smaller ones, so they are refused. */
 export function createRng(seed: number = (Math.random() * 2 ** 32) >>> 0): Rng {
-  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new RangeError(`seed must be an integer in [0, 4294967295] (the generator's state is 32 bits), got ${seed}`);
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
+    throw new RangeError(`seed must be an integer in [0, 4294967295] (the generator's state is 32 bits), got ${seed}`);
   let s = seed >>> 0;
   const next = (): number => {
     s = (s + 0x6d2b79f5) >>> 0;

@@ -46,8 +46,10 @@ describe('bf16 codec', () => {
     const bits = new Uint32Array(n);
     for (let i = 0; i < n; i++) bits[i] = (rng.next() * 2 ** 32) >>> 0;
     // Edge cases: ties both ways, the overflow tie, subnormal ties, ±0, ±inf, max finite.
-    bits.set([0x3f808000, 0x3f818000, 0x7f7f7fff, 0x7f7f8000, 0xff7f8000, 0x00008000, 0x00018000, 0x00007fff,
-      0x80008001, 0, 0x80000000, 0x7f800000, 0xff800000, 0x7f7fffff, 0x00000001, 0x007fffff]);
+    bits.set([
+      0x3f808000, 0x3f818000, 0x7f7f7fff, 0x7f7f8000, 0xff7f8000, 0x00008000, 0x00018000, 0x00007fff, 0x80008001, 0, 0x80000000, 0x7f800000, 0xff800000,
+      0x7f7fffff, 0x00000001, 0x007fffff,
+    ]);
     const encoded = f32ToBf16(new Float32Array(bits.buffer));
     // Oracle: the positive bf16 values in order (patterns 0x0000 … 0x7f7f are monotonic).
     const table = Float64Array.from({ length: 0x7f80 }, (_, i) => new Float32Array(new Uint32Array([i << 16]).buffer)[0]!);
@@ -89,8 +91,7 @@ describe('f16 codec', () => {
     const f = new Float32Array(n);
     for (let i = 0; i < n; i++) f[i] = (rng.next() < 0.5 ? -1 : 1) * 2 ** rng.uniform(-27, 17) * rng.uniform(1, 2);
     // Edge cases: ties, 65504, 65519.99, 65520, the subnormal/zero tie 2^-25, smallest subnormal, min normal.
-    f.set([1 + 2 ** -11, 1 + 3 * 2 ** -11, 65504, 65519.99, 65520, 2 ** -25, 2 ** -25 * 1.0001, 2 ** -24, 2 ** -14,
-      3 * 2 ** -26, 0, -0, Infinity, -Infinity]);
+    f.set([1 + 2 ** -11, 1 + 3 * 2 ** -11, 65504, 65519.99, 65520, 2 ** -25, 2 ** -25 * 1.0001, 2 ** -24, 2 ** -14, 3 * 2 ** -26, 0, -0, Infinity, -Infinity]);
     const encoded = f32ToF16(f);
     const table = Float64Array.from({ length: 0x7c00 }, (_, i) => f16Value(i));
     for (let i = 0; i < n; i++) {

@@ -45,14 +45,24 @@ describe('defineKernel', () => {
     expect(() => defineKernel({ label: 'bad', code: rowSumSource, bindings: { y: 'read', x: 'read_write' }, uniforms })).toThrow(/@binding\(0\) is 'x'/);
     expect(() => defineKernel({ label: 'bad', code: rowSumSource, bindings: { x: 'read', y: 'read' }, uniforms })).toThrow(/expected 'y' \(storage, read\)/);
     expect(() =>
-      defineKernel({ label: 'bad', code: rowSumSource, bindings: { x: 'read', y: 'read_write' }, uniforms: defineUniforms({ rows: 'u32', n: 'f32', row_start: 'u32' }) }),
+      defineKernel({
+        label: 'bad',
+        code: rowSumSource,
+        bindings: { x: 'read', y: 'read_write' },
+        uniforms: defineUniforms({ rows: 'u32', n: 'f32', row_start: 'u32' }),
+      }),
     ).toThrow(/struct Params is \{rows: u32, n: u32, row_start: u32\}/);
   });
 
   it('compiles each (source, constants) variant once', async () => {
     const fresh = await createGpuContext();
     try {
-      const k = defineKernel({ label: 'row_sum_cache', code: rowSumSource, bindings: { x: 'read', y: 'read_write' }, uniforms: defineUniforms({ rows: 'u32', n: 'u32', row_start: 'u32' }) });
+      const k = defineKernel({
+        label: 'row_sum_cache',
+        code: rowSumSource,
+        bindings: { x: 'read', y: 'read_write' },
+        uniforms: defineUniforms({ rows: 'u32', n: 'u32', row_start: 'u32' }),
+      });
       k.compile(fresh);
       k.compile(fresh);
       expect(fresh.pipelines.compiles).toBe(1);
@@ -69,7 +79,12 @@ describe('defineKernel', () => {
 describe('DispatchList', () => {
   const rng = createRng();
   it('records once and replays with patched uniforms; compile() returns the same handle per constants', async () => {
-    const k = defineKernel({ label: 'row_sum_list', code: rowSumSource, bindings: { x: 'read', y: 'read_write' }, uniforms: defineUniforms({ rows: 'u32', n: 'u32', row_start: 'u32' }) });
+    const k = defineKernel({
+      label: 'row_sum_list',
+      code: rowSumSource,
+      bindings: { x: 'read', y: 'read_write' },
+      uniforms: defineUniforms({ rows: 'u32', n: 'u32', row_start: 'u32' }),
+    });
     expect(k.compile(ctx)).toBe(k.compile(ctx));
     expect(k.compile(ctx, { WG: 32 })).not.toBe(k.compile(ctx));
     const [rows, n] = [37, 131];

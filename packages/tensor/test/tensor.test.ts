@@ -58,7 +58,10 @@ describe('Tensor', () => {
 
   it('uploads raw 16-bit patterns unchanged', async () => {
     const values = rng.normalArray(515);
-    for (const [dtype, bits] of [['bf16', f32ToBf16(values)], ['f16', f32ToF16(values)]] as const) {
+    for (const [dtype, bits] of [
+      ['bf16', f32ToBf16(values)],
+      ['f16', f32ToF16(values)],
+    ] as const) {
       const t = uploadTensor(ctx, [515], dtype, bits);
       const raw = await readBytes(t);
       expect(Array.from(new Uint16Array(raw.buffer, 0, 515))).toEqual(Array.from(bits));

@@ -40,7 +40,8 @@ async function weightFiles(files: CheckpointFiles): Promise<{ shards: [string, B
     if (typeof map !== 'object' || map === null || Array.isArray(map)) throw new WeightsError(files.path(INDEX), "missing object field 'weight_map'");
     const names = new Set<string>();
     for (const [name, shard] of Object.entries(map)) {
-      if (typeof shard !== 'string' || shard.includes('/') || shard.includes('\\')) throw new WeightsError(files.path(INDEX), `weight_map entry must name a shard file in the directory, got ${JSON.stringify(shard)}`, name);
+      if (typeof shard !== 'string' || shard.includes('/') || shard.includes('\\'))
+        throw new WeightsError(files.path(INDEX), `weight_map entry must name a shard file in the directory, got ${JSON.stringify(shard)}`, name);
       names.add(shard);
     }
     const shards: [string, ByteSource][] = [];
@@ -96,7 +97,10 @@ export async function openCheckpoint(source: ModelSource): Promise<Checkpoint> {
     if (m && Number(m[1]) + 1 > fileLayers) [fileLayers, layerFile] = [Number(m[1]) + 1, t.file];
   }
   if (fileLayers > config.numHiddenLayers) {
-    throw new WeightsError(layerFile, `holds ${fileLayers} decoder layers (model.layers.0 … ${fileLayers - 1}), but config.json says num_hidden_layers ${config.numHiddenLayers}`);
+    throw new WeightsError(
+      layerFile,
+      `holds ${fileLayers} decoder layers (model.layers.0 … ${fileLayers - 1}), but config.json says num_hidden_layers ${config.numHiddenLayers}`,
+    );
   }
 
   const warnings: string[] = [];
@@ -121,4 +125,5 @@ export async function openCheckpoint(source: ModelSource): Promise<Checkpoint> {
 }
 
 /** An opened Checkpoint, as opposed to a source to open (functions that take either tell them apart with this). */
-export const isCheckpoint = (s: ModelSource | Checkpoint): s is Checkpoint => typeof s === 'object' && s !== null && 'tensors' in s && (s as Checkpoint).tensors instanceof Map;
+export const isCheckpoint = (s: ModelSource | Checkpoint): s is Checkpoint =>
+  typeof s === 'object' && s !== null && 'tensors' in s && (s as Checkpoint).tensors instanceof Map;

@@ -111,7 +111,12 @@ function zodMessage(err: z.ZodError, json: unknown): string {
   if (issue.path.length === 0) return `expected a JSON object, found ${shown(json)}`;
   const where = issue.path.join('.');
   if (!present) return `missing field '${where}'`;
-  const expected = issue.code === 'invalid_union' ? 'a token id or a list of token ids' : issue.code === 'invalid_type' ? (EXPECTED[issue.expected] ?? issue.expected) : issue.message.replace(/^Invalid input: /, '').replace(/^Too (small|big): expected number to be /, 'a number ');
+  const expected =
+    issue.code === 'invalid_union'
+      ? 'a token id or a list of token ids'
+      : issue.code === 'invalid_type'
+        ? (EXPECTED[issue.expected] ?? issue.expected)
+        : issue.message.replace(/^Invalid input: /, '').replace(/^Too (small|big): expected number to be /, 'a number ');
   return `field '${where}' is ${shown(value)}, expected ${expected}`;
 }
 
@@ -127,7 +132,10 @@ export function parseQwen3Config(json: unknown, file = 'config.json'): Qwen3Conf
   }
   const headDim = c.head_dim ?? c.hidden_size / c.num_attention_heads;
   if (!Number.isInteger(headDim) || headDim % 2 !== 0) throw new WeightsError(file, `head_dim ${headDim} must be an even integer (RoPE pairs channels)`);
-  for (const [key, rope] of [['rope_scaling', c.rope_scaling], ['rope_parameters', c.rope_parameters]] as const) {
+  for (const [key, rope] of [
+    ['rope_scaling', c.rope_scaling],
+    ['rope_parameters', c.rope_parameters],
+  ] as const) {
     const type = rope?.rope_type ?? rope?.type ?? 'default';
     if (type !== 'default') throw new WeightsError(file, `${key} type '${type}' is not implemented (only plain RoPE is)`);
   }

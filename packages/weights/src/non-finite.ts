@@ -7,7 +7,12 @@ import type { SafetensorsDtype } from './safetensors.ts';
  * size). An all-ones exponent is Inf or NaN: adding one to the exponent field carries into the sign bit exactly then.
  */
 export function countNonFinite(bytes: Uint8Array, dtype: SafetensorsDtype): number {
-  const [mask, one, sign] = dtype === 'F32' ? [0x7f800000, 0x00800000, 0x80000000 | 0] : dtype === 'BF16' ? [0x7f807f80, 0x00800080, 0x80008000 | 0] : [0x7c007c00, 0x04000400, 0x80008000 | 0];
+  const [mask, one, sign] =
+    dtype === 'F32'
+      ? [0x7f800000, 0x00800000, 0x80000000 | 0]
+      : dtype === 'BF16'
+        ? [0x7f807f80, 0x00800080, 0x80008000 | 0]
+        : [0x7c007c00, 0x04000400, 0x80008000 | 0];
   const words = bytes.byteLength >>> 2;
   const w = bytes.byteOffset % 4 === 0 ? new Int32Array(bytes.buffer, bytes.byteOffset, words) : new Int32Array(bytes.slice(0, words * 4).buffer);
   let count = 0;

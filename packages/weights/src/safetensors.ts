@@ -11,8 +11,26 @@ export type SafetensorsDtype = 'BF16' | 'F16' | 'F32';
 
 /** Dtypes the safetensors format defines (we recognise them to say "unsupported" rather than "unknown"). */
 const FORMAT_DTYPES = new Set([
-  'BOOL', 'U8', 'I8', 'U16', 'I16', 'U32', 'I32', 'U64', 'I64', 'F64', 'F8_E4M3', 'F8_E5M2', 'E8M0', 'F4', 'F6_E2M3',
-  'F6_E3M2', 'C64', 'BF16', 'F16', 'F32',
+  'BOOL',
+  'U8',
+  'I8',
+  'U16',
+  'I16',
+  'U32',
+  'I32',
+  'U64',
+  'I64',
+  'F64',
+  'F8_E4M3',
+  'F8_E5M2',
+  'E8M0',
+  'F4',
+  'F6_E2M3',
+  'F6_E3M2',
+  'C64',
+  'BF16',
+  'F16',
+  'F32',
 ]);
 const DTYPE_BYTES: Record<SafetensorsDtype, number> = { BF16: 2, F16: 2, F32: 4 };
 
@@ -73,7 +91,8 @@ export function parseSafetensorsHeader(file: string, headerBytes: Uint8Array, fi
       }
       continue;
     }
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new WeightsError(file, 'entry must be an object with dtype, shape and data_offsets', name);
+    if (typeof value !== 'object' || value === null || Array.isArray(value))
+      throw new WeightsError(file, 'entry must be an object with dtype, shape and data_offsets', name);
     const { dtype, shape, data_offsets: offsets } = value as Record<string, unknown>;
     if (typeof dtype !== 'string') throw new WeightsError(file, 'dtype must be a string', name);
     if (!FORMAT_DTYPES.has(dtype)) throw new WeightsError(file, `unknown dtype ${JSON.stringify(dtype)}`, name);
@@ -100,7 +119,8 @@ export function parseSafetensorsHeader(file: string, headerBytes: Uint8Array, fi
   const sorted = [...tensors].sort((a, b) => a.begin - b.begin || a.end - b.end);
   let cursor = dataOffset;
   for (const t of sorted) {
-    if (t.begin < cursor) throw new WeightsError(file, `overlaps the previous tensor (begins at ${t.begin - dataOffset}, previous ends at ${cursor - dataOffset})`, t.name);
+    if (t.begin < cursor)
+      throw new WeightsError(file, `overlaps the previous tensor (begins at ${t.begin - dataOffset}, previous ends at ${cursor - dataOffset})`, t.name);
     if (t.begin > cursor) throw new WeightsError(file, `leaves a gap of ${t.begin - cursor} bytes before it in the data section`, t.name);
     cursor = t.end;
   }

@@ -56,7 +56,8 @@ const DTYPES = { BF16: 'bf16', F16: 'f16', F32: 'f32' } as const;
 async function allocate(ctx: GpuContext, entry: CheckpointTensor): Promise<Tensor> {
   const bytes = entry.end - entry.begin;
   const limit = ctx.limits.maxBufferSize;
-  if (bytes > limit) throw new WeightsError(entry.file, `needs ${bytes} bytes in one GPU buffer, over this adapter's maxBufferSize of ${limit} bytes`, entry.name);
+  if (bytes > limit)
+    throw new WeightsError(entry.file, `needs ${bytes} bytes in one GPU buffer, over this adapter's maxBufferSize of ${limit} bytes`, entry.name);
   ctx.device.pushErrorScope('out-of-memory');
   const tensor = createTensor(ctx, entry.shape, DTYPES[entry.dtype], { label: entry.name });
   const oom = await ctx.device.popErrorScope();
@@ -72,7 +73,12 @@ async function allocate(ctx: GpuContext, entry: CheckpointTensor): Promise<Tenso
  * chunk is read (in libuv's thread pool, or over the network) while this one is scanned and handed to writeBuffer,
  * which copies it at once. A failed read destroys the half-filled buffer.
  */
-async function uploadOne(ctx: GpuContext, entry: CheckpointTensor, staging: [Uint8Array, Uint8Array], after: (bytes: number) => Promise<void>): Promise<{ tensor: Tensor; nonFinite: number }> {
+async function uploadOne(
+  ctx: GpuContext,
+  entry: CheckpointTensor,
+  staging: [Uint8Array, Uint8Array],
+  after: (bytes: number) => Promise<void>,
+): Promise<{ tensor: Tensor; nonFinite: number }> {
   const tensor = await allocate(ctx, entry);
   const length = entry.end - entry.begin;
   const chunk = staging[0].byteLength;
@@ -173,4 +179,3 @@ export async function loadQwen3Weights(ctx: GpuContext, source: ModelSource | Ch
     throw err;
   }
 }
-

@@ -38,18 +38,6 @@ describe('openCheckpoint', () => {
     expect((await openCheckpoint(dir)).tensors.has('lm_head.weight')).toBe(true);
   });
 
-
-
-
-
-
-
-
-
-
-
-
-
   for (const [what, make, message] of malformedCheckpoints(tempDir('malformed'))) {
     it(what, async () => {
       await expect(openCheckpoint(await make())).rejects.toThrow(message);

@@ -47,7 +47,11 @@ describe('config.json', () => {
     ['a null size', (c) => (c['vocab_size'] = null), /field 'vocab_size' is null, expected a number$/],
     ['a negative size', (c) => (c['intermediate_size'] = -3), /field 'intermediate_size' is -3, expected a number >0$/],
     ['a rope scaling we do not implement (v4)', (c) => (c['rope_scaling'] = { rope_type: 'yarn', factor: 4 }), /rope_scaling type 'yarn' is not implemented/],
-    ['a rope scaling we do not implement (v5)', (c) => (c['rope_parameters'] = { rope_type: 'linear', rope_theta: 1e6, factor: 2 }), /rope_parameters type 'linear' is not implemented/],
+    [
+      'a rope scaling we do not implement (v5)',
+      (c) => (c['rope_parameters'] = { rope_type: 'linear', rope_theta: 1e6, factor: 2 }),
+      /rope_parameters type 'linear' is not implemented/,
+    ],
     ['no rope theta anywhere', (c) => delete c['rope_theta'], /missing field 'rope_theta'/],
     ['attention biases', (c) => (c['attention_bias'] = true), /attention_bias = true is not supported/],
   ];

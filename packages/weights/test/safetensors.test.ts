@@ -28,7 +28,11 @@ describe('writer → reader round trip', () => {
       // The big tensor arrives as three chunks, to exercise the streaming path.
       await writeSafetensors(
         file,
-        specs.map((s, i) => ({ ...s, dtype, data: s.name === 'big' ? [data[i]!.subarray(0, 100), data[i]!.subarray(100, 5000), data[i]!.subarray(5000)] : data[i]! })),
+        specs.map((s, i) => ({
+          ...s,
+          dtype,
+          data: s.name === 'big' ? [data[i]!.subarray(0, 100), data[i]!.subarray(100, 5000), data[i]!.subarray(5000)] : data[i]!,
+        })),
         { format: 'pt' },
       );
       const header = await readSafetensorsHeader(file);
@@ -45,7 +49,9 @@ describe('writer → reader round trip', () => {
   }
 
   it('refuses data that does not match shape × dtype', async () => {
-    await expect(writeSafetensors(join(dir, 'short.safetensors'), [{ name: 'x', dtype: 'F32', shape: [4], data: new Uint8Array(12) }])).rejects.toThrow(/got 12 bytes of data, shape × dtype needs 16/);
+    await expect(writeSafetensors(join(dir, 'short.safetensors'), [{ name: 'x', dtype: 'F32', shape: [4], data: new Uint8Array(12) }])).rejects.toThrow(
+      /got 12 bytes of data, shape × dtype needs 16/,
+    );
   });
 });
 
@@ -55,7 +61,10 @@ describe('malformed files: each gets its own error, nothing crashes, hangs or ov
     it(what, async () => {
       const file = make();
       const before = process.memoryUsage().arrayBuffers;
-      const err = await readSafetensorsHeader(file).then(() => null, (e: Error) => e);
+      const err = await readSafetensorsHeader(file).then(
+        () => null,
+        (e: Error) => e,
+      );
       expect(err?.name).toBe('WeightsError');
       expect(err?.message).toMatch(message);
       expect(err?.message).toContain(file);

@@ -5,7 +5,16 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBytes, type GpuContext } from '@qwen3-webgpu/tensor';
 import { openTestContext } from '@qwen3-webgpu/tensor/testing';
-import { loadQwen3Weights, memoryFiles, modelFiles, openCheckpoint, readTensorF32, WeightsError, type CheckpointFiles, type LoadOptions } from '../src/index.ts';
+import {
+  loadQwen3Weights,
+  memoryFiles,
+  modelFiles,
+  openCheckpoint,
+  readTensorF32,
+  WeightsError,
+  type CheckpointFiles,
+  type LoadOptions,
+} from '../src/index.ts';
 import { writeSafetensors, writeSyntheticCheckpoint } from '../src/node/index.ts';
 import { serveDirectory, type TestServer } from './http-server.ts';
 import { tempDir, tinyConfig } from './helpers.ts';
@@ -91,7 +100,9 @@ describe('checkpoint sources', () => {
 
   it('refuses a directory path where there is no file system, naming the path', async () => {
     const { directoryFiles } = await import('../src/sources/no-directory.ts');
-    expect(() => directoryFiles('/models/x')).toThrow(/^\/models\/x: a directory path can only be read in Node; in a browser pass a URL, picked Files or ArrayBuffers$/);
+    expect(() => directoryFiles('/models/x')).toThrow(
+      /^\/models\/x: a directory path can only be read in Node; in a browser pass a URL, picked Files or ArrayBuffers$/,
+    );
   });
 
   it('names an unreachable server in a one-line error', async () => {
@@ -105,21 +116,36 @@ describe('checkpoint sources', () => {
     ['no config.json', (dir) => rmSync(join(dir, 'config.json'))],
     ['invalid config.json', (dir) => writeFileSync(join(dir, 'config.json'), '{"model_type": ')],
     ['a config of another model type', (dir) => writeFileSync(join(dir, 'config.json'), JSON.stringify(tinyConfig({ model_type: 'qwen2' })))],
-    ['no weights', (dir) => rmSync(join(dir, 'model-00001-of-00002.safetensors')) ?? rmSync(join(dir, 'model-00002-of-00002.safetensors')) ?? rmSync(join(dir, 'model.safetensors.index.json'))],
+    [
+      'no weights',
+      (dir) =>
+        rmSync(join(dir, 'model-00001-of-00002.safetensors')) ??
+        rmSync(join(dir, 'model-00002-of-00002.safetensors')) ??
+        rmSync(join(dir, 'model.safetensors.index.json')),
+    ],
     ['a missing shard', (dir) => rmSync(join(dir, 'model-00002-of-00002.safetensors'))],
-    ['a truncated shard', (dir) => writeFileSync(join(dir, 'model-00002-of-00002.safetensors'), readFileSync(join(dir, 'model-00002-of-00002.safetensors')).subarray(0, 5))],
-    ['a header past the end', (dir) => {
-      const f = join(dir, 'model-00001-of-00002.safetensors');
-      const bytes = readFileSync(f);
-      bytes.writeBigUInt64LE(10n ** 7n, 0);
-      writeFileSync(f, bytes);
-    }],
-    ['a tensor in two shards', async (dir) => {
-      const index = JSON.parse(readFileSync(join(dir, 'model.safetensors.index.json'), 'utf8')) as { weight_map: Record<string, string> };
-      await writeSafetensors(join(dir, 'model-extra.safetensors'), [{ name: 'model.norm.weight', dtype: 'BF16', shape: [32], data: new Uint8Array(64) }]);
-      index.weight_map['x.extra'] = 'model-extra.safetensors';
-      writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify(index));
-    }],
+    [
+      'a truncated shard',
+      (dir) => writeFileSync(join(dir, 'model-00002-of-00002.safetensors'), readFileSync(join(dir, 'model-00002-of-00002.safetensors')).subarray(0, 5)),
+    ],
+    [
+      'a header past the end',
+      (dir) => {
+        const f = join(dir, 'model-00001-of-00002.safetensors');
+        const bytes = readFileSync(f);
+        bytes.writeBigUInt64LE(10n ** 7n, 0);
+        writeFileSync(f, bytes);
+      },
+    ],
+    [
+      'a tensor in two shards',
+      async (dir) => {
+        const index = JSON.parse(readFileSync(join(dir, 'model.safetensors.index.json'), 'utf8')) as { weight_map: Record<string, string> };
+        await writeSafetensors(join(dir, 'model-extra.safetensors'), [{ name: 'model.norm.weight', dtype: 'BF16', shape: [32], data: new Uint8Array(64) }]);
+        index.weight_map['x.extra'] = 'model-extra.safetensors';
+        writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify(index));
+      },
+    ],
     ['a missing required tensor', (dir) => writeFileSync(join(dir, 'config.json'), JSON.stringify(tinyConfig({ num_hidden_layers: 3 })))],
     ['a shape that disagrees with config.json', (dir) => writeFileSync(join(dir, 'config.json'), JSON.stringify(tinyConfig({ intermediate_size: 64 })))],
     ['a config with fewer layers than the file', (dir) => writeFileSync(join(dir, 'config.json'), JSON.stringify(tinyConfig({ num_hidden_layers: 1 })))],
@@ -131,7 +157,10 @@ describe('checkpoint sources', () => {
       await breakIt(dir);
       const seen: string[] = [];
       for (const [label, files] of await sources(dir)) {
-        const err = await openCheckpoint(files).then(() => null, (e: unknown) => e);
+        const err = await openCheckpoint(files).then(
+          () => null,
+          (e: unknown) => e,
+        );
         expect(err, label).toBeInstanceOf(WeightsError);
         const e = err as WeightsError;
         expect(e.message).not.toContain('\n');
@@ -230,7 +259,10 @@ describe('faults at load from every source', () => {
           once = true;
         },
       };
-      const err = await loadQwen3Weights(ctx, checkpoint, options).then(() => null, (e: unknown) => e);
+      const err = await loadQwen3Weights(ctx, checkpoint, options).then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(err, label).toBeInstanceOf(WeightsError);
       expect((err as Error).message, label).toMatch(new RegExp(`^${escape(weightsFile)}: tensor '[^']+': (${rule(label, size)})$`));
       rmSync(dir, { recursive: true });

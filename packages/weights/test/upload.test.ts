@@ -2,7 +2,16 @@ import { closeSync, openSync, readFileSync, rmSync, statSync, truncateSync, utim
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBytes, type GpuContext } from '@qwen3-webgpu/tensor';
 import { openTestContext } from '@qwen3-webgpu/tensor/testing';
-import { loadQwen3Weights, openCheckpoint, QWEN3_0_6B_CONFIG, readTensorF32, type Checkpoint, type LoadProgress, type Qwen3Weights, type WeightTensor } from '../src/index.ts';
+import {
+  loadQwen3Weights,
+  openCheckpoint,
+  QWEN3_0_6B_CONFIG,
+  readTensorF32,
+  type Checkpoint,
+  type LoadProgress,
+  type Qwen3Weights,
+  type WeightTensor,
+} from '../src/index.ts';
 import { writeSyntheticCheckpoint } from '../src/node/index.ts';
 import { join } from 'node:path';
 import { tempDir, tinyConfig } from './helpers.ts';
@@ -144,7 +153,9 @@ describe('faults at load', () => {
         once = true;
       },
     });
-    await expect(load).rejects.toThrow(new RegExp(`^${file}: tensor '[^']+': (changed while being read: ${size} bytes when opened, now ${size - 4096}|truncated: .*)$`));
+    await expect(load).rejects.toThrow(
+      new RegExp(`^${file}: tensor '[^']+': (changed while being read: ${size} bytes when opened, now ${size - 4096}|truncated: .*)$`),
+    );
     rmSync(dir, { recursive: true });
   });
 
@@ -177,7 +188,9 @@ describe('faults at load', () => {
     const limits = new Proxy(ctx.limits, { get: (t, k) => (k === 'maxBufferSize' ? 4096 : (t as unknown as Record<PropertyKey, unknown>)[k]) });
     const small: GpuContext = { ...ctx, limits };
     await expect(loadQwen3Weights(small, checkpoint)).rejects.toThrow(
-      new RegExp(`^${join(dir, 'model.safetensors')}: tensor 'model\\.embed_tokens\\.weight': needs 6208 bytes in one GPU buffer, over this adapter's maxBufferSize of 4096 bytes$`),
+      new RegExp(
+        `^${join(dir, 'model.safetensors')}: tensor 'model\\.embed_tokens\\.weight': needs 6208 bytes in one GPU buffer, over this adapter's maxBufferSize of 4096 bytes$`,
+      ),
     );
     rmSync(dir, { recursive: true });
   });

@@ -17,9 +17,24 @@ report('qkv-rope', rng.seed, async () => {
   ];
   for (const [d, dtype, seq, position] of cases) {
     const scale = 1 / Math.sqrt(d.hidden);
-    const w = (rows: number) => roundToDtype(Float32Array.from({ length: rows * d.hidden }, () => rng.uniform(-1.7, 1.7) * scale), dtype);
-    const norm = () => roundToDtype(Float32Array.from({ length: d.headDim }, () => rng.uniform(0.6, 1.4)), dtype);
-    const host = { x: rng.normalArray(seq * d.hidden), wq: w(d.numHeads * d.headDim), wk: w(d.numKvHeads * d.headDim), wv: w(d.numKvHeads * d.headDim), qNorm: norm(), kNorm: norm() };
+    const w = (rows: number) =>
+      roundToDtype(
+        Float32Array.from({ length: rows * d.hidden }, () => rng.uniform(-1.7, 1.7) * scale),
+        dtype,
+      );
+    const norm = () =>
+      roundToDtype(
+        Float32Array.from({ length: d.headDim }, () => rng.uniform(0.6, 1.4)),
+        dtype,
+      );
+    const host = {
+      x: rng.normalArray(seq * d.hidden),
+      wq: w(d.numHeads * d.headDim),
+      wk: w(d.numKvHeads * d.headDim),
+      wv: w(d.numKvHeads * d.headDim),
+      qNorm: norm(),
+      kNorm: norm(),
+    };
     for (let i = 0; i < d.headDim; i += 7) host.kNorm[i]! *= 40; // Qwen3's large k_norm channels
     host.kNorm.set(roundToDtype(host.kNorm, dtype));
     const gpu = {

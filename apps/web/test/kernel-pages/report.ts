@@ -42,7 +42,12 @@ export function report(page: string, seed: number, run: () => Promise<{ adapter:
     const pre = document.createElement('pre');
     pre.textContent =
       `${page}: ${r.ok ? 'PASS' : 'FAIL'} on ${r.adapter} (seed ${seed})\n` +
-      r.checks.map((c) => `${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: rel L2 ${c.relL2.toExponential(2)}, max err ${c.maxAbsError.toExponential(2)} (max |ref| ${c.maxAbsRef.toExponential(2)}), bound ${c.bound}`).join('\n') +
+      r.checks
+        .map(
+          (c) =>
+            `${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: rel L2 ${c.relL2.toExponential(2)}, max err ${c.maxAbsError.toExponential(2)} (max |ref| ${c.maxAbsRef.toExponential(2)}), bound ${c.bound}`,
+        )
+        .join('\n') +
       (r.error ? `\nerror: ${r.error}` : '');
     document.body.replaceChildren(pre);
   };

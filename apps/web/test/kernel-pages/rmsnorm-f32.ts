@@ -25,7 +25,15 @@ report('rmsnorm-f32', rng.seed, async () => {
     const norm = createRmsNormF32(ctx, { n, eps: 1e-6 });
     await ctx.run((pass) => norm.encode(pass, { x, w, y, rows }));
     // The package's own acceptance bound (rmsnorm.test-helpers.ts): rel L2 ≤ 1e-5, max err ≤ 1e-5·max|ref| + 1e-6.
-    checks.push(check(`x ${xDtype} [${rows}, ${n}], w ${wDtype} (${norm.path})`, await readFloat(y), rmsnormReference(xHost, wHost, rows, n, 1e-6, xDtype, wDtype), 1e-5, 1e-6));
+    checks.push(
+      check(
+        `x ${xDtype} [${rows}, ${n}], w ${wDtype} (${norm.path})`,
+        await readFloat(y),
+        rmsnormReference(xHost, wHost, rows, n, 1e-6, xDtype, wDtype),
+        1e-5,
+        1e-6,
+      ),
+    );
     for (const t of [x, w, y]) t.destroy();
   }
   const adapter = ctx.describe();

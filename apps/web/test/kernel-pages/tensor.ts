@@ -1,6 +1,17 @@
 // @qwen3-webgpu/tensor in a browser page, from its packed tarball: a kernel defined with defineKernel (row sums with
 // a workgroup reduction) against reference.rowSum, and the dtype codecs through GPU buffers against roundToDtype.
-import { createGpuContext, createRng, createTensor, defineKernel, defineUniforms, fillTensor, readFloat, reference, roundToDtype, uploadTensor } from '@qwen3-webgpu/tensor';
+import {
+  createGpuContext,
+  createRng,
+  createTensor,
+  defineKernel,
+  defineUniforms,
+  fillTensor,
+  readFloat,
+  reference,
+  roundToDtype,
+  uploadTensor,
+} from '@qwen3-webgpu/tensor';
 import { check, report, type Check } from './report.ts';
 
 const ROW_SUM = /* wgsl */ `
@@ -27,8 +38,18 @@ const rng = createRng();
 report('tensor', rng.seed, async () => {
   const ctx = await createGpuContext();
   const checks: Check[] = [];
-  const rowSum = defineKernel({ label: 'row_sum', code: ROW_SUM, bindings: { x: 'read', y: 'read_write' }, uniforms: defineUniforms({ rows: 'u32', n: 'u32' }) });
-  for (const [rows, n] of [[1, 1024], [7, 1000], [3, 4099], [16, 3072]] as const) {
+  const rowSum = defineKernel({
+    label: 'row_sum',
+    code: ROW_SUM,
+    bindings: { x: 'read', y: 'read_write' },
+    uniforms: defineUniforms({ rows: 'u32', n: 'u32' }),
+  });
+  for (const [rows, n] of [
+    [1, 1024],
+    [7, 1000],
+    [3, 4099],
+    [16, 3072],
+  ] as const) {
     const host = rng.normalArray(rows * n);
     const x = uploadTensor(ctx, [rows, n], 'f32', host);
     const y = createTensor(ctx, [rows], 'f32');

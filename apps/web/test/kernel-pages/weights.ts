@@ -34,7 +34,13 @@ report('weights', 0, async () => {
     checks.push(check(`${name} on the GPU = bytes [${entry.begin}, ${entry.end}) of the file (exact)`, gpu, file.subarray(entry.begin, entry.end), 0));
   }
   weights.destroy();
-  checks.push(await rejection('a directory path', openCheckpoint('/models/Qwen3-0.6B'), '/models/Qwen3-0.6B: a directory path can only be read in Node; in a browser pass a URL, picked Files or ArrayBuffers'));
+  checks.push(
+    await rejection(
+      'a directory path',
+      openCheckpoint('/models/Qwen3-0.6B'),
+      '/models/Qwen3-0.6B: a directory path can only be read in Node; in a browser pass a URL, picked Files or ArrayBuffers',
+    ),
+  );
   const empty = new URL('./no-model/', location.href).href;
   checks.push(await rejection('a folder without config.json', openCheckpoint(empty), `${empty}: not a checkpoint directory: config.json is missing`));
   const adapter = ctx.describe();

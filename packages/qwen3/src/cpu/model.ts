@@ -95,7 +95,8 @@ export class CpuQwen3Model implements TokenBackend {
       const rope = fault === 'interleaved-rope' ? reference.ropeInterleaved : reference.rope;
       let kNormW = w['self_attn.k_norm'];
       if (fault === 'k-norm-sign' && l === this.fault!.fromLayer) (kNormW = Float32Array.from(kNormW))[0]! *= -1;
-      const qkNorm = (raw: Float64Array, weight: Float32Array, rows: number) => (fault === 'no-qk-norm' ? raw : reference.rmsnorm(raw, weight, rows, hd, c.rmsNormEps));
+      const qkNorm = (raw: Float64Array, weight: Float32Array, rows: number) =>
+        fault === 'no-qk-norm' ? raw : reference.rmsnorm(raw, weight, rows, hd, c.rmsNormEps);
       const q = rope(qkNorm(qRaw, w['self_attn.q_norm'], seq * nh), positions, seq, nh, hd, c.ropeTheta);
       const k = rope(qkNorm(kRaw, kNormW, seq * nkv), positions, seq, nkv, hd, c.ropeTheta);
       const kCache = this.#k[l]!;

@@ -3,11 +3,33 @@
 // submit; every buffer is allocated at construction.
 import { createQkvRope } from '@qwen3-webgpu/qkv-rope';
 import { createRmsNormF32, type RmsNormF32 } from '@qwen3-webgpu/rmsnorm-f32';
-import { createTensor, DispatchList, encodeCopyWords, fillTensor, readFloat, writeTensor, type DispatchTarget, type GpuContext, type Tensor } from '@qwen3-webgpu/tensor';
+import {
+  createTensor,
+  DispatchList,
+  encodeCopyWords,
+  fillTensor,
+  readFloat,
+  writeTensor,
+  type DispatchTarget,
+  type GpuContext,
+  type Tensor,
+} from '@qwen3-webgpu/tensor';
 import type { Qwen3Config, Qwen3Weights } from '@qwen3-webgpu/weights';
 import type { TokenBackend } from '../generate.ts';
 import { defaultMaxContext } from '../max-context.ts';
-import { attentionScratchSize, createAttention, createEmbedding, createLinear, createMarkSeen, createSampler, type Embedding, type Linear, type MarkSeen, type Sampler, type SampleStep } from '../kernels/index.ts';
+import {
+  attentionScratchSize,
+  createAttention,
+  createEmbedding,
+  createLinear,
+  createMarkSeen,
+  createSampler,
+  type Embedding,
+  type Linear,
+  type MarkSeen,
+  type Sampler,
+  type SampleStep,
+} from '../kernels/index.ts';
 import { checkSampledId } from '../non-finite.ts';
 import type { ResolvedSampling } from '../sampling.ts';
 import { Qwen3AttentionSeparated, Qwen3DecoderLayerSeparated, Qwen3MLP, type Activations, type SetPosition } from './layers.ts';
@@ -51,7 +73,8 @@ export class Qwen3Model {
     const c = (this.config = weights.config);
     this.maxContext = options.maxContext ?? defaultMaxContext(c);
     this.maxRows = options.maxRows ?? 64;
-    if (this.maxContext > c.maxPositionEmbeddings) throw new RangeError(`maxContext ${this.maxContext} exceeds the model's ${c.maxPositionEmbeddings} positions`);
+    if (this.maxContext > c.maxPositionEmbeddings)
+      throw new RangeError(`maxContext ${this.maxContext} exceeds the model's ${c.maxPositionEmbeddings} positions`);
     const r = this.maxRows;
     this.norm = createRmsNormF32(ctx, { n: c.hiddenSize, eps: c.rmsNormEps });
     const qkv = createQkvRope(ctx, {
@@ -86,9 +109,13 @@ export class Qwen3Model {
       const cache = () => createTensor(ctx, [c.numKeyValueHeads, this.maxContext, c.headDim], 'f32', { label: 'kv cache' });
       const [k, v] = [cache(), cache()];
       this.#caches.push(k, v);
-      return new Qwen3DecoderLayerSeparated(new Qwen3AttentionSeparated(ctx, c, this.norm, qkv, attention, w, k, v, scratch), new Qwen3MLP(ctx, c, this.norm, w));
+      return new Qwen3DecoderLayerSeparated(
+        new Qwen3AttentionSeparated(ctx, c, this.norm, qkv, attention, w, k, v, scratch),
+        new Qwen3MLP(ctx, c, this.norm, w),
+      );
     });
-    if (options.hiddenStates && (r * c.hiddenSize) % 4 !== 0) throw new RangeError(`hidden states are copied as vec4s: maxRows × hidden_size (${r} × ${c.hiddenSize}) must be a multiple of 4`);
+    if (options.hiddenStates && (r * c.hiddenSize) % 4 !== 0)
+      throw new RangeError(`hidden states are copied as vec4s: maxRows × hidden_size (${r} × ${c.hiddenSize}) must be a multiple of 4`);
     this.hidden = options.hiddenStates ? createTensor(ctx, [weights.layers.length + 1, r, c.hiddenSize], 'f32', { label: 'hidden states' }) : undefined;
   }
 
@@ -250,7 +277,10 @@ export class Qwen3ForCausalLM implements TokenBackend {
     if (this.length + 1 > this.maxContext) throw new RangeError(`${this.length + 1} positions exceed the KV cache (max context ${this.maxContext})`);
     const input = this.#lastPick;
     this.#inputs.push(input);
-    void input.then((id) => this.#fed.set(id, (this.#fed.get(id) ?? 0) + 1), () => {});
+    void input.then(
+      (id) => this.#fed.set(id, (this.#fed.get(id) ?? 0) + 1),
+      () => {},
+    );
     const d = this.#recording(sampling);
     d.setPosition(this.length);
     d.sample.set(sampling, u);
@@ -373,7 +403,8 @@ export class Qwen3ForCausalLM implements TokenBackend {
   #check(ids: readonly number[]): void {
     const c = this.weights.config;
     if (ids.length === 0) throw new RangeError('forward needs at least one token');
-    if (this.length + ids.length > this.maxContext) throw new RangeError(`${this.length + ids.length} positions exceed the KV cache (max context ${this.maxContext})`);
+    if (this.length + ids.length > this.maxContext)
+      throw new RangeError(`${this.length + ids.length} positions exceed the KV cache (max context ${this.maxContext})`);
     for (const id of ids) {
       if (!Number.isInteger(id) || id < 0 || id >= c.vocabSize) throw new RangeError(`token id ${id} is outside the vocabulary [0, ${c.vocabSize})`);
     }
@@ -390,7 +421,8 @@ export class Qwen3ForCausalLM implements TokenBackend {
       model.encode(pass, seq, pos0, head === 'all' ? 'all' : head === 'none' ? 'none' : 'last');
       if (head === 'none') return;
       this.#lmHead.encode(pass, { x: model.act.a, w: this.weights.lmHead.parts, y: this.#logits, rows: head === 'all' ? seq : 1 });
-      if (head !== 'all') this.#sampler.encode(pass, { logits: this.#logits, seen: this.#seen, out: this.#token, rowOffset: 0, sampling: head.sampling, u: head.u });
+      if (head !== 'all')
+        this.#sampler.encode(pass, { logits: this.#logits, seen: this.#seen, out: this.#token, rowOffset: 0, sampling: head.sampling, u: head.u });
     }, 'qwen3 step');
     this.length = pos0 + seq;
   }

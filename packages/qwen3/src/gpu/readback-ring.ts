@@ -14,7 +14,11 @@ export class ReadbackRing {
   take(): GPUBuffer {
     const free = this.#free.pop();
     if (free) return free;
-    const b = this.device.createBuffer({ label: `step readback ${this.#all.length}`, size: this.bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const b = this.device.createBuffer({
+      label: `step readback ${this.#all.length}`,
+      size: this.bytes,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
     this.#all.push(b);
     return b;
   }

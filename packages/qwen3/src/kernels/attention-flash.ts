@@ -56,7 +56,12 @@ export function createFlashAttention(ctx: GpuContext, options: FlashAttentionOpt
       if (!Number.isSafeInteger(seq) || seq < 0 || !Number.isSafeInteger(pos0) || pos0 < 0) {
         throw new RangeError(`attention-flash: seq and pos0 must be non-negative integers, got ${seq} and ${pos0}`);
       }
-      for (const [t, name] of [[a.q, 'q'], [a.kCache, 'kCache'], [a.vCache, 'vCache'], [a.out, 'out']] as const) {
+      for (const [t, name] of [
+        [a.q, 'q'],
+        [a.kCache, 'kCache'],
+        [a.vCache, 'vCache'],
+        [a.out, 'out'],
+      ] as const) {
         if (t.dtype !== 'f32') throw new TypeError(`attention-flash: ${name} must be f32, got ${t.dtype}`);
       }
       const [nkv, capacity, hd] = a.kCache.shape as [number, number, number];

@@ -1,7 +1,18 @@
 // The model's small kernels, each a factory bound to the context and its shapes that resolves its pipelines once
 // and returns a handle; encode() records into a pass (immediate) or a DispatchList (replayed every decode step) and
 // returns the setters of what changes per step.
-import { createTensor, defineKernel, defineUniforms, dtypeWgsl, wgslDtypeCode, type DispatchTarget, type GpuContext, type RowPart, type Tensor, type UniformPatch } from '@qwen3-webgpu/tensor';
+import {
+  createTensor,
+  defineKernel,
+  defineUniforms,
+  dtypeWgsl,
+  wgslDtypeCode,
+  type DispatchTarget,
+  type GpuContext,
+  type RowPart,
+  type Tensor,
+  type UniformPatch,
+} from '@qwen3-webgpu/tensor';
 import attentionCombineSource from './attention-combine.wgsl';
 import attentionCommon from './attention-common.wgsl';
 import attentionDecodeSource from './attention-decode.wgsl';
@@ -37,10 +48,16 @@ export function createEmbedding(ctx: GpuContext, table: RowPart[]): Embedding {
   return {
     encode(target, a) {
       for (const part of table) {
-        k.encode(target, { ids: a.ids, table: part.tensor, out: a.out }, { seq: a.seq, hidden, row_start: part.rowStart, row_count: part.rowCount }, Math.ceil((a.seq * hidden) / 256), {
-          tag: 'embedding',
-          bytes: a.seq * hidden * (4 + first.byteLength / first.numel),
-        });
+        k.encode(
+          target,
+          { ids: a.ids, table: part.tensor, out: a.out },
+          { seq: a.seq, hidden, row_start: part.rowStart, row_count: part.rowCount },
+          Math.ceil((a.seq * hidden) / 256),
+          {
+            tag: 'embedding',
+            bytes: a.seq * hidden * (4 + first.byteLength / first.numel),
+          },
+        );
       }
     },
   };
@@ -48,8 +65,18 @@ export function createEmbedding(ctx: GpuContext, table: RowPart[]): Embedding {
 
 const attentionUniforms = defineUniforms({ seq: 'u32', pos0: 'u32', capacity: 'u32', scale: 'f32' });
 const attentionBindings = { q: 'read', k_cache: 'read', v_cache: 'read', out: 'read_write' } as const;
-const attention = defineKernel({ label: 'attention', code: `${attentionCommon}\n${reduceF32}\n${attentionSource}`, bindings: attentionBindings, uniforms: attentionUniforms });
-const attentionPrefill = defineKernel({ label: 'attention_prefill', code: `${attentionCommon}\n${attentionPrefillSource}`, bindings: attentionBindings, uniforms: attentionUniforms });
+const attention = defineKernel({
+  label: 'attention',
+  code: `${attentionCommon}\n${reduceF32}\n${attentionSource}`,
+  bindings: attentionBindings,
+  uniforms: attentionUniforms,
+});
+const attentionPrefill = defineKernel({
+  label: 'attention_prefill',
+  code: `${attentionCommon}\n${attentionPrefillSource}`,
+  bindings: attentionBindings,
+  uniforms: attentionUniforms,
+});
 const attentionDecode = defineKernel({
   label: 'attention_decode',
   code: `enable subgroups;\n${dtypeWgsl}\n${attentionDecodeSource}`,
@@ -144,8 +171,15 @@ export function createAttention(ctx: GpuContext, o: AttentionOptions): Attention
   const sg = ctx.info.subgroupMinSize;
   const decodeShared = 4 * (group * hd + group * ATTENTION_CHUNK + 256 * group * 4 + 256);
   const canGroup =
-    ctx.kernelLayout === 'gpu' && ctx.features.subgroups && sg > 0 && sg === ctx.info.subgroupMaxSize && hd % 4 === 0 && hd / 4 <= 256 &&
-    Number.isInteger(group) && group <= MAX_GROUP && decodeShared + 4 * hd <= ctx.limits.maxComputeWorkgroupStorageSize;
+    ctx.kernelLayout === 'gpu' &&
+    ctx.features.subgroups &&
+    sg > 0 &&
+    sg === ctx.info.subgroupMaxSize &&
+    hd % 4 === 0 &&
+    hd / 4 <= 256 &&
+    Number.isInteger(group) &&
+    group <= MAX_GROUP &&
+    decodeShared + 4 * hd <= ctx.limits.maxComputeWorkgroupStorageSize;
   const fuse = canGroup && o.qkNorm !== undefined && hd <= 256 && hd % 2 === 0;
   const decodeConstants = { NH: nh, NKV: nkv, HD: hd, CHUNK: ATTENTION_CHUNK, CHUNKS: maxChunks, SG: sg };
   const grouped = canGroup ? attentionDecode.compile(ctx, decodeConstants) : undefined;
@@ -153,7 +187,8 @@ export function createAttention(ctx: GpuContext, o: AttentionOptions): Attention
   return {
     fusesQkNormRope: (seq, normDtype) => fuse && seq === 1 && normDtype === o.qkNorm?.dtype,
     encode(target, a) {
-      if (a.kCache.shape[1] !== capacity || a.kCache.shape[0] !== nkv || a.kCache.shape[2] !== hd) throw new RangeError(`attention: caches must be [${nkv}, ${capacity}, ${hd}], got [${a.kCache.shape}]`);
+      if (a.kCache.shape[1] !== capacity || a.kCache.shape[0] !== nkv || a.kCache.shape[2] !== hd)
+        throw new RangeError(`attention: caches must be [${nkv}, ${capacity}, ${hd}], got [${a.kCache.shape}]`);
       const params = { seq: a.seq, pos0: a.pos0, capacity, scale: 1 / Math.sqrt(hd) };
       const bindings = { q: a.q, k_cache: a.kCache, v_cache: a.vCache };
       // K and V of the positions seen, q and the output (f32).
@@ -182,12 +217,22 @@ export function createAttention(ctx: GpuContext, o: AttentionOptions): Attention
           // Without the fusion the norm bindings are unused: q stands in for them.
           const norm = a.qkNorm ? { q_norm: a.qkNorm.qNorm, k_norm: a.qkNorm.kNorm, rope: a.qkNorm.rope } : { q_norm: a.q, k_norm: a.q, rope: a.q };
           const p = { ...params, eps: o.qkNorm?.eps ?? 0 };
-          patches.push(kernel.encode(target, { ...bindings, ...norm, out: a.scratch }, p, nkv * maxChunks, { tag: a.qkNorm ? 'attention+qk_norm' : 'attention', bytes: groupedBytes }));
+          patches.push(
+            kernel.encode(target, { ...bindings, ...norm, out: a.scratch }, p, nkv * maxChunks, {
+              tag: a.qkNorm ? 'attention+qk_norm' : 'attention',
+              bytes: groupedBytes,
+            }),
+          );
         } else {
           patches.push(split.encode(target, { ...bindings, out: a.scratch }, params, a.seq * nh * maxChunks, { tag: 'attention', bytes }));
         }
         const combineBytes = () => a.seq * nh * (live(keys - a.seq) * (hd + 2) + hd) * 4;
-        combines.push(combine.encode(target, { partials: a.scratch, out: a.out }, { seq: a.seq, live: live(a.pos0) }, a.seq * nh, { tag: 'attention combine', bytes: combineBytes }));
+        combines.push(
+          combine.encode(target, { partials: a.scratch, out: a.out }, { seq: a.seq, live: live(a.pos0) }, a.seq * nh, {
+            tag: 'attention combine',
+            bytes: combineBytes,
+          }),
+        );
       } else {
         patches.push(simple.encode(target, { ...bindings, out: a.out }, params, a.seq * nh, { tag: 'attention', bytes }));
       }
@@ -207,7 +252,12 @@ const sampleUniforms = defineUniforms({
   presence_penalty: 'f32',
   u: 'f32',
 });
-const sample = defineKernel({ label: 'sample', code: `${reduceF32}\n${sampleSource}`, bindings: { logits: 'read', seen: 'read', out: 'read_write' }, uniforms: sampleUniforms });
+const sample = defineKernel({
+  label: 'sample',
+  code: `${reduceF32}\n${sampleSource}`,
+  bindings: { logits: 'read', seen: 'read', out: 'read_write' },
+  uniforms: sampleUniforms,
+});
 
 export interface SampleArgs {
   /** logits: [.., n] f32, the row at element rowOffset. */
@@ -266,14 +316,23 @@ export function createSampler(ctx: GpuContext, n: number): Sampler {
   const pick = argmaxPick.compile(ctx);
   const parts = Math.ceil(n / ARGMAX_PER_GROUP);
   const partials = createTensor(ctx, [2 * parts], 'u32', { label: 'argmax partials' });
-  const greedyParams = (rowOffset: number, s: ResolvedSampling) => ({ n, row_offset: rowOffset, parts, repetition_penalty: s.repetitionPenalty, presence_penalty: s.presencePenalty });
+  const greedyParams = (rowOffset: number, s: ResolvedSampling) => ({
+    n,
+    row_offset: rowOffset,
+    parts,
+    repetition_penalty: s.repetitionPenalty,
+    presence_penalty: s.presencePenalty,
+  });
   return {
     encode(target, a) {
       const greedy = a.sampling.temperature <= 0;
       if (greedy) {
         const bound = { logits: a.logits, seen: a.seen, partials, out: a.out };
         const p = greedyParams(a.rowOffset, a.sampling);
-        const patches = [part.encode(target, bound, p, parts, { tag: 'sample', bytes: n * 8 }), pick.encode(target, bound, p, 1, { tag: 'sample', bytes: parts * 8 })];
+        const patches = [
+          part.encode(target, bound, p, parts, { tag: 'sample', bytes: n * 8 }),
+          pick.encode(target, bound, p, 1, { tag: 'sample', bytes: parts * 8 }),
+        ];
         return {
           set(s) {
             if (s.temperature > 0) throw new Error('sampler: a greedy dispatch cannot sample; record a sampling one');
@@ -285,7 +344,10 @@ export function createSampler(ctx: GpuContext, n: number): Sampler {
           },
         };
       }
-      const patch = k.encode(target, { logits: a.logits, seen: a.seen, out: a.out }, sampleParams(n, a.rowOffset, a.sampling, a.u), 1, { tag: 'sample', bytes: n * 8 });
+      const patch = k.encode(target, { logits: a.logits, seen: a.seen, out: a.out }, sampleParams(n, a.rowOffset, a.sampling, a.u), 1, {
+        tag: 'sample',
+        bytes: n * 8,
+      });
       return {
         set(s, u) {
           if (s.temperature <= 0) throw new Error('sampler: a sampling dispatch is not the greedy one; record a greedy one');

@@ -1,4 +1,17 @@
-import { defineKernel, defineUniforms, dtypeBytes, dtypeWgsl, gemvLanes, laneReduceVariant, laneReduceWgsl, wgslDtypeCode, type DispatchTarget, type GpuContext, type RowPart, type Tensor } from '@qwen3-webgpu/tensor';
+import {
+  defineKernel,
+  defineUniforms,
+  dtypeBytes,
+  dtypeWgsl,
+  gemvLanes,
+  laneReduceVariant,
+  laneReduceWgsl,
+  wgslDtypeCode,
+  type DispatchTarget,
+  type GpuContext,
+  type RowPart,
+  type Tensor,
+} from '@qwen3-webgpu/tensor';
 import gemvSource from './gemv.wgsl';
 import common from './linear-common.wgsl';
 import serialSource from './linear-serial.wgsl';
@@ -79,10 +92,12 @@ export function createLinear(ctx: GpuContext, o: LinearOptions): Linear {
       const rows = a.rows;
       const total = parts.reduce((s, p) => s + p.rowCount, 0);
       for (const p of parts) {
-        if (p.tensor.dtype !== o.dtype || p.tensor.shape[1] !== k) throw new TypeError(`linear: W must be [n, ${k}] ${o.dtype}, got [${p.tensor.shape}] ${p.tensor.dtype}`);
+        if (p.tensor.dtype !== o.dtype || p.tensor.shape[1] !== k)
+          throw new TypeError(`linear: W must be [n, ${k}] ${o.dtype}, got [${p.tensor.shape}] ${p.tensor.dtype}`);
       }
       if (total !== n) throw new RangeError(`linear: W has ${total} rows, expected n = ${n}`);
-      if (o.swiglu && (!a.w2 || Array.isArray(a.w) || a.w2.dtype !== o.dtype || a.w2.shape[0] !== n)) throw new TypeError('swiglu: gate and up weights must be whole [n, k] tensors of one dtype');
+      if (o.swiglu && (!a.w2 || Array.isArray(a.w) || a.w2.dtype !== o.dtype || a.w2.shape[0] !== n))
+        throw new TypeError('swiglu: gate and up weights must be whole [n, k] tensors of one dtype');
       if (a.x.dtype !== 'f32' || a.y.dtype !== 'f32') throw new TypeError('linear: x and y must be f32');
       if (a.x.numel < rows * k) throw new RangeError(`linear: x [${a.x.shape}] is smaller than [${rows}, ${k}]`);
       if (a.y.numel < rows * n) throw new RangeError(`linear: y [${a.y.shape}] is smaller than [${rows}, ${n}]`);

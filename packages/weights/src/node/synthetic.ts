@@ -9,7 +9,6 @@ import { QWEN3_0_6B_CONFIG } from '../qwen3-0.6b.ts';
 import { dtypeBytesOf, type SafetensorsDtype } from '../safetensors.ts';
 import { writeSafetensors, type TensorToWrite } from './safetensors-writer.ts';
 
-
 export interface SyntheticOptions {
   /** HF config.json content (v4 or v5 shape). Default: Qwen3-0.6B's. */
   config?: Record<string, unknown>;
@@ -40,7 +39,15 @@ const CHUNK_ELEMENTS = 1 << 20;
  * xorshift32 stream seeded by (seed, name), with stress scaling applied. One chunk buffer is reused (the writer
  * consumes each chunk before asking for the next).
  */
-function* tensorChunks(name: string, count: number, dtype: SafetensorsDtype, seed: number, center: number, half: number, scale: (i: number) => number): Generator<Uint8Array> {
+function* tensorChunks(
+  name: string,
+  count: number,
+  dtype: SafetensorsDtype,
+  seed: number,
+  center: number,
+  half: number,
+  scale: (i: number) => number,
+): Generator<Uint8Array> {
   let s = hashName(name, seed);
   const f32 = new Float32Array(Math.min(count, CHUNK_ELEMENTS));
   const bits = new Uint32Array(f32.buffer);

@@ -24,7 +24,8 @@ async function readBlob(name: string, blob: Blob): Promise<ArrayBuffer> {
     return await blob.arrayBuffer();
   } catch (err) {
     const e = err as Error;
-    if (e?.name === 'NotReadableError') throw new WeightsError(name, 'changed while being read: no longer readable (NotReadableError), as when the file on disk changes after it was picked');
+    if (e?.name === 'NotReadableError')
+      throw new WeightsError(name, 'changed while being read: no longer readable (NotReadableError), as when the file on disk changes after it was picked');
     throw new WeightsError(name, `cannot read: ${e?.name ?? 'Error'}: ${e?.message ?? String(err)}`);
   }
 }

@@ -15,7 +15,8 @@ const isFiles = (s: object): s is CheckpointFiles => typeof (s as CheckpointFile
 /** The DOM's FileList, where there is one (the types of this package do not assume the DOM). */
 const FileListClass = (globalThis as { FileList?: abstract new () => object }).FileList;
 const isFileList = (s: object): s is ArrayLike<File> =>
-  (Array.isArray(s) || (FileListClass !== undefined && s instanceof FileListClass)) && Array.from(s as ArrayLike<unknown>).every((f) => typeof File !== 'undefined' && f instanceof File);
+  (Array.isArray(s) || (FileListClass !== undefined && s instanceof FileListClass)) &&
+  Array.from(s as ArrayLike<unknown>).every((f) => typeof File !== 'undefined' && f instanceof File);
 
 export function modelFiles(source: ModelSource): CheckpointFiles {
   if (typeof source === 'string') return /^https?:\/\//i.test(source) ? urlFiles(source) : directoryFiles(source);

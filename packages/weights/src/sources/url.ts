@@ -82,7 +82,10 @@ export function urlFiles(base: string | URL, options: UrlFilesOptions = {}): Che
         const length = Number(res.headers.get('content-length') ?? NaN);
         if (!(length <= WHOLE_FILE_LIMIT)) {
           await res.body?.cancel();
-          throw new WeightsError(url, `the server ignores HTTP Range requests (status 200 for bytes=0-0); files over ${WHOLE_FILE_LIMIT >> 20} MiB need a server that supports them`);
+          throw new WeightsError(
+            url,
+            `the server ignores HTTP Range requests (status 200 for bytes=0-0); files over ${WHOLE_FILE_LIMIT >> 20} MiB need a server that supports them`,
+          );
         }
         const all = new Uint8Array(await res.arrayBuffer());
         return {
@@ -98,7 +101,8 @@ export function urlFiles(base: string | URL, options: UrlFilesOptions = {}): Che
       if (res.status !== 206 && res.status !== 416) throw failed(url, res);
       await res.body?.cancel();
       const size = rangeTotal(res);
-      if (size === undefined) throw new WeightsError(url, 'the response to a Range request has no readable Content-Range total (a cross-origin server must expose Content-Range)');
+      if (size === undefined)
+        throw new WeightsError(url, 'the response to a Range request has no readable Content-Range total (a cross-origin server must expose Content-Range)');
       // What the server says identifies this version of the file: every later range must come from the same one.
       const version = validator(res);
       return {
