@@ -39,7 +39,12 @@ const indent = (s) =>
 const json = (file) => JSON.parse(readFileSync(file, 'utf8'));
 
 // The kernel packages whose examples run in Node and are bundled for the browser.
-const KERNEL_EXAMPLES = ['packages/tensor/examples/scale.mjs', 'packages/rmsnorm-f32/examples/rmsnorm.mjs', 'packages/qkv-rope/examples/qkv-rope.mjs'];
+const KERNEL_EXAMPLES = [
+  'packages/tensor/examples/scale.mjs',
+  'packages/rmsnorm-f32/examples/rmsnorm.mjs',
+  'packages/qkv-rope/examples/qkv-rope.mjs',
+  'packages/matmul/examples/gemm.mjs',
+];
 // The libraries bundled whole for the browser. weights reads directories only behind '#directory' (node:fs under the
 // "node" condition, a refusal elsewhere) and in its ./node entry, which stays out of this list.
 const BROWSER_PACKAGES = [
@@ -47,6 +52,7 @@ const BROWSER_PACKAGES = [
   '@qwen3-webgpu/tensor/testing',
   '@qwen3-webgpu/rmsnorm-f32',
   '@qwen3-webgpu/qkv-rope',
+  '@qwen3-webgpu/matmul',
   '@qwen3-webgpu/weights',
   '@qwen3-webgpu/qwen3',
 ];
