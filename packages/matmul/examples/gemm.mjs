@@ -5,7 +5,10 @@ import { createGemm } from '@qwen3-webgpu/matmul';
 
 const [rows, n, k] = [37, 130, 300];
 const xs = new Float32Array(rows * k).map((_, i) => Math.sin(i) * 2);
-const ws = roundToDtype(new Float32Array(n * k).map((_, i) => Math.cos(i * 0.7) / 10), 'bf16'); // the values bf16 stores
+const ws = roundToDtype(
+  new Float32Array(n * k).map((_, i) => Math.cos(i * 0.7) / 10),
+  'bf16',
+); // the values bf16 stores
 const ctx = await createGpuContext({ dawnFlags: ['enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia'] });
 const x = uploadTensor(ctx, [rows, k], 'f32', xs); // x: [rows, k] f32
 const w = uploadTensor(ctx, [n, k], 'bf16', ws); // W: [n, k] bf16
