@@ -15,9 +15,10 @@ const w = uploadTensor(ctx, [n, k], 'bf16', ws); // W: [n, k] bf16
 const y = createTensor(ctx, [rows, n], 'f32'); // y: [rows, n] f32
 const gemm = createGemm(ctx, { n, k, wDtype: 'bf16' });
 await gemm.prepare(w); // once per weight tensor: checks it is exact in f16 for the tensor-core path
-let paths = [];
+const paths = new Set(['fma']); // the path each part took, as encode() reports it
 await ctx.run((pass) => {
-  paths = gemm.encode(pass, { x, w, y, rows });
+  paths.clear();
+  for (const path of gemm.encode(pass, { x, w, y, rows })) paths.add(path);
 });
 const gpu = await readFloat(y);
 let err = 0;
@@ -28,6 +29,6 @@ for (let r = 0; r < rows; r++) {
     err = Math.max(err, Math.abs((gpu[r * n + c] ?? NaN) - s) / (1 + Math.abs(s)));
   }
 }
-console.log(`${ctx.describe()}\nmatmul (${paths.join(', ')}): max |gpu - cpu| / (1 + |cpu|) = ${err.toExponential(2)}`);
+console.log(`${ctx.describe()}\nmatmul (${[...paths].join(', ')}): max |gpu - cpu| / (1 + |cpu|) = ${err.toExponential(2)}`);
 ctx.destroy();
 if (!(err <= 1e-5)) throw new Error('matmul: the GPU disagrees with the CPU loop');
