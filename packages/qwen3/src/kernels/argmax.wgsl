@@ -2,9 +2,8 @@
 // cost 380 µs per token over Qwen3's 151,936 logits on an H200):
 //   argmax_part: workgroup w takes logits [1024·w, 1024·w + 1024) and leaves (key of its max, lowest index reaching it);
 //   argmax_pick: one workgroup reduces those pairs and writes the id.
-// The value compared is sample.wgsl's at temperature 0: the logit after the repetition and presence penalties on
-// tokens marked in `seen`, saturated at f32's largest finite value as sample.wgsl and ../sampling.ts do (an extreme
-// penalty must not read as a non-finite logit). A non-finite logit anywhere makes the pick 0xFFFFFFFF (its pair wins
+// The value compared is sample.wgsl's at temperature 0: pick-common.wgsl's penalized logit (prepended), saturated
+// at f32's largest finite value as ../sampling.ts does (an extreme penalty must not read as a non-finite logit). A non-finite logit anywhere makes the pick 0xFFFFFFFF (its pair wins
 // every comparison): the host reports non-finite logits instead of trusting an id.
 //   logits: [.., n] f32 (the row at row_offset);  seen: [n] u32;  partials: [2 · parts] u32;  out: [1] u32
 
@@ -26,26 +25,6 @@ const WG: u32 = 256u;
 const PER_GROUP: u32 = 1024u;
 var<workgroup> red_key: array<u32, WG>;
 var<workgroup> red_idx: array<u32, WG>;
-
-const F32_MAX: f32 = 0x1.fffffep+127f;
-
-// sample.wgsl's z() at temperature 0; l == 0 is spelled out: 0 · ∞ would be NaN.
-fn penalized(i: u32) -> f32 {
-  let l = logits[params.row_offset + i];
-  if (seen[i] == 0u) {
-    return l;
-  }
-  let r = params.repetition_penalty;
-  let scaled = select(select(l * r, 0.0, l == 0.0), l / r, l > 0.0);
-  let a = clamp(params.presence_penalty, -F32_MAX, F32_MAX);
-  return clamp(clamp(scaled, -F32_MAX, F32_MAX) - a, -F32_MAX, F32_MAX);
-}
-
-// Order-preserving map of f32 to u32 (no finite value maps to 0xFFFFFFFF).
-fn key(f: f32) -> u32 {
-  let b = bitcast<u32>(f);
-  return select(b | 0x80000000u, ~b, (b & 0x80000000u) != 0u);
-}
 
 fn better(k: u32, i: u32, bk: u32, bi: u32) -> bool {
   return k > bk || (k == bk && i < bi);
@@ -75,9 +54,8 @@ fn argmax_part(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
     let i = w * PER_GROUP + u * WG + lid;
     if (i < params.n) {
       let z = penalized(i);
-      // NaN or ±Inf in the logit itself: all exponent bits set (tested on the bits: compilers may fold float tests
-      // of NaN away).
-      let finite = (bitcast<u32>(logits[params.row_offset + i]) & 0x7f800000u) != 0x7f800000u;
+      // NaN or ±Inf in the logit itself.
+      let finite = !non_finite(logits[params.row_offset + i]);
       let k = select(0xffffffffu, key(z), finite);
       let idx = select(0xffffffffu, i, finite);
       if (better(k, idx, bk, bi)) {

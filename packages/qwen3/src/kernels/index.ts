@@ -22,6 +22,7 @@ import attentionSource from './attention.wgsl';
 import embeddingSource from './embedding.wgsl';
 import markSeenSource from './mark-seen.wgsl';
 import reduceF32 from './reduce-f32.wgsl';
+import pickCommon from './pick-common.wgsl';
 import sampleSource from './sample.wgsl';
 import type { ResolvedSampling } from '../sampling.ts';
 
@@ -254,7 +255,7 @@ const sampleUniforms = defineUniforms({
 });
 const sample = defineKernel({
   label: 'sample',
-  code: `${reduceF32}\n${sampleSource}`,
+  code: `${reduceF32}\n${pickCommon}\n${sampleSource}`,
   bindings: { logits: 'read', seen: 'read', out: 'read_write' },
   uniforms: sampleUniforms,
 });
@@ -297,7 +298,7 @@ function sampleParams(n: number, rowOffset: number, s: ResolvedSampling, u: numb
 }
 
 const argmaxSpec = {
-  code: argmaxSource,
+  code: `${pickCommon}\n${argmaxSource}`,
   bindings: { logits: 'read', seen: 'read', partials: 'read_write', out: 'read_write' },
   uniforms: defineUniforms({ n: 'u32', row_offset: 'u32', parts: 'u32', repetition_penalty: 'f32', presence_penalty: 'f32' }),
 } as const;

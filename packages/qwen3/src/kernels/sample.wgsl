@@ -26,36 +26,12 @@ struct Params {
 
 const WG: u32 = 256u; // reduce_f: reduce-f32.wgsl, prepended
 const NON_FINITE: u32 = 0xffffffffu;
-const F32_MAX: f32 = 0x1.fffffep+127f;
 const F32_MIN_NORMAL: f32 = 0x1p-126f;
 var<workgroup> red_u: array<u32, WG>;
-
-// Inf or NaN, from the bits (WGSL lets implementations assume floats are finite, so comparisons cannot tell).
-fn non_finite(x: f32) -> bool {
-  return (bitcast<u32>(x) & 0x7f800000u) == 0x7f800000u;
-}
-
-// Penalized logit, kept within f32's range (sampling.ts's penalize). l == 0 is spelled out: 0 · ∞ would be NaN.
-fn z(i: u32) -> f32 {
-  let l = logits[params.row_offset + i];
-  if (seen[i] == 0u) {
-    return l;
-  }
-  let r = params.repetition_penalty;
-  let scaled = select(select(l * r, 0.0, l == 0.0), l / r, l > 0.0);
-  let a = clamp(params.presence_penalty, -F32_MAX, F32_MAX);
-  return clamp(clamp(scaled, -F32_MAX, F32_MAX) - a, -F32_MAX, F32_MAX);
-}
 
 // exp((z − zmax) / T): the difference is ≤ 0, so a tiny T sends it to −∞ (weight 0), never to ∞ − ∞.
 fn weight(zi: f32, zmax: f32) -> f32 {
   return exp(max(zi - zmax, -F32_MAX) / params.temperature);
-}
-
-// Order-preserving map of f32 to u32.
-fn key(f: f32) -> u32 {
-  let b = bitcast<u32>(f);
-  return select(b | 0x80000000u, ~b, (b & 0x80000000u) != 0u);
 }
 
 // Workgroup-wide sum (or min) of one u32 per thread; every thread gets the result.
@@ -79,7 +55,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
   var zmax = -F32_MAX;
   var bad = 0u;
   for (var i = lid; i < n; i += WG) {
-    zmax = max(zmax, z(i));
+    zmax = max(zmax, penalized(i));
     bad = max(bad, select(0u, 1u, non_finite(logits[params.row_offset + i])));
   }
   zmax = reduce_f(zmax, lid, true);
@@ -91,7 +67,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     // Greedy: the lowest id reaching the maximum.
     var first = 0xffffffffu;
     for (var i = lid; i < n; i += WG) {
-      if (z(i) == zmax) {
+      if (penalized(i) == zmax) {
         first = min(first, i);
       }
     }
@@ -111,7 +87,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
       let mid = lo + (hi - lo) / 2u + (hi - lo) % 2u;
       var c = 0u;
       for (var i = lid; i < n; i += WG) {
-        c += select(0u, 1u, key(z(i)) >= mid);
+        c += select(0u, 1u, key(penalized(i)) >= mid);
       }
       if (reduce_u(c, lid, false) >= params.top_k) {
         lo = mid;
@@ -125,7 +101,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
   // Weights exp(z − zmax) of the top-k survivors.
   var local_total = 0.0;
   for (var i = lid; i < n; i += WG) {
-    let zi = z(i);
+    let zi = penalized(i);
     local_total += select(0.0, weight(zi, zmax), key(zi) >= k_floor);
   }
   let total = reduce_f(local_total, lid, false);
@@ -140,7 +116,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
       let mid = lo + (hi - lo) / 2u + (hi - lo) % 2u;
       var m = 0.0;
       for (var i = lid; i < n; i += WG) {
-        let zi = z(i);
+        let zi = penalized(i);
         let w = select(0.0, weight(zi, zmax), key(zi) >= k_floor);
         m += select(0.0, w, key(w) >= mid);
       }
@@ -205,7 +181,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
 }
 
 fn final_weight(i: u32, zmax: f32, k_floor: u32, p_floor: u32) -> f32 {
-  let zi = z(i);
+  let zi = penalized(i);
   let w = select(0.0, weight(zi, zmax), key(zi) >= k_floor);
   let keep = w > 0.0 && key(w) >= p_floor && w >= params.min_p;
   return select(0.0, w, keep);
