@@ -121,15 +121,7 @@ export class DispatchList {
   /** Records every dispatch into `pass`, in order. */
   encode(pass: GPUComputePassEncoder): void {
     this.#upload();
-    let last: GPUComputePipeline | undefined;
-    // Every call here crosses into Dawn (~1.5–2 µs each through the Node bindings): no call or argument more than
-    // needed.
-    for (const e of this.#entries) {
-      if (e.pipeline !== last) pass.setPipeline((last = e.pipeline));
-      pass.setBindGroup(0, e.group!);
-      if (e.y === 1 && e.z === 1) pass.dispatchWorkgroups(e.x);
-      else pass.dispatchWorkgroups(e.x, e.y, e.z);
-    }
+    replay(pass, this.#entries);
   }
 
   /**
@@ -140,9 +132,7 @@ export class DispatchList {
     this.#upload();
     this.#entries.forEach((e, i) => {
       const pass = encoder.beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
-      pass.setPipeline(e.pipeline);
-      pass.setBindGroup(0, e.group!);
-      pass.dispatchWorkgroups(e.x, e.y, e.z);
+      replay(pass, [e]);
       pass.end();
     });
   }
@@ -158,19 +148,15 @@ export class DispatchList {
       length: picked.length,
       encode: (pass) => {
         this.#upload();
-        for (const e of picked) {
-          pass.setPipeline(e.pipeline);
-          pass.setBindGroup(0, e.group!);
-          pass.dispatchWorkgroups(e.x, e.y, e.z);
-        }
+        replay(pass, picked);
       },
-      describe: () => picked.map((e) => ({ tag: e.tag, bytes: typeof e.bytes === 'function' ? e.bytes() : e.bytes })),
+      describe: () => describeEntries(picked),
     };
   }
 
   /** Kind and bytes moved of each dispatch, in order (bytes evaluated now). */
   describe(): { tag: string; bytes: number }[] {
-    return this.#entries.map((e) => ({ tag: e.tag, bytes: typeof e.bytes === 'function' ? e.bytes() : e.bytes }));
+    return describeEntries(this.#entries);
   }
 
   destroy(): void {
@@ -178,4 +164,22 @@ export class DispatchList {
     this.#buffer?.destroy();
     this.#buffer = undefined;
   }
+}
+
+/**
+ * Encodes sealed entries into a pass. Every call here crosses into Dawn (~1.5–2 µs each through the Node
+ * bindings): no call or argument more than needed.
+ */
+function replay(pass: GPUComputePassEncoder, entries: readonly Entry[]): void {
+  let last: GPUComputePipeline | undefined;
+  for (const e of entries) {
+    if (e.pipeline !== last) pass.setPipeline((last = e.pipeline));
+    pass.setBindGroup(0, e.group!);
+    if (e.y === 1 && e.z === 1) pass.dispatchWorkgroups(e.x);
+    else pass.dispatchWorkgroups(e.x, e.y, e.z);
+  }
+}
+
+function describeEntries(entries: readonly Entry[]): { tag: string; bytes: number }[] {
+  return entries.map((e) => ({ tag: e.tag, bytes: typeof e.bytes === 'function' ? e.bytes() : e.bytes }));
 }

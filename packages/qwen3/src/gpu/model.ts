@@ -256,7 +256,7 @@ export class Qwen3ForCausalLM implements TokenBackend {
       this.#inputs.length = 0;
       return id;
     }
-    for (const id of ids) this.#fed.set(id, (this.#fed.get(id) ?? 0) + 1);
+    for (const id of ids) this.#feed(id, 1);
     for (let start = 0; start < ids.length; start += this.maxRows) {
       const last = start + this.maxRows >= ids.length;
       await this.#step(ids.slice(start, start + this.maxRows), last ? { sampling, u } : 'none');
@@ -278,12 +278,10 @@ export class Qwen3ForCausalLM implements TokenBackend {
     const input = this.#lastPick;
     this.#inputs.push(input);
     void input.then(
-      (id) => this.#fed.set(id, (this.#fed.get(id) ?? 0) + 1),
+      (id) => this.#feed(id, 1),
       () => {},
     );
-    const d = this.#recording(sampling);
-    d.setPosition(this.length);
-    d.sample.set(sampling, u);
+    const d = this.#prepare(sampling, u);
     const readback = this.#readbacks.take();
     const encode = (pass: GPUComputePassEncoder) => d.list.encode(pass);
     const after = (encoder: GPUCommandEncoder) => encoder.copyBufferToBuffer(this.#token.buffer, 0, readback, 0, 4);
@@ -314,9 +312,7 @@ export class Qwen3ForCausalLM implements TokenBackend {
     await this.#lastPick?.catch(() => {});
     const c = this.weights.config;
     for (const id of dropped) {
-      const left = (this.#fed.get(id) ?? 1) - 1;
-      this.#fed.set(id, left);
-      if (left === 0 && id < c.vocabSize) this.ctx.device.queue.writeBuffer(this.#seen.buffer, this.#seen.byteOffset + id * 4, Uint32Array.of(0));
+      if (this.#feed(id, -1) === 0 && id < c.vocabSize) this.ctx.device.queue.writeBuffer(this.#seen.buffer, this.#seen.byteOffset + id * 4, Uint32Array.of(0));
     }
     this.length -= steps;
     // The pick the next step would consume is the last kept one; the host knows it.
@@ -329,6 +325,21 @@ export class Qwen3ForCausalLM implements TokenBackend {
     await Promise.allSettled(this.#inputs);
     await this.#lastPick?.catch(() => {});
     this.#inputs.length = 0;
+  }
+
+  /** Counts `id` fed into the context (delta 1) or taken back out (−1); returns how often it is fed now. */
+  #feed(id: number, delta: 1 | -1): number {
+    const count = Math.max(0, (this.#fed.get(id) ?? 0) + delta);
+    this.#fed.set(id, count);
+    return count;
+  }
+
+  /** The recorded decode step for these settings, patched for the next position and this draw. */
+  #prepare(sampling: ResolvedSampling, u: number): DecodeRecording {
+    const d = this.#recording(sampling);
+    d.setPosition(this.length);
+    d.sample.set(sampling, u);
+    return d;
   }
 
   /** The recorded decode step (recorded now if needed), for benchmarks that time its kernels in isolation. */
@@ -359,11 +370,8 @@ export class Qwen3ForCausalLM implements TokenBackend {
     if (!this.ctx.features.timestampQuery) throw new Error('profiling needs the timestamp-query feature, which this adapter lacks');
     await this.#settle();
     if (!this.#lastPick) throw new Error('profileStep() needs a previous step (next() with the prompt first)');
-    const input = await this.#lastPick;
-    this.#fed.set(input, (this.#fed.get(input) ?? 0) + 1);
-    const d = this.#recording(sampling);
-    d.setPosition(this.length);
-    d.sample.set(sampling, u);
+    this.#feed(await this.#lastPick, 1);
+    const d = this.#prepare(sampling, u);
     const { device } = this.ctx;
     const count = perDispatch ? 2 * d.list.length : 2;
     const querySet = device.createQuerySet({ type: 'timestamp', count });
