@@ -36,6 +36,19 @@ export function check(name: string, got: ArrayLike<number>, want: ArrayLike<numb
   return { name, relL2, maxAbsError, maxAbsRef, nonFinite, bound, atol, ok };
 }
 
+/**
+ * GPU sums vs reference sums, each judged against its own Σ|terms| (`scales`): a sum's rounding error is bounded by
+ * the magnitude of what was added, not by the result, which cancels towards 0 on random signs and would make any
+ * relative bound on the result fail by chance.
+ */
+export function checkSums(name: string, got: ArrayLike<number>, want: ArrayLike<number>, scales: ArrayLike<number>, bound: number): Check {
+  const c = check(name, got, want, bound);
+  let worst = 0;
+  for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!) / scales[i]!);
+  // Reported relL2 is the worst per-sum error relative to its Σ|terms| (what the bound applies to).
+  return { ...c, relL2: worst, ok: c.nonFinite === 0 && worst <= bound };
+}
+
 export function report(page: string, seed: number, run: () => Promise<{ adapter: string; checks: Check[] }>): void {
   const show = (r: PageResult) => {
     (window as unknown as { __result: PageResult }).__result = r;
