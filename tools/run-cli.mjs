@@ -5,8 +5,8 @@
 //   artificially reduced" on lavapipe; Vulkan loader warnings and an "at CheckVkSuccessImpl (…)" frame when there is
 //   no driver). Node cannot filter what native code writes to its own stderr, so the app runs as a child whose stderr
 //   passes through a filter that drops those lines and nothing else. With --debug, nothing is filtered.
-// - What this cannot remove: pnpm's own "[ELIFECYCLE] Command failed with exit code N." after a non-zero exit (pnpm
-//   prints it after the script ends; `node apps/<app>/dist/main.mjs` avoids it, see the README).
+// - `pnpm generate` reaches this file through tools/cli's bins, not a script, so pnpm adds no `$ cmd` echo and no
+//   `[ELIFECYCLE]` line of its own.
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
