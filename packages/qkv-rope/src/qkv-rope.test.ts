@@ -66,6 +66,12 @@ function makeProblem(d: QkvDims, dtype: WDtype, rows: number, stress = false, on
 
 async function runRows(op: QkvRope, p: Problem, seq: number, position: number, path?: QkvPath) {
   const { d } = p;
+  if (path === 'projected') return runProjected(op, p, seq, position);
+  return runRowsOn(op, p, seq, position, path);
+}
+
+async function runRowsOn(op: QkvRope, p: Pick<Problem, 'd' | 'gpu'>, seq: number, position: number, path?: QkvPath) {
+  const { d } = p;
   const q = createTensor(ctx, [seq, d.numHeads, d.headDim], 'f32');
   const k = createTensor(ctx, [seq, d.numKvHeads, d.headDim], 'f32');
   const v = createTensor(ctx, [seq, d.numKvHeads, d.headDim], 'f32');
@@ -74,6 +80,30 @@ async function runRows(op: QkvRope, p: Problem, seq: number, position: number, p
   const out = { q: await readFloat(q), k: await readFloat(k), v: await readFloat(v) };
   for (const t of [q, k, v]) t.destroy();
   return out;
+}
+
+/** The projected path's x: the float64 projections q | k | v of each row (rounded to f32), as a GEMM leaves them. */
+function projectedRows(on: GpuContext, p: Pick<Problem, 'd' | 'host'>, seq: number): Tensor {
+  const { d } = p;
+  const raw = qkvProjections(d, p.host.x.subarray(0, seq * d.hidden), p.host.wq, p.host.wk, p.host.wv, seq);
+  const [qw, kw] = [d.numHeads * d.headDim, d.numKvHeads * d.headDim];
+  const rows = new Float32Array(seq * (qw + 2 * kw));
+  for (let r = 0; r < seq; r++) {
+    const at = r * (qw + 2 * kw);
+    rows.set(raw.q.subarray(r * qw, (r + 1) * qw), at);
+    rows.set(raw.k.subarray(r * kw, (r + 1) * kw), at + qw);
+    rows.set(raw.v.subarray(r * kw, (r + 1) * kw), at + qw + kw);
+  }
+  return uploadTensor(on, [seq, qw + 2 * kw], 'f32', rows);
+}
+
+async function runProjected(op: QkvRope, p: Problem, seq: number, position: number) {
+  const x = projectedRows(ctx, p, seq);
+  try {
+    return await runRowsOn(op, { ...p, gpu: { ...p.gpu, x } }, seq, position, 'projected');
+  } finally {
+    x.destroy();
+  }
 }
 
 function expectClose(label: string, got: Float32Array, want: Float64Array) {
@@ -94,7 +124,7 @@ describe('QKVRoPE vs the float64 reference', () => {
             const raw = qkvProjections(d, p.host.x.subarray(0, seq * d.hidden), p.host.wq, p.host.wk, p.host.wv, seq);
             for (const position of POSITIONS) {
               const want = normRope(d, raw.q, raw.k, p.host.qNorm, p.host.kNorm, seq, position, EPS, THETA);
-              for (const path of seq === 1 ? (['decode', 'decode-split', 'prefill'] as const) : (['prefill'] as const)) {
+              for (const path of seq === 1 ? (['decode', 'decode-split', 'prefill', 'projected'] as const) : (['prefill', 'projected'] as const)) {
                 const got = await runRows(op, p, seq, position, path);
                 const label = `${dtype} seq ${seq} pos ${position} ${path}`;
                 expectClose(`${label} q`, got.q, want.q);
@@ -204,13 +234,14 @@ describe('decode paths in the other kernel layout', () => {
 describe('KV-cache mode', () => {
   // decode-split in both kernel layouts: GPUs write K/V from the vec4 GEMV, CPU adapters from the one-lane one.
   const cases = [
-    ['decode', undefined],
-    ['decode-split', undefined],
-    ['decode-split', 'gpu'],
-    ['decode-split', 'cpu'],
+    ['prefill', 'decode', undefined],
+    ['prefill', 'decode-split', undefined],
+    ['prefill', 'decode-split', 'gpu'],
+    ['prefill', 'decode-split', 'cpu'],
+    ['projected', 'decode-split', undefined],
   ] as const;
-  for (const [decodePath, layout] of cases)
-    it(`writes K and V at their positions and leaves the rest of the cache untouched (prefill, then ${decodePath}${layout ? `, ${layout} layout` : ''})`, async () => {
+  for (const [prefillPath, decodePath, layout] of cases)
+    it(`writes K and V at their positions and leaves the rest of the cache untouched (${prefillPath}, then ${decodePath}${layout ? `, ${layout} layout` : ''})`, async () => {
       const c = layout ? await openTestContext({ kernelLayout: layout }) : ctx;
       const d = DIMS[1]!;
       const capacity = 64;
@@ -223,7 +254,9 @@ describe('KV-cache mode', () => {
       fillTensor(vCache, NaN);
       try {
         // Prefill rows 0–6 at positions 20–26, then row 7 alone (decode) at position 27.
-        await c.run((pass) => op.encode(pass, { ...p.gpu, q, k: kCache, v: vCache, kvLayout: 'cache', seq: 7, position: 20 }));
+        const x = prefillPath === 'projected' ? projectedRows(c, p, 7) : p.gpu.x;
+        await c.run((pass) => op.encode(pass, { ...p.gpu, x, q, k: kCache, v: vCache, kvLayout: 'cache', seq: 7, position: 20, path: prefillPath }));
+        if (x !== p.gpu.x) x.destroy();
         const xRow7 = uploadTensor(c, [1, d.hidden], 'f32', p.host.x.subarray(7 * d.hidden, 8 * d.hidden));
         const q1 = createTensor(c, [1, d.numHeads, d.headDim], 'f32');
         await c.run((pass) => op.encode(pass, { ...p.gpu, x: xRow7, q: q1, k: kCache, v: vCache, kvLayout: 'cache', seq: 1, position: 27, path: decodePath }));

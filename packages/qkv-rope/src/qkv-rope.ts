@@ -19,6 +19,7 @@ import gemvBody from './qkv-gemv.wgsl';
 import gemv4Body from './qkv-gemv4.wgsl';
 import normRopeBody from './qkv-normrope.wgsl';
 import prefillBody from './qkv-prefill.wgsl';
+import projectedBody from './qkv-projected.wgsl';
 import { ropeTable } from './rope-table.ts';
 
 export interface QkvRopeOptions {
@@ -62,12 +63,14 @@ export interface QkvRopeArgs {
    * workgroups, then QK-norm + RoPE in place: two dispatches) or 'prefill' (tiled). Default: decode-split for
    * seq = 1 (measured 2× faster than the fused decode on H100: the fused kernel has only one workgroup per head),
    * prefill otherwise. 'decode-projection' (seq = 1) is decode-split's GEMV alone: q, k, v raw, QK-norm and RoPE
-   * left to a caller that applies them itself (qwen3's decode attention, with `rope` below).
+   * left to a caller that applies them itself (qwen3's decode attention, with `rope` below). 'projected' (any seq)
+   * is the other half: x holds q | k | v already projected, [seq, (nh + 2·nkv)·hd] f32 (from a faster GEMM), and
+   * only QK-norm + RoPE + the stores run; the weights are then not read (pass them all the same).
    */
   path?: QkvPath;
 }
 
-export type QkvPath = 'decode' | 'decode-split' | 'decode-projection' | 'prefill';
+export type QkvPath = 'decode' | 'decode-split' | 'decode-projection' | 'prefill' | 'projected';
 
 export interface QkvRope {
   readonly options: Required<QkvRopeOptions>;
@@ -101,7 +104,10 @@ const kernels = {
   gemv4: { subgroup: defineGemv4(laneReduceWgsl.subgroup), workgroup: defineGemv4(laneReduceWgsl.workgroup) },
   normRope: define('qkv_rope_norm_rope', normRopeBody),
   prefill: define('qkv_rope_prefill', prefillBody),
+  projected: define('qkv_rope_projected', projectedBody),
 };
+/** Token rows per workgroup on the projected path: WG / 16 rows per pass of the epilogue. */
+const PROJECTED_TM = 16;
 const WG = 256;
 
 function fail(msg: string): never {
@@ -138,6 +144,7 @@ export function createQkvRope(ctx: GpuContext, options: QkvRopeOptions): QkvRope
     'decode-split': (hd + WG + WG) * 4,
     'decode-projection': WG * 4,
     prefill: (tm * kt + headOut.prefill + WG) * 4,
+    projected: (PROJECTED_TM * hd + WG) * 4,
   };
   const table = ropeTable(ctx, hd, o.ropeTheta, o.maxPositions);
   const tasks = nh + 2 * nkv;
@@ -151,9 +158,11 @@ export function createQkvRope(ctx: GpuContext, options: QkvRopeOptions): QkvRope
       if (!Number.isSafeInteger(position) || position < 0) fail(`position must be a non-negative integer, got ${position}`);
       if (position + seq > o.maxPositions) fail(`positions ${position}…${position + seq - 1} exceed maxPositions ${o.maxPositions}`);
       const path = a.path ?? (seq === 1 ? 'decode-split' : 'prefill');
-      if (path !== 'prefill' && seq !== 1) fail(`the ${path} path takes one row, got seq ${seq}`);
+      if (path !== 'prefill' && path !== 'projected' && seq !== 1) fail(`the ${path} path takes one row, got seq ${seq}`);
       if (a.x.dtype !== 'f32') fail(`x must be f32, got ${a.x.dtype}`);
-      if (a.x.numel < seq * hidden) fail(`x [${a.x.shape}] holds fewer than seq × hidden = ${seq * hidden} elements`);
+      const xCols = path === 'projected' ? tasks * hd : hidden;
+      if (a.x.numel < seq * xCols)
+        fail(`x [${a.x.shape}] holds fewer than seq × ${path === 'projected' ? '(nh + 2·nkv)·hd' : 'hidden'} = ${seq * xCols} elements`);
       expectShape('wq', a.wq, [nh * hd, hidden]);
       expectShape('wk', a.wk, [nkv * hd, hidden]);
       expectShape('wv', a.wv, [nkv * hd, hidden]);
@@ -231,6 +240,12 @@ export function createQkvRope(ctx: GpuContext, options: QkvRopeOptions): QkvRope
               .encode(target, bound, params, nh + nkv, { tag: 'qk_norm rope', bytes: 2 * (nh + nkv) * hd * 4 }),
           );
         }
+      } else if (path === 'projected') {
+        patches.push(
+          kernels.projected
+            .compile(ctx, { ...common, WG, TM: PROJECTED_TM })
+            .encode(target, bound, params, [tasks, Math.ceil(seq / PROJECTED_TM), 1], { tag: 'qk_norm rope', bytes: 2 * ioBytes }),
+        );
       } else {
         patches.push(
           kernels.prefill
