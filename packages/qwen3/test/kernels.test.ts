@@ -34,7 +34,12 @@ afterAll(() => {
   for (const c of Object.values(layouts)) c?.destroy();
 });
 
-describe.each(['gpu', 'cpu', 'gpu without subgroups'] as const)('linear, %s layout', (layout) => {
+/** Several rows on the gpu layout take matmul's GEMM; 'gpu, own tiled kernel' keeps linear.wgsl (gemm: 'tiled'). */
+const LINEAR_CASES = ['gpu', 'gpu, own tiled kernel', 'cpu', 'gpu without subgroups'] as const;
+const linearContext = (layout: (typeof LINEAR_CASES)[number]) => layouts[layout === 'gpu, own tiled kernel' ? 'gpu' : layout]!;
+const gemmOf = (layout: (typeof LINEAR_CASES)[number]) => (layout === 'gpu, own tiled kernel' ? 'tiled' : 'auto');
+
+describe.each(LINEAR_CASES)('linear, %s layout', (layout) => {
   for (const dtype of ['bf16', 'f16', 'f32'] as const) {
     // One row with k · bytes a multiple of 16 takes the GEMV on the gpu layout (also forced off: noGemv).
     for (const [rows, n, k, noGemv] of [
@@ -49,7 +54,7 @@ describe.each(['gpu', 'cpu', 'gpu without subgroups'] as const)('linear, %s layo
       [5, 24, 1030, false],
     ] as const) {
       it(`${dtype} [${rows}, ${k}] · [${n}, ${k}]ᵀ${noGemv ? ' (no GEMV)' : ''}, overwrite and accumulate, whole and in parts`, async () => {
-        const ctx = layouts[layout]!;
+        const ctx = linearContext(layout);
         const x = rng.normalArray(rows * k);
         const w = roundToDtype(rng.normalArray(n * k, 0.2), dtype);
         const r0 = rng.normalArray(rows * n);
@@ -60,7 +65,7 @@ describe.each(['gpu', 'cpu', 'gpu without subgroups'] as const)('linear, %s layo
           for (const parts of [undefined, splitRows(wt, Math.max(256, Math.ceil(n / 3) * k * 4))]) {
             const y = accumulate ? uploadTensor(ctx, [rows, n], 'f32', r0) : createTensor(ctx, [rows, n], 'f32');
             if (!accumulate) fillTensor(y, NaN);
-            const linear = createLinear(ctx, { n, k, dtype, accumulate, noGemv });
+            const linear = createLinear(ctx, { n, k, dtype, accumulate, noGemv, gemm: gemmOf(layout) });
             await ctx.run((pass) => linear.encode(pass, { x: xt, w: parts ?? wt, y, rows }));
             const got = await readFloat(y);
             const expected = accumulate ? want.map((v, i) => v + r0[i]!) : want;
@@ -75,13 +80,13 @@ describe.each(['gpu', 'cpu', 'gpu without subgroups'] as const)('linear, %s layo
   }
 });
 
-describe.each(['gpu', 'cpu', 'gpu without subgroups'] as const)('swiglu, %s layout', (layout) => {
+describe.each(LINEAR_CASES)('swiglu, %s layout', (layout) => {
   it.each([
     [5, 48, 40],
     [1, 48, 40],
     [1, 75, 1024],
   ] as const)('h = silu(x·Wgᵀ) ⊙ x·Wuᵀ (bf16 weights, [%i, %i, %i])', async (rows, inter, k) => {
-    const ctx = layouts[layout]!;
+    const ctx = linearContext(layout);
     const x = rng.normalArray(rows * k);
     const wg = roundToDtype(rng.normalArray(inter * k, 0.3), 'bf16');
     const wu = roundToDtype(rng.normalArray(inter * k, 0.3), 'bf16');
@@ -91,7 +96,7 @@ describe.each(['gpu', 'cpu', 'gpu without subgroups'] as const)('swiglu, %s layo
     const h = createTensor(ctx, [rows, inter], 'f32');
     fillTensor(h, NaN);
     const t = [uploadTensor(ctx, [rows, k], 'f32', x), uploadTensor(ctx, [inter, k], 'bf16', wg), uploadTensor(ctx, [inter, k], 'bf16', wu)] as const;
-    const swiglu = createLinear(ctx, { n: inter, k, dtype: 'bf16', swiglu: true });
+    const swiglu = createLinear(ctx, { n: inter, k, dtype: 'bf16', swiglu: true, gemm: gemmOf(layout) });
     await ctx.run((pass) => swiglu.encode(pass, { x: t[0], w: t[1], w2: t[2], y: h, rows }));
     expect(reference.relativeL2(await readFloat(h), want)).toBeLessThanOrEqual(1e-5);
     for (const tt of [...t, h]) tt.destroy();
@@ -134,7 +139,7 @@ describe.each(['gpu', 'cpu'] as const)('attention, %s layout', (layout) => {
     [4, 2, 128, 40, 300, false, false],
     [2, 1, 256, 18, 5, false, false],
   ] as const) {
-    const kind = seq > 1 && !simple ? 'tiled prefill' : split ? 'flash-decoding split (grouped by KV head on the gpu layout)' : 'one workgroup per row';
+    const kind = seq > 1 && !simple ? (layout === 'gpu' ? 'flash prefill, then the tiled one' : 'tiled prefill') : split ? 'flash-decoding split (grouped by KV head on the gpu layout)' : 'one workgroup per row';
     it(`causal GQA ${nh}/${nkv} heads, hd ${hd}, ${seq} rows at position ${pos0} (${kind})`, async () => {
       const ctx = layouts[layout]!;
       const capacity = 1024;
@@ -163,8 +168,12 @@ describe.each(['gpu', 'cpu'] as const)('attention, %s layout', (layout) => {
       fillTensor(out, NaN);
       const scratch = split ? createTensor(ctx, [attentionScratchSize(seq, nh, hd, capacity)], 'f32') : undefined;
       const attention = createAttention(ctx, { numHeads: nh, numKvHeads: nkv, headDim: hd, capacity });
-      await ctx.run((pass) => attention.encode(pass, { q: qt, kCache: kt, vCache: vt, out, seq, pos0, simple, ...(scratch ? { scratch } : {}) }));
-      expect(reference.relativeL2(await readFloat(out), want)).toBeLessThanOrEqual(1e-5);
+      // Several rows on the gpu layout: flash attention by default, the tiled kernel on request.
+      for (const tiled of seq > 1 && !simple && layout === 'gpu' ? [false, true] : [false]) {
+        fillTensor(out, NaN);
+        await ctx.run((pass) => attention.encode(pass, { q: qt, kCache: kt, vCache: vt, out, seq, pos0, simple, tiled, ...(scratch ? { scratch } : {}) }));
+        expect(reference.relativeL2(await readFloat(out), want), tiled ? 'tiled' : 'default').toBeLessThanOrEqual(1e-5);
+      }
       for (const tt of [qt, kt, vt, out, ...(scratch ? [scratch] : [])]) tt.destroy();
     });
   }

@@ -1,11 +1,11 @@
 // Qwen3's building blocks on the GPU, named as in the seed. Each is bound to its weights and kernel handles at
 // construction and encodes into a pass or a DispatchList over the activations of a Qwen3Model (allocated once):
 // x [rows, hidden] the residual stream, a [rows, hidden] normalized, q [rows, nh, hd], attn [rows, nh·hd],
-// mlp [rows, intermediate]. encode() returns the setter of the step's first position, so a recorded decode step
+// mlp [rows, intermediate], qkv [rows, (nh + 2·nkv)·hd] the raw projections of a GEMM prefill. encode() returns the setter of the step's first position, so a recorded decode step
 // replays at every position.
 import type { QkvRope } from '@qwen3-webgpu/qkv-rope';
 import type { RmsNormF32 } from '@qwen3-webgpu/rmsnorm-f32';
-import type { DispatchTarget, GpuContext, Tensor } from '@qwen3-webgpu/tensor';
+import { DispatchList, type DispatchTarget, type GpuContext, type RowPart, type Tensor } from '@qwen3-webgpu/tensor';
 import type { Qwen3Config, Qwen3LayerWeights } from '@qwen3-webgpu/weights';
 import { createLinear, type Attention, type Linear } from '../kernels/index.ts';
 
@@ -15,7 +15,11 @@ export interface Activations {
   q: Tensor;
   attn: Tensor;
   mlp: Tensor;
+  qkv: Tensor;
 }
+
+/** Which GEMM prefill projections take (LinearOptions.gemm). */
+export type GemmChoice = 'auto' | 'fma' | 'tiled';
 
 /** Sets the position of a recorded step's first row. */
 export type SetPosition = (pos0: number) => void;
@@ -23,6 +27,9 @@ export type SetPosition = (pos0: number) => void;
 /** RMSNormF32 → QKVRoPE (K/V into this layer's cache) → causal GQA attention → o_proj added to the residual. */
 export class Qwen3AttentionSeparated {
   readonly oProj: Linear;
+  /** Several rows on GPUs: q | k | v as one GEMM over the three weights, then qkv-rope's 'projected' epilogue. */
+  readonly qkvProj: Linear;
+  readonly #qkvParts: RowPart[];
 
   constructor(
     readonly ctx: GpuContext,
@@ -36,20 +43,38 @@ export class Qwen3AttentionSeparated {
     readonly vCache: Tensor,
     /** Flash-decoding partials for one query row (attentionScratchSize); decode steps split the keys with it. */
     readonly scratch: Tensor,
+    gemm: GemmChoice = 'auto',
   ) {
+    const { hiddenSize: h, numAttentionHeads: nh, numKeyValueHeads: nkv, headDim: hd } = config;
     const o = w['self_attn.o_proj'].tensor;
-    this.oProj = createLinear(ctx, { n: config.hiddenSize, k: config.numAttentionHeads * config.headDim, dtype: o.dtype, accumulate: true, tag: 'o_proj' });
+    this.oProj = createLinear(ctx, { n: h, k: nh * hd, dtype: o.dtype, accumulate: true, tag: 'o_proj', gemm });
+    const [wq, wk, wv] = (['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj'] as const).map((name) => w[name].tensor) as [Tensor, Tensor, Tensor];
+    this.#qkvParts = [
+      { rowStart: 0, rowCount: nh * hd, tensor: wq },
+      { rowStart: nh * hd, rowCount: nkv * hd, tensor: wk },
+      { rowStart: (nh + nkv) * hd, rowCount: nkv * hd, tensor: wv },
+    ];
+    this.qkvProj = createLinear(ctx, { n: (nh + 2 * nkv) * hd, k: h, dtype: wq.dtype, tag: 'qkv', gemm });
+  }
+
+  /** Checks the projections' weights for the tensor-core GEMM (Linear.prepare). */
+  async prepare(): Promise<void> {
+    await this.qkvProj.prepare(this.#qkvParts);
+    await this.oProj.prepare(this.w['self_attn.o_proj'].parts);
   }
 
   encode(target: DispatchTarget, t: Activations, seq: number, pos0: number): SetPosition {
     const { w } = this;
     this.norm.encode(target, { x: t.x, w: w.input_layernorm.tensor, y: t.a, rows: seq });
+    // Prefill on GPUs: the projection on matmul's GEMM (tensor cores or register tiles), QK-norm + RoPE after it.
+    const gemmPrefill = seq > 1 && this.qkvProj.gemmPath !== 'tiled' && !(target instanceof DispatchList);
+    if (gemmPrefill) this.qkvProj.encode(target, { x: t.a, w: this.#qkvParts, y: t.qkv, rows: seq });
     // Decode steps on the grouped attention kernel take q and the new key raw and normalize + rotate them there.
     const qNorm = w['self_attn.q_norm'].tensor;
     const kNorm = w['self_attn.k_norm'].tensor;
     const fused = qNorm.dtype === kNorm.dtype && this.attention.fusesQkNormRope(seq, qNorm.dtype);
     const qkvAt = this.qkv.encode(target, {
-      x: t.a,
+      x: gemmPrefill ? t.qkv : t.a,
       wq: w['self_attn.q_proj'].tensor,
       wk: w['self_attn.k_proj'].tensor,
       wv: w['self_attn.v_proj'].tensor,
@@ -61,7 +86,7 @@ export class Qwen3AttentionSeparated {
       kvLayout: 'cache',
       seq,
       position: pos0,
-      ...(fused ? { path: 'decode-projection' as const } : {}),
+      ...(fused ? { path: 'decode-projection' as const } : gemmPrefill ? { path: 'projected' as const } : {}),
     });
     const attentionAt = this.attention.encode(target, {
       q: t.q,
@@ -91,10 +116,17 @@ export class Qwen3MLP {
     readonly config: Qwen3Config,
     readonly norm: RmsNormF32,
     readonly w: Qwen3LayerWeights,
+    gemm: GemmChoice = 'auto',
   ) {
     const { hiddenSize: h, intermediateSize: inter } = config;
-    this.gateUp = createLinear(ctx, { n: inter, k: h, dtype: w['mlp.gate_proj'].tensor.dtype, swiglu: true, tag: 'gate_up' });
-    this.down = createLinear(ctx, { n: h, k: inter, dtype: w['mlp.down_proj'].tensor.dtype, accumulate: true, tag: 'down' });
+    this.gateUp = createLinear(ctx, { n: inter, k: h, dtype: w['mlp.gate_proj'].tensor.dtype, swiglu: true, tag: 'gate_up', gemm });
+    this.down = createLinear(ctx, { n: h, k: inter, dtype: w['mlp.down_proj'].tensor.dtype, accumulate: true, tag: 'down', gemm });
+  }
+
+  /** Checks the projections' weights for the tensor-core GEMM (Linear.prepare). */
+  async prepare(): Promise<void> {
+    await this.gateUp.prepare(this.w['mlp.gate_proj'].tensor, this.w['mlp.up_proj'].tensor);
+    await this.down.prepare(this.w['mlp.down_proj'].parts);
   }
 
   encode(target: DispatchTarget, t: Activations, seq: number): void {

@@ -32,14 +32,19 @@ import {
 } from '../kernels/index.ts';
 import { checkSampledId } from '../non-finite.ts';
 import type { ResolvedSampling } from '../sampling.ts';
-import { Qwen3AttentionSeparated, Qwen3DecoderLayerSeparated, Qwen3MLP, type Activations, type SetPosition } from './layers.ts';
+import { Qwen3AttentionSeparated, Qwen3DecoderLayerSeparated, Qwen3MLP, type Activations, type GemmChoice, type SetPosition } from './layers.ts';
 import { ReadbackRing } from './readback-ring.ts';
 
 export interface GpuModelOptions {
   /** KV cache positions; default min(4096, max_position_embeddings). */
   maxContext?: number;
-  /** Rows one pass takes (longer inputs are fed in chunks); default 64. */
+  /** Rows one pass takes (longer inputs are fed in chunks); default 512. */
   maxRows?: number;
+  /**
+   * GEMM of prefill projections on GPUs: 'auto' (default) tensor cores where the device offers them, else the
+   * register-tiled FMA kernel (@qwen3-webgpu/matmul); 'fma' forces the FMA kernel; 'tiled' this package's own.
+   */
+  gemm?: GemmChoice;
   /** Keep the residual stream after the embedding and after every layer (for parity checks); default false. */
   hiddenStates?: boolean;
 }
@@ -72,7 +77,7 @@ export class Qwen3Model {
   ) {
     const c = (this.config = weights.config);
     this.maxContext = options.maxContext ?? defaultMaxContext(c);
-    this.maxRows = options.maxRows ?? 64;
+    this.maxRows = options.maxRows ?? 512;
     if (this.maxContext > c.maxPositionEmbeddings)
       throw new RangeError(`maxContext ${this.maxContext} exceeds the model's ${c.maxPositionEmbeddings} positions`);
     const r = this.maxRows;
@@ -102,6 +107,7 @@ export class Qwen3Model {
       q: createTensor(ctx, [r, c.numAttentionHeads, c.headDim], 'f32', { label: 'q' }),
       attn: createTensor(ctx, [r, c.numAttentionHeads * c.headDim], 'f32', { label: 'attention out' }),
       mlp: createTensor(ctx, [r, c.intermediateSize], 'f32', { label: 'mlp hidden' }),
+      qkv: createTensor(ctx, [r, (c.numAttentionHeads + 2 * c.numKeyValueHeads) * c.headDim], 'f32', { label: 'qkv projections' }),
     };
     this.#caches = [createTensor(ctx, [attentionScratchSize(1, c.numAttentionHeads, c.headDim, this.maxContext)], 'f32', { label: 'attention partials' })];
     const scratch = this.#caches[0]!;
@@ -110,8 +116,8 @@ export class Qwen3Model {
       const [k, v] = [cache(), cache()];
       this.#caches.push(k, v);
       return new Qwen3DecoderLayerSeparated(
-        new Qwen3AttentionSeparated(ctx, c, this.norm, qkv, attention, w, k, v, scratch),
-        new Qwen3MLP(ctx, c, this.norm, w),
+        new Qwen3AttentionSeparated(ctx, c, this.norm, qkv, attention, w, k, v, scratch, options.gemm),
+        new Qwen3MLP(ctx, c, this.norm, w, options.gemm),
       );
     });
     if (options.hiddenStates && (r * c.hiddenSize) % 4 !== 0)
@@ -142,6 +148,14 @@ export class Qwen3Model {
     return (p) => {
       for (const at of setters) at(p);
     };
+  }
+
+  /** Checks every projection weight for the tensor-core GEMM once (nothing to do on other paths). */
+  async prepare(): Promise<void> {
+    for (const layer of this.layers) {
+      await layer.attention.prepare();
+      await layer.mlp.prepare();
+    }
   }
 
   destroy(): void {
@@ -177,6 +191,10 @@ export class Qwen3ForCausalLM implements TokenBackend {
   readonly #token: Tensor;
   readonly #readbacks: ReadbackRing;
   readonly #lmHead: Linear;
+  /** Rows of logits one lm_head pass writes (forward() reads every row in blocks of this many). */
+  readonly #logitRows: number;
+  /** The weights' check for the tensor-core GEMM, started by the first pass of several rows. */
+  #prepared: Promise<void> | undefined;
   readonly #sampler: Sampler;
   readonly #markSeen: MarkSeen;
   /** Recorded decode steps: greedy (parallel argmax) and sampling pick with different dispatches. */
@@ -195,11 +213,13 @@ export class Qwen3ForCausalLM implements TokenBackend {
   ) {
     this.model = new Qwen3Model(ctx, weights, options);
     const c = weights.config;
-    this.#logits = createTensor(ctx, [this.model.maxRows, c.vocabSize], 'f32', { label: 'logits' });
+    // 64 rows of the vocabulary (39 MB at 0.6B): a 512-row chunk's logits would take 311 MB.
+    this.#logitRows = Math.min(this.model.maxRows, 64);
+    this.#logits = createTensor(ctx, [this.#logitRows, c.vocabSize], 'f32', { label: 'logits' });
     this.#seen = createTensor(ctx, [c.vocabSize], 'u32', { label: 'seen tokens' });
     this.#token = createTensor(ctx, [4], 'u32', { label: 'next token' });
     this.#readbacks = new ReadbackRing(ctx.device);
-    this.#lmHead = createLinear(ctx, { n: c.vocabSize, k: c.hiddenSize, dtype: weights.lmHead.tensor.dtype, tag: 'lm_head' });
+    this.#lmHead = createLinear(ctx, { n: c.vocabSize, k: c.hiddenSize, dtype: weights.lmHead.tensor.dtype, tag: 'lm_head', gemm: options.gemm ?? 'auto' });
     this.#sampler = createSampler(ctx, c.vocabSize);
     this.#markSeen = createMarkSeen(ctx);
     fillTensor(this.#seen, 0);
@@ -230,10 +250,16 @@ export class Qwen3ForCausalLM implements TokenBackend {
     const { vocabSize: vocab, hiddenSize: h } = this.weights.config;
     const logits = new Float32Array(ids.length * vocab);
     const hidden = this.model.hidden ? Array.from({ length: this.weights.layers.length + 1 }, () => new Float32Array(ids.length * h)) : undefined;
+    await this.#ready();
     for (let start = 0; start < ids.length; start += this.maxRows) {
       const chunk = ids.slice(start, start + this.maxRows);
       await this.#step(chunk, 'all');
-      logits.set((await readFloat(this.#logits)).subarray(0, chunk.length * vocab), start * vocab);
+      for (let b = 0; b < chunk.length; b += this.#logitRows) {
+        const rows = Math.min(this.#logitRows, chunk.length - b);
+        const x = this.model.act.a.rows(b, rows);
+        await this.ctx.run((pass) => this.#lmHead.encode(pass, { x, w: this.weights.lmHead.parts, y: this.#logits, rows }), 'qwen3 lm_head');
+        logits.set((await readFloat(this.#logits)).subarray(0, rows * vocab), (start + b) * vocab);
+      }
       if (hidden && this.model.hidden) {
         const all = await readFloat(this.model.hidden);
         hidden.forEach((dst, slot) => dst.set(all.subarray(slot * this.maxRows * h, (slot * this.maxRows + chunk.length) * h), start * h));
@@ -256,6 +282,7 @@ export class Qwen3ForCausalLM implements TokenBackend {
       this.#inputs.length = 0;
       return id;
     }
+    await this.#ready();
     for (const id of ids) this.#feed(id, 1);
     for (let start = 0; start < ids.length; start += this.maxRows) {
       const last = start + this.maxRows >= ids.length;
@@ -317,6 +344,15 @@ export class Qwen3ForCausalLM implements TokenBackend {
     this.length -= steps;
     // The pick the next step would consume is the last kept one; the host knows it.
     this.#lastPick = undefined;
+  }
+
+  /** The projection weights checked for the tensor-core GEMM (once; prefill needs it, decode does not). */
+  #ready(): Promise<void> {
+    this.#prepared ??= (async () => {
+      await this.model.prepare();
+      await this.#lmHead.prepare(this.weights.lmHead.parts);
+    })();
+    return this.#prepared;
   }
 
   /** Waits for queued steps (their ids already delivered or dropped) before a host-fed step changes the inputs. */
@@ -418,7 +454,10 @@ export class Qwen3ForCausalLM implements TokenBackend {
     }
   }
 
-  /** One pass over host ids: lm_head on every row ('all'), on the last row followed by sampling, or not at all. */
+  /**
+   * One pass over host ids, then: the final norm on every row for forward()'s lm_head blocks ('all'), lm_head on the
+   * last row and sampling, or nothing ('none').
+   */
   async #step(ids: readonly number[], head: 'all' | 'none' | { sampling: ResolvedSampling; u: number }): Promise<void> {
     const { ctx, model } = this;
     const seq = ids.length;
@@ -427,10 +466,9 @@ export class Qwen3ForCausalLM implements TokenBackend {
     await ctx.run((pass) => {
       this.#markSeen.encode(pass, { ids: model.ids, seen: this.#seen, seq });
       model.encode(pass, seq, pos0, head === 'all' ? 'all' : head === 'none' ? 'none' : 'last');
-      if (head === 'none') return;
-      this.#lmHead.encode(pass, { x: model.act.a, w: this.weights.lmHead.parts, y: this.#logits, rows: head === 'all' ? seq : 1 });
-      if (head !== 'all')
-        this.#sampler.encode(pass, { logits: this.#logits, seen: this.#seen, out: this.#token, rowOffset: 0, sampling: head.sampling, u: head.u });
+      if (head === 'none' || head === 'all') return;
+      this.#lmHead.encode(pass, { x: model.act.a, w: this.weights.lmHead.parts, y: this.#logits, rows: 1 });
+      this.#sampler.encode(pass, { logits: this.#logits, seen: this.#seen, out: this.#token, rowOffset: 0, sampling: head.sampling, u: head.u });
     }, 'qwen3 step');
     this.length = pos0 + seq;
   }

@@ -1,4 +1,4 @@
-import { defineKernel, defineUniforms, type GpuContext, type Tensor } from '@qwen3-webgpu/tensor';
+import { defineKernel, defineUniforms, type DispatchTarget, type GpuContext, type Tensor, type UniformPatch } from '@qwen3-webgpu/tensor';
 import source from './attention-flash.wgsl';
 
 export interface FlashAttentionOptions {
@@ -21,8 +21,8 @@ export interface FlashAttentionArgs {
 }
 
 export interface FlashAttention {
-  /** Records causal GQA attention (scale headDim^-½, online softmax in f32) into `pass`. */
-  encode(pass: GPUComputePassEncoder, args: FlashAttentionArgs): void;
+  /** Records causal GQA attention (scale headDim^-½, online softmax in f32); returns the patch of pos0 (none for seq 0). */
+  encode(target: DispatchTarget, args: FlashAttentionArgs): UniformPatch<'pos0'> | undefined;
 }
 
 const uniforms = defineUniforms({ seq: 'u32', pos0: 'u32', capacity: 'u32', scale: 'f32' });
@@ -51,7 +51,7 @@ export function createFlashAttention(ctx: GpuContext, options: FlashAttentionOpt
   }).compile(ctx, { NH: numHeads, NKV: numKvHeads });
   const group = numHeads / numKvHeads;
   return {
-    encode(pass, a) {
+    encode(target, a) {
       const { seq, pos0 } = a;
       if (!Number.isSafeInteger(seq) || seq < 0 || !Number.isSafeInteger(pos0) || pos0 < 0) {
         throw new RangeError(`attention-flash: seq and pos0 must be non-negative integers, got ${seq} and ${pos0}`);
@@ -71,9 +71,14 @@ export function createFlashAttention(ctx: GpuContext, options: FlashAttentionOpt
       if (pos0 + seq > capacity) throw new RangeError(`attention-flash: positions up to ${pos0 + seq} exceed the cache capacity ${capacity}`);
       if (a.q.numel < seq * numHeads * headDim) throw new RangeError(`attention-flash: q [${a.q.shape}] is smaller than [${seq}, ${numHeads}, ${headDim}]`);
       if (a.out.numel < seq * numHeads * headDim) throw new RangeError(`attention-flash: out [${a.out.shape}] is smaller than [${seq}, ${numHeads * headDim}]`);
-      if (seq === 0) return;
+      if (seq === 0) return undefined;
       const groups = numKvHeads * Math.ceil((seq * group) / ROWS_PER_GROUP);
-      kernel.encode(pass, { q: a.q, k_cache: a.kCache, v_cache: a.vCache, out: a.out }, { seq, pos0, capacity, scale: 1 / Math.sqrt(headDim) }, groups);
+      return kernel.encode(
+        target,
+        { q: a.q, k_cache: a.kCache, v_cache: a.vCache, out: a.out },
+        { seq, pos0, capacity, scale: 1 / Math.sqrt(headDim) },
+        groups,
+      );
     },
   };
 }

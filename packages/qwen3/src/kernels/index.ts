@@ -25,6 +25,7 @@ import reduceF32 from './reduce-f32.wgsl';
 import pickCommon from './pick-common.wgsl';
 import sampleSource from './sample.wgsl';
 import type { ResolvedSampling } from '../sampling.ts';
+import { createFlashAttention } from './attention-flash.ts';
 
 export { createLinear } from './linear.ts';
 export type { Linear, LinearArgs, LinearOptions } from './linear.ts';
@@ -137,6 +138,8 @@ export interface AttentionArgs {
   scratch?: Tensor;
   /** Force the one-workgroup-per-row kernel (tests). */
   simple?: boolean;
+  /** Several rows: force the 16-row tiled kernel instead of flash attention (tests, benchmarks). */
+  tiled?: boolean;
   /** With fusesQkNormRope(seq): q and the key at pos0 are raw; normalize and rotate them with these. */
   qkNorm?: QkNormRopeArgs;
 }
@@ -152,8 +155,9 @@ export interface Attention {
 }
 
 /**
- * Causal GQA attention of q over the KV caches. Several rows (prefill) take the tiled kernel (16 rows share each
- * key/value block); one row with `scratch` is split into chunks of ATTENTION_CHUNK keys across workgroups and
+ * Causal GQA attention of q over the KV caches. Several rows (prefill) take flash attention on GPUs
+ * (attention-flash.wgsl: 64 rows of one KV head share each K/V block in workgroup memory) and the tiled kernel
+ * elsewhere (16 rows share each key/value block); one row with `scratch` is split into chunks of ATTENTION_CHUNK keys across workgroups and
  * combined (flash-decoding) — always, whatever the position, so a recorded step replays at any length (chunks past
  * the causal end weigh nothing); otherwise one workgroup walks all keys of a (row, head).
  */
@@ -166,6 +170,10 @@ export function createAttention(ctx: GpuContext, o: AttentionOptions): Attention
   const split = attention.compile(ctx, { NH: nh, NKV: nkv, HD: hd, SPLIT: 1, CHUNK: ATTENTION_CHUNK, CHUNKS: maxChunks });
   const combine = attentionCombine.compile(ctx, { NH: nh, HD: hd, CHUNKS: maxChunks });
   const simple = attention.compile(ctx, { NH: nh, NKV: nkv, HD: hd });
+  const flash =
+    ctx.kernelLayout === 'gpu' && hd % 16 === 0 && hd <= 256 && nh % nkv === 0
+      ? createFlashAttention(ctx, { numHeads: nh, numKvHeads: nkv, headDim: hd })
+      : undefined;
   // Decode steps on GPUs: attention-decode.wgsl (K/V read once per KV head, as vec4s) where the adapter has fixed-size
   // subgroups and the group's buffers fit in workgroup memory; else the per-head split kernel.
   const group = nh / nkv;
@@ -204,7 +212,10 @@ export function createAttention(ctx: GpuContext, o: AttentionOptions): Attention
         for (const p of patches) p.set('pos0', pos0);
         for (const p of combines) p.set('live', live(pos0));
       };
-      if (a.seq > 1 && !a.simple) {
+      if (a.seq > 1 && !a.simple && flash && !a.tiled) {
+        const patch = flash.encode(target, { q: a.q, kCache: a.kCache, vCache: a.vCache, out: a.out, seq: a.seq, pos0: a.pos0 });
+        if (patch) patches.push(patch);
+      } else if (a.seq > 1 && !a.simple) {
         if (!prefill) throw new RangeError(`attention: head_dim ${hd} > 256 is not supported by the tiled prefill kernel`);
         patches.push(prefill.encode(target, { ...bindings, out: a.out }, params, Math.ceil(a.seq / tile) * nh, { tag: 'attention', bytes }));
       } else if (a.scratch && (maxChunks > 1 || grouped) && !a.simple) {

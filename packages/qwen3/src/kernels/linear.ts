@@ -1,5 +1,7 @@
+import { createGemm, type Gemm } from '@qwen3-webgpu/matmul';
 import {
   defineKernel,
+  DispatchList,
   defineUniforms,
   dtypeBytes,
   dtypeWgsl,
@@ -44,6 +46,12 @@ export interface LinearOptions {
   tag?: string;
   /** Force the tiled kernel for one row too (tests of both paths). */
   noGemv?: boolean;
+  /**
+   * Several rows on GPUs (gpu kernel layout) go through @qwen3-webgpu/matmul's GEMM: 'auto' (default) takes tensor
+   * cores where the device offers them (f32 fidelity: split activations, f16-exact weights only) and its tiled FMA
+   * kernel elsewhere; 'fma' forces the FMA kernel; 'tiled' keeps this package's own kernel (linear.wgsl).
+   */
+  gemm?: 'auto' | 'fma' | 'tiled';
 }
 
 export interface LinearArgs {
@@ -60,13 +68,21 @@ export interface LinearArgs {
 
 export interface Linear {
   readonly options: Readonly<LinearOptions>;
+  /** The GEMM that several rows take into a pass ('tiled' when this package's own kernel does). */
+  readonly gemmPath: 'subgroup-matrix' | 'fma' | 'tiled';
+  /**
+   * Checks W (and W2) once for the tensor-core path (matmul's prepare: a GPU reduction per tensor); call it after the
+   * weights are uploaded and before encoding several rows. Resolves at once where that path is not taken.
+   */
+  prepare(w: Tensor | RowPart[], w2?: Tensor): Promise<void>;
   /** Records y (+)= x · Wᵀ (several dispatches when W comes in parts). */
   encode(target: DispatchTarget, a: LinearArgs): void;
 }
 
 /**
  * nn.Linear without bias, bound to its shape: y (+)= x · Wᵀ, or the SwiGLU pair. One row (decode) takes the GEMV that
- * streams W in 16-byte words at memory speed on GPUs; several rows take the tiled kernel (4 rows per pass over W).
+ * streams W in 16-byte words at memory speed on GPUs. Several rows encoded into a pass take matmul's GEMM on GPUs
+ * (tensor cores or register-tiled FMA), and this package's tiled kernel on CPU adapters and in recorded lists.
  */
 export function createLinear(ctx: GpuContext, o: LinearOptions): Linear {
   const { n, k } = o;
@@ -85,8 +101,17 @@ export function createLinear(ctx: GpuContext, o: LinearOptions): Linear {
       ? gemv[reduce.variant].compile(ctx, { ...flags, ...reduce.constants, LANES: lanes, ROWS: 256 / lanes })
       : undefined;
   const tag = o.tag ?? (o.swiglu ? 'gate_up' : 'linear');
+  const gemmChoice = o.gemm ?? 'auto';
+  const gemm: Gemm | undefined =
+    ctx.kernelLayout === 'gpu' && gemmChoice !== 'tiled'
+      ? createGemm(ctx, { n, k, wDtype: o.dtype, path: gemmChoice, accumulate: o.accumulate ?? false, swiglu: o.swiglu ?? false })
+      : undefined;
   return {
     options: o,
+    gemmPath: gemm?.path ?? 'tiled',
+    async prepare(w, w2) {
+      await gemm?.prepare(w, w2);
+    },
     encode(target, a) {
       const parts = Array.isArray(a.w) ? a.w : [{ rowStart: 0, rowCount: a.w.shape[0]!, tensor: a.w }];
       const rows = a.rows;
@@ -103,6 +128,10 @@ export function createLinear(ctx: GpuContext, o: LinearOptions): Linear {
       if (a.y.numel < rows * n) throw new RangeError(`linear: y [${a.y.shape}] is smaller than [${rows}, ${n}]`);
       const bytes = (count: number) => count * rowBytes * (o.swiglu ? 2 : 1) + rows * (k + count * (o.accumulate ? 2 : 1)) * 4;
       const useGemv = gemvKernel && rows === 1 && a.x.byteOffset % 16 === 0 && parts.every((p) => p.tensor.byteOffset % 16 === 0);
+      if (gemm && rows > 1 && !(target instanceof DispatchList)) {
+        gemm.encode(target, { x: a.x, w: a.w, ...(o.swiglu ? { w2: a.w2! } : {}), y: a.y, rows });
+        return;
+      }
       for (const p of parts) {
         const bound = { x: a.x, w: p.tensor, w2: a.w2 ?? p.tensor, y: a.y };
         const meta = { tag, bytes: bytes(p.rowCount) };
