@@ -2,7 +2,9 @@
 // dir): load time, prefill tok/s, decode tok/s through generate() and the weight bandwidth that implies. With
 // --torch <file> (from tools/bench/qwen3_torch.py on the same directory) it also checks that our greedy ids equal HF
 // float32's and prints the ratio to HF transformers' own generation loop. With --profile it prints where a decode
-// step's time goes (see profile.ts); with --long N it also decodes with N positions already in the cache.
+// step's time goes (see profile.ts); with --long N it also decodes with N positions already in the cache. With
+// --prefill 512,2048 it times prompts of those lengths to the first token (TTFT, median of 5) on the prefill GEMM
+// chosen by --gemm (auto: tensor cores where offered, which --tensor-cores asks Dawn for; fma; tiled: the old kernel).
 //   node tools/bundle.mjs packages/qwen3/bench/generate.bench.ts .device/bench && node .device/bench/generate.bench.mjs [--dir D] [--profile]
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -27,6 +29,9 @@ const { values } = parseArgs({
     'run-ahead': { type: 'string', default: '3' },
     layout: { type: 'string', default: 'auto' },
     'max-context': { type: 'string', default: '2048' },
+    prefill: { type: 'string' },
+    gemm: { type: 'string', default: 'auto' },
+    'tensor-cores': { type: 'boolean', default: false },
   },
 });
 let dir = values.dir;
@@ -38,7 +43,13 @@ const promptLen = Number(values['prompt-len']);
 const tokens = Number(values.tokens);
 const runAhead = Number(values['run-ahead']);
 // Unquantized timestamps: Dawn rounds them otherwise, which makes per-dispatch times meaningless.
-const ctx = await createGpuContext({ dawnFlags: ['disable-dawn-features=timestamp_quantization'], kernelLayout: values.layout as 'auto' | 'gpu' | 'cpu' });
+const gemm = values.gemm as 'auto' | 'fma' | 'tiled';
+if (!['auto', 'fma', 'tiled'].includes(gemm)) throw new Error(`--gemm must be auto, fma or tiled, got ${gemm}`);
+const ctx = await createGpuContext({
+  dawnFlags: ['disable-dawn-features=timestamp_quantization'],
+  kernelLayout: values.layout as 'auto' | 'gpu' | 'cpu',
+  tensorCores: values['tensor-cores'],
+});
 console.log(`adapter: ${ctx.describe()}`);
 const copy = await measureCopyBandwidth(ctx);
 let t = performance.now();
@@ -74,7 +85,7 @@ function gpuMemoryMiB(): number | undefined {
 }
 
 const maxContext = Number(values['max-context']);
-const lm = new Qwen3ForCausalLM(ctx, weights, { maxContext });
+const lm = new Qwen3ForCausalLM(ctx, weights, { maxContext, gemm });
 await run(lm, prompt, { maxTokens: 8 }); // warm-up: pipelines compiled, the step recorded, clocks up
 const memory = gpuMemoryMiB();
 const { ids, stats } = await run(lm, prompt, { maxTokens: tokens, runAhead });
@@ -116,6 +127,32 @@ if (values.torch) {
 }
 if (values.profile) await printProfile(ctx, lm, prompt, copy.gbps);
 lm.destroy();
+
+if (values.prefill) {
+  const lengths = values.prefill.split(',').map(Number);
+  const prefillLm = new Qwen3ForCausalLM(ctx, weights, { maxContext: Math.max(...lengths) + 8, gemm });
+  // FLOPs of a prompt token: 2 per weight of every projection (lm_head runs on the last row only).
+  const c = weights.config;
+  const perLayer =
+    c.hiddenSize * ((c.numAttentionHeads + 2 * c.numKeyValueHeads) * c.headDim) +
+    c.numAttentionHeads * c.headDim * c.hiddenSize +
+    3 * c.hiddenSize * c.intermediateSize;
+  const flopsPerToken = 2 * perLayer * c.numHiddenLayers;
+  const paths = [...new Set(prefillLm.model.layers.flatMap((l) => [l.attention.qkvProj.gemmPath, l.mlp.gateUp.gemmPath]))].join('/');
+  console.log(`\nprefill GEMM: --gemm ${gemm} → ${paths} (${ctx.features.subgroupMatrix ? 'subgroup matrices offered' : 'no subgroup matrices'})`);
+  await run(prefillLm, promptOf(Math.min(...lengths)), { maxTokens: 1 }); // pipelines compiled, weights checked
+  for (const n of lengths) {
+    const times: number[] = [];
+    for (let i = 0; i < 5; i++) times.push((await run(prefillLm, promptOf(n), { maxTokens: 1 })).stats.prefillMs);
+    times.sort((a, b) => a - b);
+    const ms = times[2]!;
+    console.log(
+      `prefill ${n} tokens to the first token: median ${ms.toFixed(1)} ms (min ${times[0]!.toFixed(1)}) = ${((n / ms) * 1000).toFixed(0)} tok/s, ` +
+        `${((flopsPerToken * n) / (ms * 1e9)).toPrecision(3)} TFLOP/s of projections`,
+    );
+  }
+  prefillLm.destroy();
+}
 
 if (values.long) {
   const cached = Number(values.long);

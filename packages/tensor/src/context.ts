@@ -10,6 +10,13 @@ export { NoAdapterError };
 export interface GpuContextOptions {
   /** Dawn instance flags for Node, e.g. 'enable-dawn-features=vulkan_enable_f16_on_nvidia'. Ignored in browsers. */
   dawnFlags?: readonly string[];
+  /**
+   * Node (Dawn): also enable Dawn's `allow_unsafe_apis` and `vulkan_enable_f16_on_nvidia`, so that an adapter with
+   * tensor cores offers 'chromium-experimental-subgroup-matrix' and 'shader-f16' (@qwen3-webgpu/matmul's tensor-core
+   * GEMM needs both). Default: true when the environment variable QWEN3_WEBGPU_TENSOR_CORES is '1'. Browsers decide
+   * for themselves.
+   */
+  tensorCores?: boolean;
   powerPreference?: GPUPowerPreference;
   /** Optional features to leave off even when present (to test fallback paths). */
   disableFeatures?: readonly GPUFeatureName[];
@@ -98,8 +105,22 @@ async function loadGpu(options: GpuContextOptions): Promise<GpuProvider> {
   if (options.gpu) return { gpu: options.gpu, keepAlive: options.gpu };
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (nav?.gpu) return { gpu: nav.gpu, keepAlive: nav.gpu };
-  const gpu = await platformGpu(options.dawnFlags ?? []);
+  const gpu = await platformGpu(dawnFlagsOf(options));
   return { gpu, keepAlive: gpu };
+}
+
+const TENSOR_CORE_FEATURES = ['allow_unsafe_apis', 'vulkan_enable_f16_on_nvidia'];
+
+/** options.dawnFlags, with the tensor-core features merged into its enable-dawn-features list when asked for. */
+function dawnFlagsOf(options: GpuContextOptions): string[] {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  const flags = [...(options.dawnFlags ?? [])];
+  if (!(options.tensorCores ?? env?.QWEN3_WEBGPU_TENSOR_CORES === '1')) return flags;
+  const i = flags.findIndex((f) => f.startsWith('enable-dawn-features='));
+  if (i < 0) return [...flags, `enable-dawn-features=${TENSOR_CORE_FEATURES.join(',')}`];
+  const have = flags[i]!.slice('enable-dawn-features='.length).split(',').filter(Boolean);
+  flags[i] = `enable-dawn-features=${[...new Set([...have, ...TENSOR_CORE_FEATURES])].join(',')}`;
+  return flags;
 }
 
 export async function createGpuContext(options: GpuContextOptions = {}): Promise<GpuContext> {
