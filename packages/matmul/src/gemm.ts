@@ -1,4 +1,15 @@
-import { createTensor, defineKernel, defineUniforms, dtypeWgsl, wgslDtypeCode, type GpuContext, type RowPart, type Tensor } from '@qwen3-webgpu/tensor';
+import {
+  createTensor,
+  defineKernel,
+  defineUniforms,
+  dtypeBytes,
+  dtypeWgsl,
+  wgslDtypeCode,
+  type DispatchTarget,
+  type GpuContext,
+  type RowPart,
+  type Tensor,
+} from '@qwen3-webgpu/tensor';
 import common from './gemm-common.wgsl';
 import sgSource from './gemm-subgroup-matrix.wgsl';
 import fmaSource from './gemm.wgsl';
@@ -65,6 +76,8 @@ export interface GemmArgs {
   /** y: [rows, n] f32 (row stride n). */
   y: Tensor;
   rows: number;
+  /** Profile label of the dispatches (DispatchList.describe); default 'gemm'. */
+  tag?: string;
 }
 
 export interface Gemm {
@@ -81,8 +94,8 @@ export interface Gemm {
    * path; resolves at once on the FMA path.
    */
   prepare(w: Tensor | RowPart[], w2?: Tensor): Promise<WeightRange[]>;
-  /** Records y (+)= x·Wᵀ into `pass` and says which kernel ran for each part of W. */
-  encode(pass: GPUComputePassEncoder, args: GemmArgs): GemmPath[];
+  /** Records y (+)= x·Wᵀ into a pass or a DispatchList and says which kernel runs for each part of W. */
+  encode(target: DispatchTarget, args: GemmArgs): GemmPath[];
   /** Frees the handle's scratch buffers. */
   destroy(): void;
 }
@@ -214,6 +227,9 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
     },
     encode(pass, args) {
       const { x, y, rows } = args;
+      const tag = args.tag ?? 'gemm';
+      // Bytes each dispatch must move at least: its rows of W (and W2), x once, y written (read too when accumulating).
+      const bytes = (count: number) => count * k * dtypeBytes(wDtype) * (swiglu ? 2 : 1) + rows * (k + count * (accumulate ? 2 : 1)) * 4;
       if (!Number.isSafeInteger(rows) || rows < 0) throw new RangeError(`gemm: rows must be a non-negative integer, got ${rows}`);
       if (x.dtype !== 'f32' || y.dtype !== 'f32') throw new TypeError(`gemm: x and y must be f32, got ${x.dtype} and ${y.dtype}`);
       if (x.numel < rows * k) throw new RangeError(`gemm: x [${x.shape}] is smaller than [${rows}, ${k}]`);
@@ -258,7 +274,7 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
         if (sg && range!.exact && range2!.exact) {
           if (!scaled) {
             scaled = rowExp(rows);
-            rowScale!.encode(pass, { x, row_exp: scaled }, { rows, k }, rows);
+            rowScale!.encode(pass, { x, row_exp: scaled }, { rows, k }, rows, { tag: `${tag} row scale`, bytes: rows * k * 4 });
           }
           const groups = Math.ceil(rows / sg.bm) * Math.ceil(part.rowCount / sg.bn);
           sg.kernel.encode(
@@ -266,11 +282,12 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
             { x, w: part.tensor, w2: second, y, row_exp: scaled },
             { ...base, w_scale: 2 ** range!.scaleLog2, w2_scale: 2 ** range2!.scaleLog2 },
             groups,
+            { tag, bytes: bytes(part.rowCount) },
           );
           ran.push('subgroup-matrix');
         } else {
           const groups = Math.ceil(rows / ft.bm) * Math.ceil(part.rowCount / ft.bn);
-          fma.encode(pass, { x, w: part.tensor, w2: second, y }, { ...base, w_scale: 1, w2_scale: 1 }, groups);
+          fma.encode(pass, { x, w: part.tensor, w2: second, y }, { ...base, w_scale: 1, w2_scale: 1 }, groups, { tag, bytes: bytes(part.rowCount) });
           ran.push('fma');
         }
       }

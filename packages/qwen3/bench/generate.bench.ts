@@ -15,7 +15,7 @@ import { createGpuContext, measureCopyBandwidth } from '@qwen3-webgpu/tensor';
 import { loadQwen3Weights, QWEN3_0_6B_CONFIG } from '@qwen3-webgpu/weights';
 import { writeSyntheticCheckpoint } from '@qwen3-webgpu/weights/node';
 import { generate, Qwen3ForCausalLM, type GenerateOptions } from '../src/index.ts';
-import { printProfile } from './profile.ts';
+import { printPrefillProfile, printProfile } from './profile.ts';
 
 const { values } = parseArgs({
   args: process.argv.slice(2).filter((a) => a !== '--'),
@@ -32,6 +32,7 @@ const { values } = parseArgs({
     prefill: { type: 'string' },
     gemm: { type: 'string', default: 'auto' },
     'tensor-cores': { type: 'boolean', default: false },
+    'profile-prefill': { type: 'string' },
   },
 });
 let dir = values.dir;
@@ -151,6 +152,7 @@ if (values.prefill) {
         `${((flopsPerToken * n) / (ms * 1e9)).toPrecision(3)} TFLOP/s of projections`,
     );
   }
+  if (values['profile-prefill']) await printPrefillProfile(prefillLm, promptOf(Number(values['profile-prefill'])), copy.gbps);
   prefillLm.destroy();
 }
 

@@ -2,7 +2,7 @@
 // kind, each dispatch timed in a pass of its own (dispatches per token, µs per token, bytes, GB/s, % of copy); and
 // each decode GEMV kind timed in isolation, all its dispatches of a step back to back in one pass, as a step runs them.
 import { timeGpu, type GpuContext } from '@qwen3-webgpu/tensor';
-import { resolveSampling, type Qwen3ForCausalLM } from '../src/index.ts';
+import { resolveSampling, type Qwen3ForCausalLM, type StepProfile } from '../src/index.ts';
 
 const greedy = resolveSampling({ temperature: 0 });
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
@@ -26,40 +26,10 @@ export async function printProfile(ctx: GpuContext, lm: Qwen3ForCausalLM, prompt
       `GPU ${(median(gpu) * 1000).toFixed(0)} µs/step (one pass, min ${(Math.min(...gpu) * 1000).toFixed(0)})`,
   );
 
-  const kinds = new Map<string, { count: number; ms: number[]; bytes: number }>();
   const rounds = 8;
-  for (let s = 0; s < rounds; s++) {
-    const p = await lm.profileStep(greedy, 0, true);
-    const perStep = new Map<string, { count: number; ms: number; bytes: number }>();
-    for (const d of p.dispatches!) {
-      const k = perStep.get(d.tag) ?? { count: 0, ms: 0, bytes: 0 };
-      k.count++;
-      k.ms += d.ms;
-      k.bytes += d.bytes;
-      perStep.set(d.tag, k);
-    }
-    for (const [tag, k] of perStep) {
-      const acc = kinds.get(tag) ?? { count: k.count, ms: [], bytes: k.bytes };
-      acc.ms.push(k.ms);
-      kinds.set(tag, acc);
-    }
-  }
-  const rows = [...kinds].map(([tag, k]) => ({ tag, count: k.count, us: median(k.ms) * 1000, bytes: k.bytes })).sort((a, b) => b.us - a.us);
-  const total = rows.reduce((s, r) => s + r.us, 0);
-  console.log(`each dispatch in its own pass (median of ${rounds} steps; sums exceed the one-pass time by the per-pass cost):`);
-  console.log(`${'kernel'.padEnd(18)} ${pad('disp/tok', 8)} ${pad('µs/tok', 8)} ${pad('MB/tok', 8)} ${pad('GB/s', 7)} ${pad('% copy', 7)}`);
-  for (const r of rows) {
-    const gbps = r.bytes / (r.us * 1e3);
-    console.log(
-      `${r.tag.padEnd(18)} ${pad(r.count, 8)} ${pad(r.us.toFixed(1), 8)} ${pad((r.bytes / 1e6).toFixed(2), 8)} ${pad(gbps.toFixed(0), 7)} ${pad(((100 * gbps) / copyGbps).toFixed(1), 7)}`,
-    );
-  }
-  console.log(
-    `${'total'.padEnd(18)} ${pad(
-      rows.reduce((s, r) => s + r.count, 0),
-      8,
-    )} ${pad(total.toFixed(1), 8)}`,
-  );
+  const perDispatch: NonNullable<StepProfile['dispatches']>[] = [];
+  for (let s = 0; s < rounds; s++) perDispatch.push((await lm.profileStep(greedy, 0, true)).dispatches!);
+  printKinds(perDispatch, copyGbps, 'tok');
 
   // Isolated loops: every dispatch of one GEMV kind in a step, back to back in one pass, repeated.
   const list = lm.decodeStep(greedy);
@@ -74,4 +44,65 @@ export async function printProfile(ctx: GpuContext, lm: Qwen3ForCausalLM, prompt
       `  ${tag.padEnd(10)} ${pad(view.length, 3)} dispatches, ${(bytes / 1e6).toFixed(1)} MB: ${(timing.ms * 1000).toFixed(1)} µs, ${gbps.toFixed(0)} GB/s = ${((100 * gbps) / copyGbps).toFixed(1)} % of copy (${timing.method})`,
     );
   }
+}
+
+/**
+ * Per kernel kind over several profiled runs of the same work (each dispatch in its own pass): dispatches, µs, MB,
+ * GB/s and % of copy per `unit` (a decode token, a prefill chunk), median over the runs.
+ */
+function printKinds(runs: NonNullable<StepProfile['dispatches']>[], copyGbps: number, unit: string): void {
+  const kinds = new Map<string, { count: number; ms: number[]; bytes: number }>();
+  for (const run of runs) {
+    const perRun = new Map<string, { count: number; ms: number; bytes: number }>();
+    for (const d of run) {
+      const k = perRun.get(d.tag) ?? { count: 0, ms: 0, bytes: 0 };
+      k.count++;
+      k.ms += d.ms;
+      k.bytes += d.bytes;
+      perRun.set(d.tag, k);
+    }
+    for (const [tag, k] of perRun) {
+      const acc = kinds.get(tag) ?? { count: k.count, ms: [], bytes: k.bytes };
+      acc.ms.push(k.ms);
+      kinds.set(tag, acc);
+    }
+  }
+  const rows = [...kinds].map(([tag, k]) => ({ tag, count: k.count, us: median(k.ms) * 1000, bytes: k.bytes })).sort((a, b) => b.us - a.us);
+  const total = rows.reduce((s, r) => s + r.us, 0);
+  console.log(`each dispatch in its own pass (median of ${runs.length} runs; sums exceed the one-pass time by the per-pass cost):`);
+  console.log(`${'kernel'.padEnd(18)} ${pad(`disp/${unit}`, 10)} ${pad(`µs/${unit}`, 10)} ${pad(`MB/${unit}`, 10)} ${pad('GB/s', 7)} ${pad('% copy', 7)}`);
+  for (const r of rows) {
+    const gbps = r.bytes / (r.us * 1e3);
+    console.log(
+      `${r.tag.padEnd(18)} ${pad(r.count, 10)} ${pad(r.us.toFixed(1), 10)} ${pad((r.bytes / 1e6).toFixed(2), 10)} ${pad(gbps.toFixed(0), 7)} ${pad(((100 * gbps) / copyGbps).toFixed(1), 7)}`,
+    );
+  }
+  console.log(
+    `${'total'.padEnd(18)} ${pad(
+      rows.reduce((s, r) => s + r.count, 0),
+      10,
+    )} ${pad(total.toFixed(1), 10)}`,
+  );
+}
+
+/** Profiles the prefill of `prompt` (one chunk, ≤ maxRows) from an empty cache: one-pass GPU time, then per kind. */
+export async function printPrefillProfile(lm: Qwen3ForCausalLM, prompt: number[], copyGbps: number, runs = 5): Promise<void> {
+  const onePass: number[] = [];
+  const encode: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    lm.reset();
+    const p = await lm.profilePrefill(prompt, false);
+    onePass.push(p.gpuMs);
+    encode.push(p.encodeMs);
+  }
+  console.log(
+    `\nprefill profile, ${prompt.length} tokens from an empty cache: GPU ${median(onePass).toFixed(2)} ms in one pass (min ${Math.min(...onePass).toFixed(2)}), ` +
+      `host encode ${median(encode).toFixed(2)} ms (recorded list replayed)`,
+  );
+  const perDispatch: NonNullable<StepProfile['dispatches']>[] = [];
+  for (let r = 0; r < runs; r++) {
+    lm.reset();
+    perDispatch.push((await lm.profilePrefill(prompt, true)).dispatches!);
+  }
+  printKinds(perDispatch, copyGbps, 'chunk');
 }

@@ -139,7 +139,14 @@ describe.each(['gpu', 'cpu'] as const)('attention, %s layout', (layout) => {
     [4, 2, 128, 40, 300, false, false],
     [2, 1, 256, 18, 5, false, false],
   ] as const) {
-    const kind = seq > 1 && !simple ? (layout === 'gpu' ? 'flash prefill, then the tiled one' : 'tiled prefill') : split ? 'flash-decoding split (grouped by KV head on the gpu layout)' : 'one workgroup per row';
+    const kind =
+      seq > 1 && !simple
+        ? layout === 'gpu'
+          ? 'flash prefill, then the tiled one'
+          : 'tiled prefill'
+        : split
+          ? 'flash-decoding split (grouped by KV head on the gpu layout)'
+          : 'one workgroup per row';
     it(`causal GQA ${nh}/${nkv} heads, hd ${hd}, ${seq} rows at position ${pos0} (${kind})`, async () => {
       const ctx = layouts[layout]!;
       const capacity = 1024;

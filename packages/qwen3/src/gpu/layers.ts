@@ -5,7 +5,7 @@
 // replays at every position.
 import type { QkvRope } from '@qwen3-webgpu/qkv-rope';
 import type { RmsNormF32 } from '@qwen3-webgpu/rmsnorm-f32';
-import { DispatchList, type DispatchTarget, type GpuContext, type RowPart, type Tensor } from '@qwen3-webgpu/tensor';
+import type { DispatchTarget, GpuContext, RowPart, Tensor } from '@qwen3-webgpu/tensor';
 import type { Qwen3Config, Qwen3LayerWeights } from '@qwen3-webgpu/weights';
 import { createLinear, type Attention, type Linear } from '../kernels/index.ts';
 
@@ -67,7 +67,7 @@ export class Qwen3AttentionSeparated {
     const { w } = this;
     this.norm.encode(target, { x: t.x, w: w.input_layernorm.tensor, y: t.a, rows: seq });
     // Prefill on GPUs: the projection on matmul's GEMM (tensor cores or register tiles), QK-norm + RoPE after it.
-    const gemmPrefill = seq > 1 && this.qkvProj.gemmPath !== 'tiled' && !(target instanceof DispatchList);
+    const gemmPrefill = seq > 1 && this.qkvProj.gemmPath !== 'tiled';
     if (gemmPrefill) this.qkvProj.encode(target, { x: t.a, w: this.#qkvParts, y: t.qkv, rows: seq });
     // Decode steps on the grouped attention kernel take q and the new key raw and normalize + rotate them there.
     const qNorm = w['self_attn.q_norm'].tensor;

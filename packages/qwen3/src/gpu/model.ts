@@ -403,40 +403,76 @@ export class Qwen3ForCausalLM implements TokenBackend {
    * perDispatch every dispatch in a timed pass of its own. Needs timestamp-query. Advances like a step.
    */
   async profileStep(sampling: ResolvedSampling, u: number, perDispatch: boolean): Promise<StepProfile & { id: number }> {
-    if (!this.ctx.features.timestampQuery) throw new Error('profiling needs the timestamp-query feature, which this adapter lacks');
+    this.#needTimestamps();
     await this.#settle();
     if (!this.#lastPick) throw new Error('profileStep() needs a previous step (next() with the prompt first)');
     this.#feed(await this.#lastPick, 1);
     const d = this.#prepare(sampling, u);
+    const readback = this.#readbacks.take();
+    const profile = this.#timeList(d.list, perDispatch, (encoder) => encoder.copyBufferToBuffer(this.#token.buffer, 0, readback, 0, 4));
+    this.length += 1;
+    const id = await (this.#lastPick = this.#readbacks.readU32(readback));
+    return { ...(await profile), id };
+  }
+
+  /**
+   * A prompt of up to maxRows ids at positions length … measured like profileStep: the chunk recorded as prefill
+   * encodes it (projections on the prefill GEMM, attention over the new rows), the final norm and lm_head on the last
+   * row. Advances the cache like a prefill; the next token is not picked.
+   */
+  async profilePrefill(ids: readonly number[], perDispatch: boolean): Promise<StepProfile> {
+    this.#check(ids);
+    if (ids.length > this.maxRows) throw new RangeError(`profilePrefill takes up to maxRows (${this.maxRows}) ids, got ${ids.length}`);
+    this.#needTimestamps();
+    await this.#settle();
+    await this.#ready();
+    const { ctx, model } = this;
+    const seq = ids.length;
+    writeTensor(model.ids, Uint32Array.from(ids));
+    const list = new DispatchList(ctx, 'qwen3 prefill (profiled)');
+    try {
+      model.encode(list, seq, this.length, 'last');
+      this.#lmHead.encode(list, { x: model.act.a, w: this.weights.lmHead.parts, y: this.#logits, rows: 1 });
+      const profile = await this.#timeList(list, perDispatch);
+      this.length += seq;
+      return profile;
+    } finally {
+      list.destroy();
+    }
+  }
+
+  /** Runs a recorded list once under timestamps: the whole list in one pass, or each dispatch in a pass of its own. */
+  #needTimestamps(): void {
+    if (!this.ctx.features.timestampQuery) throw new Error('profiling needs the timestamp-query feature, which this adapter lacks');
+  }
+
+  async #timeList(list: DispatchList, perDispatch: boolean, after?: (encoder: GPUCommandEncoder) => void): Promise<StepProfile> {
     const { device } = this.ctx;
-    const count = perDispatch ? 2 * d.list.length : 2;
+    const count = perDispatch ? 2 * list.length : 2;
     const querySet = device.createQuerySet({ type: 'timestamp', count });
     const resolve = device.createBuffer({ size: count * 8, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
     const read = device.createBuffer({ size: count * 8, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-    const readback = this.#readbacks.take();
     try {
       const t0 = performance.now();
       const encoder = device.createCommandEncoder();
-      if (perDispatch) d.list.encodeProfiled(encoder, querySet);
+      if (perDispatch) list.encodeProfiled(encoder, querySet);
       else {
         const pass = encoder.beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } });
-        d.list.encode(pass);
+        list.encode(pass);
         pass.end();
       }
       const encodeMs = performance.now() - t0;
-      encoder.copyBufferToBuffer(this.#token.buffer, 0, readback, 0, 4);
+      after?.(encoder);
       encoder.resolveQuerySet(querySet, 0, count, resolve, 0);
       encoder.copyBufferToBuffer(resolve, 0, read, 0, count * 8);
       device.queue.submit([encoder.finish()]);
-      this.length += 1;
-      const id = await (this.#lastPick = this.#readbacks.readU32(readback));
       await read.mapAsync(GPUMapMode.READ);
       const ts = new BigUint64Array(read.getMappedRange().slice(0));
       read.unmap();
       const ms = (i: number) => Number(ts[2 * i + 1]! - ts[2 * i]!) / 1e6;
-      if (!perDispatch) return { id, encodeMs, gpuMs: ms(0) };
-      const dispatches = d.list.describe().map((e, i) => ({ ...e, ms: ms(i) }));
-      return { id, encodeMs, gpuMs: dispatches.reduce((s, e) => s + e.ms, 0), dispatches };
+      if (!perDispatch) return { encodeMs, gpuMs: ms(0) };
+      const dispatches = list.describe().map((e, i) => ({ ...e, ms: ms(i) }));
+      return { encodeMs, gpuMs: dispatches.reduce((s, e) => s + e.ms, 0), dispatches };
     } finally {
       querySet.destroy();
       resolve.destroy();

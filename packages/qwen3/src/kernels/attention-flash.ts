@@ -78,6 +78,11 @@ export function createFlashAttention(ctx: GpuContext, options: FlashAttentionOpt
         { q: a.q, k_cache: a.kCache, v_cache: a.vCache, out: a.out },
         { seq, pos0, capacity, scale: 1 / Math.sqrt(headDim) },
         groups,
+        {
+          tag: 'attention flash',
+          // K and V of the keys seen, once per workgroup of rows; q read and out written once.
+          bytes: Math.ceil((seq * group) / ROWS_PER_GROUP) * numKvHeads * (pos0 + seq) * headDim * 8 + 2 * seq * numHeads * headDim * 4,
+        },
       );
     },
   };

@@ -1,7 +1,6 @@
 import { createGemm, type Gemm } from '@qwen3-webgpu/matmul';
 import {
   defineKernel,
-  DispatchList,
   defineUniforms,
   dtypeBytes,
   dtypeWgsl,
@@ -81,8 +80,8 @@ export interface Linear {
 
 /**
  * nn.Linear without bias, bound to its shape: y (+)= x · Wᵀ, or the SwiGLU pair. One row (decode) takes the GEMV that
- * streams W in 16-byte words at memory speed on GPUs. Several rows encoded into a pass take matmul's GEMM on GPUs
- * (tensor cores or register-tiled FMA), and this package's tiled kernel on CPU adapters and in recorded lists.
+ * streams W in 16-byte words at memory speed on GPUs. Several rows take matmul's GEMM on GPUs (tensor cores or
+ * register-tiled FMA) and this package's tiled kernel on CPU adapters.
  */
 export function createLinear(ctx: GpuContext, o: LinearOptions): Linear {
   const { n, k } = o;
@@ -128,8 +127,8 @@ export function createLinear(ctx: GpuContext, o: LinearOptions): Linear {
       if (a.y.numel < rows * n) throw new RangeError(`linear: y [${a.y.shape}] is smaller than [${rows}, ${n}]`);
       const bytes = (count: number) => count * rowBytes * (o.swiglu ? 2 : 1) + rows * (k + count * (o.accumulate ? 2 : 1)) * 4;
       const useGemv = gemvKernel && rows === 1 && a.x.byteOffset % 16 === 0 && parts.every((p) => p.tensor.byteOffset % 16 === 0);
-      if (gemm && rows > 1 && !(target instanceof DispatchList)) {
-        gemm.encode(target, { x: a.x, w: a.w, ...(o.swiglu ? { w2: a.w2! } : {}), y: a.y, rows });
+      if (gemm && rows > 1) {
+        gemm.encode(target, { x: a.x, w: a.w, ...(o.swiglu ? { w2: a.w2! } : {}), y: a.y, rows, tag });
         return;
       }
       for (const p of parts) {
