@@ -79,6 +79,16 @@ describe('FMA path vs the float64 reference', () => {
     await check({ n: 130, k: 100, wDtype: 'bf16', path: 'fma', fmaTile: { bm: 32, bn: 128, bk: 8, tm: 4, tn: 8 } }, { rows: 70 }, 'fma');
     await check({ n: 130, k: 101, wDtype: 'bf16', path: 'fma', fmaTile: { bm: 128, bn: 64, bk: 16, tm: 8, tn: 4 } }, { rows: 133 }, 'fma');
   });
+  it('each tile encode picks from by workgroup count (64 × 64, 32 × 64, 32 × 32), forced, on a ragged shape', async () => {
+    for (const [bm, bn] of [
+      [64, 64],
+      [32, 64],
+      [32, 32],
+    ] as const) {
+      await check({ n: 130, k: 101, wDtype: 'bf16', path: 'fma', fmaTile: { bm, bn, bk: 16, tm: 4, tn: 4 } }, { rows: 70 }, 'fma');
+      await check({ n: 130, k: 101, wDtype: 'bf16', path: 'fma', swiglu: true, fmaTile: { bm, bn, bk: 16, tm: 4, tn: 4 } }, { rows: 70 }, 'fma');
+    }
+  });
   it('massive and tiny activation rows, large weights', async () => {
     const [rows, n, k] = [9, 70, 300];
     const x = randomRows(rng, rows, k);

@@ -109,6 +109,43 @@ const rowScaleKernel = defineKernel({
 });
 
 const DEFAULT_FMA: FmaTile = { bm: 64, bn: 64, bk: 16, tm: 4, tn: 4 };
+/** The FMA tiles encode chooses from, largest first (see MIN_FMA_GROUPS). */
+const FMA_TILES: readonly FmaTile[] = [DEFAULT_FMA, { bm: 32, bn: 64, bk: 16, tm: 4, tn: 4 }, { bm: 32, bn: 32, bk: 16, tm: 4, tn: 4 }];
+/** Workgroups a GEMM should have to fill a large GPU (an H200 has 132 SMs): smaller tiles below this count. */
+const MIN_FMA_GROUPS = 256;
+
+function checkFmaTile(ft: FmaTile, limits: GPUSupportedLimits): void {
+  for (const key of ['bm', 'bn', 'bk', 'tm', 'tn'] as const) positiveInt(`fmaTile.${key}`, ft[key]);
+  if (ft.bm % ft.tm || ft.bn % ft.tn || ft.bk % 2 || ft.tm % 4 || ft.tn % 4) {
+    throw new RangeError(`gemm: fmaTile ${JSON.stringify(ft)} needs tm | bm, tn | bn, tm and tn multiples of 4 and an even bk`);
+  }
+  const threads = (ft.bm / ft.tm) * (ft.bn / ft.tn);
+  const shared = (ft.bk * (ft.bm + 4) + 2 * ft.bk * (ft.bn + 4)) * 4;
+  if (threads > limits.maxComputeInvocationsPerWorkgroup || shared > limits.maxComputeWorkgroupStorageSize) {
+    throw new RangeError(
+      `gemm: fmaTile ${JSON.stringify(ft)} needs ${threads} invocations and ${shared} B of workgroup memory; this adapter allows ${limits.maxComputeInvocationsPerWorkgroup} and ${limits.maxComputeWorkgroupStorageSize}`,
+    );
+  }
+}
+
+/** One kernel per tile for the whole process, so that every handle of a model shares its pipelines. */
+const fmaKernelCache = new Map<string, ReturnType<typeof defineFma>>();
+function fmaKernel(ft: FmaTile) {
+  const key = `${ft.bm}x${ft.bn}x${ft.bk}/${ft.tm}x${ft.tn}`;
+  let kernel = fmaKernelCache.get(key);
+  if (!kernel) fmaKernelCache.set(key, (kernel = defineFma(ft)));
+  return kernel;
+}
+
+function defineFma(ft: FmaTile) {
+  const header = `const BM: u32 = ${ft.bm}u;\nconst BN: u32 = ${ft.bn}u;\nconst BK: u32 = ${ft.bk}u;\nconst TM: u32 = ${ft.tm}u;\nconst TN: u32 = ${ft.tn}u;`;
+  return defineKernel({
+    label: `gemm fma ${ft.bm}x${ft.bn}x${ft.bk}/${ft.tm}x${ft.tn}`,
+    code: `${header}\n${dtypeWgsl}\n${common}\n${fmaSource}`,
+    bindings: { x: 'read', w: 'read', w2: 'read', y: 'read_write' },
+    uniforms: gemmUniforms,
+  });
+}
 
 /** Why the device cannot run the tensor-core kernel, or '' when it can; the subgroup size it runs with. */
 export function subgroupMatrixSupport(ctx: GpuContext): { reason: string; subgroupSize: number } {
@@ -141,26 +178,15 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
   const constants = { W_DTYPE: wgslDtypeCode(wDtype), ACCUMULATE: accumulate ? 1 : 0, SWIGLU: swiglu ? 1 : 0 };
   const limits = ctx.limits;
 
-  // The FMA kernel: always compiled, since any weight outside f16's reach falls back to it.
-  const ft: FmaTile = { ...DEFAULT_FMA, ...options.fmaTile };
-  for (const key of ['bm', 'bn', 'bk', 'tm', 'tn'] as const) positiveInt(`fmaTile.${key}`, ft[key]);
-  if (ft.bm % ft.tm || ft.bn % ft.tn || ft.bk % 2 || ft.tm % 4 || ft.tn % 4) {
-    throw new RangeError(`gemm: fmaTile ${JSON.stringify(ft)} needs tm | bm, tn | bn, tm and tn multiples of 4 and an even bk`);
-  }
-  const fmaThreads = (ft.bm / ft.tm) * (ft.bn / ft.tn);
-  const fmaShared = (ft.bk * (ft.bm + 4) + 2 * ft.bk * (ft.bn + 4)) * 4;
-  if (fmaThreads > limits.maxComputeInvocationsPerWorkgroup || fmaShared > limits.maxComputeWorkgroupStorageSize) {
-    throw new RangeError(
-      `gemm: fmaTile ${JSON.stringify(ft)} needs ${fmaThreads} invocations and ${fmaShared} B of workgroup memory; this adapter allows ${limits.maxComputeInvocationsPerWorkgroup} and ${limits.maxComputeWorkgroupStorageSize}`,
-    );
-  }
-  const fmaHeader = `const BM: u32 = ${ft.bm}u;\nconst BN: u32 = ${ft.bn}u;\nconst BK: u32 = ${ft.bk}u;\nconst TM: u32 = ${ft.tm}u;\nconst TN: u32 = ${ft.tn}u;`;
-  const fma = defineKernel({
-    label: `gemm fma ${ft.bm}x${ft.bn}x${ft.bk}/${ft.tm}x${ft.tn}`,
-    code: `${fmaHeader}\n${dtypeWgsl}\n${common}\n${fmaSource}`,
-    bindings: { x: 'read', w: 'read', w2: 'read', y: 'read_write' },
-    uniforms: gemmUniforms,
-  }).compile(ctx, constants);
+  // The FMA kernels: always compiled, since any weight outside f16's reach falls back to them. Without a tile given,
+  // encode picks per call the largest of FMA_TILES that still yields MIN_FMA_GROUPS workgroups: [512, 1024] outputs
+  // make only 128 tiles of 64 × 64, too few to fill a large GPU.
+  const fmaTiles = (options.fmaTile ? [{ ...DEFAULT_FMA, ...options.fmaTile }] : FMA_TILES).map((ft) => {
+    checkFmaTile(ft, limits);
+    return { tile: ft, kernel: fmaKernel(ft).compile(ctx, constants) };
+  });
+  const fmaFor = (rows: number, cols: number) =>
+    fmaTiles.find(({ tile }) => Math.ceil(rows / tile.bm) * Math.ceil(cols / tile.bn) >= MIN_FMA_GROUPS) ?? fmaTiles[fmaTiles.length - 1]!;
 
   // The tensor-core kernel, where offered (or emulated, in tests).
   const emulate = options.emulateSubgroupMatrix ?? false;
@@ -186,7 +212,7 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
         `gemm: subgroupMatrixTile ${JSON.stringify(tile)} needs ${threads} invocations and ${shared} B of workgroup memory; this adapter allows ${limits.maxComputeInvocationsPerWorkgroup} and ${limits.maxComputeWorkgroupStorageSize}`,
       );
     }
-    sg = { kernel: defineSg(tile, support.subgroupSize, emulate).compile(ctx, constants), tile, bm, bn };
+    sg = { kernel: sgKernel(tile, support.subgroupSize, emulate).compile(ctx, constants), tile, bm, bn };
     rowScale = rowScaleKernel.compile(ctx);
   }
 
@@ -286,6 +312,7 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
           );
           ran.push('subgroup-matrix');
         } else {
+          const { tile: ft, kernel: fma } = fmaFor(rows, part.rowCount);
           const groups = Math.ceil(rows / ft.bm) * Math.ceil(part.rowCount / ft.bn);
           fma.encode(pass, { x, w: part.tensor, w2: second, y }, { ...base, w_scale: 1, w2_scale: 1 }, groups, { tag, bytes: bytes(part.rowCount) });
           ran.push('fma');
@@ -297,6 +324,15 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
       for (const t of scratch.splice(0)) t.destroy();
     },
   };
+}
+
+const sgKernelCache = new Map<string, ReturnType<typeof defineSg>>();
+/** Like fmaKernel: one tensor-core kernel per tile, subgroup size and emulation for the whole process. */
+function sgKernel(tile: SubgroupMatrixTile, subgroupSize: number, emulate: boolean) {
+  const key = `${tile.sgM}x${tile.sgN}/${tile.tm}x${tile.tn}/${subgroupSize}/${emulate}`;
+  let kernel = sgKernelCache.get(key);
+  if (!kernel) sgKernelCache.set(key, (kernel = defineSg(tile, subgroupSize, emulate)));
+  return kernel;
 }
 
 function defineSg(tile: SubgroupMatrixTile, subgroupSize: number, emulate: boolean) {
