@@ -79,7 +79,7 @@ describe('FMA path vs the float64 reference', () => {
     await check({ n: 130, k: 100, wDtype: 'bf16', path: 'fma', fmaTile: { bm: 32, bn: 128, bk: 8, tm: 4, tn: 8 } }, { rows: 70 }, 'fma');
     await check({ n: 130, k: 101, wDtype: 'bf16', path: 'fma', fmaTile: { bm: 128, bn: 64, bk: 16, tm: 8, tn: 4 } }, { rows: 133 }, 'fma');
   });
-  it('each tile encode picks from by workgroup count (64 × 64, 32 × 64, 32 × 32), forced, on a ragged shape', async () => {
+  it('square and narrow tiles (64 × 64, 32 × 64, 32 × 32) on a ragged shape', async () => {
     for (const [bm, bn] of [
       [64, 64],
       [32, 64],

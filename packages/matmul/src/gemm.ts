@@ -109,10 +109,6 @@ const rowScaleKernel = defineKernel({
 });
 
 const DEFAULT_FMA: FmaTile = { bm: 64, bn: 64, bk: 16, tm: 4, tn: 4 };
-/** The FMA tiles encode chooses from, largest first (see MIN_FMA_GROUPS). */
-const FMA_TILES: readonly FmaTile[] = [DEFAULT_FMA, { bm: 32, bn: 64, bk: 16, tm: 4, tn: 4 }, { bm: 32, bn: 32, bk: 16, tm: 4, tn: 4 }];
-/** Workgroups a GEMM should have to fill a large GPU (an H200 has 132 SMs): smaller tiles below this count. */
-const MIN_FMA_GROUPS = 256;
 
 function checkFmaTile(ft: FmaTile, limits: GPUSupportedLimits): void {
   for (const key of ['bm', 'bn', 'bk', 'tm', 'tn'] as const) positiveInt(`fmaTile.${key}`, ft[key]);
@@ -178,15 +174,10 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
   const constants = { W_DTYPE: wgslDtypeCode(wDtype), ACCUMULATE: accumulate ? 1 : 0, SWIGLU: swiglu ? 1 : 0 };
   const limits = ctx.limits;
 
-  // The FMA kernels: always compiled, since any weight outside f16's reach falls back to them. Without a tile given,
-  // encode picks per call the largest of FMA_TILES that still yields MIN_FMA_GROUPS workgroups: [512, 1024] outputs
-  // make only 128 tiles of 64 × 64, too few to fill a large GPU.
-  const fmaTiles = (options.fmaTile ? [{ ...DEFAULT_FMA, ...options.fmaTile }] : FMA_TILES).map((ft) => {
-    checkFmaTile(ft, limits);
-    return { tile: ft, kernel: fmaKernel(ft).compile(ctx, constants) };
-  });
-  const fmaFor = (rows: number, cols: number) =>
-    fmaTiles.find(({ tile }) => Math.ceil(rows / tile.bm) * Math.ceil(cols / tile.bn) >= MIN_FMA_GROUPS) ?? fmaTiles[fmaTiles.length - 1]!;
+  // The FMA kernel: always compiled, since any weight outside f16's reach falls back to it.
+  const ft: FmaTile = { ...DEFAULT_FMA, ...options.fmaTile };
+  checkFmaTile(ft, limits);
+  const fma = fmaKernel(ft).compile(ctx, constants);
 
   // The tensor-core kernel, where offered (or emulated, in tests).
   const emulate = options.emulateSubgroupMatrix ?? false;
@@ -312,7 +303,6 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
           );
           ran.push('subgroup-matrix');
         } else {
-          const { tile: ft, kernel: fma } = fmaFor(rows, part.rowCount);
           const groups = Math.ceil(rows / ft.bm) * Math.ceil(part.rowCount / ft.bn);
           fma.encode(pass, { x, w: part.tensor, w2: second, y }, { ...base, w_scale: 1, w2_scale: 1 }, groups, { tag, bytes: bytes(part.rowCount) });
           ran.push('fma');
