@@ -15,10 +15,6 @@ const ctx = await createGpuContext({ dawnFlags: ['disable-dawn-features=timestam
 console.log(`adapter: ${ctx.describe()}`);
 const rng = createRng(99);
 const flash = createFlashAttention(ctx, { numHeads: nh, numKvHeads: nkv, headDim: hd });
-const flashRows = {
-  64: createFlashAttention(ctx, { numHeads: nh, numKvHeads: nkv, headDim: hd, rowsPerGroup: 64 }),
-  32: createFlashAttention(ctx, { numHeads: nh, numKvHeads: nkv, headDim: hd, rowsPerGroup: 32 }),
-};
 let failed = false;
 const rows: string[] = [];
 for (const seq of values.seq.split(',').map(Number)) {
@@ -62,16 +58,11 @@ for (const seq of values.seq.split(',').map(Number)) {
   failed ||= !ok;
   const tFlash = await timeGpu(ctx, runFlash, { repeats: 10, trials: 9, warmupMs: 100 });
   const tTiled = await timeGpu(ctx, runTiled, { repeats: 10, trials: 9, warmupMs: 100 });
-  const perRows = [];
-  for (const r of [64, 32] as const) {
-    const run = (pass: GPUComputePassEncoder) => flashRows[r].encode(pass, { q: qt, kCache: kt, vCache: vt, out: outFlash, seq, pos0: 0 });
-    perRows.push(`${r} rows/workgroup ${(await timeGpu(ctx, run, { repeats: 10, trials: 9, warmupMs: 100 })).ms.toFixed(3)} ms`);
-  }
   // Causal attention FLOPs: 2 products (QKᵀ, PV) × 2 FLOPs × hd × nh × seq(seq+1)/2.
   const flops = (4 * hd * nh * (seq * (seq + 1))) / 2;
   rows.push(
     `${String(seq).padStart(5)} ${tTiled.ms.toFixed(3).padStart(9)} ${tFlash.ms.toFixed(3).padStart(9)} ${(tTiled.ms / tFlash.ms).toFixed(2).padStart(7)} ` +
-      `${(flops / (tFlash.ms * 1e9)).toFixed(2).padStart(8)}  ${ok ? 'ok' : 'FAIL'} (max |err| vs f64 ${worst.toExponential(2)}, relL2 vs tiled ${vsTiled.toExponential(2)}); ${perRows.join(', ')}`,
+      `${(flops / (tFlash.ms * 1e9)).toFixed(2).padStart(8)}  ${ok ? 'ok' : 'FAIL'} (max |err| vs f64 ${worst.toExponential(2)}, relL2 vs tiled ${vsTiled.toExponential(2)})`,
   );
   for (const t of [qt, kt, vt, outFlash, outTiled]) t.destroy();
 }

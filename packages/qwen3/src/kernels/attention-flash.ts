@@ -6,12 +6,6 @@ export interface FlashAttentionOptions {
   numKvHeads: number;
   /** head_dim: a multiple of 16, at most 256. */
   headDim: number;
-  /**
-   * Rows (position × head-in-group) per workgroup: 64 (each K/V block loaded serves more rows) or 32 (twice the
-   * workgroups, for short prompts that would leave a large GPU idle). Default: 64 where that still makes
-   * MIN_GROUPS workgroups, else 32.
-   */
-  rowsPerGroup?: 32 | 64;
 }
 
 export interface FlashAttentionArgs {
@@ -33,24 +27,28 @@ export interface FlashAttention {
 
 const uniforms = defineUniforms({ seq: 'u32', pos0: 'u32', capacity: 'u32', scale: 'f32' });
 const bindings = { q: 'read', k_cache: 'read', v_cache: 'read', out: 'read_write' } as const;
-/** Workgroups below which the default takes 32 rows per workgroup (an H200 has 132 SMs). */
-const MIN_GROUPS = 256;
+/** Rows (position × head-in-group) per workgroup: R in attention-flash.wgsl. */
+const ROWS_PER_GROUP = 64;
 
 /**
- * Flash-attention prefill (attention-flash.wgsl): each workgroup takes 64 or 32 (position, query head) rows of one kv
+ * Flash-attention prefill (attention-flash.wgsl): each workgroup takes 64 (position, query head) rows of one kv
  * head and streams its keys 64 at a time through workgroup memory, so the G query heads sharing a kv head share
  * every K/V load and no score matrix is ever stored.
  */
 export function createFlashAttention(ctx: GpuContext, options: FlashAttentionOptions): FlashAttention {
   const { numHeads, numKvHeads, headDim } = options;
-  for (const [name, v] of Object.entries({ numHeads, numKvHeads, headDim })) {
+  for (const [name, v] of Object.entries(options)) {
     if (!Number.isSafeInteger(v) || v < 1) throw new RangeError(`attention-flash: ${name} must be a positive integer, got ${v}`);
   }
   if (numHeads % numKvHeads !== 0) throw new RangeError(`attention-flash: numHeads ${numHeads} must be a multiple of numKvHeads ${numKvHeads}`);
   if (headDim % 16 !== 0 || headDim > 256) throw new RangeError(`attention-flash: headDim must be a multiple of 16 up to 256, got ${headDim}`);
-  if (options.rowsPerGroup !== undefined && options.rowsPerGroup !== 32 && options.rowsPerGroup !== 64)
-    throw new RangeError(`attention-flash: rowsPerGroup must be 32 or 64, got ${String(options.rowsPerGroup)}`);
-  const kernels = new Map(([32, 64] as const).map((r) => [r, flashKernel(headDim, r).compile(ctx, { NH: numHeads, NKV: numKvHeads })]));
+  const kernel = defineKernel({
+    label: `attention flash hd${headDim}`,
+    // HD is a const: it sizes each invocation's accumulator array (function-scope arrays need const sizes).
+    code: `const HD: u32 = ${headDim}u;\n${source}`,
+    bindings,
+    uniforms,
+  }).compile(ctx, { NH: numHeads, NKV: numKvHeads });
   const group = numHeads / numKvHeads;
   return {
     encode(target, a) {
@@ -74,33 +72,18 @@ export function createFlashAttention(ctx: GpuContext, options: FlashAttentionOpt
       if (a.q.numel < seq * numHeads * headDim) throw new RangeError(`attention-flash: q [${a.q.shape}] is smaller than [${seq}, ${numHeads}, ${headDim}]`);
       if (a.out.numel < seq * numHeads * headDim) throw new RangeError(`attention-flash: out [${a.out.shape}] is smaller than [${seq}, ${numHeads * headDim}]`);
       if (seq === 0) return undefined;
-      const rows = options.rowsPerGroup ?? (numKvHeads * Math.ceil((seq * group) / 64) >= MIN_GROUPS ? 64 : 32);
-      const groups = numKvHeads * Math.ceil((seq * group) / rows);
-      return kernels
-        .get(rows)!
-        .encode(target, { q: a.q, k_cache: a.kCache, v_cache: a.vCache, out: a.out }, { seq, pos0, capacity, scale: 1 / Math.sqrt(headDim) }, groups, {
+      const groups = numKvHeads * Math.ceil((seq * group) / ROWS_PER_GROUP);
+      return kernel.encode(
+        target,
+        { q: a.q, k_cache: a.kCache, v_cache: a.vCache, out: a.out },
+        { seq, pos0, capacity, scale: 1 / Math.sqrt(headDim) },
+        groups,
+        {
           tag: 'attention flash',
           // K and V of the keys seen, once per workgroup of rows; q read and out written once.
-          bytes: groups * (pos0 + seq) * headDim * 8 + 2 * seq * numHeads * headDim * 4,
-        });
+          bytes: Math.ceil((seq * group) / ROWS_PER_GROUP) * numKvHeads * (pos0 + seq) * headDim * 8 + 2 * seq * numHeads * headDim * 4,
+        },
+      );
     },
   };
-}
-
-/** One kernel per (head_dim, rows per workgroup) for the process: HD and R size arrays, so they are consts. */
-const flashKernels = new Map<string, ReturnType<typeof defineFlash>>();
-function flashKernel(headDim: number, rows: 32 | 64) {
-  const key = `${headDim}/${rows}`;
-  let kernel = flashKernels.get(key);
-  if (!kernel) flashKernels.set(key, (kernel = defineFlash(headDim, rows)));
-  return kernel;
-}
-
-function defineFlash(headDim: number, rows: 32 | 64) {
-  return defineKernel({
-    label: `attention flash hd${headDim} r${rows}`,
-    code: `const HD: u32 = ${headDim}u;\nconst R: u32 = ${rows}u;\n${source}`,
-    bindings,
-    uniforms,
-  });
 }

@@ -2,13 +2,13 @@
 // with an online softmax in f32 in between, so memory stays linear in the prompt length.
 //   q: [seq, NH, HD] f32;  k_cache, v_cache: [NKV, capacity, HD] f32;  out: [seq, NH·HD] f32
 // Query row t sits at position pos0 + t and sees keys 0 … pos0 + t of kv head h / G (G = NH / NKV query heads per kv
-// head). A workgroup takes R (32 or 64) consecutive (position, head-in-group) rows of one kv head, ρ = t·G + i, so the G
+// head). A workgroup takes R = 64 consecutive (position, head-in-group) rows of one kv head, ρ = t·G + i, so the G
 // heads that share a kv head share every K/V block loaded. Keys advance KB = 64 at a time:
-//   S (R × 64): invocation (a, b) = (lid / 16, lid % 16) holds rows a + 16·i and keys b + 16·j (RI × 4), summing
+//   S (64 × 64): invocation (a, b) = (lid / 16, lid % 16) holds rows a + 16·i and keys b + 16·j (4 × 4), summing
 //     over d in chunks of DC dims staged k-major (qs[d][ρ], ks[d][j]: a subgroup reads 16 consecutive words);
 //   softmax: one invocation per row updates its running max m and sum l and turns the row of S into P;
-//   O (R × HD): invocation (a, b) holds rows a + 16·i and dims b + 16·j (RI × HD/16), keys VC at a time.
-// HD and R come as `const`s before this module (attention-flash.ts): the per-invocation arrays must have const sizes.
+//   O (64 × HD): invocation (a, b) holds rows a + 16·i and dims b + 16·j (4 × HD/16), keys VC at a time.
+// HD comes as a `const` before this module (attention-flash.ts): the per-invocation arrays must have const sizes.
 
 struct Params {
   seq: u32,
@@ -27,8 +27,7 @@ override NH: u32 = 16u;
 override NKV: u32 = 8u;
 
 const WG: u32 = 256u;
-// Rows per invocation (R / 16).
-const RI: u32 = R / 16u;
+const R: u32 = 64u;
 const KB: u32 = 64u;
 const DC: u32 = 8u;
 const DJ: u32 = HD / 16u;
@@ -65,15 +64,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     row_m[lid] = NEG;
     row_l[lid] = 0.0;
   }
-  var o: array<f32, RI * DJ>;
-  for (var i = 0u; i < RI * DJ; i++) {
+  var o: array<f32, 4u * DJ>;
+  for (var i = 0u; i < 4u * DJ; i++) {
     o[i] = 0.0;
   }
 
   for (var j0 = 0u; j0 < n_keys; j0 += KB) {
     // S = Q·Kᵀ for this block of keys.
-    var s: array<f32, RI * 4u>;
-    for (var i = 0u; i < RI * 4u; i++) {
+    var s: array<f32, 16>;
+    for (var i = 0u; i < 16u; i++) {
       s[i] = 0.0;
     }
     for (var d0 = 0u; d0 < HD; d0 += DC) {
@@ -93,15 +92,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       }
       workgroupBarrier();
       for (var d = 0u; d < DC; d++) {
-        var qa: array<f32, RI>;
+        var qa: array<f32, 4>;
         var kb: array<f32, 4>;
-        for (var i = 0u; i < RI; i++) {
+        for (var i = 0u; i < 4u; i++) {
           qa[i] = qs[d * R + a + 16u * i];
+          kb[i] = ks[d * KB + b + 16u * i];
         }
-        for (var j = 0u; j < 4u; j++) {
-          kb[j] = ks[d * KB + b + 16u * j];
-        }
-        for (var i = 0u; i < RI; i++) {
+        for (var i = 0u; i < 4u; i++) {
           for (var j = 0u; j < 4u; j++) {
             s[i * 4u + j] = fma(qa[i], kb[j], s[i * 4u + j]);
           }
@@ -109,7 +106,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       }
       workgroupBarrier();
     }
-    for (var i = 0u; i < RI; i++) {
+    for (var i = 0u; i < 4u; i++) {
       let r = a + 16u * i;
       let t = min(rho0 + r, total - 1u) / G;
       for (var j = 0u; j < 4u; j++) {
@@ -139,7 +136,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
     workgroupBarrier();
     // O = O·α + P·V.
-    for (var i = 0u; i < RI; i++) {
+    for (var i = 0u; i < 4u; i++) {
       let alpha = row_alpha[a + 16u * i];
       for (var j = 0u; j < DJ; j++) {
         o[i * DJ + j] *= alpha;
@@ -152,13 +149,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       }
       workgroupBarrier();
       for (var c = 0u; c < VC; c++) {
-        var pa: array<f32, RI>;
-        for (var i = 0u; i < RI; i++) {
+        var pa: array<f32, 4>;
+        for (var i = 0u; i < 4u; i++) {
           pa[i] = p[(a + 16u * i) * KB + v0 + c];
         }
         for (var j = 0u; j < DJ; j++) {
           let v = vs[c * HD + b + 16u * j];
-          for (var i = 0u; i < RI; i++) {
+          for (var i = 0u; i < 4u; i++) {
             o[i * DJ + j] = fma(pa[i], v, o[i * DJ + j]);
           }
         }
@@ -167,7 +164,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
   }
 
-  for (var i = 0u; i < RI; i++) {
+  for (var i = 0u; i < 4u; i++) {
     let r = a + 16u * i;
     let rho = rho0 + r;
     if (rho < total) {
