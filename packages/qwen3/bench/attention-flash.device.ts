@@ -30,7 +30,7 @@ for (const seq of values.seq.split(',').map(Number)) {
   const [outFlash, outTiled] = [createTensor(ctx, [seq, nh * hd], 'f32'), createTensor(ctx, [seq, nh * hd], 'f32')];
   const runFlash = (pass: GPUComputePassEncoder) => flash.encode(pass, { q: qt, kCache: kt, vCache: vt, out: outFlash, seq, pos0: 0 });
   const tiled = createAttention(ctx, { numHeads: nh, numKvHeads: nkv, headDim: hd, capacity });
-  const runTiled = (pass: GPUComputePassEncoder) => void tiled.encode(pass, { q: qt, kCache: kt, vCache: vt, out: outTiled, seq, pos0: 0 });
+  const runTiled = (pass: GPUComputePassEncoder) => void tiled.encode(pass, { q: qt, kCache: kt, vCache: vt, out: outTiled, seq, pos0: 0, tiled: true });
   await ctx.run(runFlash);
   await ctx.run(runTiled);
   const [gotFlash, gotTiled] = [await readFloat(outFlash), await readFloat(outTiled)];

@@ -35,6 +35,11 @@ const DJ: u32 = HD / 16u;
 const VC: u32 = select(select(select(8u, 16u, HD <= 128u), 32u, HD <= 64u), 64u, HD <= 32u);
 const NEG: f32 = -3.0e38;
 
+// Elements of each staged chunk one invocation fetches: Q (DC × R), K (DC × KB), V (VC × HD).
+const QPT: u32 = (DC * R + WG - 1u) / WG;
+const KPT: u32 = (DC * KB + WG - 1u) / WG;
+const VPT: u32 = (VC * HD + WG - 1u) / WG;
+
 var<workgroup> qs: array<f32, DC * R>;
 var<workgroup> ks: array<f32, DC * KB>;
 var<workgroup> p: array<f32, R * KB>;
@@ -75,22 +80,28 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     for (var i = 0u; i < 16u; i++) {
       s[i] = 0.0;
     }
+    // Q and K go through workgroup memory DC dims at a time; each invocation fetches its share of the next chunk
+    // into registers before it computes on the current one, so the global loads overlap the FMAs.
+    var qn: array<f32, QPT>;
+    var kn: array<f32, KPT>;
+    fetch_qk(0u, j0, rho0, total, g, n_keys, lid, &qn, &kn);
     for (var d0 = 0u; d0 < HD; d0 += DC) {
-      for (var e = lid; e < DC * R; e += WG) {
-        let r = e / DC;
-        let d = e % DC;
-        let rho = min(rho0 + r, total - 1u);
-        let t = rho / G;
-        let h = g * G + rho % G;
-        qs[d * R + r] = q[(t * NH + h) * HD + d0 + d];
+      for (var i = 0u; i < QPT; i++) {
+        let e = lid + i * WG;
+        if (e < DC * R) {
+          qs[(e % DC) * R + e / DC] = qn[i];
+        }
       }
-      for (var e = lid; e < DC * KB; e += WG) {
-        let c = e / DC;
-        let d = e % DC;
-        let j = min(j0 + c, n_keys - 1u);
-        ks[d * KB + c] = k_cache[(g * params.capacity + j) * HD + d0 + d];
+      for (var i = 0u; i < KPT; i++) {
+        let e = lid + i * WG;
+        if (e < DC * KB) {
+          ks[(e % DC) * KB + e / DC] = kn[i];
+        }
       }
       workgroupBarrier();
+      if (d0 + DC < HD) {
+        fetch_qk(d0 + DC, j0, rho0, total, g, n_keys, lid, &qn, &kn);
+      }
       for (var d = 0u; d < DC; d++) {
         var qa: array<f32, 4>;
         var kb: array<f32, 4>;
@@ -115,18 +126,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       }
     }
     workgroupBarrier();
-    // Online softmax, one invocation per row: P = exp(S − m_new), l = l·α + Σ P, α = exp(m_old − m_new).
+    // Online softmax, one invocation per row: P = exp(S − m_new), l = l·α + Σ P, α = exp(m_old − m_new). Each row
+    // starts at its own column (c + lid): rows are KB words apart, so in step they would all hit one bank.
     if (lid < R) {
       var block_max = NEG;
       for (var c = 0u; c < KB; c++) {
-        block_max = max(block_max, p[lid * KB + c]);
+        block_max = max(block_max, p[lid * KB + (c + lid) % KB]);
       }
       let m_old = row_m[lid];
       let m_new = max(m_old, block_max);
       var sum = 0.0;
       for (var c = 0u; c < KB; c++) {
-        let e = exp(p[lid * KB + c] - m_new);
-        p[lid * KB + c] = e;
+        let at = lid * KB + (c + lid) % KB;
+        let e = exp(p[at] - m_new);
+        p[at] = e;
         sum += e;
       }
       let alpha = exp(m_old - m_new);
@@ -142,12 +155,19 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         o[i * DJ + j] *= alpha;
       }
     }
+    var vn: array<f32, VPT>;
+    fetch_v(0u, j0, g, n_keys, lid, &vn);
     for (var v0 = 0u; v0 < KB; v0 += VC) {
-      for (var e = lid; e < VC * HD; e += WG) {
-        let j = min(j0 + v0 + e / HD, n_keys - 1u);
-        vs[e] = v_cache[(g * params.capacity + j) * HD + e % HD];
+      for (var i = 0u; i < VPT; i++) {
+        let e = lid + i * WG;
+        if (e < VC * HD) {
+          vs[e] = vn[i];
+        }
       }
       workgroupBarrier();
+      if (v0 + VC < KB) {
+        fetch_v(v0 + VC, j0, g, n_keys, lid, &vn);
+      }
       for (var c = 0u; c < VC; c++) {
         var pa: array<f32, 4>;
         for (var i = 0u; i < 4u; i++) {
@@ -174,6 +194,38 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       for (var j = 0u; j < DJ; j++) {
         out[(t * NH + h) * HD + b + 16u * j] = o[i * DJ + j] * inv;
       }
+    }
+  }
+}
+
+// This invocation's share of Q and K for dims d0 … d0 + DC − 1 of key block j0: element e = lid + i·WG of the chunk,
+// (row or key e / DC, dim e % DC). Rows past the prompt and keys past n_keys repeat the last one (masked later).
+fn fetch_qk(d0: u32, j0: u32, rho0: u32, total: u32, g: u32, n_keys: u32, lid: u32,
+            qn: ptr<function, array<f32, QPT>>, kn: ptr<function, array<f32, KPT>>) {
+  let G = NH / NKV;
+  for (var i = 0u; i < QPT; i++) {
+    let e = lid + i * WG;
+    if (e < DC * R) {
+      let rho = min(rho0 + e / DC, total - 1u);
+      (*qn)[i] = q[((rho / G) * NH + g * G + rho % G) * HD + d0 + e % DC];
+    }
+  }
+  for (var i = 0u; i < KPT; i++) {
+    let e = lid + i * WG;
+    if (e < DC * KB) {
+      let j = min(j0 + e / DC, n_keys - 1u);
+      (*kn)[i] = k_cache[(g * params.capacity + j) * HD + d0 + e % DC];
+    }
+  }
+}
+
+// This invocation's share of V for keys j0 + v0 … j0 + v0 + VC − 1: element e = lid + i·WG, (key e / HD, dim e % HD).
+fn fetch_v(v0: u32, j0: u32, g: u32, n_keys: u32, lid: u32, vn: ptr<function, array<f32, VPT>>) {
+  for (var i = 0u; i < VPT; i++) {
+    let e = lid + i * WG;
+    if (e < VC * HD) {
+      let j = min(j0 + v0 + e / HD, n_keys - 1u);
+      (*vn)[i] = v_cache[(g * params.capacity + j) * HD + e % HD];
     }
   }
 }
