@@ -47,6 +47,9 @@ var<workgroup> vs: array<f32, VC * HD>;
 var<workgroup> row_m: array<f32, R>;
 var<workgroup> row_l: array<f32, R>;
 var<workgroup> row_alpha: array<f32, R>;
+// Invocations per row in the softmax, and their partial maxima / sums.
+const SPR: u32 = WG / R;
+var<workgroup> part: array<f32, WG>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -126,26 +129,41 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       }
     }
     workgroupBarrier();
-    // Online softmax, one invocation per row: P = exp(S − m_new), l = l·α + Σ P, α = exp(m_old − m_new). Each row
-    // starts at its own column (c + lid): rows are KB words apart, so in step they would all hit one bank.
-    if (lid < R) {
-      var block_max = NEG;
-      for (var c = 0u; c < KB; c++) {
-        block_max = max(block_max, p[lid * KB + (c + lid) % KB]);
+    // Online softmax, P = exp(S − m_new), l = l·α + Σ P, α = exp(m_old − m_new): WG / R invocations per row, each
+    // over KB / (WG / R) keys, starting at staggered columns (rows are KB words apart: in step they would share a
+    // bank); partial maxima and sums meet in `part`.
+    let row = lid / SPR;
+    let quarter = lid % SPR;
+    let c0 = quarter * (KB / SPR);
+    var block_max = NEG;
+    for (var c = 0u; c < KB / SPR; c++) {
+      block_max = max(block_max, p[row * KB + c0 + (c + row) % (KB / SPR)]);
+    }
+    part[lid] = block_max;
+    workgroupBarrier();
+    var m_new = row_m[row];
+    for (var i = 0u; i < SPR; i++) {
+      m_new = max(m_new, part[row * SPR + i]);
+    }
+    var sum = 0.0;
+    for (var c = 0u; c < KB / SPR; c++) {
+      let at = row * KB + c0 + (c + row) % (KB / SPR);
+      let e = exp(p[at] - m_new);
+      p[at] = e;
+      sum += e;
+    }
+    workgroupBarrier(); // every invocation has read part (maxima) and row_m
+    part[lid] = sum;
+    workgroupBarrier();
+    if (quarter == 0u) {
+      var total_sum = 0.0;
+      for (var i = 0u; i < SPR; i++) {
+        total_sum += part[row * SPR + i];
       }
-      let m_old = row_m[lid];
-      let m_new = max(m_old, block_max);
-      var sum = 0.0;
-      for (var c = 0u; c < KB; c++) {
-        let at = lid * KB + (c + lid) % KB;
-        let e = exp(p[at] - m_new);
-        p[at] = e;
-        sum += e;
-      }
-      let alpha = exp(m_old - m_new);
-      row_alpha[lid] = alpha;
-      row_l[lid] = row_l[lid] * alpha + sum;
-      row_m[lid] = m_new;
+      let alpha = exp(row_m[row] - m_new);
+      row_alpha[row] = alpha;
+      row_l[row] = row_l[row] * alpha + total_sum;
+      row_m[row] = m_new;
     }
     workgroupBarrier();
     // O = O·α + P·V.
