@@ -3,7 +3,7 @@ import { createRng, roundToDtype, type GpuContext } from '@qwen3-webgpu/tensor';
 import { openTestContext } from '@qwen3-webgpu/tensor/testing';
 import { createGemm, type GemmDtype, type GemmOptions } from './index.ts';
 import { describeResult, randomRows, runGemmCase, withinBounds, type GemmCase } from './gemm.test-helpers.ts';
-import { decide } from './weight-range.ts';
+import { checkWeightRange, checkWeightRanges, decide } from './weight-range.ts';
 
 const rng = createRng();
 console.log(`matmul tests: seed ${rng.seed}`);
@@ -182,6 +182,23 @@ describe('path selection and the weight-range decision', () => {
     expect(decide(127, 120, false, true).exact).toBe(false);
     expect(decide(127, 0, false, false).exact).toBe(false);
     expect(decide(0, 255, false, false)).toMatchObject({ exact: true, scaleLog2: 0 });
+  });
+  it('checkWeightRanges: one pass for many tensors gives what checkWeightRange gives for each alone', async () => {
+    const { uploadTensor } = await import('@qwen3-webgpu/tensor');
+    const sets: [string, 'bf16' | 'f16' | 'f32', Float32Array][] = [
+      ['in range', 'bf16', Float32Array.from({ length: 300 }, () => rng.normal() * 0.02)],
+      ['tiny', 'f16', Float32Array.from({ length: 77 }, () => (rng.normal() + 3) * 1e-7)],
+      ['too wide', 'bf16', Float32Array.from({ length: 64 }, (_, i) => (i % 2 ? 0.05 : 1e-12))],
+      ['f32 mantissas', 'f32', Float32Array.from({ length: 33 }, () => rng.normal())],
+    ];
+    const upload = () => sets.map(([, dtype, v]) => uploadTensor(ctx, [v.length], dtype, roundToDtype(v, dtype)));
+    const [batch, alone] = [upload(), upload()];
+    // The first tensor twice: checked once, both answers the same.
+    const many = await checkWeightRanges(ctx, [...batch, batch[0]!]);
+    for (let i = 0; i < sets.length; i++) expect(many[i], sets[i]![0]).toEqual(await checkWeightRange(ctx, alone[i]!));
+    expect(many[sets.length]).toEqual(many[0]);
+    expect(many.map((r) => r.exact)).toEqual([true, true, false, false, true]);
+    for (const t of [...batch, ...alone]) t.destroy();
   });
   it('bad arguments say what was expected', () => {
     expect(() => createGemm(ctx, { n: 0, k: 8, wDtype: 'bf16' })).toThrow(/n must be a positive integer/);

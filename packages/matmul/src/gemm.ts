@@ -16,7 +16,7 @@ import fmaSource from './gemm.wgsl';
 import rowScaleSource from './row-scale.wgsl';
 import sgEmulated from './subgroup-matrix-emulated.wgsl';
 import sgNative from './subgroup-matrix.wgsl';
-import { checkWeightRange, knownWeightRange, type WeightRange } from './weight-range.ts';
+import { checkWeightRanges, knownWeightRange, type WeightRange } from './weight-range.ts';
 
 export type GemmDtype = 'bf16' | 'f16' | 'f32';
 export type GemmPath = 'subgroup-matrix' | 'fma';
@@ -237,10 +237,7 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
     pathReason,
     async prepare(w, w2) {
       if (path !== 'subgroup-matrix') return [];
-      const tensors = [...partsOf(w).map((p) => p.tensor), ...(w2 ? [w2] : [])];
-      const out: WeightRange[] = [];
-      for (const t of tensors) out.push(await checkWeightRange(ctx, t));
-      return out;
+      return checkWeightRanges(ctx, [...partsOf(w).map((p) => p.tensor), ...(w2 ? [w2] : [])]);
     },
     encode(pass, args) {
       const { x, y, rows } = args;

@@ -1,6 +1,6 @@
 export { createGemm, subgroupMatrixSupport } from './gemm.ts';
 export type { FmaTile, Gemm, GemmArgs, GemmDtype, GemmOptions, GemmPath, SubgroupMatrixTile } from './gemm.ts';
-export { checkWeightRange } from './weight-range.ts';
+export { checkWeightRange, checkWeightRanges } from './weight-range.ts';
 export type { WeightRange } from './weight-range.ts';
 export { gemmReference } from './reference.ts';
 export type { GemmReferenceOptions } from './reference.ts';

@@ -49,29 +49,51 @@ export function knownWeightRange(t: Tensor): WeightRange | undefined {
  * ≤ 30 binades) and no weight has more significant bits than f16 keeps. The result is cached per tensor.
  */
 export async function checkWeightRange(ctx: GpuContext, t: Tensor): Promise<WeightRange> {
-  const known = knownWeightRange(t);
-  if (known) return known;
-  if (t.dtype !== 'f32' && t.dtype !== 'bf16' && t.dtype !== 'f16') throw new TypeError(`gemm: weights must be f32, bf16 or f16, got ${t.dtype}`);
-  if (t.bindingSize > ctx.limits.maxStorageBufferBindingSize) {
-    throw new RangeError(
-      `gemm: weight [${t.shape}] (${t.bindingSize} B) exceeds one binding (${ctx.limits.maxStorageBufferBindingSize} B); pass its splitRows() parts`,
-    );
+  return (await checkWeightRanges(ctx, [t]))[0]!;
+}
+
+/** Bytes between two tensors' result slots: storage bindings start at multiples of 256. */
+const SLOT_WORDS = 64;
+
+/**
+ * checkWeightRange for many tensors at once (a model's every projection): one pass with a reduction per tensor not
+ * checked yet and one readback, instead of a round trip each.
+ */
+export async function checkWeightRanges(ctx: GpuContext, tensors: readonly Tensor[]): Promise<WeightRange[]> {
+  // Unchecked tensors, each once (the same bytes may come twice, e.g. a tied embedding as lm_head).
+  const todo = tensors.filter((t, i) => !knownWeightRange(t) && tensors.findIndex((u) => u.buffer === t.buffer && keyOf(u) === keyOf(t)) === i);
+  for (const t of todo) {
+    if (t.dtype !== 'f32' && t.dtype !== 'bf16' && t.dtype !== 'f16') throw new TypeError(`gemm: weights must be f32, bf16 or f16, got ${t.dtype}`);
+    if (t.bindingSize > ctx.limits.maxStorageBufferBindingSize) {
+      throw new RangeError(
+        `gemm: weight [${t.shape}] (${t.bindingSize} B) exceeds one binding (${ctx.limits.maxStorageBufferBindingSize} B); pass its splitRows() parts`,
+      );
+    }
   }
-  const words = Math.ceil((t.numel * dtypeBytes(t.dtype)) / 4);
-  const out = uploadTensor(ctx, [4], 'u32', new Uint32Array([0, 255, 0, 0]));
-  try {
-    const compiled = kernel.compile(ctx, { W_DTYPE: wgslDtypeCode(t.dtype) });
-    const groups = Math.max(1, Math.min(4096, Math.ceil(words / (256 * 16))));
-    await ctx.run((pass) => compiled.encode(pass, { w: t, out }, { count: t.numel, words }, groups), 'gemm weight range');
-    const [emax, emin, wide, bad] = (await readTensor(out)) as Uint32Array;
-    const range = decide(emax!, emin!, wide! !== 0, bad! !== 0);
-    let perBuffer = checked.get(t.buffer);
-    if (!perBuffer) checked.set(t.buffer, (perBuffer = new Map()));
-    perBuffer.set(keyOf(t), range);
-    return range;
-  } finally {
-    out.destroy();
+  if (todo.length > 0) {
+    const init = new Uint32Array(todo.length * SLOT_WORDS);
+    for (let i = 0; i < todo.length; i++) init.set([0, 255, 0, 0], i * SLOT_WORDS);
+    const out = uploadTensor(ctx, [todo.length, SLOT_WORDS], 'u32', init);
+    try {
+      await ctx.run((pass) => {
+        todo.forEach((t, i) => {
+          const words = Math.ceil((t.numel * dtypeBytes(t.dtype)) / 4);
+          const groups = Math.max(1, Math.min(4096, Math.ceil(words / (256 * 16))));
+          kernel.compile(ctx, { W_DTYPE: wgslDtypeCode(t.dtype) }).encode(pass, { w: t, out: out.rows(i, 1) }, { count: t.numel, words }, groups);
+        });
+      }, 'gemm weight ranges');
+      const got = (await readTensor(out)) as Uint32Array;
+      todo.forEach((t, i) => {
+        const [emax, emin, wide, bad] = got.subarray(i * SLOT_WORDS, i * SLOT_WORDS + 4);
+        let perBuffer = checked.get(t.buffer);
+        if (!perBuffer) checked.set(t.buffer, (perBuffer = new Map()));
+        perBuffer.set(keyOf(t), decide(emax!, emin!, wide! !== 0, bad! !== 0));
+      });
+    } finally {
+      out.destroy();
+    }
   }
+  return tensors.map((t) => knownWeightRange(t)!);
 }
 
 /** From biased f32 exponents (max, min over nonzero elements) and flags to a decision. */

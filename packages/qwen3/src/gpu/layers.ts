@@ -57,6 +57,11 @@ export class Qwen3AttentionSeparated {
     this.qkvProj = createLinear(ctx, { n: (nh + 2 * nkv) * hd, k: h, dtype: wq.dtype, tag: 'qkv', gemm });
   }
 
+  /** The weights its GEMMs read (checked for the tensor cores in one batch by Qwen3Model.prepare). */
+  gemmWeights(): Tensor[] {
+    return [...this.#qkvParts, ...this.w['self_attn.o_proj'].parts].map((p) => p.tensor);
+  }
+
   /** Checks the projections' weights for the tensor-core GEMM (Linear.prepare). */
   async prepare(): Promise<void> {
     await this.qkvProj.prepare(this.#qkvParts);
@@ -121,6 +126,11 @@ export class Qwen3MLP {
     const { hiddenSize: h, intermediateSize: inter } = config;
     this.gateUp = createLinear(ctx, { n: inter, k: h, dtype: w['mlp.gate_proj'].tensor.dtype, swiglu: true, tag: 'gate_up', gemm });
     this.down = createLinear(ctx, { n: h, k: inter, dtype: w['mlp.down_proj'].tensor.dtype, accumulate: true, tag: 'down', gemm });
+  }
+
+  /** The weights its GEMMs read (see Qwen3AttentionSeparated.gemmWeights). */
+  gemmWeights(): Tensor[] {
+    return [this.w['mlp.gate_proj'].tensor, this.w['mlp.up_proj'].tensor, ...this.w['mlp.down_proj'].parts.map((p) => p.tensor)];
   }
 
   /** Checks the projections' weights for the tensor-core GEMM (Linear.prepare). */

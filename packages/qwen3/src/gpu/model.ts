@@ -1,6 +1,7 @@
 // The WebGPU backend: Qwen3Model (embedding, decoder layers, final norm) and Qwen3ForCausalLM (lm_head, sampling),
 // over weights loaded with @qwen3-webgpu/weights. A forward call or a decode step is one compute pass and one
 // submit; every buffer is allocated at construction.
+import { checkWeightRanges } from '@qwen3-webgpu/matmul';
 import { createQkvRope } from '@qwen3-webgpu/qkv-rope';
 import { createRmsNormF32, type RmsNormF32 } from '@qwen3-webgpu/rmsnorm-f32';
 import {
@@ -152,6 +153,12 @@ export class Qwen3Model {
 
   /** Checks every projection weight for the tensor-core GEMM once (nothing to do on other paths). */
   async prepare(): Promise<void> {
+    // All of them in one pass and one readback; each handle's own prepare below then finds its weights checked.
+    if (this.layers.some((l) => l.attention.qkvProj.gemmPath === 'subgroup-matrix'))
+      await checkWeightRanges(
+        this.ctx,
+        this.layers.flatMap((l) => [...l.attention.gemmWeights(), ...l.mlp.gemmWeights()]),
+      );
     for (const layer of this.layers) {
       await layer.attention.prepare();
       await layer.mlp.prepare();
