@@ -1,10 +1,13 @@
 import { createTensor, defineKernel, defineUniforms, dtypeWgsl, wgslDtypeCode, type GpuContext, type RowPart, type Tensor } from '@qwen3-webgpu/tensor';
 import common from './gemm-common.wgsl';
-import sgSource from './gemm-subgroup-matrix.wgsl';
+import sgPresplitSource from './gemm-subgroup-matrix-presplit.wgsl';
+import sgInlineSource from './gemm-subgroup-matrix.wgsl';
 import fmaSource from './gemm.wgsl';
 import rowScaleSource from './row-scale.wgsl';
 import sgEmulated from './subgroup-matrix-emulated.wgsl';
+import sgEpilogue from './subgroup-matrix-epilogue.wgsl';
 import sgNative from './subgroup-matrix.wgsl';
+import xSplitSource from './x-split.wgsl';
 import { checkWeightRange, knownWeightRange, type WeightRange } from './weight-range.ts';
 
 export type GemmDtype = 'bf16' | 'f16' | 'f32';
@@ -20,12 +23,22 @@ export interface FmaTile {
   tn: number;
 }
 
+/**
+ * Which tensor-core kernel: 'presplit' (gemm-subgroup-matrix-presplit.wgsl) splits x into f16 hi/lo fragments once
+ * per call and loads them straight from storage, W goes through double-buffered workgroup memory with one barrier
+ * per k step; 'inline' (gemm-subgroup-matrix.wgsl, the first kernel) splits x in every column tile.
+ */
+export type SubgroupMatrixVariant = 'presplit' | 'inline';
+
 /** Subgroup-matrix kernel tile: sgM × sgN subgroups per workgroup, each tm × tn 16 × 16 accumulators. */
 export interface SubgroupMatrixTile {
+  variant: SubgroupMatrixVariant;
   sgM: number;
   sgN: number;
   tm: number;
   tn: number;
+  /** k step: 16, 32 or 64 ('presplit'; 'inline' always steps 32). */
+  bk: number;
 }
 
 export interface GemmOptions {
@@ -90,12 +103,19 @@ export interface Gemm {
 const gemmUniforms = defineUniforms({ rows: 'u32', n: 'u32', k: 'u32', y_stride: 'u32', col0: 'u32', w_scale: 'f32', w2_scale: 'f32' });
 const rowScaleKernel = defineKernel({
   label: 'gemm row scale',
-  code: rowScaleSource,
-  bindings: { x: 'read', row_exp: 'read_write' },
+  code: `${rowScaleSource}\n${xSplitSource}`,
+  bindings: { x: 'read', row_exp: 'read_write', xs: 'read_write' },
   uniforms: defineUniforms({ rows: 'u32', k: 'u32' }),
 });
 
 const DEFAULT_FMA: FmaTile = { bm: 64, bn: 64, bk: 16, tm: 4, tn: 4 };
+/**
+ * 64 × 64 tiles of 2 × 2 subgroups (2 × 2 accumulators each): at 512 rows that is 128 workgroups for n = 1024 and
+ * 384–512 for n = 3072–4096, about one to four per SM of an H200 (132); larger tiles leave SMs idle at n = 1024.
+ */
+const DEFAULT_SG: SubgroupMatrixTile = { variant: 'presplit', sgM: 2, sgN: 2, tm: 2, tn: 2, bk: 32 };
+/** Columns of the pre-split x are padded to a multiple of this (row-scale.wgsl's kt_count); every bk divides it. */
+const XS_K_ALIGN = 64;
 
 /** Why the device cannot run the tensor-core kernel, or '' when it can; the subgroup size it runs with. */
 export function subgroupMatrixSupport(ctx: GpuContext): { reason: string; subgroupSize: number } {
@@ -158,36 +178,55 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
   if (wanted === 'subgroup-matrix' && support.reason) throw new Error(`gemm: the subgroup-matrix path is not available here: ${support.reason}`);
   const path: GemmPath = wanted === 'fma' || support.reason ? 'fma' : 'subgroup-matrix';
   const pathReason = wanted === 'fma' ? 'fma requested' : support.reason;
-  let sg: { kernel: ReturnType<ReturnType<typeof defineSg>['compile']>; tile: SubgroupMatrixTile; bm: number; bn: number } | undefined;
+  let sg: { kernel: SgKernel; tile: SubgroupMatrixTile; bm: number; bn: number } | undefined;
   let rowScale: ReturnType<typeof rowScaleKernel.compile> | undefined;
   if (path === 'subgroup-matrix') {
-    const tile: SubgroupMatrixTile = { sgM: 2, sgN: 2, tm: 2, tn: !swiglu && n >= 4096 ? 4 : 2, ...options.subgroupMatrixTile };
-    for (const key of ['sgM', 'sgN', 'tm', 'tn'] as const) positiveInt(`subgroupMatrixTile.${key}`, tile[key]);
+    const requested = options.subgroupMatrixTile ?? {};
+    const inlineDefaults = { sgM: 2, sgN: 2, tm: 2, tn: !swiglu && n >= 4096 ? 4 : 2, bk: 32 };
+    const tile: SubgroupMatrixTile =
+      requested.variant === 'inline' ? { variant: 'inline', ...inlineDefaults, ...requested } : { ...DEFAULT_SG, ...requested };
+    if (tile.variant !== 'presplit' && tile.variant !== 'inline') throw new TypeError(`gemm: subgroupMatrixTile.variant must be 'presplit' or 'inline', got ${String(tile.variant)}`);
+    for (const key of ['sgM', 'sgN', 'tm', 'tn', 'bk'] as const) positiveInt(`subgroupMatrixTile.${key}`, tile[key]);
+    if (tile.variant === 'presplit' ? ![16, 32, 64].includes(tile.bk) : tile.bk !== 32)
+      throw new RangeError(`gemm: subgroupMatrixTile.bk must be 16, 32 or 64 (presplit) or 32 (inline), got ${tile.bk}`);
     const bm = tile.sgM * tile.tm * 16;
     const bn = tile.sgN * tile.tn * 16;
     const threads = tile.sgM * tile.sgN * support.subgroupSize;
-    const AS = 40; // row stride of the f16 tiles (gemm-subgroup-matrix.wgsl)
-    const shared = (2 * bm * AS + 2 * bn * AS) * 2 + bm * 4 + tile.sgM * tile.sgN * 512 * 4;
+    const shared = sgSharedBytes(tile, swiglu);
     if (threads > limits.maxComputeInvocationsPerWorkgroup || shared > limits.maxComputeWorkgroupStorageSize) {
       throw new RangeError(
         `gemm: subgroupMatrixTile ${JSON.stringify(tile)} needs ${threads} invocations and ${shared} B of workgroup memory; this adapter allows ${limits.maxComputeInvocationsPerWorkgroup} and ${limits.maxComputeWorkgroupStorageSize}`,
       );
     }
-    sg = { kernel: defineSg(tile, support.subgroupSize, emulate).compile(ctx, constants), tile, bm, bn };
-    rowScale = rowScaleKernel.compile(ctx);
+    const sgConstants =
+      tile.variant === 'presplit' ? { ...constants, W_VEC: k % (wDtype === 'f32' ? 4 : 8) === 0 ? 1 : 0 } : constants;
+    sg = { kernel: compileSg(ctx, tile, support.subgroupSize, swiglu, emulate, sgConstants), tile, bm, bn };
+    rowScale = rowScaleKernel.compile(ctx, { SPLIT: tile.variant === 'presplit' ? 1 : 0 });
   }
 
-  // Per-row exponents of x (subgroup-matrix path): grown on demand, old ones kept until destroy() since a pass
-  // recorded earlier may still use them.
+  // Per-row exponents of x and (presplit) its f16 fragments: grown on demand, old ones kept until destroy() since a
+  // pass recorded earlier may still use them.
   const scratch: Tensor[] = [];
-  const rowExp = (rows: number): Tensor => {
-    const last = scratch[scratch.length - 1];
-    if (last && last.numel >= rows) return last;
+  const grow = (list: Tensor[], elements: number, label: string): Tensor => {
+    const last = list[list.length - 1];
+    if (last && last.numel >= elements) return last;
     let cap = 1024;
-    while (cap < rows) cap *= 2;
-    const t = createTensor(ctx, [cap], 'i32', { label: 'gemm row exponents' });
+    while (cap < elements) cap *= 2;
+    const t = createTensor(ctx, [cap], 'u32', { label });
+    list.push(t);
     scratch.push(t);
     return t;
+  };
+  const exps: Tensor[] = [];
+  const splits: Tensor[] = [];
+  const rowExp = (rows: number) => grow(exps, rows, 'gemm row exponents');
+  // xs: [ceil(rows / bm) · bm / 16][kt][hi, lo][16][16] f16 = 2 halves (one u32) per element of x, padded.
+  const splitX = (rows: number) => {
+    const words = Math.ceil(rows / sg!.bm) * sg!.bm * Math.ceil(k / XS_K_ALIGN) * XS_K_ALIGN;
+    if (words * 4 > limits.maxStorageBufferBindingSize) {
+      throw new RangeError(`gemm: the split of x [${rows}, ${k}] (${words * 4} B) exceeds one binding (${limits.maxStorageBufferBindingSize} B); encode fewer rows at a time`);
+    }
+    return grow(splits, words, 'gemm split x');
   };
 
   const partsOf = (w: Tensor | RowPart[]): RowPart[] => (Array.isArray(w) ? w : [{ rowStart: 0, rowCount: w.shape[0] ?? 0, tensor: w }]);
@@ -241,7 +280,7 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
       const ran: GemmPath[] = [];
       if (rows === 0) return ran;
 
-      let scaled: Tensor | undefined;
+      let scaled: { exps: Tensor; xs: Tensor } | undefined;
       for (const part of parts) {
         const second = w2 ?? part.tensor;
         let range: WeightRange | undefined;
@@ -257,13 +296,14 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
         const base = { rows, n: part.rowCount, k, y_stride: n, col0: part.rowStart };
         if (sg && range!.exact && range2!.exact) {
           if (!scaled) {
-            scaled = rowExp(rows);
-            rowScale!.encode(pass, { x, row_exp: scaled }, { rows, k }, rows);
+            // The inline kernel splits x itself: the row-scale pass only writes exponents, xs is a placeholder.
+            scaled = { exps: rowExp(rows), xs: sg.tile.variant === 'presplit' ? splitX(rows) : grow(splits, 1, 'gemm split x (unused)') };
+            rowScale!.encode(pass, { x, row_exp: scaled.exps, xs: scaled.xs }, { rows, k }, rows);
           }
           const groups = Math.ceil(rows / sg.bm) * Math.ceil(part.rowCount / sg.bn);
-          sg.kernel.encode(
+          sg.kernel(
             pass,
-            { x, w: part.tensor, w2: second, y, row_exp: scaled },
+            { x, xs: scaled.xs, w: part.tensor, w2: second, y, row_exp: scaled.exps },
             { ...base, w_scale: 2 ** range!.scaleLog2, w2_scale: 2 ** range2!.scaleLog2 },
             groups,
           );
@@ -282,13 +322,62 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
   };
 }
 
-function defineSg(tile: SubgroupMatrixTile, subgroupSize: number, emulate: boolean) {
-  const header = `const SG_M: u32 = ${tile.sgM}u;\nconst SG_N: u32 = ${tile.sgN}u;\nconst TM: u32 = ${tile.tm}u;\nconst TN: u32 = ${tile.tn}u;\nconst SUBGROUP: u32 = ${subgroupSize}u;`;
-  return defineKernel({
-    label: `gemm subgroup-matrix${emulate ? ' (emulated)' : ''} ${tile.sgM}x${tile.sgN}/${tile.tm}x${tile.tn}`,
-    // The prelude opens the module: `enable` directives must come first.
-    code: `${emulate ? sgEmulated : sgNative}\n${header}\n${dtypeWgsl}\n${common}\n${sgSource}`,
-    bindings: { x: 'read', w: 'read', w2: 'read', y: 'read_write', row_exp: 'read' },
-    uniforms: gemmUniforms,
-  });
+type SgBindings = Record<'x' | 'xs' | 'w' | 'w2' | 'y' | 'row_exp', Tensor>;
+type SgKernel = (pass: GPUComputePassEncoder, bindings: SgBindings, params: Parameters<typeof gemmUniforms.pack>[0], groups: number) => void;
+
+/** Workgroup memory of a subgroup-matrix tile, as the WGSL declares it (bytes). */
+function sgSharedBytes(tile: SubgroupMatrixTile, swiglu: boolean): number {
+  const bm = tile.sgM * tile.tm * 16;
+  const bn = tile.sgN * tile.tn * 16;
+  const nsg = tile.sgM * tile.sgN;
+  if (tile.variant === 'inline') {
+    const as = 40; // gemm-subgroup-matrix.wgsl: BK + 8
+    return (2 * bm * as + 2 * bn * as) * 2 + bm * 4 + nsg * 512 * 4;
+  }
+  const ws = 2 * bn * (tile.bk + 8); // gemm-subgroup-matrix-presplit.wgsl: WS_LEN
+  return (ws + (swiglu ? ws : 8)) * 2 + nsg * (swiglu ? 512 : 256) * 4;
+}
+
+// Kernels by module text (tile, subgroup size, swiglu, emulation): handles of one shape share one pipeline.
+const sgKernels = new Map<string, ReturnType<typeof definePresplit> | ReturnType<typeof defineInline>>();
+
+function sgModule(tile: SubgroupMatrixTile, subgroupSize: number, swiglu: boolean, emulate: boolean): string {
+  const header = [
+    `const SG_M: u32 = ${tile.sgM}u;`,
+    `const SG_N: u32 = ${tile.sgN}u;`,
+    `const TM: u32 = ${tile.tm}u;`,
+    `const TN: u32 = ${tile.tn}u;`,
+    `const SUBGROUP: u32 = ${subgroupSize}u;`,
+    ...(tile.variant === 'presplit' ? [`const BK: u32 = ${tile.bk}u;`, `const PAIRED: bool = ${swiglu};`] : []),
+  ].join('\n');
+  const body = tile.variant === 'presplit' ? sgPresplitSource : `${xSplitSource}\n${sgInlineSource}`;
+  // The prelude opens the module: `enable` directives must come first.
+  return `${emulate ? sgEmulated : sgNative}\n${header}\n${dtypeWgsl}\n${common}\n${sgEpilogue}\n${body}`;
+}
+
+const definePresplit = (label: string, code: string) =>
+  defineKernel({ label, code, bindings: { xs: 'read', w: 'read', w2: 'read', y: 'read_write', row_exp: 'read' }, uniforms: gemmUniforms });
+const defineInline = (label: string, code: string) =>
+  defineKernel({ label, code, bindings: { x: 'read', w: 'read', w2: 'read', y: 'read_write', row_exp: 'read' }, uniforms: gemmUniforms });
+
+function compileSg(
+  ctx: GpuContext,
+  tile: SubgroupMatrixTile,
+  subgroupSize: number,
+  swiglu: boolean,
+  emulate: boolean,
+  constants: Record<string, number>,
+): SgKernel {
+  const code = sgModule(tile, subgroupSize, swiglu, emulate);
+  const label = `gemm subgroup-matrix ${tile.variant}${emulate ? ' (emulated)' : ''} ${tile.sgM}x${tile.sgN}/${tile.tm}x${tile.tn}/${tile.bk}`;
+  if (tile.variant === 'presplit') {
+    let kernel = sgKernels.get(code) as ReturnType<typeof definePresplit> | undefined;
+    if (!kernel) sgKernels.set(code, (kernel = definePresplit(label, code)));
+    const compiled = kernel.compile(ctx, constants);
+    return (pass, b, params, groups) => compiled.encode(pass, { xs: b.xs, w: b.w, w2: b.w2, y: b.y, row_exp: b.row_exp }, params, groups);
+  }
+  let kernel = sgKernels.get(code) as ReturnType<typeof defineInline> | undefined;
+  if (!kernel) sgKernels.set(code, (kernel = defineInline(label, code)));
+  const compiled = kernel.compile(ctx, constants);
+  return (pass, b, params, groups) => compiled.encode(pass, { x: b.x, w: b.w, w2: b.w2, y: b.y, row_exp: b.row_exp }, params, groups);
 }

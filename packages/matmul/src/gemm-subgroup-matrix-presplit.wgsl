@@ -1,0 +1,266 @@
+// y (+)= x · Wᵀ on tensor cores (16 × 16 × 16 f16 subgroup matrices, f32 accumulators) with float32 fidelity, on
+// x split once per call. Module = subgroup-matrix.wgsl (or its emulation) + tile header + dtypes +
+// gemm-common.wgsl + subgroup-matrix-epilogue.wgsl + this.
+//
+// Numerics as in gemm-subgroup-matrix.wgsl (W · w_scale exact in f16; x scaled per row by 2^-t and split
+// hi + lo; both products in f32; scales divided out exactly), but the split is done once per call by row-scale.wgsl
+// (SPLIT), which writes the left operands as ready 16 × 16 f16 fragments:
+//   xs: [rows_pad / 16][kt_count][hi, lo][16][16] f16, kt_count = 4 · ceil(k / 64), zero past column k
+// so the main loop reads them straight from storage with subgroupMatrixLoad (512 contiguous bytes each, shared by
+// the SG_N subgroups of a row through the caches), and only W passes through workgroup memory.
+//
+// A workgroup of SG_M × SG_N subgroups computes a BM × BN tile of y, each subgroup TM × TN 16 × 16 accumulators.
+// K advances BK at a time. Per step each invocation loads its share of the next W tile (8 weights per 16-byte
+// group, raw) and the subgroup its next left fragments into registers, then multiplies the current step (W from
+// ws, double-buffered), then converts and stores the prefetched W: one barrier per step, global latency behind
+// the MMAs.
+
+@group(0) @binding(0) var<storage, read> xs: array<f16>;
+@group(0) @binding(1) var<storage, read> w: array<u32>;
+@group(0) @binding(2) var<storage, read> w2: array<u32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+@group(0) @binding(4) var<storage, read> row_exp: array<i32>;
+@group(0) @binding(5) var<uniform> params: Params;
+
+// Every 8-weight group of a row is 4 whole u32 words inside the row (16-bit weights, k % 8 == 0) or 8 (f32,
+// k % 4 == 0, a group may end at the row's end); else each weight is fetched on its own with bounds checks.
+override W_VEC: bool = false;
+
+const XS_STRIDE: u32 = 16u;
+// Row stride of the W tiles, padded by 8 elements (16 bytes) so that the 16 rows a matrix load reads start in
+// different banks.
+const AS: u32 = BK + 8u;
+const BM: u32 = SG_M * TM * 16u;
+const BN: u32 = SG_N * TN * 16u;
+const NSG: u32 = SG_M * SG_N;
+const THREADS: u32 = NSG * SUBGROUP;
+const KQ: u32 = BK / 16u;
+const GROUPS_PER_ROW: u32 = BK / 8u;
+const GROUPS_PER_THREAD: u32 = (BN * GROUPS_PER_ROW + THREADS - 1u) / THREADS;
+const WS_LEN: u32 = 2u * BN * AS; // two buffers
+// Left fragments of one step per subgroup: [kq][i][hi, lo].
+const A_FRAGS: u32 = KQ * TM * 2u;
+// Per subgroup: one accumulator (and its up partner, PAIRED) on its way out.
+const STAGE: u32 = select(256u, 512u, PAIRED);
+
+var<workgroup> ws: array<f16, WS_LEN>;
+var<workgroup> ws2: array<f16, select(8u, WS_LEN, PAIRED)>;
+var<workgroup> stage: array<f32, NSG * STAGE>;
+
+// 8 consecutive weights of a row as loaded: raw words (W_VEC, 16-bit: a only) or f32 bits (a, then b).
+struct WGroup {
+  a: vec4<u32>,
+  b: vec4<u32>,
+}
+
+// Word i of W, or of W2 when `second`.
+fn w_word(second: bool, i: u32) -> u32 {
+  if (second) {
+    return w2[i];
+  }
+  return w[i];
+}
+
+// Weights (c, kk … kk + 7) of W (or W2); zeros past the edges of W.
+fn load_group(second: bool, c: u32, kk: u32) -> WGroup {
+  var g: WGroup;
+  if (c >= params.n || kk >= params.k) {
+    return g;
+  }
+  if (W_VEC && W_DTYPE != F32) {
+    let i = (c * params.k + kk) >> 1u;
+    g.a = vec4<u32>(w_word(second, i), w_word(second, i + 1u), w_word(second, i + 2u), w_word(second, i + 3u));
+  } else if (W_VEC) {
+    let i = c * params.k + kk;
+    g.a = vec4<u32>(w_word(second, i), w_word(second, i + 1u), w_word(second, i + 2u), w_word(second, i + 3u));
+    if (kk + 4u < params.k) {
+      g.b = vec4<u32>(w_word(second, i + 4u), w_word(second, i + 5u), w_word(second, i + 6u), w_word(second, i + 7u));
+    }
+  } else {
+    let p0 = weight_pair(second, c, kk);
+    let p1 = weight_pair(second, c, kk + 2u);
+    let p2 = weight_pair(second, c, kk + 4u);
+    let p3 = weight_pair(second, c, kk + 6u);
+    g.a = bitcast<vec4<u32>>(vec4<f32>(p0, p1));
+    g.b = bitcast<vec4<u32>>(vec4<f32>(p2, p3));
+  }
+  return g;
+}
+
+// Converts a group to f16 (times the tensor's power-of-two scale: exact, prepare() checked the range) and stores
+// it at ws[at …] (ws2 when `second`).
+fn store_group(second: bool, at: u32, g: WGroup, scale: f32) {
+  var even: vec4<f32>;
+  var odd: vec4<f32>;
+  if (W_VEC && W_DTYPE == BF16) {
+    // Low halves are the even elements, high halves the odd ones.
+    even = bitcast<vec4<f32>>(g.a << vec4<u32>(16u));
+    odd = bitcast<vec4<f32>>(g.a & vec4<u32>(0xffff0000u));
+  } else if (W_VEC && W_DTYPE == F16) {
+    let p01 = vec4<f32>(unpack2x16float(g.a.x), unpack2x16float(g.a.y));
+    let p23 = vec4<f32>(unpack2x16float(g.a.z), unpack2x16float(g.a.w));
+    even = vec4<f32>(p01.xz, p23.xz);
+    odd = vec4<f32>(p01.yw, p23.yw);
+  } else {
+    let lo = bitcast<vec4<f32>>(g.a);
+    let hi = bitcast<vec4<f32>>(g.b);
+    even = vec4<f32>(lo.xz, hi.xz);
+    odd = vec4<f32>(lo.yw, hi.yw);
+  }
+  let e = vec4<f16>(even * scale);
+  let o = vec4<f16>(odd * scale);
+  if (second) {
+    ws2[at] = e.x;
+    ws2[at + 1u] = o.x;
+    ws2[at + 2u] = e.y;
+    ws2[at + 3u] = o.y;
+    ws2[at + 4u] = e.z;
+    ws2[at + 5u] = o.z;
+    ws2[at + 6u] = e.w;
+    ws2[at + 7u] = o.w;
+  } else {
+    ws[at] = e.x;
+    ws[at + 1u] = o.x;
+    ws[at + 2u] = e.y;
+    ws[at + 3u] = o.y;
+    ws[at + 4u] = e.z;
+    ws[at + 5u] = o.z;
+    ws[at + 6u] = e.w;
+    ws[at + 7u] = o.w;
+  }
+}
+
+@compute @workgroup_size(THREADS)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  // Consecutive workgroups walk down the rows of one column tile, so a tile of W is read from memory about once.
+  let tiles_m = (params.rows + BM - 1u) / BM;
+  let tile = wid.x + wid.y * nwg.x;
+  let r0 = (tile % tiles_m) * BM;
+  let c0 = (tile / tiles_m) * BN;
+  if (c0 >= params.n) {
+    return; // the tail of a 2-D grid (uniform across the workgroup)
+  }
+  // Subgroup sg of the workgroup: invocations sg·SUBGROUP … (the adapter's subgroups are that size, gemm.ts checks).
+  let sg = lid / SUBGROUP;
+  let lane = lid % SUBGROUP;
+  let sm = sg / SG_N;
+  let sn = sg % SG_N;
+  let steps = (params.k + BK - 1u) / BK;
+  // Fragment (row tile rt, k tile kt, half h) of xs starts at ((rt · kt_count + kt) · 2 + h) · 256.
+  let kt_count = ((params.k + 63u) / 64u) * 4u;
+  let a_row = (r0 / 16u + sm * TM) * kt_count * 512u;
+
+  var acc: array<MatResult, TM * TN>;
+  var acc2: array<MatResult, TM * TN>;
+  for (var i = 0u; i < TM * TN; i++) {
+    acc[i] = mat_zero();
+    acc2[i] = mat_zero();
+  }
+
+  // Step 0: W tile into buffer 0, left fragments into registers.
+  var wg: array<WGroup, GROUPS_PER_THREAD>;
+  var wg2: array<WGroup, GROUPS_PER_THREAD>;
+  for (var q = 0u; q < GROUPS_PER_THREAD; q++) {
+    let g = lid + q * THREADS;
+    if (g < BN * GROUPS_PER_ROW) {
+      let c = g / GROUPS_PER_ROW;
+      let kk = (g % GROUPS_PER_ROW) * 8u;
+      store_group(false, c * AS + kk, load_group(false, c0 + c, kk), params.w_scale);
+      if (SWIGLU) {
+        store_group(true, c * AS + kk, load_group(true, c0 + c, kk), params.w2_scale);
+      }
+    }
+  }
+  var a: array<MatLeft, A_FRAGS>;
+  for (var kq = 0u; kq < KQ; kq++) {
+    for (var i = 0u; i < TM; i++) {
+      let at = a_row + (i * kt_count + kq) * 512u;
+      a[(kq * TM + i) * 2u] = load_left(at);
+      a[(kq * TM + i) * 2u + 1u] = load_left(at + 256u);
+    }
+  }
+  workgroupBarrier();
+
+  for (var step = 0u; step < steps; step++) {
+    let cur = (step & 1u) * BN * AS;
+    let more = step + 1u < steps;
+    let k_next = (step + 1u) * BK;
+    // Prefetch step + 1: raw W groups and left fragments, in flight while this step multiplies.
+    var a_next: array<MatLeft, A_FRAGS>;
+    if (more) {
+      for (var q = 0u; q < GROUPS_PER_THREAD; q++) {
+        let g = lid + q * THREADS;
+        let c = c0 + g / GROUPS_PER_ROW;
+        let kk = k_next + (g % GROUPS_PER_ROW) * 8u;
+        if (g < BN * GROUPS_PER_ROW) {
+          wg[q] = load_group(false, c, kk);
+          if (SWIGLU) {
+            wg2[q] = load_group(true, c, kk);
+          }
+        }
+      }
+      for (var kq = 0u; kq < KQ; kq++) {
+        for (var i = 0u; i < TM; i++) {
+          let at = a_row + (i * kt_count + k_next / 16u + kq) * 512u;
+          a_next[(kq * TM + i) * 2u] = load_left(at);
+          a_next[(kq * TM + i) * 2u + 1u] = load_left(at + 256u);
+        }
+      }
+    }
+
+    for (var kq = 0u; kq < KQ; kq++) {
+      var b: array<MatRight, TN>;
+      var b2: array<MatRight, TN>;
+      for (var j = 0u; j < TN; j++) {
+        let at = cur + (sn * TN + j) * 16u * AS + kq * 16u;
+        b[j] = load_right(at);
+        if (SWIGLU) {
+          b2[j] = load_right2(at);
+        }
+      }
+      // All hi products, then all lo ones: consecutive MMAs are independent.
+      for (var h = 0u; h < 2u; h++) {
+        for (var i = 0u; i < TM; i++) {
+          let left = a[(kq * TM + i) * 2u + h];
+          for (var j = 0u; j < TN; j++) {
+            acc[i * TN + j] = mma(left, b[j], acc[i * TN + j]);
+            if (SWIGLU) {
+              acc2[i * TN + j] = mma(left, b2[j], acc2[i * TN + j]);
+            }
+          }
+        }
+      }
+    }
+
+    if (more) {
+      let next = BN * AS - cur;
+      for (var q = 0u; q < GROUPS_PER_THREAD; q++) {
+        let g = lid + q * THREADS;
+        if (g < BN * GROUPS_PER_ROW) {
+          let at = next + (g / GROUPS_PER_ROW) * AS + (g % GROUPS_PER_ROW) * 8u;
+          store_group(false, at, wg[q], params.w_scale);
+          if (SWIGLU) {
+            store_group(true, at, wg2[q], params.w2_scale);
+          }
+        }
+      }
+      a = a_next;
+    }
+    workgroupBarrier();
+  }
+
+  // Out through workgroup memory (subgroup-matrix-epilogue.wgsl).
+  let base = sg * STAGE;
+  for (var i = 0u; i < TM; i++) {
+    for (var j = 0u; j < TN; j++) {
+      store_result(base, acc[i * TN + j]);
+      if (SWIGLU) {
+        store_result(base + 256u, acc2[i * TN + j]);
+      }
+      workgroupBarrier();
+      emit_block(base, r0 + (sm * TM + i) * 16u, c0 + (sn * TN + j) * 16u, lane);
+      workgroupBarrier();
+    }
+  }
+}
