@@ -10,10 +10,10 @@
 // the SG_N subgroups of a row through the caches), and only W passes through workgroup memory.
 //
 // A workgroup of SG_M × SG_N subgroups computes a BM × BN tile of y, each subgroup TM × TN 16 × 16 accumulators.
-// K advances BK at a time. Per step each invocation loads its share of the next W tile (8 weights per 16-byte
-// group, raw) and the subgroup its next left fragments into registers, then multiplies the current step (W from
-// ws, double-buffered), then converts and stores the prefetched W: one barrier per step, global latency behind
-// the MMAs.
+// K advances BK at a time. Per step each invocation first loads its share of the next W tile into registers (8
+// weights per 16-byte group, raw), then the subgroups multiply the current step (right operands from ws, left ones
+// from storage, 2 · TM · TN MMAs per 16 of k: hi and lo), then the prefetched W is converted to f16 and stored into
+// the other half of ws: one barrier per step, the W loads in flight behind the MMAs.
 
 @group(0) @binding(0) var<storage, read> xs: array<f16>;
 @group(0) @binding(1) var<storage, read> w: array<u32>;
@@ -38,8 +38,6 @@ const KQ: u32 = BK / 16u;
 const GROUPS_PER_ROW: u32 = BK / 8u;
 const GROUPS_PER_THREAD: u32 = (BN * GROUPS_PER_ROW + THREADS - 1u) / THREADS;
 const WS_LEN: u32 = 2u * BN * AS; // two buffers
-// Left fragments of one step per subgroup: [kq][i][hi, lo].
-const A_FRAGS: u32 = KQ * TM * 2u;
 // Per subgroup: one accumulator (and its up partner, PAIRED) on its way out.
 const STAGE: u32 = select(256u, 512u, PAIRED);
 
@@ -158,7 +156,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     acc2[i] = mat_zero();
   }
 
-  // Step 0: W tile into buffer 0, left fragments into registers.
+  // Step 0's W tile into the first half of ws.
   var wg: array<WGroup, GROUPS_PER_THREAD>;
   var wg2: array<WGroup, GROUPS_PER_THREAD>;
   for (var q = 0u; q < GROUPS_PER_THREAD; q++) {
@@ -172,22 +170,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       }
     }
   }
-  var a: array<MatLeft, A_FRAGS>;
-  for (var kq = 0u; kq < KQ; kq++) {
-    for (var i = 0u; i < TM; i++) {
-      let at = a_row + (i * kt_count + kq) * 512u;
-      a[(kq * TM + i) * 2u] = load_left(at);
-      a[(kq * TM + i) * 2u + 1u] = load_left(at + 256u);
-    }
-  }
   workgroupBarrier();
 
   for (var step = 0u; step < steps; step++) {
     let cur = (step & 1u) * BN * AS;
     let more = step + 1u < steps;
     let k_next = (step + 1u) * BK;
-    // Prefetch step + 1: raw W groups and left fragments, in flight while this step multiplies.
-    var a_next: array<MatLeft, A_FRAGS>;
+    // Prefetch step + 1's W groups, raw: in flight while this step multiplies.
     if (more) {
       for (var q = 0u; q < GROUPS_PER_THREAD; q++) {
         let g = lid + q * THREADS;
@@ -198,13 +187,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
           if (SWIGLU) {
             wg2[q] = load_group(true, c, kk);
           }
-        }
-      }
-      for (var kq = 0u; kq < KQ; kq++) {
-        for (var i = 0u; i < TM; i++) {
-          let at = a_row + (i * kt_count + k_next / 16u + kq) * 512u;
-          a_next[(kq * TM + i) * 2u] = load_left(at);
-          a_next[(kq * TM + i) * 2u + 1u] = load_left(at + 256u);
         }
       }
     }
@@ -219,15 +201,21 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
           b2[j] = load_right2(at);
         }
       }
-      // All hi products, then all lo ones: consecutive MMAs are independent.
-      for (var h = 0u; h < 2u; h++) {
-        for (var i = 0u; i < TM; i++) {
-          let left = a[(kq * TM + i) * 2u + h];
-          for (var j = 0u; j < TN; j++) {
-            acc[i * TN + j] = mma(left, b[j], acc[i * TN + j]);
-            if (SWIGLU) {
-              acc2[i * TN + j] = mma(left, b2[j], acc2[i * TN + j]);
-            }
+      // Per row block: the hi products, then the lo ones (independent MMAs between each pair of a chain).
+      for (var i = 0u; i < TM; i++) {
+        let at = a_row + (i * kt_count + step * KQ + kq) * 512u;
+        let hi = load_left(at);
+        let lo = load_left(at + 256u);
+        for (var j = 0u; j < TN; j++) {
+          acc[i * TN + j] = mma(hi, b[j], acc[i * TN + j]);
+          if (SWIGLU) {
+            acc2[i * TN + j] = mma(hi, b2[j], acc2[i * TN + j]);
+          }
+        }
+        for (var j = 0u; j < TN; j++) {
+          acc[i * TN + j] = mma(lo, b[j], acc[i * TN + j]);
+          if (SWIGLU) {
+            acc2[i * TN + j] = mma(lo, b2[j], acc2[i * TN + j]);
           }
         }
       }
@@ -245,7 +233,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
           }
         }
       }
-      a = a_next;
     }
     workgroupBarrier();
   }

@@ -183,9 +183,9 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
   if (path === 'subgroup-matrix') {
     const requested = options.subgroupMatrixTile ?? {};
     const inlineDefaults = { sgM: 2, sgN: 2, tm: 2, tn: !swiglu && n >= 4096 ? 4 : 2, bk: 32 };
-    const tile: SubgroupMatrixTile =
-      requested.variant === 'inline' ? { variant: 'inline', ...inlineDefaults, ...requested } : { ...DEFAULT_SG, ...requested };
-    if (tile.variant !== 'presplit' && tile.variant !== 'inline') throw new TypeError(`gemm: subgroupMatrixTile.variant must be 'presplit' or 'inline', got ${String(tile.variant)}`);
+    const tile: SubgroupMatrixTile = requested.variant === 'inline' ? { variant: 'inline', ...inlineDefaults, ...requested } : { ...DEFAULT_SG, ...requested };
+    if (tile.variant !== 'presplit' && tile.variant !== 'inline')
+      throw new TypeError(`gemm: subgroupMatrixTile.variant must be 'presplit' or 'inline', got ${String(tile.variant)}`);
     for (const key of ['sgM', 'sgN', 'tm', 'tn', 'bk'] as const) positiveInt(`subgroupMatrixTile.${key}`, tile[key]);
     if (tile.variant === 'presplit' ? ![16, 32, 64].includes(tile.bk) : tile.bk !== 32)
       throw new RangeError(`gemm: subgroupMatrixTile.bk must be 16, 32 or 64 (presplit) or 32 (inline), got ${tile.bk}`);
@@ -198,8 +198,7 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
         `gemm: subgroupMatrixTile ${JSON.stringify(tile)} needs ${threads} invocations and ${shared} B of workgroup memory; this adapter allows ${limits.maxComputeInvocationsPerWorkgroup} and ${limits.maxComputeWorkgroupStorageSize}`,
       );
     }
-    const sgConstants =
-      tile.variant === 'presplit' ? { ...constants, W_VEC: k % (wDtype === 'f32' ? 4 : 8) === 0 ? 1 : 0 } : constants;
+    const sgConstants = tile.variant === 'presplit' ? { ...constants, W_VEC: k % (wDtype === 'f32' ? 4 : 8) === 0 ? 1 : 0 } : constants;
     sg = { kernel: compileSg(ctx, tile, support.subgroupSize, swiglu, emulate, sgConstants), tile, bm, bn };
     rowScale = rowScaleKernel.compile(ctx, { SPLIT: tile.variant === 'presplit' ? 1 : 0 });
   }
@@ -224,7 +223,9 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
   const splitX = (rows: number) => {
     const words = Math.ceil(rows / sg!.bm) * sg!.bm * Math.ceil(k / XS_K_ALIGN) * XS_K_ALIGN;
     if (words * 4 > limits.maxStorageBufferBindingSize) {
-      throw new RangeError(`gemm: the split of x [${rows}, ${k}] (${words * 4} B) exceeds one binding (${limits.maxStorageBufferBindingSize} B); encode fewer rows at a time`);
+      throw new RangeError(
+        `gemm: the split of x [${rows}, ${k}] (${words * 4} B) exceeds one binding (${limits.maxStorageBufferBindingSize} B); encode fewer rows at a time`,
+      );
     }
     return grow(splits, words, 'gemm split x');
   };
