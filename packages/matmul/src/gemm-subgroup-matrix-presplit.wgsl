@@ -42,7 +42,8 @@ const WS_LEN: u32 = 2u * BN * AS; // two buffers
 const STAGE: u32 = select(256u, 512u, PAIRED);
 
 var<workgroup> ws: array<f16, WS_LEN>;
-var<workgroup> ws2: array<f16, select(8u, WS_LEN, PAIRED)>;
+// Without swiglu ws2 is never touched, but Dawn checks statically that it can hold one matrix load.
+var<workgroup> ws2: array<f16, select(16u * AS, WS_LEN, PAIRED)>;
 var<workgroup> stage: array<f32, NSG * STAGE>;
 
 // 8 consecutive weights of a row as loaded: raw words (W_VEC, 16-bit: a only) or f32 bits (a, then b).

@@ -336,7 +336,7 @@ function sgSharedBytes(tile: SubgroupMatrixTile, swiglu: boolean): number {
     return (2 * bm * as + 2 * bn * as) * 2 + bm * 4 + nsg * 512 * 4;
   }
   const ws = 2 * bn * (tile.bk + 8); // gemm-subgroup-matrix-presplit.wgsl: WS_LEN
-  return (ws + (swiglu ? ws : 8)) * 2 + nsg * (swiglu ? 512 : 256) * 4;
+  return (ws + (swiglu ? ws : 16 * (tile.bk + 8))) * 2 + nsg * (swiglu ? 512 : 256) * 4;
 }
 
 // Kernels by module text (tile, subgroup size, swiglu, emulation): handles of one shape share one pipeline.
