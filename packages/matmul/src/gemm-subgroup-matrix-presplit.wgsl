@@ -13,7 +13,8 @@
 // K advances BK at a time. Per step each invocation first loads its share of the next W tile into registers (8
 // weights per 16-byte group, raw), then the subgroups multiply the current step (right operands from ws, left ones
 // from storage, 2 · TM · TN MMAs per 16 of k: hi and lo), then the prefetched W is converted to f16 and stored into
-// the other half of ws: one barrier per step, the W loads in flight behind the MMAs.
+// the other half of ws: one barrier per step, the W loads in flight behind the MMAs. With PREFETCH_A the left
+// fragments are also loaded a step ahead, into registers (else each right before its MMAs).
 
 @group(0) @binding(0) var<storage, read> xs: array<f16>;
 @group(0) @binding(1) var<storage, read> w: array<u32>;
@@ -38,6 +39,8 @@ const KQ: u32 = BK / 16u;
 const GROUPS_PER_ROW: u32 = BK / 8u;
 const GROUPS_PER_THREAD: u32 = (BN * GROUPS_PER_ROW + THREADS - 1u) / THREADS;
 const WS_LEN: u32 = 2u * BN * AS; // two buffers
+// PREFETCH_A: a step's left fragments per subgroup, held in registers one step ahead ([kq][i][hi, lo]).
+const A_REGS: u32 = select(1u, KQ * TM * 2u, PREFETCH_A);
 // Per subgroup: one accumulator (and its up partner, PAIRED) on its way out.
 const STAGE: u32 = select(256u, 512u, PAIRED);
 
@@ -129,6 +132,19 @@ fn store_group(second: bool, at: u32, g: WGroup, scale: f32) {
   }
 }
 
+// The left fragments of KQ k tiles from kt0 on, for this subgroup's TM row tiles (a_row: see main).
+fn load_step_a(a_row: u32, kt0: u32, kt_count: u32) -> array<MatLeft, A_REGS> {
+  var a: array<MatLeft, A_REGS>;
+  for (var kq = 0u; kq < KQ; kq++) {
+    for (var i = 0u; i < TM; i++) {
+      let at = a_row + (i * kt_count + kt0 + kq) * 512u;
+      a[(kq * TM + i) * 2u] = load_left(at);
+      a[(kq * TM + i) * 2u + 1u] = load_left(at + 256u);
+    }
+  }
+  return a;
+}
+
 @compute @workgroup_size(THREADS)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
@@ -171,13 +187,21 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       }
     }
   }
+  var a: array<MatLeft, A_REGS>;
+  if (PREFETCH_A) {
+    a = load_step_a(a_row, 0u, kt_count);
+  }
   workgroupBarrier();
 
   for (var step = 0u; step < steps; step++) {
     let cur = (step & 1u) * BN * AS;
     let more = step + 1u < steps;
     let k_next = (step + 1u) * BK;
-    // Prefetch step + 1's W groups, raw: in flight while this step multiplies.
+    // Prefetch step + 1's W groups, raw (and its left fragments, PREFETCH_A): in flight while this step multiplies.
+    var a_next: array<MatLeft, A_REGS>;
+    if (more && PREFETCH_A) {
+      a_next = load_step_a(a_row, (step + 1u) * KQ, kt_count);
+    }
     if (more) {
       for (var q = 0u; q < GROUPS_PER_THREAD; q++) {
         let g = lid + q * THREADS;
@@ -204,9 +228,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       }
       // Per row block: the hi products, then the lo ones (independent MMAs between each pair of a chain).
       for (var i = 0u; i < TM; i++) {
-        let at = a_row + (i * kt_count + step * KQ + kq) * 512u;
-        let hi = load_left(at);
-        let lo = load_left(at + 256u);
+        var hi: MatLeft;
+        var lo: MatLeft;
+        if (PREFETCH_A) {
+          hi = a[(kq * TM + i) * 2u];
+          lo = a[(kq * TM + i) * 2u + 1u];
+        } else {
+          let at = a_row + (i * kt_count + step * KQ + kq) * 512u;
+          hi = load_left(at);
+          lo = load_left(at + 256u);
+        }
         for (var j = 0u; j < TN; j++) {
           acc[i * TN + j] = mma(hi, b[j], acc[i * TN + j]);
           if (SWIGLU) {
@@ -233,6 +264,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
             store_group(true, at, wg2[q], params.w2_scale);
           }
         }
+      }
+      if (PREFETCH_A) {
+        a = a_next;
       }
     }
     workgroupBarrier();

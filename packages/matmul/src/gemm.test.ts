@@ -116,6 +116,9 @@ describe('subgroup-matrix path, builtins emulated', () => {
     await check(sg({ n: 130, k: 200, wDtype: 'bf16', subgroupMatrixTile: { bk: 16 } }), { rows: 81 }, 'subgroup-matrix');
     await check(sg({ n: 70, k: 136, wDtype: 'bf16', subgroupMatrixTile: { sgM: 2, sgN: 1, bk: 64 } }), { rows: 35 }, 'subgroup-matrix');
   });
+  it('presplit with the left fragments prefetched a k step ahead', async () => {
+    await check(sg({ n: 130, k: 200, wDtype: 'bf16', subgroupMatrixTile: { sgM: 2, sgN: 1, bk: 16, prefetchA: true } }), { rows: 70 }, 'subgroup-matrix');
+  });
   it('presplit: f16 weights, accumulate, in parts', async () => {
     await check(sg({ n: 130, k: 101, wDtype: 'f16' }), { rows: 33 }, 'subgroup-matrix');
     await check(sg({ n: 129, k: 96, wDtype: 'f16' }), { rows: 20 }, 'subgroup-matrix');

@@ -39,6 +39,8 @@ export interface SubgroupMatrixTile {
   tn: number;
   /** k step: 16, 32 or 64 ('presplit'; 'inline' always steps 32). */
   bk: number;
+  /** 'presplit': load the left fragments one k step ahead into registers (else right before their MMAs). */
+  prefetchA: boolean;
 }
 
 export interface GemmOptions {
@@ -113,7 +115,7 @@ const DEFAULT_FMA: FmaTile = { bm: 64, bn: 64, bk: 16, tm: 4, tn: 4 };
  * 64 × 64 tiles of 2 × 2 subgroups (2 × 2 accumulators each): at 512 rows that is 128 workgroups for n = 1024 and
  * 384–512 for n = 3072–4096, about one to four per SM of an H200 (132); larger tiles leave SMs idle at n = 1024.
  */
-const DEFAULT_SG: SubgroupMatrixTile = { variant: 'presplit', sgM: 2, sgN: 2, tm: 2, tn: 2, bk: 32 };
+const DEFAULT_SG: SubgroupMatrixTile = { variant: 'presplit', sgM: 2, sgN: 2, tm: 2, tn: 2, bk: 32, prefetchA: false };
 /** Columns of the pre-split x are padded to a multiple of this (row-scale.wgsl's kt_count); every bk divides it. */
 const XS_K_ALIGN = 64;
 
@@ -182,7 +184,7 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
   let rowScale: ReturnType<typeof rowScaleKernel.compile> | undefined;
   if (path === 'subgroup-matrix') {
     const requested = options.subgroupMatrixTile ?? {};
-    const inlineDefaults = { sgM: 2, sgN: 2, tm: 2, tn: !swiglu && n >= 4096 ? 4 : 2, bk: 32 };
+    const inlineDefaults = { sgM: 2, sgN: 2, tm: 2, tn: !swiglu && n >= 4096 ? 4 : 2, bk: 32, prefetchA: false };
     const tile: SubgroupMatrixTile = requested.variant === 'inline' ? { variant: 'inline', ...inlineDefaults, ...requested } : { ...DEFAULT_SG, ...requested };
     if (tile.variant !== 'presplit' && tile.variant !== 'inline')
       throw new TypeError(`gemm: subgroupMatrixTile.variant must be 'presplit' or 'inline', got ${String(tile.variant)}`);
@@ -349,7 +351,9 @@ function sgModule(tile: SubgroupMatrixTile, subgroupSize: number, swiglu: boolea
     `const TM: u32 = ${tile.tm}u;`,
     `const TN: u32 = ${tile.tn}u;`,
     `const SUBGROUP: u32 = ${subgroupSize}u;`,
-    ...(tile.variant === 'presplit' ? [`const BK: u32 = ${tile.bk}u;`, `const PAIRED: bool = ${swiglu};`] : []),
+    ...(tile.variant === 'presplit'
+      ? [`const BK: u32 = ${tile.bk}u;`, `const PAIRED: bool = ${swiglu};`, `const PREFETCH_A: bool = ${tile.prefetchA === true};`]
+      : []),
   ].join('\n');
   const body = tile.variant === 'presplit' ? sgPresplitSource : `${xSplitSource}\n${sgInlineSource}`;
   // The prelude opens the module: `enable` directives must come first.
@@ -370,7 +374,7 @@ function compileSg(
   constants: Record<string, number>,
 ): SgKernel {
   const code = sgModule(tile, subgroupSize, swiglu, emulate);
-  const label = `gemm subgroup-matrix ${tile.variant}${emulate ? ' (emulated)' : ''} ${tile.sgM}x${tile.sgN}/${tile.tm}x${tile.tn}/${tile.bk}`;
+  const label = `gemm subgroup-matrix ${tile.variant}${emulate ? ' (emulated)' : ''} ${tile.sgM}x${tile.sgN}/${tile.tm}x${tile.tn}/${tile.bk}${tile.prefetchA ? ' prefetch' : ''}`;
   if (tile.variant === 'presplit') {
     let kernel = sgKernels.get(code) as ReturnType<typeof definePresplit> | undefined;
     if (!kernel) sgKernels.set(code, (kernel = definePresplit(label, code)));
