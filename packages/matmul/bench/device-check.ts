@@ -71,6 +71,7 @@ const sgVariants: [string, Partial<SubgroupMatrixTile>][] = [
   ['presplit 64x128/32', { tn: 4 }],
   ['presplit 32x32/32', { tm: 1, tn: 1 }],
   ['presplit 32x64/32 2sg', { sgM: 1, sgN: 2, tm: 2, tn: 2 }],
+  ['presplit 32x64/32', { tm: 1, tn: 2 }],
   ...(quick
     ? []
     : ([
@@ -82,6 +83,8 @@ const sgVariants: [string, Partial<SubgroupMatrixTile>][] = [
         ['presplit 32x32/64', { tm: 1, tn: 1, bk: 64 }],
         ['presplit 32x32/32 prefetch A', { tm: 1, tn: 1, prefetchA: true }],
         ['presplit 64x64/64 prefetch A', { bk: 64, prefetchA: true }],
+        ['presplit 64x32/32', { tm: 2, tn: 1 }],
+        ['presplit 32x64/32 prefetch A', { tm: 1, tn: 2, prefetchA: true }],
       ] as [string, Partial<SubgroupMatrixTile>][])),
 ];
 const brokenVariants = new Set<string>();
