@@ -72,6 +72,7 @@ const sgVariants: [string, Partial<SubgroupMatrixTile>][] = [
   ['presplit 32x32/32', { tm: 1, tn: 1 }],
   ['presplit 32x64/32 2sg', { sgM: 1, sgN: 2, tm: 2, tn: 2 }],
   ['presplit 32x64/32', { tm: 1, tn: 2 }],
+  ['presplit 64x64/32 split-k 3', { splitK: 3 }],
   ...(quick
     ? []
     : ([
@@ -84,6 +85,11 @@ const sgVariants: [string, Partial<SubgroupMatrixTile>][] = [
         ['presplit 32x32/32 prefetch A', { tm: 1, tn: 1, prefetchA: true }],
         ['presplit 64x64/64 prefetch A', { bk: 64, prefetchA: true }],
         ['presplit 64x32/32', { tm: 2, tn: 1 }],
+        ['presplit 64x64/32 split-k 2', { splitK: 2 }],
+        ['presplit 64x64/32 split-k 4', { splitK: 4 }],
+        ['presplit 64x64/64 split-k 3', { bk: 64, splitK: 3 }],
+        ['presplit 64x64/32 prefetch A split-k 3', { prefetchA: true, splitK: 3 }],
+        ['presplit 64x128/32 split-k 2', { tn: 4, splitK: 2 }],
         ['presplit 32x64/32 prefetch A', { tm: 1, tn: 2, prefetchA: true }],
       ] as [string, Partial<SubgroupMatrixTile>][])),
 ];
@@ -185,6 +191,11 @@ if (!support.reason) {
   await attempt('tensor cores inline, down_proj (accumulate) [512, 3072]·[1024, 3072]ᵀ', () =>
     gemmCheck(sg({ n: 1024, k: 3072, wDtype: 'bf16', accumulate: true, subgroupMatrixTile: { variant: 'inline' } }), { rows: 512 }, 'subgroup-matrix'),
   );
+  await attempt('tensor cores presplit split-k 3, swiglu and accumulate [333, 1000]·[1000, 1000]ᵀ', async () => {
+    const a = await gemmCheck(sg({ n: 1000, k: 1000, wDtype: 'bf16', swiglu: true, subgroupMatrixTile: { splitK: 3 } }), { rows: 333 }, 'subgroup-matrix');
+    const b = await gemmCheck(sg({ n: 1000, k: 1000, wDtype: 'bf16', accumulate: true, subgroupMatrixTile: { splitK: 3 } }), { rows: 333 }, 'subgroup-matrix');
+    return { ok: a.ok && b.ok, detail: `swiglu: ${a.detail}; accumulate: ${b.detail}` };
+  });
   await attempt('tensor cores presplit bk 64, gate/up (swiglu) [333, 1000]·[1000, 1000]ᵀ', () =>
     gemmCheck(sg({ n: 1000, k: 1000, wDtype: 'bf16', swiglu: true, subgroupMatrixTile: { bk: 64 } }), { rows: 333 }, 'subgroup-matrix'),
   );

@@ -1,6 +1,6 @@
 // y (+)= x · Wᵀ on tensor cores (16 × 16 × 16 f16 subgroup matrices, f32 accumulators) with float32 fidelity, on
 // x split once per call. Module = subgroup-matrix.wgsl (or its emulation) + tile header + dtypes +
-// gemm-common.wgsl + subgroup-matrix-epilogue.wgsl + this.
+// gemm-common.wgsl + gemm-unscale.wgsl + subgroup-matrix-epilogue.wgsl + this.
 //
 // Numerics as in gemm-subgroup-matrix.wgsl (W · w_scale exact in f16; x scaled per row by 2^-t and split
 // hi + lo; both products in f32; scales divided out exactly), but the split is done once per call by row-scale.wgsl
@@ -21,7 +21,9 @@
 @group(0) @binding(2) var<storage, read> w2: array<u32>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 @group(0) @binding(4) var<storage, read> row_exp: array<i32>;
-@group(0) @binding(5) var<uniform> params: Params;
+// SPLIT_K > 1: [SPLIT_K][rows][n][gate, up] raw sums, one k slice per workgroup (split-k-reduce.wgsl finishes).
+@group(0) @binding(5) var<storage, read_write> part: array<f32>;
+@group(0) @binding(6) var<uniform> params: Params;
 
 // Every 8-weight group of a row is 4 whole u32 words inside the row (16-bit weights, k % 8 == 0) or 8 (f32,
 // k % 4 == 0, a group may end at the row's end); else each weight is fetched on its own with bounds checks.
@@ -148,20 +150,28 @@ fn load_step_a(a_row: u32, kt0: u32, kt_count: u32) -> array<MatLeft, A_REGS> {
 @compute @workgroup_size(THREADS)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  // Consecutive workgroups walk down the rows of one column tile, so a tile of W is read from memory about once.
+  // Consecutive workgroups walk down the rows of one column tile, so a tile of W is read from memory about once;
+  // with SPLIT_K, slice ks of k comes after all tiles of slice ks − 1.
   let tiles_m = (params.rows + BM - 1u) / BM;
-  let tile = wid.x + wid.y * nwg.x;
-  let r0 = (tile % tiles_m) * BM;
-  let c0 = (tile / tiles_m) * BN;
-  if (c0 >= params.n) {
+  let tiles = tiles_m * ((params.n + BN - 1u) / BN);
+  let linear = wid.x + wid.y * nwg.x;
+  let ks = linear / tiles;
+  if (ks >= SPLIT_K) {
     return; // the tail of a 2-D grid (uniform across the workgroup)
   }
+  let tile = linear % tiles;
+  let r0 = (tile % tiles_m) * BM;
+  let c0 = (tile / tiles_m) * BN;
   // Subgroup sg of the workgroup: invocations sg·SUBGROUP … (the adapter's subgroups are that size, gemm.ts checks).
   let sg = lid / SUBGROUP;
   let lane = lid % SUBGROUP;
   let sm = sg / SG_N;
   let sn = sg % SG_N;
+  // This workgroup's k steps: [s0, s1) (all of them without SPLIT_K; a slice may be empty).
   let steps = (params.k + BK - 1u) / BK;
+  let per_slice = (steps + SPLIT_K - 1u) / SPLIT_K;
+  let s0 = min(ks * per_slice, steps);
+  let s1 = min(s0 + per_slice, steps);
   // Fragment (row tile rt, k tile kt, half h) of xs starts at ((rt · kt_count + kt) · 2 + h) · 256.
   let kt_count = ((params.k + 63u) / 64u) * 4u;
   let a_row = (r0 / 16u + sm * TM) * kt_count * 512u;
@@ -181,21 +191,21 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     if (g < BN * GROUPS_PER_ROW) {
       let c = g / GROUPS_PER_ROW;
       let kk = (g % GROUPS_PER_ROW) * 8u;
-      store_group(false, c * AS + kk, load_group(false, c0 + c, kk), params.w_scale);
+      store_group(false, c * AS + kk, load_group(false, c0 + c, s0 * BK + kk), params.w_scale);
       if (SWIGLU) {
-        store_group(true, c * AS + kk, load_group(true, c0 + c, kk), params.w2_scale);
+        store_group(true, c * AS + kk, load_group(true, c0 + c, s0 * BK + kk), params.w2_scale);
       }
     }
   }
   var a: array<MatLeft, A_REGS>;
   if (PREFETCH_A) {
-    a = load_step_a(a_row, 0u, kt_count);
+    a = load_step_a(a_row, s0 * KQ, kt_count);
   }
   workgroupBarrier();
 
-  for (var step = 0u; step < steps; step++) {
-    let cur = (step & 1u) * BN * AS;
-    let more = step + 1u < steps;
+  for (var step = s0; step < s1; step++) {
+    let cur = ((step - s0) & 1u) * BN * AS;
+    let more = step + 1u < s1;
     let k_next = (step + 1u) * BK;
     // Prefetch step + 1's W groups, raw (and its left fragments, PREFETCH_A): in flight while this step multiplies.
     var a_next: array<MatLeft, A_REGS>;
@@ -281,8 +291,28 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         store_result(base + 256u, acc2[i * TN + j]);
       }
       workgroupBarrier();
-      emit_block(base, r0 + (sm * TM + i) * 16u, c0 + (sn * TN + j) * 16u, lane);
+      if (SPLIT_K == 1u) {
+        emit_block(base, r0 + (sm * TM + i) * 16u, c0 + (sn * TN + j) * 16u, lane);
+      } else {
+        emit_part(base, r0 + (sm * TM + i) * 16u, c0 + (sn * TN + j) * 16u, lane, ks);
+      }
       workgroupBarrier();
+    }
+  }
+}
+
+// SPLIT_K: a staged 16 × 16 block of raw sums (gate, and up at base + 256) into slice ks of part.
+fn emit_part(base: u32, r0: u32, c0: u32, lane: u32, ks: u32) {
+  let pair = select(1u, 2u, PAIRED);
+  for (var e = lane; e < 256u; e += SUBGROUP) {
+    let r = r0 + e / 16u;
+    let c = c0 + e % 16u;
+    if (r < params.rows && c < params.n) {
+      let at = ((ks * params.rows + r) * params.n + c) * pair;
+      part[at] = stage[base + e];
+      if (PAIRED) {
+        part[at + 1u] = stage[base + 256u + e];
+      }
     }
   }
 }

@@ -1,6 +1,6 @@
 // y (+)= x · Wᵀ on tensor cores (16 × 16 × 16 f16 subgroup matrices, f32 accumulators) with float32 fidelity.
-// Module = subgroup-matrix.wgsl (or its emulation) + tile header + dtypes + gemm-common.wgsl + x-split.wgsl +
-// subgroup-matrix-epilogue.wgsl + this.
+// Module = subgroup-matrix.wgsl (or its emulation) + tile header + dtypes + gemm-common.wgsl + gemm-unscale.wgsl +
+// subgroup-matrix-epilogue.wgsl + x-split.wgsl + this.
 // The first tensor-core kernel ('inline' variant): x is split in every column tile, scalar loads; kept to compare
 // with gemm-subgroup-matrix-presplit.wgsl.
 //

@@ -116,6 +116,14 @@ describe('subgroup-matrix path, builtins emulated', () => {
     await check(sg({ n: 130, k: 200, wDtype: 'bf16', subgroupMatrixTile: { bk: 16 } }), { rows: 81 }, 'subgroup-matrix');
     await check(sg({ n: 70, k: 136, wDtype: 'bf16', subgroupMatrixTile: { sgM: 2, sgN: 1, bk: 64 } }), { rows: 35 }, 'subgroup-matrix');
   });
+  it('presplit with k split over workgroups (a scratch of partial sums and a reduce pass): ragged, empty slices, swiglu, accumulate', async () => {
+    const tile = { sgM: 2, sgN: 1, bk: 16, splitK: 3 };
+    await check(sg({ n: 130, k: 200, wDtype: 'bf16', subgroupMatrixTile: tile }), { rows: 70 }, 'subgroup-matrix');
+    await check(sg({ n: 70, k: 200, wDtype: 'bf16', swiglu: true, subgroupMatrixTile: tile }), { rows: 37 }, 'subgroup-matrix');
+    await check(sg({ n: 130, k: 200, wDtype: 'bf16', accumulate: true, subgroupMatrixTile: tile }), { rows: 40, parts: 2 }, 'subgroup-matrix');
+    // 2 k steps over 5 slices: three slices are empty and add zeros.
+    await check(sg({ n: 40, k: 64, wDtype: 'bf16', subgroupMatrixTile: { splitK: 5 } }), { rows: 9 }, 'subgroup-matrix');
+  });
   it('presplit with the left fragments prefetched a k step ahead', async () => {
     await check(sg({ n: 130, k: 200, wDtype: 'bf16', subgroupMatrixTile: { sgM: 2, sgN: 1, bk: 16, prefetchA: true } }), { rows: 70 }, 'subgroup-matrix');
   });
@@ -202,5 +210,6 @@ describe('path selection and the weight-range decision', () => {
     const emulated = { path: 'subgroup-matrix', emulateSubgroupMatrix: true } as const;
     expect(() => createGemm(ctx, { n: 8, k: 8, wDtype: 'bf16', ...emulated, subgroupMatrixTile: { bk: 48 } })).toThrow(/bk must be 16, 32 or 64/);
     expect(() => createGemm(ctx, { n: 8, k: 8, wDtype: 'bf16', ...emulated, subgroupMatrixTile: { variant: 'x' as never } })).toThrow(/variant/);
+    expect(() => createGemm(ctx, { n: 8, k: 8, wDtype: 'bf16', ...emulated, subgroupMatrixTile: { variant: 'inline', splitK: 2 } })).toThrow(/splitK/);
   });
 });

@@ -5,6 +5,8 @@ import sgInlineSource from './gemm-subgroup-matrix.wgsl';
 import fmaSource from './gemm.wgsl';
 import rowScaleSource from './row-scale.wgsl';
 import sgEmulated from './subgroup-matrix-emulated.wgsl';
+import unscaleSource from './gemm-unscale.wgsl';
+import splitKReduceSource from './split-k-reduce.wgsl';
 import sgEpilogue from './subgroup-matrix-epilogue.wgsl';
 import sgNative from './subgroup-matrix.wgsl';
 import xSplitSource from './x-split.wgsl';
@@ -41,6 +43,11 @@ export interface SubgroupMatrixTile {
   bk: number;
   /** 'presplit': load the left fragments one k step ahead into registers (else right before their MMAs). */
   prefetchA: boolean;
+  /**
+   * 'presplit': split k over this many workgroups per output tile (more workgroups where n is small, e.g. [512, 1024]
+   * outputs); their raw sums go through a scratch buffer and one more small pass adds them. 1: no split.
+   */
+  splitK: number;
 }
 
 export interface GemmOptions {
@@ -110,12 +117,19 @@ const rowScaleKernel = defineKernel({
   uniforms: defineUniforms({ rows: 'u32', k: 'u32' }),
 });
 
+const splitKReduceKernel = defineKernel({
+  label: 'gemm split-k reduce',
+  code: `${dtypeWgsl}\n${common}\n${unscaleSource}\n${splitKReduceSource}`,
+  bindings: { w: 'read', w2: 'read', y: 'read_write', row_exp: 'read', part: 'read' },
+  uniforms: gemmUniforms,
+});
+
 const DEFAULT_FMA: FmaTile = { bm: 64, bn: 64, bk: 16, tm: 4, tn: 4 };
 /**
  * 64 × 64 tiles of 2 × 2 subgroups (2 × 2 accumulators each): at 512 rows that is 128 workgroups for n = 1024 and
  * 384–512 for n = 3072–4096, about one to four per SM of an H200 (132); larger tiles leave SMs idle at n = 1024.
  */
-const DEFAULT_SG: SubgroupMatrixTile = { variant: 'presplit', sgM: 2, sgN: 2, tm: 2, tn: 2, bk: 32, prefetchA: false };
+const DEFAULT_SG: SubgroupMatrixTile = { variant: 'presplit', sgM: 2, sgN: 2, tm: 2, tn: 2, bk: 32, prefetchA: false, splitK: 1 };
 /** Columns of the pre-split x are padded to a multiple of this (row-scale.wgsl's kt_count); every bk divides it. */
 const XS_K_ALIGN = 64;
 
@@ -182,13 +196,15 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
   const pathReason = wanted === 'fma' ? 'fma requested' : support.reason;
   let sg: { kernel: SgKernel; tile: SubgroupMatrixTile; bm: number; bn: number } | undefined;
   let rowScale: ReturnType<typeof rowScaleKernel.compile> | undefined;
+  let reduce: ReturnType<typeof splitKReduceKernel.compile> | undefined;
   if (path === 'subgroup-matrix') {
     const requested = options.subgroupMatrixTile ?? {};
-    const inlineDefaults = { sgM: 2, sgN: 2, tm: 2, tn: !swiglu && n >= 4096 ? 4 : 2, bk: 32, prefetchA: false };
+    const inlineDefaults = { sgM: 2, sgN: 2, tm: 2, tn: !swiglu && n >= 4096 ? 4 : 2, bk: 32, prefetchA: false, splitK: 1 };
     const tile: SubgroupMatrixTile = requested.variant === 'inline' ? { variant: 'inline', ...inlineDefaults, ...requested } : { ...DEFAULT_SG, ...requested };
     if (tile.variant !== 'presplit' && tile.variant !== 'inline')
       throw new TypeError(`gemm: subgroupMatrixTile.variant must be 'presplit' or 'inline', got ${String(tile.variant)}`);
-    for (const key of ['sgM', 'sgN', 'tm', 'tn', 'bk'] as const) positiveInt(`subgroupMatrixTile.${key}`, tile[key]);
+    for (const key of ['sgM', 'sgN', 'tm', 'tn', 'bk', 'splitK'] as const) positiveInt(`subgroupMatrixTile.${key}`, tile[key]);
+    if (tile.variant === 'inline' && tile.splitK !== 1) throw new RangeError(`gemm: subgroupMatrixTile.splitK needs the presplit variant`);
     if (tile.variant === 'presplit' ? ![16, 32, 64].includes(tile.bk) : tile.bk !== 32)
       throw new RangeError(`gemm: subgroupMatrixTile.bk must be 16, 32 or 64 (presplit) or 32 (inline), got ${tile.bk}`);
     const bm = tile.sgM * tile.tm * 16;
@@ -203,6 +219,7 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
     const sgConstants = tile.variant === 'presplit' ? { ...constants, W_VEC: k % (wDtype === 'f32' ? 4 : 8) === 0 ? 1 : 0 } : constants;
     sg = { kernel: compileSg(ctx, tile, support.subgroupSize, swiglu, emulate, sgConstants), tile, bm, bn };
     rowScale = rowScaleKernel.compile(ctx, { SPLIT: tile.variant === 'presplit' ? 1 : 0 });
+    if (tile.splitK > 1) reduce = splitKReduceKernel.compile(ctx, { ...constants, SPLIT_K: tile.splitK });
   }
 
   // Per-row exponents of x and (presplit) its f16 fragments: grown on demand, old ones kept until destroy() since a
@@ -220,6 +237,7 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
   };
   const exps: Tensor[] = [];
   const splits: Tensor[] = [];
+  const partials: Tensor[] = [];
   const rowExp = (rows: number) => grow(exps, rows, 'gemm row exponents');
   // xs: [ceil(rows / bm) · bm / 16][kt][hi, lo][16][16] f16 = 2 halves (one u32) per element of x, padded.
   const splitX = (rows: number) => {
@@ -303,13 +321,17 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
             scaled = { exps: rowExp(rows), xs: sg.tile.variant === 'presplit' ? splitX(rows) : grow(splits, 1, 'gemm split x (unused)') };
             rowScale!.encode(pass, { x, row_exp: scaled.exps, xs: scaled.xs }, { rows, k }, rows);
           }
-          const groups = Math.ceil(rows / sg.bm) * Math.ceil(part.rowCount / sg.bn);
-          sg.kernel(
-            pass,
-            { x, xs: scaled.xs, w: part.tensor, w2: second, y, row_exp: scaled.exps },
-            { ...base, w_scale: 2 ** range!.scaleLog2, w2_scale: 2 ** range2!.scaleLog2 },
-            groups,
-          );
+          const groups = Math.ceil(rows / sg.bm) * Math.ceil(part.rowCount / sg.bn) * sg.tile.splitK;
+          const params = { ...base, w_scale: 2 ** range!.scaleLog2, w2_scale: 2 ** range2!.scaleLog2 };
+          // part: [splitK][rows][n][gate, up] f32 raw sums (a placeholder without a k-split).
+          const sums = grow(partials, reduce ? sg.tile.splitK * rows * part.rowCount * (swiglu ? 2 : 1) : 1, 'gemm split-k sums');
+          if (sums.bindingSize > limits.maxStorageBufferBindingSize) {
+            throw new RangeError(
+              `gemm: the split-k sums of [${rows}, ${part.rowCount}] exceed one binding (${limits.maxStorageBufferBindingSize} B); encode fewer rows at a time`,
+            );
+          }
+          sg.kernel(pass, { x, xs: scaled.xs, w: part.tensor, w2: second, y, row_exp: scaled.exps, part: sums }, params, groups);
+          if (reduce) reduce.encode(pass, { w: part.tensor, w2: second, y, row_exp: scaled.exps, part: sums }, params, Math.ceil((rows * part.rowCount) / 256));
           ran.push('subgroup-matrix');
         } else {
           const groups = Math.ceil(rows / ft.bm) * Math.ceil(part.rowCount / ft.bn);
@@ -325,7 +347,7 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
   };
 }
 
-type SgBindings = Record<'x' | 'xs' | 'w' | 'w2' | 'y' | 'row_exp', Tensor>;
+type SgBindings = Record<'x' | 'xs' | 'w' | 'w2' | 'y' | 'row_exp' | 'part', Tensor>;
 type SgKernel = (pass: GPUComputePassEncoder, bindings: SgBindings, params: Parameters<typeof gemmUniforms.pack>[0], groups: number) => void;
 
 /** Workgroup memory of a subgroup-matrix tile, as the WGSL declares it (bytes). */
@@ -352,16 +374,21 @@ function sgModule(tile: SubgroupMatrixTile, subgroupSize: number, swiglu: boolea
     `const TN: u32 = ${tile.tn}u;`,
     `const SUBGROUP: u32 = ${subgroupSize}u;`,
     ...(tile.variant === 'presplit'
-      ? [`const BK: u32 = ${tile.bk}u;`, `const PAIRED: bool = ${swiglu};`, `const PREFETCH_A: bool = ${tile.prefetchA === true};`]
+      ? [
+          `const BK: u32 = ${tile.bk}u;`,
+          `const PAIRED: bool = ${swiglu};`,
+          `const PREFETCH_A: bool = ${tile.prefetchA === true};`,
+          `const SPLIT_K: u32 = ${tile.splitK}u;`,
+        ]
       : []),
   ].join('\n');
   const body = tile.variant === 'presplit' ? sgPresplitSource : `${xSplitSource}\n${sgInlineSource}`;
   // The prelude opens the module: `enable` directives must come first.
-  return `${emulate ? sgEmulated : sgNative}\n${header}\n${dtypeWgsl}\n${common}\n${sgEpilogue}\n${body}`;
+  return `${emulate ? sgEmulated : sgNative}\n${header}\n${dtypeWgsl}\n${common}\n${unscaleSource}\n${sgEpilogue}\n${body}`;
 }
 
 const definePresplit = (label: string, code: string) =>
-  defineKernel({ label, code, bindings: { xs: 'read', w: 'read', w2: 'read', y: 'read_write', row_exp: 'read' }, uniforms: gemmUniforms });
+  defineKernel({ label, code, bindings: { xs: 'read', w: 'read', w2: 'read', y: 'read_write', row_exp: 'read', part: 'read_write' }, uniforms: gemmUniforms });
 const defineInline = (label: string, code: string) =>
   defineKernel({ label, code, bindings: { x: 'read', w: 'read', w2: 'read', y: 'read_write', row_exp: 'read' }, uniforms: gemmUniforms });
 
@@ -374,12 +401,12 @@ function compileSg(
   constants: Record<string, number>,
 ): SgKernel {
   const code = sgModule(tile, subgroupSize, swiglu, emulate);
-  const label = `gemm subgroup-matrix ${tile.variant}${emulate ? ' (emulated)' : ''} ${tile.sgM}x${tile.sgN}/${tile.tm}x${tile.tn}/${tile.bk}${tile.prefetchA ? ' prefetch' : ''}`;
+  const label = `gemm subgroup-matrix ${tile.variant}${emulate ? ' (emulated)' : ''} ${tile.sgM}x${tile.sgN}/${tile.tm}x${tile.tn}/${tile.bk}${tile.prefetchA ? ' prefetch' : ''}${tile.splitK > 1 ? ` split-k ${tile.splitK}` : ''}`;
   if (tile.variant === 'presplit') {
     let kernel = sgKernels.get(code) as ReturnType<typeof definePresplit> | undefined;
     if (!kernel) sgKernels.set(code, (kernel = definePresplit(label, code)));
     const compiled = kernel.compile(ctx, constants);
-    return (pass, b, params, groups) => compiled.encode(pass, { xs: b.xs, w: b.w, w2: b.w2, y: b.y, row_exp: b.row_exp }, params, groups);
+    return (pass, b, params, groups) => compiled.encode(pass, { xs: b.xs, w: b.w, w2: b.w2, y: b.y, row_exp: b.row_exp, part: b.part }, params, groups);
   }
   let kernel = sgKernels.get(code) as ReturnType<typeof defineInline> | undefined;
   if (!kernel) sgKernels.set(code, (kernel = defineInline(label, code)));

@@ -29,6 +29,7 @@ const tiles: Partial<SubgroupMatrixTile>[] = [
   { sgM: 1, sgN: 2, tm: 1, tn: 1 },
   { sgM: 2, sgN: 1, tm: 2, tn: 1, bk: 64 },
   { sgM: 2, sgN: 1, tm: 2, tn: 1, prefetchA: true },
+  { sgM: 2, sgN: 1, tm: 1, tn: 1, splitK: 3 },
   { sgM: 2, sgN: 1, tm: 1, tn: 2, bk: 16 },
   { variant: 'inline', sgM: 1, sgN: 2, tm: 1, tn: 1 },
 ];
