@@ -183,7 +183,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     acc2[i] = mat_zero();
   }
 
-  // Step 0's W tile into the first half of ws.
+  // The first step's W tile into the first half of ws.
   var wg: array<WGroup, GROUPS_PER_THREAD>;
   var wg2: array<WGroup, GROUPS_PER_THREAD>;
   for (var q = 0u; q < GROUPS_PER_THREAD; q++) {
