@@ -73,6 +73,8 @@ const sgVariants: [string, Partial<SubgroupMatrixTile>][] = [
   ['presplit 32x64/32 2sg', { sgM: 1, sgN: 2, tm: 2, tn: 2 }],
   ['presplit 32x64/32', { tm: 1, tn: 2 }],
   ['presplit 64x64/32 split-k 3', { splitK: 3 }],
+  ['f16w 64x64', { variant: 'f16w' }],
+  ['f16w 32x32', { variant: 'f16w', tm: 1, tn: 1 }],
   ...(quick
     ? []
     : ([
@@ -90,6 +92,9 @@ const sgVariants: [string, Partial<SubgroupMatrixTile>][] = [
         ['presplit 64x64/64 split-k 3', { bk: 64, splitK: 3 }],
         ['presplit 64x64/32 prefetch A split-k 3', { prefetchA: true, splitK: 3 }],
         ['presplit 64x128/32 split-k 2', { tn: 4, splitK: 2 }],
+        ['f16w 64x128', { variant: 'f16w', tn: 4 }],
+        ['f16w 32x64', { variant: 'f16w', tm: 1, tn: 2 }],
+        ['f16w 128x128 8sg', { variant: 'f16w', sgM: 4, sgN: 2, tm: 2, tn: 4 }],
         ['presplit 32x64/32 prefetch A', { tm: 1, tn: 2, prefetchA: true }],
       ] as [string, Partial<SubgroupMatrixTile>][])),
 ];
@@ -194,6 +199,19 @@ if (!support.reason) {
   await attempt('tensor cores presplit split-k 3, swiglu and accumulate [333, 1000]·[1000, 1000]ᵀ', async () => {
     const a = await gemmCheck(sg({ n: 1000, k: 1000, wDtype: 'bf16', swiglu: true, subgroupMatrixTile: { splitK: 3 } }), { rows: 333 }, 'subgroup-matrix');
     const b = await gemmCheck(sg({ n: 1000, k: 1000, wDtype: 'bf16', accumulate: true, subgroupMatrixTile: { splitK: 3 } }), { rows: 333 }, 'subgroup-matrix');
+    return { ok: a.ok && b.ok, detail: `swiglu: ${a.detail}; accumulate: ${b.detail}` };
+  });
+  await attempt('tensor cores f16w, swiglu and accumulate in 3 parts [333, 1000]·[1000, 1000]ᵀ', async () => {
+    const a = await gemmCheck(
+      sg({ n: 1000, k: 1000, wDtype: 'bf16', swiglu: true, subgroupMatrixTile: { variant: 'f16w' } }),
+      { rows: 333 },
+      'subgroup-matrix',
+    );
+    const b = await gemmCheck(
+      sg({ n: 1000, k: 1000, wDtype: 'bf16', accumulate: true, subgroupMatrixTile: { variant: 'f16w' } }),
+      { rows: 333, parts: 3 },
+      'subgroup-matrix',
+    );
     return { ok: a.ok && b.ok, detail: `swiglu: ${a.detail}; accumulate: ${b.detail}` };
   });
   await attempt('tensor cores presplit bk 64, gate/up (swiglu) [333, 1000]·[1000, 1000]ᵀ', () =>

@@ -124,6 +124,14 @@ describe('subgroup-matrix path, builtins emulated', () => {
     // 2 k steps over 5 slices: three slices are empty and add zeros.
     await check(sg({ n: 40, k: 64, wDtype: 'bf16', subgroupMatrixTile: { splitK: 5 } }), { rows: 9 }, 'subgroup-matrix');
   });
+  it('f16w (W converted to f16 fragments per call): ragged bf16, odd-k f16, f32, swiglu, accumulate, parts', async () => {
+    const f16w = (o: Omit<GemmOptions, 'path'>) => sg({ ...o, subgroupMatrixTile: { variant: 'f16w', ...o.subgroupMatrixTile } });
+    await check(f16w({ n: 130, k: 100, wDtype: 'bf16', subgroupMatrixTile: { sgM: 2, sgN: 1, tm: 1, tn: 2 } }), { rows: 70 }, 'subgroup-matrix');
+    await check(f16w({ n: 130, k: 101, wDtype: 'f16' }), { rows: 33 }, 'subgroup-matrix');
+    await check(f16w({ n: 40, k: 67, wDtype: 'f32' }), { rows: 9, w: roundToDtype(rng.normalArray(40 * 67, 0.05), 'f16') }, 'subgroup-matrix');
+    await check(f16w({ n: 70, k: 130, wDtype: 'bf16', swiglu: true }), { rows: 37 }, 'subgroup-matrix');
+    await check(f16w({ n: 129, k: 96, wDtype: 'bf16', accumulate: true }), { rows: 40, parts: 3 }, 'subgroup-matrix');
+  });
   it('presplit with the left fragments prefetched a k step ahead', async () => {
     await check(sg({ n: 130, k: 200, wDtype: 'bf16', subgroupMatrixTile: { sgM: 2, sgN: 1, bk: 16, prefetchA: true } }), { rows: 70 }, 'subgroup-matrix');
   });

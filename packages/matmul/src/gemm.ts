@@ -1,5 +1,6 @@
 import { createTensor, defineKernel, defineUniforms, dtypeWgsl, wgslDtypeCode, type GpuContext, type RowPart, type Tensor } from '@qwen3-webgpu/tensor';
 import common from './gemm-common.wgsl';
+import sgF16wSource from './gemm-subgroup-matrix-f16w.wgsl';
 import sgPresplitSource from './gemm-subgroup-matrix-presplit.wgsl';
 import sgInlineSource from './gemm-subgroup-matrix.wgsl';
 import fmaSource from './gemm.wgsl';
@@ -9,6 +10,7 @@ import unscaleSource from './gemm-unscale.wgsl';
 import splitKReduceSource from './split-k-reduce.wgsl';
 import sgEpilogue from './subgroup-matrix-epilogue.wgsl';
 import sgNative from './subgroup-matrix.wgsl';
+import wF16Source from './w-f16.wgsl';
 import xSplitSource from './x-split.wgsl';
 import { checkWeightRange, knownWeightRange, type WeightRange } from './weight-range.ts';
 
@@ -28,9 +30,11 @@ export interface FmaTile {
 /**
  * Which tensor-core kernel: 'presplit' (gemm-subgroup-matrix-presplit.wgsl) splits x into f16 hi/lo fragments once
  * per call and loads them straight from storage, W goes through double-buffered workgroup memory with one barrier
- * per k step; 'inline' (gemm-subgroup-matrix.wgsl, the first kernel) splits x in every column tile.
+ * per k step; 'inline' (gemm-subgroup-matrix.wgsl, the first kernel) splits x in every column tile; 'f16w'
+ * (gemm-subgroup-matrix-f16w.wgsl) also converts W to f16 fragments once per call (a pass over W and a scratch its
+ * size), so its main loop has no workgroup memory and no barriers.
  */
-export type SubgroupMatrixVariant = 'presplit' | 'inline';
+export type SubgroupMatrixVariant = 'presplit' | 'inline' | 'f16w';
 
 /** Subgroup-matrix kernel tile: sgM × sgN subgroups per workgroup, each tm × tn 16 × 16 accumulators. */
 export interface SubgroupMatrixTile {
@@ -124,6 +128,13 @@ const splitKReduceKernel = defineKernel({
   uniforms: gemmUniforms,
 });
 
+const wF16Kernel = defineKernel({
+  label: 'gemm W to f16 fragments',
+  code: `${dtypeWgsl}\n${common}\n${wF16Source}`,
+  bindings: { w: 'read', w2: 'read', wf: 'read_write', y: 'read_write' },
+  uniforms: gemmUniforms,
+});
+
 const DEFAULT_FMA: FmaTile = { bm: 64, bn: 64, bk: 16, tm: 4, tn: 4 };
 /**
  * 64 × 64 tiles of 2 × 2 subgroups (2 × 2 accumulators each): at 512 rows that is 128 workgroups for n = 1024 and
@@ -197,15 +208,16 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
   let sg: { kernel: SgKernel; tile: SubgroupMatrixTile; bm: number; bn: number } | undefined;
   let rowScale: ReturnType<typeof rowScaleKernel.compile> | undefined;
   let reduce: ReturnType<typeof splitKReduceKernel.compile> | undefined;
+  let toF16: ReturnType<typeof wF16Kernel.compile>[] | undefined;
   if (path === 'subgroup-matrix') {
     const requested = options.subgroupMatrixTile ?? {};
     const inlineDefaults = { sgM: 2, sgN: 2, tm: 2, tn: !swiglu && n >= 4096 ? 4 : 2, bk: 32, prefetchA: false, splitK: 1 };
     const tile: SubgroupMatrixTile = requested.variant === 'inline' ? { variant: 'inline', ...inlineDefaults, ...requested } : { ...DEFAULT_SG, ...requested };
-    if (tile.variant !== 'presplit' && tile.variant !== 'inline')
-      throw new TypeError(`gemm: subgroupMatrixTile.variant must be 'presplit' or 'inline', got ${String(tile.variant)}`);
+    if (tile.variant !== 'presplit' && tile.variant !== 'inline' && tile.variant !== 'f16w')
+      throw new TypeError(`gemm: subgroupMatrixTile.variant must be 'presplit', 'inline' or 'f16w', got ${String(tile.variant)}`);
     for (const key of ['sgM', 'sgN', 'tm', 'tn', 'bk', 'splitK'] as const) positiveInt(`subgroupMatrixTile.${key}`, tile[key]);
-    if (tile.variant === 'inline' && tile.splitK !== 1) throw new RangeError(`gemm: subgroupMatrixTile.splitK needs the presplit variant`);
-    if (tile.variant === 'presplit' ? ![16, 32, 64].includes(tile.bk) : tile.bk !== 32)
+    if (tile.variant !== 'presplit' && tile.splitK !== 1) throw new RangeError(`gemm: subgroupMatrixTile.splitK needs the presplit variant`);
+    if (tile.variant === 'inline' ? tile.bk !== 32 : ![16, 32, 64].includes(tile.bk))
       throw new RangeError(`gemm: subgroupMatrixTile.bk must be 16, 32 or 64 (presplit) or 32 (inline), got ${tile.bk}`);
     const bm = tile.sgM * tile.tm * 16;
     const bn = tile.sgN * tile.tn * 16;
@@ -218,7 +230,10 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
     }
     const sgConstants = tile.variant === 'presplit' ? { ...constants, W_VEC: k % (wDtype === 'f32' ? 4 : 8) === 0 ? 1 : 0 } : constants;
     sg = { kernel: compileSg(ctx, tile, support.subgroupSize, swiglu, emulate, sgConstants), tile, bm, bn };
-    rowScale = rowScaleKernel.compile(ctx, { SPLIT: tile.variant === 'presplit' ? 1 : 0 });
+    rowScale = rowScaleKernel.compile(ctx, { SPLIT: tile.variant === 'inline' ? 0 : 1 });
+    if (tile.variant === 'f16w') {
+      toF16 = [wF16Kernel.compile(ctx, { W_DTYPE: constants.W_DTYPE, SECOND: 0 }), wF16Kernel.compile(ctx, { W_DTYPE: constants.W_DTYPE, SECOND: 1 })];
+    }
     if (tile.splitK > 1) reduce = splitKReduceKernel.compile(ctx, { ...constants, SPLIT_K: tile.splitK });
   }
 
@@ -238,6 +253,25 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
   const exps: Tensor[] = [];
   const splits: Tensor[] = [];
   const partials: Tensor[] = [];
+  const converted: [Tensor[], Tensor[]] = [[], []];
+  // W (second: W2) as f16 fragments for the f16w kernel: [ceil(rows / bn) · bn / 16][kt][16][16], one u32 per pair.
+  const toFragments = (
+    pass: GPUComputePassEncoder,
+    part: RowPart,
+    second: Tensor,
+    y: Tensor,
+    params: Parameters<typeof gemmUniforms.pack>[0],
+    which: 0 | 1,
+  ) => {
+    const words = (Math.ceil(part.rowCount / sg!.bn) * sg!.bn * Math.ceil(k / XS_K_ALIGN) * XS_K_ALIGN) / 2;
+    if (words * 4 > limits.maxStorageBufferBindingSize) {
+      throw new RangeError(`gemm: W [${part.rowCount}, ${k}] as f16 fragments exceeds one binding; use the presplit variant`);
+    }
+    const wf = grow(converted[which], words, 'gemm W as f16');
+    const filled = (Math.ceil(part.rowCount / 16) * 16 * (Math.ceil(k / XS_K_ALIGN) * XS_K_ALIGN)) / 2;
+    toF16![which]!.encode(pass, { w: part.tensor, w2: second, wf, y }, params, Math.ceil(filled / 256));
+    return wf;
+  };
   const rowExp = (rows: number) => grow(exps, rows, 'gemm row exponents');
   // xs: [ceil(rows / bm) · bm / 16][kt][hi, lo][16][16] f16 = 2 halves (one u32) per element of x, padded.
   const splitX = (rows: number) => {
@@ -318,7 +352,7 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
         if (sg && range!.exact && range2!.exact) {
           if (!scaled) {
             // The inline kernel splits x itself: the row-scale pass only writes exponents, xs is a placeholder.
-            scaled = { exps: rowExp(rows), xs: sg.tile.variant === 'presplit' ? splitX(rows) : grow(splits, 1, 'gemm split x (unused)') };
+            scaled = { exps: rowExp(rows), xs: sg.tile.variant === 'inline' ? grow(splits, 1, 'gemm split x (unused)') : splitX(rows) };
             rowScale!.encode(pass, { x, row_exp: scaled.exps, xs: scaled.xs }, { rows, k }, rows);
           }
           const groups = Math.ceil(rows / sg.bm) * Math.ceil(part.rowCount / sg.bn) * sg.tile.splitK;
@@ -330,7 +364,9 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
               `gemm: the split-k sums of [${rows}, ${part.rowCount}] exceed one binding (${limits.maxStorageBufferBindingSize} B); encode fewer rows at a time`,
             );
           }
-          sg.kernel(pass, { x, xs: scaled.xs, w: part.tensor, w2: second, y, row_exp: scaled.exps, part: sums }, params, groups);
+          const ws = toF16 ? toFragments(pass, part, second, y, params, 0) : part.tensor;
+          const ws2 = toF16 && swiglu ? toFragments(pass, part, second, y, params, 1) : ws;
+          sg.kernel(pass, { x, xs: scaled.xs, w: part.tensor, w2: second, y, row_exp: scaled.exps, part: sums, ws, ws2 }, params, groups);
           if (reduce) reduce.encode(pass, { w: part.tensor, w2: second, y, row_exp: scaled.exps, part: sums }, params, Math.ceil((rows * part.rowCount) / 256));
           ran.push('subgroup-matrix');
         } else {
@@ -347,7 +383,7 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
   };
 }
 
-type SgBindings = Record<'x' | 'xs' | 'w' | 'w2' | 'y' | 'row_exp' | 'part', Tensor>;
+type SgBindings = Record<'x' | 'xs' | 'w' | 'w2' | 'y' | 'row_exp' | 'part' | 'ws' | 'ws2', Tensor>;
 type SgKernel = (pass: GPUComputePassEncoder, bindings: SgBindings, params: Parameters<typeof gemmUniforms.pack>[0], groups: number) => void;
 
 /** Workgroup memory of a subgroup-matrix tile, as the WGSL declares it (bytes). */
@@ -359,12 +395,13 @@ function sgSharedBytes(tile: SubgroupMatrixTile, swiglu: boolean): number {
     const as = 40; // gemm-subgroup-matrix.wgsl: BK + 8
     return (2 * bm * as + 2 * bn * as) * 2 + bm * 4 + nsg * 512 * 4;
   }
+  if (tile.variant === 'f16w') return nsg * (swiglu ? 512 : 256) * 4;
   const ws = 2 * bn * (tile.bk + 8); // gemm-subgroup-matrix-presplit.wgsl: WS_LEN
   return (ws + (swiglu ? ws : 16 * (tile.bk + 8))) * 2 + nsg * (swiglu ? 512 : 256) * 4;
 }
 
 // Kernels by module text (tile, subgroup size, swiglu, emulation): handles of one shape share one pipeline.
-const sgKernels = new Map<string, ReturnType<typeof definePresplit> | ReturnType<typeof defineInline>>();
+const sgKernels = new Map<string, ReturnType<typeof definePresplit> | ReturnType<typeof defineInline> | ReturnType<typeof defineF16w>>();
 
 function sgModule(tile: SubgroupMatrixTile, subgroupSize: number, swiglu: boolean, emulate: boolean): string {
   const header = [
@@ -380,15 +417,24 @@ function sgModule(tile: SubgroupMatrixTile, subgroupSize: number, swiglu: boolea
           `const PREFETCH_A: bool = ${tile.prefetchA === true};`,
           `const SPLIT_K: u32 = ${tile.splitK}u;`,
         ]
-      : []),
+      : tile.variant === 'f16w'
+        ? [`const PAIRED: bool = ${swiglu};`]
+        : []),
   ].join('\n');
-  const body = tile.variant === 'presplit' ? sgPresplitSource : `${xSplitSource}\n${sgInlineSource}`;
+  const body = tile.variant === 'presplit' ? sgPresplitSource : tile.variant === 'f16w' ? sgF16wSource : `${xSplitSource}\n${sgInlineSource}`;
   // The prelude opens the module: `enable` directives must come first.
   return `${emulate ? sgEmulated : sgNative}\n${header}\n${dtypeWgsl}\n${common}\n${unscaleSource}\n${sgEpilogue}\n${body}`;
 }
 
 const definePresplit = (label: string, code: string) =>
   defineKernel({ label, code, bindings: { xs: 'read', w: 'read', w2: 'read', y: 'read_write', row_exp: 'read', part: 'read_write' }, uniforms: gemmUniforms });
+const defineF16w = (label: string, code: string) =>
+  defineKernel({
+    label,
+    code,
+    bindings: { xs: 'read', w: 'read', w2: 'read', ws: 'read', ws2: 'read', y: 'read_write', row_exp: 'read' },
+    uniforms: gemmUniforms,
+  });
 const defineInline = (label: string, code: string) =>
   defineKernel({ label, code, bindings: { x: 'read', w: 'read', w2: 'read', y: 'read_write', row_exp: 'read' }, uniforms: gemmUniforms });
 
@@ -407,6 +453,12 @@ function compileSg(
     if (!kernel) sgKernels.set(code, (kernel = definePresplit(label, code)));
     const compiled = kernel.compile(ctx, constants);
     return (pass, b, params, groups) => compiled.encode(pass, { xs: b.xs, w: b.w, w2: b.w2, y: b.y, row_exp: b.row_exp, part: b.part }, params, groups);
+  }
+  if (tile.variant === 'f16w') {
+    let kernel = sgKernels.get(code) as ReturnType<typeof defineF16w> | undefined;
+    if (!kernel) sgKernels.set(code, (kernel = defineF16w(label, code)));
+    const compiled = kernel.compile(ctx, constants);
+    return (pass, b, params, groups) => compiled.encode(pass, { xs: b.xs, w: b.w, w2: b.w2, ws: b.ws, ws2: b.ws2, y: b.y, row_exp: b.row_exp }, params, groups);
   }
   let kernel = sgKernels.get(code) as ReturnType<typeof defineInline> | undefined;
   if (!kernel) sgKernels.set(code, (kernel = defineInline(label, code)));

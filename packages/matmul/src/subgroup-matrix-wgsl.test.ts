@@ -32,6 +32,7 @@ const tiles: Partial<SubgroupMatrixTile>[] = [
   { sgM: 2, sgN: 1, tm: 1, tn: 1, splitK: 3 },
   { sgM: 2, sgN: 1, tm: 1, tn: 2, bk: 16 },
   { variant: 'inline', sgM: 1, sgN: 2, tm: 1, tn: 1 },
+  { variant: 'f16w', sgM: 1, sgN: 2, tm: 2, tn: 2 },
 ];
 
 it('every tensor-core variant compiles natively in Dawn (Null backend): dtypes, odd k, accumulate, swiglu', async () => {
