@@ -1,7 +1,10 @@
 // The tensor-core GEMM on a GPU that has subgroup matrices (the H200): correctness against the float64 reference
 // first (the builtins' spelling and layout with one 16×16×16 product, then Qwen3-0.6B shapes, ragged shapes,
 // out-of-f16-range activations, weights that need a scale and weights that must fall back), then timing of both
-// paths at issue #14's shapes against the measured tensor-core peak. Prints a table; exit code 1 on any failure.
+// paths at issue #14's shapes against the measured tensor-core peak: the tensor-core kernel's variants side by side
+// ('inline', the first kernel, and 'presplit' in several tiles; each variant is checked for correctness before it
+// is timed) and the FMA kernel. Prints a table and the best variant per shape; exit code 1 on any failure.
+// --quick: fewer FMA tiles and tensor-core variants (the ones most likely to win), about a minute on the H200.
 // Bundle and run (from the repository root; see ../shared/device/README.md). tools/bundle.mjs, not a bare tsdown
 // command: it carries the plugin that inlines the .wgsl imports.
 //   node tools/bundle.mjs packages/matmul/bench/device-check.ts .device/matmul
@@ -42,19 +45,59 @@ const failures: string[] = [];
 const checks: { name: string; ok: boolean; detail: string }[] = [];
 const rng = createRng(2026);
 
-async function attempt(name: string, body: () => Promise<{ ok: boolean; detail: string }>): Promise<void> {
+async function attempt(name: string, body: () => Promise<{ ok: boolean; detail: string }>): Promise<boolean> {
   try {
     const { ok, detail } = await body();
     checks.push({ name, ok, detail });
     console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}: ${detail}`);
     if (!ok) failures.push(name);
+    return ok;
   } catch (err) {
     const detail = (err as Error).message.split('\n').slice(0, 12).join('\n      ');
     checks.push({ name, ok: false, detail });
     console.log(`FAIL ${name}: ${detail}`);
     failures.push(name);
+    return false;
   }
 }
+
+// Tensor-core variants to compare: the first kernel ('inline', its own default tiles) and the presplit kernel in
+// tiles that trade workgroup count (132 SMs; [512, 1024] outputs have only 128 tiles of 64 × 64) against reuse.
+const sgVariants: [string, Partial<SubgroupMatrixTile>][] = [
+  ['inline (first kernel)', { variant: 'inline' }],
+  ['presplit 64x64/32', { tm: 2, tn: 2, prefetchA: false }],
+  ['presplit 32x32/32', { prefetchA: false }],
+  ['presplit 32x32/64', { bk: 64, prefetchA: false }],
+  ['presplit 32x32/32 prefetch A (default)', {}],
+  ['presplit 32x32/32 split-k 2', { splitK: 2, prefetchA: false }],
+  ['presplit 16x32/32 2sg', { sgM: 1, sgN: 2, prefetchA: false }],
+  ['presplit 32x64/32', { tn: 2, prefetchA: false }],
+  ['f16w 32x32', { variant: 'f16w' }],
+  ['f16w 16x32 2sg', { variant: 'f16w', sgM: 1, sgN: 2 }],
+  ...(quick
+    ? []
+    : ([
+        ['presplit 32x64/64 2sg', { sgM: 1, sgN: 2, tm: 2, tn: 2, bk: 64, prefetchA: false }],
+        ['presplit 64x64/16', { tm: 2, tn: 2, bk: 16, prefetchA: false }],
+        ['presplit 128x64/32 8sg', { sgM: 4, sgN: 2, tm: 2, tn: 2, prefetchA: false }],
+        ['presplit 64x128/32 8sg', { sgM: 2, sgN: 4, tm: 2, tn: 2, prefetchA: false }],
+        ['presplit 128x128/32 8sg', { sgM: 4, sgN: 2, tm: 2, tn: 4, prefetchA: false }],
+        ['presplit 32x32/64', { tm: 1, tn: 1, bk: 64, prefetchA: false }],
+        ['presplit 32x32/32 prefetch A', { tm: 1, tn: 1, prefetchA: true }],
+        ['presplit 64x64/64 prefetch A', { tm: 2, tn: 2, bk: 64, prefetchA: true }],
+        ['presplit 64x32/32', { tm: 2, tn: 1, prefetchA: false }],
+        ['presplit 64x64/32 split-k 2', { tm: 2, tn: 2, splitK: 2, prefetchA: false }],
+        ['presplit 64x64/32 split-k 4', { tm: 2, tn: 2, splitK: 4, prefetchA: false }],
+        ['presplit 64x64/64 split-k 3', { tm: 2, tn: 2, bk: 64, splitK: 3, prefetchA: false }],
+        ['presplit 64x64/32 prefetch A split-k 3', { tm: 2, tn: 2, prefetchA: true, splitK: 3 }],
+        ['presplit 64x128/32 split-k 2', { tm: 2, tn: 4, splitK: 2, prefetchA: false }],
+        ['f16w 64x128', { variant: 'f16w', tm: 2, tn: 4 }],
+        ['f16w 32x64', { variant: 'f16w', tm: 1, tn: 2 }],
+        ['f16w 128x128 8sg', { variant: 'f16w', sgM: 4, sgN: 2, tm: 2, tn: 4 }],
+        ['presplit 32x64/32 prefetch A', { tm: 1, tn: 2, prefetchA: true }],
+      ] as [string, Partial<SubgroupMatrixTile>][])),
+];
+const brokenVariants = new Set<string>();
 
 /** One 16×16×16 product through the builtins, against float64. */
 async function probe(c: GpuContext): Promise<{ ok: boolean; detail: string }> {
@@ -139,16 +182,40 @@ if (!support.reason) {
       gemmCheck(sg({ n, k, wDtype: 'bf16', swiglu: true }), { rows }, 'subgroup-matrix'),
     );
   }
-  for (const tile of [
-    { sgM: 2, sgN: 2, tm: 2, tn: 4 },
-    { sgM: 4, sgN: 2, tm: 2, tn: 2 },
-    { sgM: 2, sgN: 2, tm: 4, tn: 2 },
-    { sgM: 1, sgN: 2, tm: 1, tn: 1 },
-  ]) {
-    await attempt(`tensor cores, tile ${JSON.stringify(tile)} [333, 1000]·[1000, 1000]ᵀ`, () =>
+  // Every variant timed below, on a ragged shape first (a variant that fails here is not timed).
+  for (const [name, tile] of sgVariants) {
+    const ok = await attempt(`tensor cores ${name} [333, 1000]·[1000, 1000]ᵀ`, () =>
       gemmCheck(sg({ n: 1000, k: 1000, wDtype: 'bf16', subgroupMatrixTile: tile }), { rows: 333 }, 'subgroup-matrix'),
     );
+    if (!ok) brokenVariants.add(name);
   }
+  await attempt('tensor cores inline, gate/up (swiglu) [512, 1024]·[3072, 1024]ᵀ', () =>
+    gemmCheck(sg({ n: 3072, k: 1024, wDtype: 'bf16', swiglu: true, subgroupMatrixTile: { variant: 'inline' } }), { rows: 512 }, 'subgroup-matrix'),
+  );
+  await attempt('tensor cores inline, down_proj (accumulate) [512, 3072]·[1024, 3072]ᵀ', () =>
+    gemmCheck(sg({ n: 1024, k: 3072, wDtype: 'bf16', accumulate: true, subgroupMatrixTile: { variant: 'inline' } }), { rows: 512 }, 'subgroup-matrix'),
+  );
+  await attempt('tensor cores presplit split-k 3, swiglu and accumulate [333, 1000]·[1000, 1000]ᵀ', async () => {
+    const a = await gemmCheck(sg({ n: 1000, k: 1000, wDtype: 'bf16', swiglu: true, subgroupMatrixTile: { splitK: 3 } }), { rows: 333 }, 'subgroup-matrix');
+    const b = await gemmCheck(sg({ n: 1000, k: 1000, wDtype: 'bf16', accumulate: true, subgroupMatrixTile: { splitK: 3 } }), { rows: 333 }, 'subgroup-matrix');
+    return { ok: a.ok && b.ok, detail: `swiglu: ${a.detail}; accumulate: ${b.detail}` };
+  });
+  await attempt('tensor cores f16w, swiglu and accumulate in 3 parts [333, 1000]·[1000, 1000]ᵀ', async () => {
+    const a = await gemmCheck(
+      sg({ n: 1000, k: 1000, wDtype: 'bf16', swiglu: true, subgroupMatrixTile: { variant: 'f16w' } }),
+      { rows: 333 },
+      'subgroup-matrix',
+    );
+    const b = await gemmCheck(
+      sg({ n: 1000, k: 1000, wDtype: 'bf16', accumulate: true, subgroupMatrixTile: { variant: 'f16w' } }),
+      { rows: 333, parts: 3 },
+      'subgroup-matrix',
+    );
+    return { ok: a.ok && b.ok, detail: `swiglu: ${a.detail}; accumulate: ${b.detail}` };
+  });
+  await attempt('tensor cores presplit bk 64, gate/up (swiglu) [333, 1000]·[1000, 1000]ᵀ', () =>
+    gemmCheck(sg({ n: 1000, k: 1000, wDtype: 'bf16', swiglu: true, subgroupMatrixTile: { bk: 64 } }), { rows: 333 }, 'subgroup-matrix'),
+  );
   await attempt('activations beyond f16 range (1e6, 3e38, 7e4 mixed with 1e-3) and far below it (1e-30)', async () => {
     const [rows, n, k] = [64, 256, 1024];
     const x = randomRows(rng, rows, k);
@@ -191,15 +258,7 @@ if (!support.reason) {
     failures.push('peak loop');
   }
 }
-const sgTiles: [string, Partial<SubgroupMatrixTile> | undefined][] = quick
-  ? [['default', undefined]]
-  : [
-      ['default', undefined],
-      ['64x128 (2x2 sg, 2x4)', { sgM: 2, sgN: 2, tm: 2, tn: 4 }],
-      ['64x64 (2x2 sg, 2x2)', { sgM: 2, sgN: 2, tm: 2, tn: 2 }],
-      ['128x64 (4x2 sg, 2x2)', { sgM: 4, sgN: 2, tm: 2, tn: 2 }],
-      ['128x64 (2x2 sg, 4x2)', { sgM: 2, sgN: 2, tm: 4, tn: 2 }],
-    ];
+const sgTiles = sgVariants.filter(([name]) => !brokenVariants.has(name));
 const fmaTiles: [string, Partial<FmaTile> | undefined][] = quick
   ? [['default', undefined]]
   : [
@@ -212,15 +271,7 @@ for (const { rows, n, k } of BENCH_SHAPES) {
   if (!support.reason) {
     for (const [name, tile] of sgTiles) {
       try {
-        timings.push(
-          await timeGemm(
-            ctx,
-            `tensor cores ${name}`,
-            { n, k, wDtype: 'bf16', path: 'subgroup-matrix', ...(tile ? { subgroupMatrixTile: tile } : {}) },
-            rows,
-            timing,
-          ),
-        );
+        timings.push(await timeGemm(ctx, `tensor cores ${name}`, { n, k, wDtype: 'bf16', path: 'subgroup-matrix', subgroupMatrixTile: tile }, rows, timing));
       } catch (err) {
         console.log(`timing tensor cores ${name} [${rows},${k}]·[${n},${k}]ᵀ failed: ${(err as Error).message.split('\n')[0]}`);
       }
@@ -234,10 +285,21 @@ for (const { rows, n, k } of BENCH_SHAPES) {
     }
   }
 }
-for (const path of support.reason ? (['fma'] as const) : (['subgroup-matrix', 'fma'] as const)) {
-  timings.push(
-    await timeGemm(ctx, `${path === 'fma' ? 'fma' : 'tensor cores'} swiglu default`, { n: 3072, k: 1024, wDtype: 'bf16', path, swiglu: true }, 512, timing),
-  );
+const swigluVariants: [string, GemmOptions][] = [
+  ...(support.reason
+    ? []
+    : sgTiles.map(([name, tile]): [string, GemmOptions] => [
+        `tensor cores ${name}`,
+        { n: 3072, k: 1024, wDtype: 'bf16', path: 'subgroup-matrix', subgroupMatrixTile: tile },
+      ])),
+  ['fma default', { n: 3072, k: 1024, wDtype: 'bf16', path: 'fma' }],
+];
+for (const [name, options] of swigluVariants) {
+  try {
+    timings.push(await timeGemm(ctx, `${name} swiglu`, { ...options, swiglu: true }, 512, timing));
+  } catch (err) {
+    console.log(`timing ${name} swiglu failed: ${(err as Error).message.split('\n')[0]}`);
+  }
 }
 
 console.log(`\ncorrectness: ${checks.filter((c) => c.ok).length}/${checks.length} checks passed`);
@@ -248,6 +310,16 @@ printTimings(
   timings,
   peak,
 );
+// The fastest tensor-core variant per shape (the default should be it, or close).
+const best = new Map<string, GemmTiming>();
+for (const t of timings) {
+  if (!t.label.startsWith('tensor cores')) continue;
+  const key = `[${t.rows},${t.k}]·[${t.n},${t.k}]ᵀ${t.label.endsWith('swiglu') ? ' swiglu' : ''}`;
+  const b = best.get(key);
+  if (!b || t.tflops > b.tflops) best.set(key, t);
+}
+console.log('\nfastest tensor-core variant per shape:');
+for (const [key, t] of best) console.log(`  ${key.padEnd(34)} ${t.label.padEnd(44)} ${t.tflops.toFixed(2)} TFLOP/s`);
 report['checks'] = checks;
 report['peakTflops'] = peak;
 report['timings'] = timings;

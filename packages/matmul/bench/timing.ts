@@ -81,12 +81,12 @@ export function printTimings(title: string, rows: GemmTiming[], peak?: number): 
   const pad = (s: string, w: number) => s.padStart(w);
   console.log(`\n${title}`);
   console.log(
-    `${'variant'.padEnd(34)} ${pad('shape [rows,k]·[n,k]ᵀ', 24)} ${pad('path', 16)} ${pad('ms', 8)} ${pad('TFLOP/s', 8)}${peak ? ` ${pad('% peak', 7)}` : ''}`,
+    `${'variant'.padEnd(50)} ${pad('shape [rows,k]·[n,k]ᵀ', 24)} ${pad('path', 16)} ${pad('ms', 8)} ${pad('TFLOP/s', 8)}${peak ? ` ${pad('% peak', 7)}` : ''}`,
   );
   for (const r of rows) {
     const shape = `[${r.rows},${r.k}]·[${r.n},${r.k}]ᵀ`;
     console.log(
-      `${r.label.padEnd(34)} ${pad(shape, 24)} ${pad(r.path, 16)} ${pad(r.ms.toFixed(4), 8)} ${pad(r.tflops.toFixed(2), 8)}${peak ? ` ${pad(((100 * r.tflops) / peak).toFixed(1), 7)}` : ''}`,
+      `${r.label.padEnd(50)} ${pad(shape, 24)} ${pad(r.path, 16)} ${pad(r.ms.toFixed(4), 8)} ${pad(r.tflops.toFixed(2), 8)}${peak ? ` ${pad(((100 * r.tflops) / peak).toFixed(1), 7)}` : ''}`,
     );
   }
 }

@@ -1,5 +1,8 @@
 // y (+)= x · Wᵀ on tensor cores (16 × 16 × 16 f16 subgroup matrices, f32 accumulators) with float32 fidelity.
-// Module = subgroup-matrix.wgsl (or its emulation) + tile header + dtypes + gemm-common.wgsl + this.
+// Module = subgroup-matrix.wgsl (or its emulation) + tile header + dtypes + gemm-common.wgsl + gemm-unscale.wgsl +
+// subgroup-matrix-epilogue.wgsl + x-split.wgsl + this.
+// The first tensor-core kernel ('inline' variant): x is split in every column tile, scalar loads; kept to compare
+// with gemm-subgroup-matrix-presplit.wgsl.
 //
 // Why it stays f32-exact: every weight of W · w_scale is an f16 normal (checked once per tensor, weight-range.wgsl;
 // else the FMA kernel runs), so W enters the tensor cores exactly. x is not f16: each row is first scaled by the
@@ -9,7 +12,7 @@
 // are powers of two, so dividing them out at the end (ldexp) is exact.
 //
 // A workgroup of SG_M × SG_N subgroups computes a BM × BN tile of y; each subgroup a (TM·16) × (TN·16) block of it,
-// as TM × TN accumulator matrices. K advances BK at a time through workgroup memory: xs_hi/xs_lo [r][kk] (row-major
+// as TM × TN accumulator matrices. K advances BK at a time through workgroup memory: xs [hi, lo][r][kk] (row-major
 // left operands), ws [c][kk] (= Wᵀ column-major, the right operand).
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
@@ -26,9 +29,11 @@ const BM: u32 = SG_M * TM * 16u;
 const BN: u32 = SG_N * TN * 16u;
 const NSG: u32 = SG_M * SG_N;
 const THREADS: u32 = NSG * SUBGROUP;
+const LO: u32 = BM * AS;
+const XS_STRIDE: u32 = AS;
 
-var<workgroup> xs_hi: array<f16, BM * AS>;
-var<workgroup> xs_lo: array<f16, BM * AS>;
+// Left operands: the hi tile [BM][AS], then the lo tile at LO.
+var<workgroup> xs: array<f16, 2u * BM * AS>;
 var<workgroup> ws: array<f16, BN * AS>;
 var<workgroup> ws2: array<f16, BN * AS>;
 var<workgroup> row_mul: array<f32, BM>;
@@ -75,12 +80,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       if (gr < params.rows && gk < params.k) {
         v = x[gr * params.k + gk] * row_mul[r];
       }
-      // hi = v rounded to f16's 11 significant bits (to nearest even) with integer operations: lavapipe was seen
-      // folding f32(f16(v)), and even unpack2x16float(pack2x16float(v)), back to v, which would leave lo = 0.
-      let bits = bitcast<u32>(v);
-      let hi = bitcast<f32>((bits + 0xfffu + ((bits >> 13u) & 1u)) & 0xffffe000u);
-      xs_hi[r * AS + kk] = f16(hi);
-      xs_lo[r * AS + kk] = f16(v - hi);
+      let hi = split_hi(v);
+      xs[r * AS + kk] = f16(hi);
+      xs[LO + r * AS + kk] = f16(v - hi);
     }
     // W tile → f16, exactly (the scale is a power of two and the range was checked).
     for (var i = lid; i < BN * BK / 2u; i += THREADS) {
@@ -109,8 +111,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       }
       for (var i = 0u; i < TM; i++) {
         let at = ((sm * TM + i) * 16u) * AS + kq;
-        let a_hi = load_left_hi(at);
-        let a_lo = load_left_lo(at);
+        let a_hi = load_left(at);
+        let a_lo = load_left(LO + at);
         for (var j = 0u; j < TN; j++) {
           acc[i * TN + j] = mma(a_hi, b[j], acc[i * TN + j]);
           acc[i * TN + j] = mma(a_lo, b[j], acc[i * TN + j]);
@@ -124,8 +126,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     workgroupBarrier();
   }
 
-  // Out through workgroup memory: rows and columns past the edge of y are dropped here, and each value is scaled
-  // back by 2^(t_r − s).
+  // Out through workgroup memory (subgroup-matrix-epilogue.wgsl).
   let base = sg * 512u;
   for (var i = 0u; i < TM; i++) {
     for (var j = 0u; j < TN; j++) {
@@ -134,31 +135,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         store_result(base + 256u, acc2[i * TN + j]);
       }
       workgroupBarrier();
-      for (var e = lane; e < 256u; e += SUBGROUP) {
-        let r = r0 + (sm * TM + i) * 16u + e / 16u;
-        let c = c0 + (sn * TN + j) * 16u + e % 16u;
-        if (r < params.rows && c < params.n) {
-          let t = row_exp[r];
-          let g = unscale(stage[base + e], t - log2_of(params.w_scale));
-          var u = 0.0;
-          if (SWIGLU) {
-            u = unscale(stage[base + 256u + e], t - log2_of(params.w2_scale));
-          }
-          store_out(r, c, g, u);
-        }
-      }
+      emit_block(base, r0 + (sm * TM + i) * 16u, c0 + (sn * TN + j) * 16u, lane);
       workgroupBarrier();
     }
   }
-}
-
-// The exponent of a power of two.
-fn log2_of(p: f32) -> i32 {
-  return i32((bitcast<u32>(p) >> 23u) & 0xffu) - 127;
-}
-
-// v · 2^e, exactly, for |e| ≤ 252 (two ldexp steps, each within f32's exponent range).
-fn unscale(v: f32, e: i32) -> f32 {
-  let half = e / 2;
-  return ldexp(ldexp(v, half), e - half);
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRng, roundToDtype, type GpuContext } from '@qwen3-webgpu/tensor';
 import { openTestContext } from '@qwen3-webgpu/tensor/testing';
-import { createGemm, type GemmDtype, type GemmOptions } from './index.ts';
+import { createGemm, type GemmDtype, type GemmOptions, type SubgroupMatrixTile } from './index.ts';
 import { describeResult, randomRows, runGemmCase, withinBounds, type GemmCase } from './gemm.test-helpers.ts';
 import { checkWeightRange, checkWeightRanges, decide } from './weight-range.ts';
 
@@ -103,34 +103,69 @@ describe('FMA path vs the float64 reference', () => {
   });
 });
 
-// The tensor-core kernel with plain-WGSL stand-ins for the matrix builtins (lavapipe has no subgroup matrices):
+// The tensor-core kernels with plain-WGSL stand-ins for the matrix builtins (lavapipe has no subgroup matrices):
 // everything but the builtins themselves (tiling, the hi/lo split of x, row and weight scales, edges, epilogue, the
-// weight check and the fallback). Small tiles keep the emulation's compile time (~10 s a variant) bearable.
+// weight check and the fallback). Small tiles keep the emulation's compile time (~10 s a pipeline) bearable.
 describe('subgroup-matrix path, builtins emulated', () => {
-  const small = { sgM: 1, sgN: 2, tm: 1, tn: 1 };
-  const sg = (o: Omit<GemmOptions, 'path'>): GemmOptions => ({ subgroupMatrixTile: small, ...o, path: 'subgroup-matrix', emulateSubgroupMatrix: true });
+  const small: Partial<SubgroupMatrixTile> = { sgM: 1, sgN: 2, tm: 1, tn: 1 };
+  const sg = (o: Omit<GemmOptions, 'path'>): GemmOptions => ({
+    ...o,
+    subgroupMatrixTile: { ...small, ...o.subgroupMatrixTile },
+    path: 'subgroup-matrix',
+    emulateSubgroupMatrix: true,
+  });
 
-  it('bf16 ragged shapes, 2 × 2 accumulators per subgroup', async () => {
+  it('presplit (default): bf16 ragged shapes, odd k, 2 × 2 subgroups of 2 × 2 accumulators, k steps of 16 and 64', async () => {
     for (const [rows, n, k] of [
       [70, 130, 100],
       [5, 37, 64],
       [1, 7, 9],
     ] as const) {
-      await check(sg({ n, k, wDtype: 'bf16', subgroupMatrixTile: { sgM: 1, sgN: 2, tm: 2, tn: 2 } }), { rows }, 'subgroup-matrix');
+      await check(sg({ n, k, wDtype: 'bf16', subgroupMatrixTile: { sgM: 2, sgN: 2, tm: 2, tn: 2 } }), { rows }, 'subgroup-matrix');
     }
+    await check(sg({ n: 130, k: 200, wDtype: 'bf16', subgroupMatrixTile: { bk: 16 } }), { rows: 81 }, 'subgroup-matrix');
+    await check(sg({ n: 70, k: 136, wDtype: 'bf16', subgroupMatrixTile: { sgM: 2, sgN: 1, bk: 64 } }), { rows: 35 }, 'subgroup-matrix');
   });
-  it('f16 weights, accumulate, in parts', async () => {
+  it('presplit with k split over workgroups (a scratch of partial sums and a reduce pass): ragged, empty slices, swiglu, accumulate', async () => {
+    const tile = { sgM: 2, sgN: 1, bk: 16, splitK: 3 };
+    await check(sg({ n: 130, k: 200, wDtype: 'bf16', subgroupMatrixTile: tile }), { rows: 70 }, 'subgroup-matrix');
+    await check(sg({ n: 70, k: 200, wDtype: 'bf16', swiglu: true, subgroupMatrixTile: tile }), { rows: 37 }, 'subgroup-matrix');
+    await check(sg({ n: 130, k: 200, wDtype: 'bf16', accumulate: true, subgroupMatrixTile: tile }), { rows: 40, parts: 2 }, 'subgroup-matrix');
+    // 2 k steps over 5 slices: three slices are empty and add zeros.
+    await check(sg({ n: 40, k: 64, wDtype: 'bf16', subgroupMatrixTile: { splitK: 5 } }), { rows: 9 }, 'subgroup-matrix');
+  });
+  it('f16w (W converted to f16 fragments per call): ragged bf16, odd-k f16, f32, swiglu, accumulate, parts', async () => {
+    const f16w = (o: Omit<GemmOptions, 'path'>) => sg({ ...o, subgroupMatrixTile: { variant: 'f16w', ...o.subgroupMatrixTile } });
+    await check(f16w({ n: 130, k: 100, wDtype: 'bf16', subgroupMatrixTile: { sgM: 2, sgN: 1, tm: 1, tn: 2 } }), { rows: 70 }, 'subgroup-matrix');
+    await check(f16w({ n: 130, k: 101, wDtype: 'f16' }), { rows: 33 }, 'subgroup-matrix');
+    await check(f16w({ n: 40, k: 67, wDtype: 'f32' }), { rows: 9, w: roundToDtype(rng.normalArray(40 * 67, 0.05), 'f16') }, 'subgroup-matrix');
+    await check(f16w({ n: 70, k: 130, wDtype: 'bf16', swiglu: true }), { rows: 37 }, 'subgroup-matrix');
+    await check(f16w({ n: 129, k: 96, wDtype: 'bf16', accumulate: true }), { rows: 40, parts: 3 }, 'subgroup-matrix');
+  });
+  it('presplit with the left fragments prefetched a k step ahead', async () => {
+    await check(sg({ n: 130, k: 200, wDtype: 'bf16', subgroupMatrixTile: { sgM: 2, sgN: 1, bk: 16, prefetchA: true } }), { rows: 70 }, 'subgroup-matrix');
+  });
+  it('presplit: f16 weights, accumulate, in parts', async () => {
     await check(sg({ n: 130, k: 101, wDtype: 'f16' }), { rows: 33 }, 'subgroup-matrix');
+    await check(sg({ n: 129, k: 96, wDtype: 'f16' }), { rows: 20 }, 'subgroup-matrix');
     await check(sg({ n: 129, k: 96, wDtype: 'bf16', accumulate: true }), { rows: 40 }, 'subgroup-matrix');
     await check(sg({ n: 129, k: 96, wDtype: 'bf16' }), { rows: 17, parts: 3 }, 'subgroup-matrix');
   });
-  it('swiglu', async () => {
+  it('presplit: swiglu, ragged and word-aligned k', async () => {
     await check(sg({ n: 70, k: 130, wDtype: 'bf16', swiglu: true }), { rows: 37 }, 'subgroup-matrix');
+    await check(sg({ n: 70, k: 128, wDtype: 'bf16', swiglu: true }), { rows: 19 }, 'subgroup-matrix');
   });
-  it('a Qwen3 shape: [48, 1024]·[96 of 3072, 1024]ᵀ', async () => {
+  it('presplit: a Qwen3 shape: [48, 1024]·[96 of 3072, 1024]ᵀ', async () => {
     await check(sg({ n: 96, k: 1024, wDtype: 'bf16' }), { rows: 48 }, 'subgroup-matrix');
   });
-  it('activations beyond f16 range (±1e6, 3e38) and far below it (1e-30), scaled per row', async () => {
+  it('inline (the first kernel): bf16 ragged, f16 odd k, swiglu, accumulate', async () => {
+    const inline = (o: Omit<GemmOptions, 'path'>) => sg({ ...o, subgroupMatrixTile: { variant: 'inline', ...o.subgroupMatrixTile } });
+    await check(inline({ n: 130, k: 100, wDtype: 'bf16', subgroupMatrixTile: { sgM: 1, sgN: 2, tm: 2, tn: 2 } }), { rows: 70 }, 'subgroup-matrix');
+    await check(inline({ n: 130, k: 101, wDtype: 'f16' }), { rows: 33 }, 'subgroup-matrix');
+    await check(inline({ n: 70, k: 130, wDtype: 'bf16', swiglu: true }), { rows: 37 }, 'subgroup-matrix');
+    await check(inline({ n: 129, k: 96, wDtype: 'bf16', accumulate: true }), { rows: 40 }, 'subgroup-matrix');
+  });
+  it('activations beyond f16 range (±1e6, 3e38) and far below it (1e-30), scaled per row (presplit and inline)', async () => {
     const [rows, n, k] = [8, 40, 100];
     const x = randomRows(rng, rows, k);
     for (let i = 0; i < k; i++) {
@@ -139,7 +174,9 @@ describe('subgroup-matrix path, builtins emulated', () => {
       x[3 * k + i] = (rng.next() < 0.5 ? -1 : 1) * rng.uniform(1e37, 3e38);
       x[4 * k + i] = rng.normal() * (i % 7 === 0 ? 7e4 : 1e-3); // one row mixing both ends
     }
-    await check(sg({ n, k, wDtype: 'bf16' }), { rows, x, w: rng.normalArray(n * k, 1e-3) }, 'subgroup-matrix');
+    const w = rng.normalArray(n * k, 1e-3);
+    await check(sg({ n, k, wDtype: 'bf16' }), { rows, x, w }, 'subgroup-matrix');
+    await check(sg({ n, k, wDtype: 'bf16', subgroupMatrixTile: { variant: 'inline' } }), { rows, x, w }, 'subgroup-matrix');
   });
   it('weights all below f16 normals (1e-7) enter exactly through a power-of-two scale', async () => {
     const gemm = createGemm(ctx, sg({ n: 40, k: 64, wDtype: 'bf16' }));
@@ -152,8 +189,9 @@ describe('subgroup-matrix path, builtins emulated', () => {
     w[5] = 1e-12;
     await check(sg({ n: 40, k: 64, wDtype: 'bf16' }), { rows: 9, w }, 'fma');
     await check(sg({ n: 40, k: 64, wDtype: 'f32' }), { rows: 9 }, 'fma');
-    // f32 weights that happen to be f16 values take the tensor cores.
+    // f32 weights that happen to be f16 values take the tensor cores (word-aligned rows, and odd k).
     await check(sg({ n: 40, k: 64, wDtype: 'f32' }), { rows: 9, w: roundToDtype(rng.normalArray(40 * 64, 0.05), 'f16') }, 'subgroup-matrix');
+    await check(sg({ n: 40, k: 67, wDtype: 'f32' }), { rows: 9, w: roundToDtype(rng.normalArray(40 * 67, 0.05), 'f16') }, 'subgroup-matrix');
   });
   it('encode refuses weights that were never checked', async () => {
     const gemm = createGemm(ctx, sg({ n: 8, k: 8, wDtype: 'bf16' }));
@@ -204,5 +242,9 @@ describe('path selection and the weight-range decision', () => {
     expect(() => createGemm(ctx, { n: 0, k: 8, wDtype: 'bf16' })).toThrow(/n must be a positive integer/);
     expect(() => createGemm(ctx, { n: 8, k: 8, wDtype: 'u8' as never })).toThrow(/wDtype/);
     expect(() => createGemm(ctx, { n: 8, k: 8, wDtype: 'bf16', fmaTile: { bm: 64, tm: 2 } })).toThrow(/fmaTile/);
+    const emulated = { path: 'subgroup-matrix', emulateSubgroupMatrix: true } as const;
+    expect(() => createGemm(ctx, { n: 8, k: 8, wDtype: 'bf16', ...emulated, subgroupMatrixTile: { bk: 48 } })).toThrow(/bk must be 16, 32 or 64/);
+    expect(() => createGemm(ctx, { n: 8, k: 8, wDtype: 'bf16', ...emulated, subgroupMatrixTile: { variant: 'x' as never } })).toThrow(/variant/);
+    expect(() => createGemm(ctx, { n: 8, k: 8, wDtype: 'bf16', ...emulated, subgroupMatrixTile: { variant: 'inline', splitK: 2 } })).toThrow(/splitK/);
   });
 });

@@ -5,17 +5,25 @@ import {
   dtypeBytes,
   dtypeWgsl,
   wgslDtypeCode,
+  type DispatchMeta,
   type DispatchTarget,
   type GpuContext,
   type RowPart,
   type Tensor,
 } from '@qwen3-webgpu/tensor';
 import common from './gemm-common.wgsl';
-import sgSource from './gemm-subgroup-matrix.wgsl';
+import sgF16wSource from './gemm-subgroup-matrix-f16w.wgsl';
+import sgPresplitSource from './gemm-subgroup-matrix-presplit.wgsl';
+import sgInlineSource from './gemm-subgroup-matrix.wgsl';
 import fmaSource from './gemm.wgsl';
 import rowScaleSource from './row-scale.wgsl';
 import sgEmulated from './subgroup-matrix-emulated.wgsl';
+import unscaleSource from './gemm-unscale.wgsl';
+import splitKReduceSource from './split-k-reduce.wgsl';
+import sgEpilogue from './subgroup-matrix-epilogue.wgsl';
 import sgNative from './subgroup-matrix.wgsl';
+import wF16Source from './w-f16.wgsl';
+import xSplitSource from './x-split.wgsl';
 import { checkWeightRanges, knownWeightRange, type WeightRange } from './weight-range.ts';
 
 export type GemmDtype = 'bf16' | 'f16' | 'f32';
@@ -31,12 +39,31 @@ export interface FmaTile {
   tn: number;
 }
 
+/**
+ * Which tensor-core kernel: 'presplit' (gemm-subgroup-matrix-presplit.wgsl) splits x into f16 hi/lo fragments once
+ * per call and loads them straight from storage, W goes through double-buffered workgroup memory with one barrier
+ * per k step; 'inline' (gemm-subgroup-matrix.wgsl, the first kernel) splits x in every column tile; 'f16w'
+ * (gemm-subgroup-matrix-f16w.wgsl) also converts W to f16 fragments once per call (a pass over W and a scratch its
+ * size), so its main loop has no workgroup memory and no barriers.
+ */
+export type SubgroupMatrixVariant = 'presplit' | 'inline' | 'f16w';
+
 /** Subgroup-matrix kernel tile: sgM × sgN subgroups per workgroup, each tm × tn 16 × 16 accumulators. */
 export interface SubgroupMatrixTile {
+  variant: SubgroupMatrixVariant;
   sgM: number;
   sgN: number;
   tm: number;
   tn: number;
+  /** k step: 16, 32 or 64 ('presplit'; 'inline' always steps 32). */
+  bk: number;
+  /** 'presplit': load the left fragments one k step ahead into registers (else right before their MMAs). */
+  prefetchA: boolean;
+  /**
+   * 'presplit': split k over this many workgroups per output tile (more workgroups where n is small, e.g. [512, 1024]
+   * outputs); their raw sums go through a scratch buffer and one more small pass adds them. 1: no split.
+   */
+  splitK: number;
 }
 
 export interface GemmOptions {
@@ -103,12 +130,33 @@ export interface Gemm {
 const gemmUniforms = defineUniforms({ rows: 'u32', n: 'u32', k: 'u32', y_stride: 'u32', col0: 'u32', w_scale: 'f32', w2_scale: 'f32' });
 const rowScaleKernel = defineKernel({
   label: 'gemm row scale',
-  code: rowScaleSource,
-  bindings: { x: 'read', row_exp: 'read_write' },
+  code: `${rowScaleSource}\n${xSplitSource}`,
+  bindings: { x: 'read', row_exp: 'read_write', xs: 'read_write' },
   uniforms: defineUniforms({ rows: 'u32', k: 'u32' }),
 });
 
+const splitKReduceKernel = defineKernel({
+  label: 'gemm split-k reduce',
+  code: `${dtypeWgsl}\n${common}\n${unscaleSource}\n${splitKReduceSource}`,
+  bindings: { w: 'read', w2: 'read', y: 'read_write', row_exp: 'read', part: 'read' },
+  uniforms: gemmUniforms,
+});
+
+const wF16Kernel = defineKernel({
+  label: 'gemm W to f16 fragments',
+  code: `${dtypeWgsl}\n${common}\n${wF16Source}`,
+  bindings: { w: 'read', w2: 'read', wf: 'read_write', y: 'read_write' },
+  uniforms: gemmUniforms,
+});
+
 const DEFAULT_FMA: FmaTile = { bm: 64, bn: 64, bk: 16, tm: 4, tn: 4 };
+/**
+ * 64 × 64 tiles of 2 × 2 subgroups (2 × 2 accumulators each): at 512 rows that is 128 workgroups for n = 1024 and
+ * 384–512 for n = 3072–4096, about one to four per SM of an H200 (132); larger tiles leave SMs idle at n = 1024.
+ */
+const DEFAULT_SG: SubgroupMatrixTile = { variant: 'presplit', sgM: 2, sgN: 2, tm: 1, tn: 1, bk: 32, prefetchA: true, splitK: 1 };
+/** Columns of the pre-split x are padded to a multiple of this (row-scale.wgsl's kt_count); every bk divides it. */
+const XS_K_ALIGN = 64;
 
 function checkFmaTile(ft: FmaTile, limits: GPUSupportedLimits): void {
   for (const key of ['bm', 'bn', 'bk', 'tm', 'tn'] as const) positiveInt(`fmaTile.${key}`, ft[key]);
@@ -188,36 +236,76 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
   if (wanted === 'subgroup-matrix' && support.reason) throw new Error(`gemm: the subgroup-matrix path is not available here: ${support.reason}`);
   const path: GemmPath = wanted === 'fma' || support.reason ? 'fma' : 'subgroup-matrix';
   const pathReason = wanted === 'fma' ? 'fma requested' : support.reason;
-  let sg: { kernel: ReturnType<ReturnType<typeof defineSg>['compile']>; tile: SubgroupMatrixTile; bm: number; bn: number } | undefined;
+  let sg: { kernel: SgKernel; tile: SubgroupMatrixTile; bm: number; bn: number } | undefined;
   let rowScale: ReturnType<typeof rowScaleKernel.compile> | undefined;
+  let reduce: ReturnType<typeof splitKReduceKernel.compile> | undefined;
+  let toF16: ReturnType<typeof wF16Kernel.compile>[] | undefined;
   if (path === 'subgroup-matrix') {
-    const tile: SubgroupMatrixTile = { sgM: 2, sgN: 2, tm: 2, tn: !swiglu && n >= 4096 ? 4 : 2, ...options.subgroupMatrixTile };
-    for (const key of ['sgM', 'sgN', 'tm', 'tn'] as const) positiveInt(`subgroupMatrixTile.${key}`, tile[key]);
+    const requested = options.subgroupMatrixTile ?? {};
+    const inlineDefaults = { sgM: 2, sgN: 2, tm: 2, tn: !swiglu && n >= 4096 ? 4 : 2, bk: 32, prefetchA: false, splitK: 1 };
+    const tile: SubgroupMatrixTile = requested.variant === 'inline' ? { variant: 'inline', ...inlineDefaults, ...requested } : { ...DEFAULT_SG, ...requested };
+    if (tile.variant !== 'presplit' && tile.variant !== 'inline' && tile.variant !== 'f16w')
+      throw new TypeError(`gemm: subgroupMatrixTile.variant must be 'presplit', 'inline' or 'f16w', got ${String(tile.variant)}`);
+    for (const key of ['sgM', 'sgN', 'tm', 'tn', 'bk', 'splitK'] as const) positiveInt(`subgroupMatrixTile.${key}`, tile[key]);
+    if (tile.variant !== 'presplit' && tile.splitK !== 1) throw new RangeError(`gemm: subgroupMatrixTile.splitK needs the presplit variant`);
+    if (tile.variant === 'inline' ? tile.bk !== 32 : ![16, 32, 64].includes(tile.bk))
+      throw new RangeError(`gemm: subgroupMatrixTile.bk must be 16, 32 or 64 (presplit) or 32 (inline), got ${tile.bk}`);
     const bm = tile.sgM * tile.tm * 16;
     const bn = tile.sgN * tile.tn * 16;
     const threads = tile.sgM * tile.sgN * support.subgroupSize;
-    const AS = 40; // row stride of the f16 tiles (gemm-subgroup-matrix.wgsl)
-    const shared = (2 * bm * AS + 2 * bn * AS) * 2 + bm * 4 + tile.sgM * tile.sgN * 512 * 4;
+    const shared = sgSharedBytes(tile, swiglu);
     if (threads > limits.maxComputeInvocationsPerWorkgroup || shared > limits.maxComputeWorkgroupStorageSize) {
       throw new RangeError(
         `gemm: subgroupMatrixTile ${JSON.stringify(tile)} needs ${threads} invocations and ${shared} B of workgroup memory; this adapter allows ${limits.maxComputeInvocationsPerWorkgroup} and ${limits.maxComputeWorkgroupStorageSize}`,
       );
     }
-    sg = { kernel: sgKernel(tile, support.subgroupSize, emulate).compile(ctx, constants), tile, bm, bn };
-    rowScale = rowScaleKernel.compile(ctx);
+    const sgConstants = tile.variant === 'presplit' ? { ...constants, W_VEC: k % (wDtype === 'f32' ? 4 : 8) === 0 ? 1 : 0 } : constants;
+    sg = { kernel: compileSg(ctx, tile, support.subgroupSize, swiglu, emulate, sgConstants), tile, bm, bn };
+    rowScale = rowScaleKernel.compile(ctx, { SPLIT: tile.variant === 'inline' ? 0 : 1 });
+    if (tile.variant === 'f16w') {
+      toF16 = [wF16Kernel.compile(ctx, { W_DTYPE: constants.W_DTYPE, SECOND: 0 }), wF16Kernel.compile(ctx, { W_DTYPE: constants.W_DTYPE, SECOND: 1 })];
+    }
+    if (tile.splitK > 1) reduce = splitKReduceKernel.compile(ctx, { ...constants, SPLIT_K: tile.splitK });
   }
 
-  // Per-row exponents of x (subgroup-matrix path): grown on demand, old ones kept until destroy() since a pass
-  // recorded earlier may still use them.
+  // Per-row exponents of x and (presplit) its f16 fragments: grown on demand, old ones kept until destroy() since a
+  // pass recorded earlier may still use them.
   const scratch: Tensor[] = [];
-  const rowExp = (rows: number): Tensor => {
-    const last = scratch[scratch.length - 1];
-    if (last && last.numel >= rows) return last;
+  const grow = (list: Tensor[], elements: number, label: string): Tensor => {
+    const last = list[list.length - 1];
+    if (last && last.numel >= elements) return last;
     let cap = 1024;
-    while (cap < rows) cap *= 2;
-    const t = createTensor(ctx, [cap], 'i32', { label: 'gemm row exponents' });
+    while (cap < elements) cap *= 2;
+    const t = createTensor(ctx, [cap], 'u32', { label });
+    list.push(t);
     scratch.push(t);
     return t;
+  };
+  const exps: Tensor[] = [];
+  const splits: Tensor[] = [];
+  const partials: Tensor[] = [];
+  const converted: [Tensor[], Tensor[]] = [[], []];
+  // W (second: W2) as f16 fragments for the f16w kernel: [ceil(rows / bn) · bn / 16][kt][16][16], one u32 per pair.
+  const toFragments = (pass: DispatchTarget, part: RowPart, second: Tensor, y: Tensor, params: Parameters<typeof gemmUniforms.pack>[0], which: 0 | 1) => {
+    const words = (Math.ceil(part.rowCount / sg!.bn) * sg!.bn * Math.ceil(k / XS_K_ALIGN) * XS_K_ALIGN) / 2;
+    if (words * 4 > limits.maxStorageBufferBindingSize) {
+      throw new RangeError(`gemm: W [${part.rowCount}, ${k}] as f16 fragments exceeds one binding; use the presplit variant`);
+    }
+    const wf = grow(converted[which], words, 'gemm W as f16');
+    const filled = (Math.ceil(part.rowCount / 16) * 16 * (Math.ceil(k / XS_K_ALIGN) * XS_K_ALIGN)) / 2;
+    toF16![which]!.encode(pass, { w: part.tensor, w2: second, wf, y }, params, Math.ceil(filled / 256));
+    return wf;
+  };
+  const rowExp = (rows: number) => grow(exps, rows, 'gemm row exponents');
+  // xs: [ceil(rows / bm) · bm / 16][kt][hi, lo][16][16] f16 = 2 halves (one u32) per element of x, padded.
+  const splitX = (rows: number) => {
+    const words = Math.ceil(rows / sg!.bm) * sg!.bm * Math.ceil(k / XS_K_ALIGN) * XS_K_ALIGN;
+    if (words * 4 > limits.maxStorageBufferBindingSize) {
+      throw new RangeError(
+        `gemm: the split of x [${rows}, ${k}] (${words * 4} B) exceeds one binding (${limits.maxStorageBufferBindingSize} B); encode fewer rows at a time`,
+      );
+    }
+    return grow(splits, words, 'gemm split x');
   };
 
   const partsOf = (w: Tensor | RowPart[]): RowPart[] => (Array.isArray(w) ? w : [{ rowStart: 0, rowCount: w.shape[0] ?? 0, tensor: w }]);
@@ -271,7 +359,7 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
       const ran: GemmPath[] = [];
       if (rows === 0) return ran;
 
-      let scaled: Tensor | undefined;
+      let scaled: { exps: Tensor; xs: Tensor } | undefined;
       for (const part of parts) {
         const second = w2 ?? part.tensor;
         let range: WeightRange | undefined;
@@ -287,17 +375,31 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
         const base = { rows, n: part.rowCount, k, y_stride: n, col0: part.rowStart };
         if (sg && range!.exact && range2!.exact) {
           if (!scaled) {
-            scaled = rowExp(rows);
-            rowScale!.encode(pass, { x, row_exp: scaled }, { rows, k }, rows, { tag: `${tag} row scale`, bytes: rows * k * 4 });
+            // The inline kernel splits x itself: the row-scale pass only writes exponents, xs is a placeholder.
+            scaled = { exps: rowExp(rows), xs: sg.tile.variant === 'inline' ? grow(splits, 1, 'gemm split x (unused)') : splitX(rows) };
+            rowScale!.encode(pass, { x, row_exp: scaled.exps, xs: scaled.xs }, { rows, k }, rows, { tag: `${tag} split x`, bytes: rows * k * 8 });
           }
-          const groups = Math.ceil(rows / sg.bm) * Math.ceil(part.rowCount / sg.bn);
-          sg.kernel.encode(
-            pass,
-            { x, w: part.tensor, w2: second, y, row_exp: scaled },
-            { ...base, w_scale: 2 ** range!.scaleLog2, w2_scale: 2 ** range2!.scaleLog2 },
-            groups,
-            { tag, bytes: bytes(part.rowCount) },
-          );
+          const groups = Math.ceil(rows / sg.bm) * Math.ceil(part.rowCount / sg.bn) * sg.tile.splitK;
+          const params = { ...base, w_scale: 2 ** range!.scaleLog2, w2_scale: 2 ** range2!.scaleLog2 };
+          // part: [splitK][rows][n][gate, up] f32 raw sums (a placeholder without a k-split).
+          const sums = grow(partials, reduce ? sg.tile.splitK * rows * part.rowCount * (swiglu ? 2 : 1) : 1, 'gemm split-k sums');
+          if (sums.bindingSize > limits.maxStorageBufferBindingSize) {
+            throw new RangeError(
+              `gemm: the split-k sums of [${rows}, ${part.rowCount}] exceed one binding (${limits.maxStorageBufferBindingSize} B); encode fewer rows at a time`,
+            );
+          }
+          const ws = toF16 ? toFragments(pass, part, second, y, params, 0) : part.tensor;
+          const ws2 = toF16 && swiglu ? toFragments(pass, part, second, y, params, 1) : ws;
+          sg.kernel(pass, { x, xs: scaled.xs, w: part.tensor, w2: second, y, row_exp: scaled.exps, part: sums, ws, ws2 }, params, groups, {
+            tag,
+            bytes: bytes(part.rowCount),
+          });
+          if (reduce) {
+            reduce.encode(pass, { w: part.tensor, w2: second, y, row_exp: scaled.exps, part: sums }, params, Math.ceil((rows * part.rowCount) / 256), {
+              tag: `${tag} split-k sum`,
+              bytes: sums.byteLength + rows * part.rowCount * 4,
+            });
+          }
           ran.push('subgroup-matrix');
         } else {
           const groups = Math.ceil(rows / ft.bm) * Math.ceil(part.rowCount / ft.bn);
@@ -313,22 +415,87 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
   };
 }
 
-const sgKernelCache = new Map<string, ReturnType<typeof defineSg>>();
-/** Like fmaKernel: one tensor-core kernel per tile, subgroup size and emulation for the whole process. */
-function sgKernel(tile: SubgroupMatrixTile, subgroupSize: number, emulate: boolean) {
-  const key = `${tile.sgM}x${tile.sgN}/${tile.tm}x${tile.tn}/${subgroupSize}/${emulate}`;
-  let kernel = sgKernelCache.get(key);
-  if (!kernel) sgKernelCache.set(key, (kernel = defineSg(tile, subgroupSize, emulate)));
-  return kernel;
+type SgBindings = Record<'x' | 'xs' | 'w' | 'w2' | 'y' | 'row_exp' | 'part' | 'ws' | 'ws2', Tensor>;
+type SgKernel = (target: DispatchTarget, bindings: SgBindings, params: Parameters<typeof gemmUniforms.pack>[0], groups: number, meta?: DispatchMeta) => void;
+
+/** Workgroup memory of a subgroup-matrix tile, as the WGSL declares it (bytes). */
+function sgSharedBytes(tile: SubgroupMatrixTile, swiglu: boolean): number {
+  const bm = tile.sgM * tile.tm * 16;
+  const bn = tile.sgN * tile.tn * 16;
+  const nsg = tile.sgM * tile.sgN;
+  if (tile.variant === 'inline') {
+    const as = 40; // gemm-subgroup-matrix.wgsl: BK + 8
+    return (2 * bm * as + 2 * bn * as) * 2 + bm * 4 + nsg * 512 * 4;
+  }
+  if (tile.variant === 'f16w') return nsg * (swiglu ? 512 : 256) * 4;
+  const ws = 2 * bn * (tile.bk + 8); // gemm-subgroup-matrix-presplit.wgsl: WS_LEN
+  return (ws + (swiglu ? ws : 16 * (tile.bk + 8))) * 2 + nsg * (swiglu ? 512 : 256) * 4;
 }
 
-function defineSg(tile: SubgroupMatrixTile, subgroupSize: number, emulate: boolean) {
-  const header = `const SG_M: u32 = ${tile.sgM}u;\nconst SG_N: u32 = ${tile.sgN}u;\nconst TM: u32 = ${tile.tm}u;\nconst TN: u32 = ${tile.tn}u;\nconst SUBGROUP: u32 = ${subgroupSize}u;`;
-  return defineKernel({
-    label: `gemm subgroup-matrix${emulate ? ' (emulated)' : ''} ${tile.sgM}x${tile.sgN}/${tile.tm}x${tile.tn}`,
-    // The prelude opens the module: `enable` directives must come first.
-    code: `${emulate ? sgEmulated : sgNative}\n${header}\n${dtypeWgsl}\n${common}\n${sgSource}`,
-    bindings: { x: 'read', w: 'read', w2: 'read', y: 'read_write', row_exp: 'read' },
+// Kernels by module text (tile, subgroup size, swiglu, emulation): handles of one shape share one pipeline.
+const sgKernels = new Map<string, ReturnType<typeof definePresplit> | ReturnType<typeof defineInline> | ReturnType<typeof defineF16w>>();
+
+function sgModule(tile: SubgroupMatrixTile, subgroupSize: number, swiglu: boolean, emulate: boolean): string {
+  const header = [
+    `const SG_M: u32 = ${tile.sgM}u;`,
+    `const SG_N: u32 = ${tile.sgN}u;`,
+    `const TM: u32 = ${tile.tm}u;`,
+    `const TN: u32 = ${tile.tn}u;`,
+    `const SUBGROUP: u32 = ${subgroupSize}u;`,
+    ...(tile.variant === 'presplit'
+      ? [
+          `const BK: u32 = ${tile.bk}u;`,
+          `const PAIRED: bool = ${swiglu};`,
+          `const PREFETCH_A: bool = ${tile.prefetchA === true};`,
+          `const SPLIT_K: u32 = ${tile.splitK}u;`,
+        ]
+      : tile.variant === 'f16w'
+        ? [`const PAIRED: bool = ${swiglu};`]
+        : []),
+  ].join('\n');
+  const body = tile.variant === 'presplit' ? sgPresplitSource : tile.variant === 'f16w' ? sgF16wSource : `${xSplitSource}\n${sgInlineSource}`;
+  // The prelude opens the module: `enable` directives must come first.
+  return `${emulate ? sgEmulated : sgNative}\n${header}\n${dtypeWgsl}\n${common}\n${unscaleSource}\n${sgEpilogue}\n${body}`;
+}
+
+const definePresplit = (label: string, code: string) =>
+  defineKernel({ label, code, bindings: { xs: 'read', w: 'read', w2: 'read', y: 'read_write', row_exp: 'read', part: 'read_write' }, uniforms: gemmUniforms });
+const defineF16w = (label: string, code: string) =>
+  defineKernel({
+    label,
+    code,
+    bindings: { xs: 'read', w: 'read', w2: 'read', ws: 'read', ws2: 'read', y: 'read_write', row_exp: 'read' },
     uniforms: gemmUniforms,
   });
+const defineInline = (label: string, code: string) =>
+  defineKernel({ label, code, bindings: { x: 'read', w: 'read', w2: 'read', y: 'read_write', row_exp: 'read' }, uniforms: gemmUniforms });
+
+function compileSg(
+  ctx: GpuContext,
+  tile: SubgroupMatrixTile,
+  subgroupSize: number,
+  swiglu: boolean,
+  emulate: boolean,
+  constants: Record<string, number>,
+): SgKernel {
+  const code = sgModule(tile, subgroupSize, swiglu, emulate);
+  const label = `gemm subgroup-matrix ${tile.variant}${emulate ? ' (emulated)' : ''} ${tile.sgM}x${tile.sgN}/${tile.tm}x${tile.tn}/${tile.bk}${tile.prefetchA ? ' prefetch' : ''}${tile.splitK > 1 ? ` split-k ${tile.splitK}` : ''}`;
+  if (tile.variant === 'presplit') {
+    let kernel = sgKernels.get(code) as ReturnType<typeof definePresplit> | undefined;
+    if (!kernel) sgKernels.set(code, (kernel = definePresplit(label, code)));
+    const compiled = kernel.compile(ctx, constants);
+    return (target, b, params, groups, meta) =>
+      compiled.encode(target, { xs: b.xs, w: b.w, w2: b.w2, y: b.y, row_exp: b.row_exp, part: b.part }, params, groups, meta);
+  }
+  if (tile.variant === 'f16w') {
+    let kernel = sgKernels.get(code) as ReturnType<typeof defineF16w> | undefined;
+    if (!kernel) sgKernels.set(code, (kernel = defineF16w(label, code)));
+    const compiled = kernel.compile(ctx, constants);
+    return (target, b, params, groups, meta) =>
+      compiled.encode(target, { xs: b.xs, w: b.w, w2: b.w2, ws: b.ws, ws2: b.ws2, y: b.y, row_exp: b.row_exp }, params, groups, meta);
+  }
+  let kernel = sgKernels.get(code) as ReturnType<typeof defineInline> | undefined;
+  if (!kernel) sgKernels.set(code, (kernel = defineInline(label, code)));
+  const compiled = kernel.compile(ctx, constants);
+  return (target, b, params, groups, meta) => compiled.encode(target, { x: b.x, w: b.w, w2: b.w2, y: b.y, row_exp: b.row_exp }, params, groups, meta);
 }

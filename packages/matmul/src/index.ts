@@ -1,5 +1,5 @@
 export { createGemm, subgroupMatrixSupport } from './gemm.ts';
-export type { FmaTile, Gemm, GemmArgs, GemmDtype, GemmOptions, GemmPath, SubgroupMatrixTile } from './gemm.ts';
+export type { FmaTile, Gemm, GemmArgs, GemmDtype, GemmOptions, GemmPath, SubgroupMatrixTile, SubgroupMatrixVariant } from './gemm.ts';
 export { checkWeightRange, checkWeightRanges } from './weight-range.ts';
 export type { WeightRange } from './weight-range.ts';
 export { gemmReference } from './reference.ts';

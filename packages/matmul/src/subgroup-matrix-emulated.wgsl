@@ -12,21 +12,12 @@ fn mat_zero() -> MatResult {
   return MatResult();
 }
 
-fn load_left_hi(offset: u32) -> MatLeft {
+// Row-major: entry [r, c] at offset + r · XS_STRIDE + c (xs is workgroup memory or storage, as in the kernel).
+fn load_left(offset: u32) -> MatLeft {
   var m: MatLeft;
   for (var r = 0u; r < 16u; r++) {
     for (var c = 0u; c < 16u; c++) {
-      m[r * 16u + c] = xs_hi[offset + r * AS + c];
-    }
-  }
-  return m;
-}
-
-fn load_left_lo(offset: u32) -> MatLeft {
-  var m: MatLeft;
-  for (var r = 0u; r < 16u; r++) {
-    for (var c = 0u; c < 16u; c++) {
-      m[r * 16u + c] = xs_lo[offset + r * AS + c];
+      m[r * 16u + c] = xs[offset + r * XS_STRIDE + c];
     }
   }
   return m;

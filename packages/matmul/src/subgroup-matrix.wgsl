@@ -16,13 +16,10 @@ fn mat_zero() -> MatResult {
   return MatResult();
 }
 
-// 16 × 16 block of xs_hi / xs_lo at `offset`, rows AS elements apart.
-fn load_left_hi(offset: u32) -> MatLeft {
-  return subgroupMatrixLoad<MatLeft, row_major>(&xs_hi, offset, AS);
-}
-
-fn load_left_lo(offset: u32) -> MatLeft {
-  return subgroupMatrixLoad<MatLeft, row_major>(&xs_lo, offset, AS);
+// 16 × 16 block of split x (hi or lo) at `offset` of xs, rows XS_STRIDE elements apart: a workgroup tile in the
+// inline kernel, the pre-split storage array (16 × 16 fragments) in the presplit one.
+fn load_left(offset: u32) -> MatLeft {
+  return subgroupMatrixLoad<MatLeft, row_major>(&xs, offset, XS_STRIDE);
 }
 
 // 16 (k) × 16 (c) block of Wᵀ: ws holds W's rows [c][kk], i.e. Wᵀ column-major with columns AS elements apart.
