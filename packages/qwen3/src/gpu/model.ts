@@ -131,24 +131,41 @@ export class Qwen3Model {
    * positions pos0 …; leaves the normalized rows in act.a. Returns the setter of pos0 for a recorded step.
    */
   encode(target: DispatchTarget, seq: number, pos0: number, normRows: 'all' | 'last' | 'none', ids: Tensor = this.ids): SetPosition {
-    const { ctx, act } = this;
-    const h = this.config.hiddenSize;
-    // Whole vec4s: rounded up past seq·h into rows the readback ignores (maxRows·h is a multiple of 4).
-    const keep = (slot: number) => {
-      if (this.hidden) encodeCopyWords(ctx, target, act.x, this.hidden.rows(slot, 1).view([this.maxRows * h]), Math.ceil((seq * h) / 4) * 4);
-    };
-    this.embedding.encode(target, { ids, out: act.x, seq });
-    keep(0);
-    const setters = this.layers.map((layer, l) => {
-      const at = layer.encode(target, act, seq, pos0);
-      keep(l + 1);
-      return at;
-    });
-    if (normRows === 'all') this.norm.encode(target, { x: act.x, w: this.weights.norm.tensor, y: act.a, rows: seq });
-    if (normRows === 'last') this.norm.encode(target, { x: act.x.rows(seq - 1, 1), w: this.weights.norm.tensor, y: act.a, rows: 1 });
+    const setters = this.stages(seq, pos0, normRows, ids).flatMap((stage) => stage(target) ?? []);
     return (p) => {
       for (const at of setters) at(p);
     };
+  }
+
+  /**
+   * The same work as encode() as stages in order — embedding, each decoder layer, final norm — each encoding into a
+   * target of the caller's choice (prefill spreads them over several submits so the GPU starts while the host
+   * encodes the rest); a stage returns its position setter, if it has one.
+   */
+  stages(seq: number, pos0: number, normRows: 'all' | 'last' | 'none', ids: Tensor = this.ids): ((target: DispatchTarget) => SetPosition | undefined)[] {
+    const { ctx, act } = this;
+    const h = this.config.hiddenSize;
+    // Whole vec4s: rounded up past seq·h into rows the readback ignores (maxRows·h is a multiple of 4).
+    const keep = (target: DispatchTarget, slot: number) => {
+      if (this.hidden) encodeCopyWords(ctx, target, act.x, this.hidden.rows(slot, 1).view([this.maxRows * h]), Math.ceil((seq * h) / 4) * 4);
+    };
+    return [
+      (target) => {
+        this.embedding.encode(target, { ids, out: act.x, seq });
+        keep(target, 0);
+        return undefined;
+      },
+      ...this.layers.map((layer, l) => (target: DispatchTarget) => {
+        const at = layer.encode(target, act, seq, pos0);
+        keep(target, l + 1);
+        return at;
+      }),
+      (target) => {
+        if (normRows === 'all') this.norm.encode(target, { x: act.x, w: this.weights.norm.tensor, y: act.a, rows: seq });
+        if (normRows === 'last') this.norm.encode(target, { x: act.x.rows(seq - 1, 1), w: this.weights.norm.tensor, y: act.a, rows: 1 });
+        return undefined;
+      },
+    ];
   }
 
   /** Checks every projection weight for the tensor-core GEMM once (nothing to do on other paths). */
@@ -169,6 +186,9 @@ export class Qwen3Model {
     for (const t of [this.ids, ...Object.values(this.act), ...this.#caches, ...(this.hidden ? [this.hidden] : [])]) t.destroy();
   }
 }
+
+/** Command buffers a pass of host ids is split into (see #step). */
+const PREFILL_SUBMITS = 4;
 
 /** A decode step recorded once and replayed at every position: fed by the id the previous step picked. */
 interface DecodeRecording {
@@ -498,21 +518,43 @@ export class Qwen3ForCausalLM implements TokenBackend {
   }
 
   /**
-   * One pass over host ids, then: the final norm on every row for forward()'s lm_head blocks ('all'), lm_head on the
-   * last row and sampling, or nothing ('none').
+   * Host ids through the model, then: the final norm on every row for forward()'s lm_head blocks ('all'), lm_head on
+   * the last row and sampling, or nothing ('none'). The work goes out in PREFILL_SUBMITS command buffers, each
+   * submitted as soon as it is encoded, so the GPU runs the first layers while the host encodes the rest; one pair of
+   * error scopes covers them all.
    */
   async #step(ids: readonly number[], head: 'all' | 'none' | { sampling: ResolvedSampling; u: number }): Promise<void> {
     const { ctx, model } = this;
+    const { device } = ctx;
     const seq = ids.length;
     const pos0 = this.length;
     writeTensor(model.ids, Uint32Array.from(ids));
-    await ctx.run((pass) => {
-      this.#markSeen.encode(pass, { ids: model.ids, seen: this.#seen, seq });
-      model.encode(pass, seq, pos0, head === 'all' ? 'all' : head === 'none' ? 'none' : 'last');
-      if (head === 'none' || head === 'all') return;
-      this.#lmHead.encode(pass, { x: model.act.a, w: this.weights.lmHead.parts, y: this.#logits, rows: 1 });
-      this.#sampler.encode(pass, { logits: this.#logits, seen: this.#seen, out: this.#token, rowOffset: 0, sampling: head.sampling, u: head.u });
-    }, 'qwen3 step');
+    const stages = model.stages(seq, pos0, head === 'all' ? 'all' : head === 'none' ? 'none' : 'last');
+    const per = Math.ceil(stages.length / PREFILL_SUBMITS);
+    const group = (i: number) => (pass: GPUComputePassEncoder) => {
+      if (i === 0) this.#markSeen.encode(pass, { ids: model.ids, seen: this.#seen, seq });
+      for (const stage of stages.slice(i * per, (i + 1) * per)) stage(pass);
+    };
+    const last = Math.ceil(stages.length / per) - 1;
+    device.pushErrorScope('validation');
+    device.pushErrorScope('out-of-memory');
+    let failure: unknown;
+    try {
+      for (let i = 0; i < last; i++) ctx.submit(group(i), 'qwen3 step');
+      await ctx.run((pass) => {
+        group(last)(pass);
+        if (head === 'none' || head === 'all') return;
+        this.#lmHead.encode(pass, { x: model.act.a, w: this.weights.lmHead.parts, y: this.#logits, rows: 1 });
+        this.#sampler.encode(pass, { logits: this.#logits, seen: this.#seen, out: this.#token, rowOffset: 0, sampling: head.sampling, u: head.u });
+      }, 'qwen3 step');
+    } catch (err) {
+      failure = err;
+    }
+    const oom = await device.popErrorScope();
+    const validation = await device.popErrorScope();
+    const error = oom ?? validation;
+    if (failure) throw failure;
+    if (error) throw new Error(`GPU error in qwen3 step: ${error.message}`);
     this.length = pos0 + seq;
   }
 
