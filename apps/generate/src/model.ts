@@ -3,7 +3,8 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { hasTokenizer, loadCausalLM, samplingDefaults, type CausalLM, type SamplingOptions } from '@qwen3-webgpu/qwen3';
-import { createGpuContext, NoAdapterError, type GpuContext } from '@qwen3-webgpu/tensor';
+import { openCliGpuContext } from '@qwen3-webgpu/cli-kit/gpu';
+import { NoAdapterError, type GpuContext } from '@qwen3-webgpu/tensor';
 import { openCheckpoint, type Checkpoint } from '@qwen3-webgpu/weights';
 import type { CliOptions } from './args.ts';
 import { RuntimeError, UsageError } from '@qwen3-webgpu/cli-kit/errors';
@@ -59,7 +60,7 @@ export async function loadModel(
   let ctx: GpuContext | undefined;
   if (opts.backend !== 'cpu') {
     try {
-      ctx = await createGpuContext();
+      ctx = await openCliGpuContext();
     } catch (err) {
       if (!(err instanceof NoAdapterError)) throw err;
       if (opts.backend === 'webgpu') throw new RuntimeError(`--backend webgpu: ${err.message}`);

@@ -1,7 +1,7 @@
 // Our model on a prompt, as parity needs it: every layer's output and the logits over the prompt, and the greedy
 // continuation. Both backends (WebGPU, float64 CPU); a fault (CPU only) makes a deliberately wrong model.
 import { CpuQwen3Model, generate, loadCpuWeights, NonFiniteLogitsError, Qwen3ForCausalLM, type CpuModelFault } from '@qwen3-webgpu/qwen3';
-import { createGpuContext } from '@qwen3-webgpu/tensor';
+import { openCliGpuContext } from '@qwen3-webgpu/cli-kit/gpu';
 import { loadQwen3Weights, openCheckpoint, type Checkpoint } from '@qwen3-webgpu/weights';
 import { UsageError } from '@qwen3-webgpu/cli-kit/errors';
 
@@ -72,7 +72,7 @@ export async function runModel(dir: string, backend: Backend, promptIds: readonl
     };
   }
   if (fault) throw new UsageError('--fault is built into the CPU backend only: add --backend cpu');
-  const ctx = await createGpuContext();
+  const ctx = await openCliGpuContext();
   const weights = await loadQwen3Weights(ctx, checkpoint, { onWarning: warn });
   const lm = new Qwen3ForCausalLM(ctx, weights, { maxContext, hiddenStates: true });
   try {
