@@ -32,11 +32,13 @@ fi
 
 [[ -s /tmp/torch512.json ]] || step python3 tools/bench/qwen3_torch.py --model /tmp/synth-0.6b --prompt-len 512 --tokens 2 --check-tokens 1 > /tmp/torch512.json
 echo "HF transformers bf16, 512-token prompt: $(python3 -c "import json; t=json.load(open('/tmp/torch512.json')); print(f\"prefill {t['prefill_ms']:.1f} ms = {512/t['prefill_ms']*1000:.0f} tok/s\")")"
-for g in tiled fma; do
-  echo "#### --gemm $g"
-  step qnode .device/bench/generate.bench.mjs --dir /tmp/synth-0.6b --tokens "$TOKENS" --gemm $g --prefill "$PREFILL"
+# PATHS: which prefill paths to time (tiled = the old kernel, fma, tc = tensor cores); PROFILE=N adds the per-kernel
+# table of an N-token chunk.
+for p in ${PATHS:-tiled fma tc}; do
+  echo "#### prefill path $p"
+  args=(--gemm "$p")
+  [[ $p == tc ]] && args=(--gemm auto --tensor-cores)
+  step qnode .device/bench/generate.bench.mjs --dir /tmp/synth-0.6b --tokens "$TOKENS" "${args[@]}" --prefill "$PREFILL" ${PROFILE:+--profile-prefill "$PROFILE"}
 done
-echo "#### --gemm auto --tensor-cores"
-step qnode .device/bench/generate.bench.mjs --dir /tmp/synth-0.6b --tokens "$TOKENS" --gemm auto --tensor-cores --prefill "$PREFILL"
 if ((${#failed[@]})); then printf "FAILED: %s\n" "${failed[@]}"; exit 1; fi
 echo "all steps passed"
