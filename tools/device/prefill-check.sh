@@ -4,30 +4,15 @@
 # and 2,048 tokens to the first token through generate() on the old tiled kernel, the FMA GEMM and tensor cores,
 # each run also timing decode (no regression), with HF transformers' bf16 prefill of 512 tokens as the anchor.
 # Bundles are made here first:  bash tools/device/bundle.sh   then run there:  bash tools/device/prefill-check.sh
-set -uo pipefail
-failed=()
-step() { echo "== $*" >&2; "$@" || failed+=("$*"); }
-source .device/prelude.sh
-export PYTHONUNBUFFERED=1
-cp apps/generate/package.json /tmp/package.json
+source tools/device/common.sh
 TOKENS=${TOKENS:-256}
 PREFILL=${PREFILL:-512,2048}
 
-[[ -f /tmp/synth-0.6b/model.safetensors ]] || step qnode .device/synth/synth-checkpoint.mjs --out /tmp/synth-0.6b --seed 1
-parity() {
-  for g in tiny-random stress; do
-    step qnode .device/parity/main.mjs --model apps/parity/fixtures/$g --golden apps/parity/goldens/$g.golden.json
-    step qnode .device/parity/main.mjs --model apps/parity/fixtures/$g --compare-backends --golden apps/parity/goldens/$g.golden.json
-  done
-  step qnode .device/parity/main.mjs --model apps/generate/model --golden apps/parity/goldens/qwen3-tiny-stdlib.golden.json
-  step qnode .device/parity/main.mjs --model apps/generate/model --compare-backends --golden apps/parity/goldens/qwen3-tiny-stdlib.golden.json
-  step qnode .device/parity/main.mjs --model /tmp/synth-0.6b --golden apps/parity/goldens/qwen3-0.6b-synthetic.golden.json
-}
 if [[ ${SKIP_PARITY:-} != 1 ]]; then
-  echo "#### parity, prefill GEMM on the FMA kernel (Dawn's default features)"
-  parity
-  echo "#### parity, prefill GEMM on tensor cores (QWEN3_WEBGPU_TENSOR_CORES=1)"
-  QWEN3_WEBGPU_TENSOR_CORES=1 parity
+  echo "#### parity, prefill GEMM on the FMA kernel (QWEN3_WEBGPU_TENSOR_CORES=0)"
+  QWEN3_WEBGPU_TENSOR_CORES=0 parity_goldens
+  echo "#### parity, prefill GEMM on tensor cores (the CLIs' default)"
+  QWEN3_WEBGPU_TENSOR_CORES=1 parity_goldens
 fi
 
 [[ -s /tmp/torch512.json ]] || step python3 tools/bench/qwen3_torch.py --model /tmp/synth-0.6b --prompt-len 512 --tokens 2 --check-tokens 1 > /tmp/torch512.json
@@ -40,5 +25,4 @@ for p in ${PATHS:-tiled fma tc}; do
   [[ $p == tc ]] && args=(--gemm auto --tensor-cores)
   step qnode .device/bench/generate.bench.mjs --dir /tmp/synth-0.6b --tokens "$TOKENS" "${args[@]}" --prefill "$PREFILL" ${PROFILE:+--profile-prefill "$PROFILE"}
 done
-if ((${#failed[@]})); then printf "FAILED: %s\n" "${failed[@]}"; exit 1; fi
-echo "all steps passed"
+verdict
