@@ -20,6 +20,13 @@ override W_DTYPE: u32 = BF16;
 override ACCUMULATE: bool = false;
 override SWIGLU: bool = false;
 
+// Where workgroup `tile` (its index in the grid) puts its bm × bn block of y: (r0, c0). Consecutive workgroups walk
+// down the rows of one column tile, so a tile of W is read from memory about once; c0 ≥ n marks the tail of a 2-D grid.
+fn tile_origin(tile: u32, bm: u32, bn: u32) -> vec2<u32> {
+  let tiles_m = (params.rows + bm - 1u) / bm;
+  return vec2<u32>((tile % tiles_m) * bm, (tile / tiles_m) * bn);
+}
+
 // Elements (c, kk) and (c, kk + 1) of W (or W2 when `second`), widened to f32; zero outside [n, k].
 fn weight_pair(second: bool, c: u32, kk: u32) -> vec2<f32> {
   if (c >= params.n || kk >= params.k) {

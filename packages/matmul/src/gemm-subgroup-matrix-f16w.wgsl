@@ -30,11 +30,9 @@ var<workgroup> stage: array<f32, NSG * STAGE>;
 @compute @workgroup_size(THREADS)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  // Consecutive workgroups walk down the rows of one column tile (its W fragments stay in cache).
-  let tiles_m = (params.rows + BM - 1u) / BM;
-  let tile = wid.x + wid.y * nwg.x;
-  let r0 = (tile % tiles_m) * BM;
-  let c0 = (tile / tiles_m) * BN;
+  let origin = tile_origin(wid.x + wid.y * nwg.x, BM, BN);
+  let r0 = origin.x;
+  let c0 = origin.y;
   if (c0 >= params.n) {
     return; // the tail of a 2-D grid (uniform across the workgroup)
   }

@@ -150,18 +150,16 @@ fn load_step_a(a_row: u32, kt0: u32, kt_count: u32) -> array<MatLeft, A_REGS> {
 @compute @workgroup_size(THREADS)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  // Consecutive workgroups walk down the rows of one column tile, so a tile of W is read from memory about once;
-  // with SPLIT_K, slice ks of k comes after all tiles of slice ks − 1.
-  let tiles_m = (params.rows + BM - 1u) / BM;
-  let tiles = tiles_m * ((params.n + BN - 1u) / BN);
+  // With SPLIT_K, slice ks of k comes after all tiles of slice ks − 1.
+  let tiles = ((params.rows + BM - 1u) / BM) * ((params.n + BN - 1u) / BN);
   let linear = wid.x + wid.y * nwg.x;
   let ks = linear / tiles;
   if (ks >= SPLIT_K) {
     return; // the tail of a 2-D grid (uniform across the workgroup)
   }
-  let tile = linear % tiles;
-  let r0 = (tile % tiles_m) * BM;
-  let c0 = (tile / tiles_m) * BN;
+  let origin = tile_origin(linear % tiles, BM, BN);
+  let r0 = origin.x;
+  let c0 = origin.y;
   // Subgroup sg of the workgroup: invocations sg·SUBGROUP … (the adapter's subgroups are that size, gemm.ts checks).
   let sg = lid / SUBGROUP;
   let lane = lid % SUBGROUP;
