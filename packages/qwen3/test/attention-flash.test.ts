@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRng, createTensor, fillTensor, readFloat, reference, uploadTensor, type GpuContext } from '@qwen3-webgpu/tensor';
 import { openTestContext } from '@qwen3-webgpu/tensor/testing';
 import { createFlashAttention } from '../src/kernels/attention-flash.ts';
+import { attentionReference } from './attention-reference.ts';
 
 const rng = createRng();
 console.log(`attention-flash tests: seed ${rng.seed}`);
@@ -10,36 +11,6 @@ beforeAll(async () => {
   ctx = await openTestContext();
 });
 afterAll(() => ctx?.destroy());
-
-/** Causal GQA attention in float64: row t at position pos0 + t sees keys 0 … pos0 + t of kv head h / (nh / nkv). */
-function attentionReference(
-  q: Float32Array,
-  k: Float32Array,
-  v: Float32Array,
-  seq: number,
-  pos0: number,
-  nh: number,
-  nkv: number,
-  hd: number,
-  capacity: number,
-): Float64Array {
-  const want = new Float64Array(seq * nh * hd);
-  for (let t = 0; t < seq; t++) {
-    for (let h = 0; h < nh; h++) {
-      const g = Math.floor(h / (nh / nkv));
-      const n = pos0 + t + 1;
-      const s = new Float64Array(n);
-      for (let j = 0; j < n; j++) {
-        let d = 0;
-        for (let i = 0; i < hd; i++) d += q[(t * nh + h) * hd + i]! * k[(g * capacity + j) * hd + i]!;
-        s[j] = d / Math.sqrt(hd);
-      }
-      const p = reference.softmax(s, 1, n);
-      for (let j = 0; j < n; j++) for (let i = 0; i < hd; i++) want[(t * nh + h) * hd + i]! += p[j]! * v[(g * capacity + j) * hd + i]!;
-    }
-  }
-  return want;
-}
 
 describe('flash-attention prefill vs the float64 reference', () => {
   // [nh, nkv, hd, seq, pos0, q scale]: rows per kv head (seq · nh/nkv) not multiples of 64, keys not multiples of

@@ -14,6 +14,7 @@ import {
   type KernelLayout,
 } from '@qwen3-webgpu/tensor';
 import { openTestContext } from '@qwen3-webgpu/tensor/testing';
+import { attentionReference } from './attention-reference.ts';
 import { attentionScratchSize, createAttention, createEmbedding, createLinear, createSampler } from '../src/kernels/index.ts';
 import { resolveSampling, sampleToken } from '../src/sampling.ts';
 
@@ -153,21 +154,7 @@ describe.each(['gpu', 'cpu'] as const)('attention, %s layout', (layout) => {
       const q = rng.normalArray(seq * nh * hd);
       const k = rng.normalArray(nkv * capacity * hd);
       const v = rng.normalArray(nkv * capacity * hd);
-      const want = new Float64Array(seq * nh * hd);
-      for (let t = 0; t < seq; t++) {
-        for (let h = 0; h < nh; h++) {
-          const g = Math.floor(h / (nh / nkv));
-          const n = pos0 + t + 1;
-          const s = new Float64Array(n);
-          for (let j = 0; j < n; j++) {
-            let d = 0;
-            for (let i = 0; i < hd; i++) d += q[(t * nh + h) * hd + i]! * k[(g * capacity + j) * hd + i]!;
-            s[j] = d / Math.sqrt(hd);
-          }
-          const p = reference.softmax(s, 1, n);
-          for (let j = 0; j < n; j++) for (let i = 0; i < hd; i++) want[(t * nh + h) * hd + i]! += p[j]! * v[(g * capacity + j) * hd + i]!;
-        }
-      }
+      const want = attentionReference(q, k, v, seq, pos0, nh, nkv, hd, capacity);
       const qt = uploadTensor(ctx, [seq, nh, hd], 'f32', q);
       const kt = uploadTensor(ctx, [nkv, capacity, hd], 'f32', k);
       const vt = uploadTensor(ctx, [nkv, capacity, hd], 'f32', v);
