@@ -1,24 +1,34 @@
-// Flash-attention prefill (kernels/attention-flash.ts) against the model's current tiled prefill kernel
-// (createAttention's tiled prefill), Qwen3-0.6B heads (16 query / 8 kv, head_dim 128), prompts of 512 and 2048 tokens at position 0.
-// Checks first: flash vs float64 on sampled rows, and flash vs the current kernel on every row; then GPU times.
+// Flash-attention prefill (kernels/attention-flash.ts) with its keys walked whole by each workgroup against the key
+// splits (merged by attention-combine.wgsl), Qwen3-0.6B heads (16 query / 8 kv, head_dim 128), prompts given as
+// seq@pos0 (default: 512 tokens at 0, the 4th 512-token chunk of a 2,048-token prompt, 2,048 at 0).
+// Checks first: every variant vs float64 on sampled rows; then GPU times.
 // Bundle and run (repository root; ../shared/device/README.md):
-//   node tools/bundle.mjs packages/qwen3/bench/attention-flash.device.ts .device/attention
-//   source .device/prelude.sh && qnode .device/attention/attention-flash.device.mjs [--seq 512,2048]
+//   node tools/bundle.mjs packages/qwen3/bench/attention-flash.device.ts .device/flash
+//   source .device/prelude.sh && qnode .device/flash/attention-flash.device.mjs [--cases 512@0,512@1536]
 import { parseArgs } from 'node:util';
 import { createGpuContext, createRng, createTensor, readFloat, reference, timeGpu, uploadTensor } from '@qwen3-webgpu/tensor';
-import { createFlashAttention } from '../src/kernels/attention-flash.ts';
-import { createAttention } from '../src/kernels/index.ts';
+import { createFlashAttention, type FlashAttentionOptions } from '../src/kernels/attention-flash.ts';
 
-const { values } = parseArgs({ args: process.argv.slice(2).filter((a) => a !== '--'), options: { seq: { type: 'string', default: '512,2048' } } });
+const { values } = parseArgs({
+  args: process.argv.slice(2).filter((a) => a !== '--'),
+  options: { cases: { type: 'string', default: '512@0,512@1536,2048@0' } },
+});
 const [nh, nkv, hd] = [16, 8, 128];
 const ctx = await createGpuContext({ dawnFlags: ['disable-dawn-features=timestamp_quantization'] });
 console.log(`adapter: ${ctx.describe()}`);
 const rng = createRng(99);
-const flash = createFlashAttention(ctx, { numHeads: nh, numKvHeads: nkv, headDim: hd });
+const variants: { name: string; split: FlashAttentionOptions['split']; scratch: boolean }[] = [
+  { name: 'unsplit', split: undefined, scratch: false },
+  { name: 'split ≤8 × ≥128 (default)', split: undefined, scratch: true },
+  { name: 'split ≤4 × ≥128', split: { maxSplits: 4, minKeys: 128 }, scratch: true },
+  { name: 'split ≤8 × ≥64', split: { maxSplits: 8, minKeys: 64 }, scratch: true },
+  { name: 'split ≤16 × ≥64', split: { maxSplits: 16, minKeys: 64 }, scratch: true },
+  { name: 'split ≤16 × ≥128', split: { maxSplits: 16, minKeys: 128 }, scratch: true },
+];
 let failed = false;
 const rows: string[] = [];
-for (const seq of values.seq.split(',').map(Number)) {
-  const capacity = seq;
+for (const [seq, pos0] of values.cases.split(',').map((c) => c.split('@').map(Number) as [number, number])) {
+  const capacity = pos0 + seq;
   const q = rng.normalArray(seq * nh * hd);
   const k = rng.normalArray(nkv * capacity * hd);
   const v = rng.normalArray(nkv * capacity * hd);
@@ -27,47 +37,55 @@ for (const seq of values.seq.split(',').map(Number)) {
     uploadTensor(ctx, [nkv, capacity, hd], 'f32', k),
     uploadTensor(ctx, [nkv, capacity, hd], 'f32', v),
   ];
-  const [outFlash, outTiled] = [createTensor(ctx, [seq, nh * hd], 'f32'), createTensor(ctx, [seq, nh * hd], 'f32')];
-  const runFlash = (pass: GPUComputePassEncoder) => flash.encode(pass, { q: qt, kCache: kt, vCache: vt, out: outFlash, seq, pos0: 0 });
-  const tiled = createAttention(ctx, { numHeads: nh, numKvHeads: nkv, headDim: hd, capacity });
-  const runTiled = (pass: GPUComputePassEncoder) => void tiled.encode(pass, { q: qt, kCache: kt, vCache: vt, out: outTiled, seq, pos0: 0, tiled: true });
-  await ctx.run(runFlash);
-  await ctx.run(runTiled);
-  const [gotFlash, gotTiled] = [await readFloat(outFlash), await readFloat(outTiled)];
+  const out = createTensor(ctx, [seq, nh * hd], 'f32');
   // float64 on sampled rows (first, last and a spread between), every head.
-  let worst = 0;
-  for (const t of [...new Set([0, 1, 63, 64, 65, Math.floor(seq / 2), seq - 2, seq - 1])].filter((t) => t >= 0 && t < seq)) {
+  const sampled = [...new Set([0, 1, 31, 32, 33, 63, 64, 65, Math.floor(seq / 2), seq - 2, seq - 1])].filter((t) => t >= 0 && t < seq);
+  const want = new Map<number, Float64Array>();
+  for (const t of sampled) {
+    const o = new Float64Array(nh * hd);
     for (let h = 0; h < nh; h++) {
       const g = Math.floor(h / (nh / nkv));
-      const s = new Float64Array(t + 1);
-      for (let j = 0; j <= t; j++) {
+      const n = pos0 + t + 1;
+      const s = new Float64Array(n);
+      for (let j = 0; j < n; j++) {
         let d = 0;
         for (let i = 0; i < hd; i++) d += q[(t * nh + h) * hd + i]! * k[(g * capacity + j) * hd + i]!;
         s[j] = d / Math.sqrt(hd);
       }
-      const p = reference.softmax(s, 1, t + 1);
+      const p = reference.softmax(s, 1, n);
       for (let i = 0; i < hd; i++) {
-        let o = 0;
-        for (let j = 0; j <= t; j++) o += p[j]! * v[(g * capacity + j) * hd + i]!;
-        worst = Math.max(worst, Math.abs(gotFlash[(t * nh + h) * hd + i]! - o));
+        let acc = 0;
+        for (let j = 0; j < n; j++) acc += p[j]! * v[(g * capacity + j) * hd + i]!;
+        o[h * hd + i] = acc;
       }
     }
+    want.set(t, o);
   }
-  const vsTiled = reference.relativeL2(gotFlash, gotTiled);
-  const ok = worst <= 1e-5 && vsTiled <= 1e-5 && gotFlash.every(Number.isFinite);
-  failed ||= !ok;
-  const tFlash = await timeGpu(ctx, runFlash, { repeats: 10, trials: 9, warmupMs: 100 });
-  const tTiled = await timeGpu(ctx, runTiled, { repeats: 10, trials: 9, warmupMs: 100 });
-  // Causal attention FLOPs: 2 products (QKᵀ, PV) × 2 FLOPs × hd × nh × seq(seq+1)/2.
-  const flops = (4 * hd * nh * (seq * (seq + 1))) / 2;
-  rows.push(
-    `${String(seq).padStart(5)} ${tTiled.ms.toFixed(3).padStart(9)} ${tFlash.ms.toFixed(3).padStart(9)} ${(tTiled.ms / tFlash.ms).toFixed(2).padStart(7)} ` +
-      `${(flops / (tFlash.ms * 1e9)).toFixed(2).padStart(8)}  ${ok ? 'ok' : 'FAIL'} (max |err| vs f64 ${worst.toExponential(2)}, relL2 vs tiled ${vsTiled.toExponential(2)})`,
-  );
-  for (const t of [qt, kt, vt, outFlash, outTiled]) t.destroy();
+  // Causal attention FLOPs: 2 products (QKᵀ, PV) × 2 FLOPs × hd × nh × Σ_t (pos0 + t + 1).
+  const flops = 4 * hd * nh * (seq * pos0 + (seq * (seq + 1)) / 2);
+  let base = 0;
+  for (const variant of variants) {
+    const flash = createFlashAttention(ctx, { numHeads: nh, numKvHeads: nkv, headDim: hd, ...(variant.split ? { split: variant.split } : {}) });
+    const scratch = variant.scratch ? createTensor(ctx, [Math.max(1, flash.scratchSize(seq))], 'f32') : undefined;
+    const run = (pass: GPUComputePassEncoder) => void flash.encode(pass, { q: qt, kCache: kt, vCache: vt, out, seq, pos0, ...(scratch ? { scratch } : {}) });
+    await ctx.run(run);
+    const got = await readFloat(out);
+    let worst = 0;
+    for (const [t, o] of want) for (let e = 0; e < nh * hd; e++) worst = Math.max(worst, Math.abs(got[t * nh * hd + e]! - o[e]!));
+    const ok = worst <= 1e-5 && got.every(Number.isFinite);
+    failed ||= !ok;
+    const time = await timeGpu(ctx, run, { repeats: 10, trials: 9, warmupMs: 100 });
+    if (!base) base = time.ms;
+    rows.push(
+      `${`${seq}@${pos0}`.padStart(9)}  ${variant.name.padEnd(26)} ${time.ms.toFixed(3).padStart(8)} ${(base / time.ms).toFixed(2).padStart(6)} ` +
+        `${(flops / (time.ms * 1e9)).toFixed(2).padStart(7)}  ${ok ? 'ok' : 'FAIL'} (max |err| vs f64 ${worst.toExponential(2)})`,
+    );
+    scratch?.destroy();
+  }
+  for (const t of [qt, kt, vt, out]) t.destroy();
 }
-console.log(`\nprefill attention, ${nh}/${nkv} heads, hd ${hd}, pos0 0 (${ctx.info.description || ctx.info.device})`);
-console.log('  seq  tiled ms  flash ms  × tiled  flash TFLOP/s  check');
+console.log(`\nprefill attention per layer, ${nh}/${nkv} heads, hd ${hd} (${ctx.info.description || ctx.info.device})`);
+console.log('seq@pos0   variant                          ms  × unsplit TFLOP/s  check');
 for (const r of rows) console.log(r);
 ctx.destroy();
 if (failed) {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRng, createTensor, fillTensor, readFloat, reference, uploadTensor, type GpuContext } from '@qwen3-webgpu/tensor';
+import { DispatchList, createRng, createTensor, fillTensor, readFloat, reference, uploadTensor, type GpuContext } from '@qwen3-webgpu/tensor';
 import { openTestContext } from '@qwen3-webgpu/tensor/testing';
 import { createFlashAttention } from '../src/kernels/attention-flash.ts';
 import { attentionReference } from './attention-reference.ts';
@@ -38,25 +38,63 @@ describe('flash-attention prefill vs the float64 reference', () => {
       const kt = uploadTensor(ctx, [nkv, capacity, hd], 'f32', k);
       const vt = uploadTensor(ctx, [nkv, capacity, hd], 'f32', v);
       const out = createTensor(ctx, [seq, nh * hd], 'f32');
+      // Keys walked whole by each workgroup (no scratch), split as the model splits them, and in 3 splits of 64 keys
+      // or more (splits ending mid-prompt, rows that see only some splits).
+      const configs = [
+        { name: 'unsplit', split: undefined, scratch: false },
+        { name: 'default split', split: undefined, scratch: true },
+        { name: '≤ 3 splits of ≥ 64 keys', split: { maxSplits: 3, minKeys: 64 }, scratch: true },
+      ];
       try {
-        fillTensor(out, NaN);
-        const flash = createFlashAttention(ctx, { numHeads: nh, numKvHeads: nkv, headDim: hd });
-        await ctx.run((pass) => flash.encode(pass, { q: qt, kCache: kt, vCache: vt, out, seq, pos0 }));
-        const got = await readFloat(out);
-        expect(
-          got.findIndex((x) => !Number.isFinite(x)),
-          'first output never written',
-        ).toBe(-1);
-        expect(reference.relativeL2(got, want)).toBeLessThanOrEqual(1e-6);
-        const { maxAbsError, maxAbsRef } = reference.maxAbsError(got, want);
-        expect(maxAbsError).toBeLessThanOrEqual(1e-5 * maxAbsRef + 1e-6);
+        for (const config of configs) {
+          const flash = createFlashAttention(ctx, { numHeads: nh, numKvHeads: nkv, headDim: hd, ...(config.split ? { split: config.split } : {}) });
+          const scratch = config.scratch ? createTensor(ctx, [flash.scratchSize(seq)], 'f32') : undefined;
+          try {
+            fillTensor(out, NaN);
+            if (scratch) fillTensor(scratch, NaN);
+            await ctx.run((pass) => void flash.encode(pass, { q: qt, kCache: kt, vCache: vt, out, seq, pos0, ...(scratch ? { scratch } : {}) }));
+            const got = await readFloat(out);
+            expect(
+              got.findIndex((x) => !Number.isFinite(x)),
+              `${config.name}: first output never written`,
+            ).toBe(-1);
+            expect(reference.relativeL2(got, want), config.name).toBeLessThanOrEqual(1e-6);
+            const { maxAbsError, maxAbsRef } = reference.maxAbsError(got, want);
+            expect(maxAbsError, config.name).toBeLessThanOrEqual(1e-5 * maxAbsRef + 1e-6);
+          } finally {
+            scratch?.destroy();
+          }
+        }
       } finally {
         for (const t of [qt, kt, vt, out]) t.destroy();
       }
     });
   }
+  it('splits the keys of long prompts (two dispatches) and walks them whole without a scratch', () => {
+    const flash = createFlashAttention(ctx, { numHeads: 16, numKvHeads: 8, headDim: 128 });
+    const kt = createTensor(ctx, [8, 1024, 128], 'f32');
+    const q = createTensor(ctx, [512, 16, 128], 'f32');
+    const scratch = createTensor(ctx, [flash.scratchSize(512)], 'f32');
+    try {
+      const tags = (withScratch: boolean) => {
+        const list = new DispatchList(ctx, 'flash');
+        flash.encode(list, { q, kCache: kt, vCache: kt, out: q.view([512, 2048]), seq: 512, pos0: 0, ...(withScratch ? { scratch } : {}) });
+        const described = list.describe().map((d) => d.tag);
+        list.destroy();
+        return described;
+      };
+      expect(tags(true)).toEqual(['attention flash', 'attention flash combine']);
+      expect(tags(false)).toEqual(['attention flash']);
+      expect(flash.scratchSize(512)).toBe(512 * 16 * 8 * 130);
+      expect(createFlashAttention(ctx, { numHeads: 16, numKvHeads: 8, headDim: 128, split: { maxSplits: 1 } }).scratchSize(512)).toBe(0);
+    } finally {
+      for (const t of [kt, q, scratch]) t.destroy();
+    }
+  });
   it('rejects shapes it cannot take', () => {
     expect(() => createFlashAttention(ctx, { numHeads: 16, numKvHeads: 8, headDim: 100 })).toThrow(/headDim/);
     expect(() => createFlashAttention(ctx, { numHeads: 6, numKvHeads: 4, headDim: 64 })).toThrow(/multiple of numKvHeads/);
+    expect(() => createFlashAttention(ctx, { numHeads: 16, numKvHeads: 8, headDim: 128, split: { minKeys: 100 } })).toThrow(/minKeys/);
+    expect(() => createFlashAttention(ctx, { numHeads: 16, numKvHeads: 8, headDim: 128, split: { maxSplits: 0 } })).toThrow(/maxSplits/);
   });
 });

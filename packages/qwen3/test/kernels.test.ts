@@ -160,8 +160,14 @@ describe.each(['gpu', 'cpu'] as const)('attention, %s layout', (layout) => {
       const vt = uploadTensor(ctx, [nkv, capacity, hd], 'f32', v);
       const out = createTensor(ctx, [seq, nh * hd], 'f32');
       fillTensor(out, NaN);
-      const scratch = split ? createTensor(ctx, [attentionScratchSize(seq, nh, hd, capacity)], 'f32') : undefined;
       const attention = createAttention(ctx, { numHeads: nh, numKvHeads: nkv, headDim: hd, capacity });
+      // Several rows get the scratch the model gives them: flash attention splits their keys with it.
+      const scratch = split
+        ? createTensor(ctx, [attentionScratchSize(seq, nh, hd, capacity)], 'f32')
+        : seq > 1 && !simple
+          ? createTensor(ctx, [attention.scratchSize(seq)], 'f32')
+          : undefined;
+      if (scratch) fillTensor(scratch, NaN);
       // Several rows on the gpu layout: flash attention by default, the tiled kernel on request.
       for (const tiled of seq > 1 && !simple && layout === 'gpu' ? [false, true] : [false]) {
         fillTensor(out, NaN);

@@ -41,7 +41,7 @@ export class Qwen3AttentionSeparated {
     /** [nkv, maxContext, hd] f32 each. */
     readonly kCache: Tensor,
     readonly vCache: Tensor,
-    /** Flash-decoding partials for one query row (attentionScratchSize); decode steps split the keys with it. */
+    /** Partials of split keys (Attention.scratchSize): decode steps and flash-attention prompts split the keys with it. */
     readonly scratch: Tensor,
     gemm: GemmChoice = 'auto',
   ) {
@@ -100,7 +100,7 @@ export class Qwen3AttentionSeparated {
       out: t.attn,
       seq,
       pos0,
-      ...(seq === 1 ? { scratch: this.scratch } : {}),
+      scratch: this.scratch,
       ...(fused ? { qkNorm: { qNorm, kNorm, rope: this.qkv.rope } } : {}),
     });
     this.oProj.encode(target, { x: t.attn, w: w['self_attn.o_proj'].parts, y: t.x, rows: seq });

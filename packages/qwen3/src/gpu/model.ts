@@ -19,7 +19,6 @@ import type { Qwen3Config, Qwen3Weights } from '@qwen3-webgpu/weights';
 import type { TokenBackend } from '../generate.ts';
 import { defaultMaxContext } from '../max-context.ts';
 import {
-  attentionScratchSize,
   createAttention,
   createEmbedding,
   createLinear,
@@ -110,7 +109,7 @@ export class Qwen3Model {
       mlp: createTensor(ctx, [r, c.intermediateSize], 'f32', { label: 'mlp hidden' }),
       qkv: createTensor(ctx, [r, (c.numAttentionHeads + 2 * c.numKeyValueHeads) * c.headDim], 'f32', { label: 'qkv projections' }),
     };
-    this.#caches = [createTensor(ctx, [attentionScratchSize(1, c.numAttentionHeads, c.headDim, this.maxContext)], 'f32', { label: 'attention partials' })];
+    this.#caches = [createTensor(ctx, [attention.scratchSize(r)], 'f32', { label: 'attention partials' })];
     const scratch = this.#caches[0]!;
     this.layers = weights.layers.map((w) => {
       const cache = () => createTensor(ctx, [c.numKeyValueHeads, this.maxContext, c.headDim], 'f32', { label: 'kv cache' });

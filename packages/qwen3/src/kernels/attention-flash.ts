@@ -1,4 +1,5 @@
 import { defineKernel, defineUniforms, type DispatchTarget, type GpuContext, type Tensor, type UniformPatch } from '@qwen3-webgpu/tensor';
+import { attentionCombine } from './attention-combine.ts';
 import source from './attention-flash.wgsl';
 
 export interface FlashAttentionOptions {
@@ -6,6 +7,11 @@ export interface FlashAttentionOptions {
   numKvHeads: number;
   /** head_dim: a multiple of 16, at most 256. */
   headDim: number;
+  /**
+   * How the keys of a prompt are split across workgroups (given a scratch): at most `maxSplits` splits of at least
+   * `minKeys` keys each (a multiple of 64). Default { maxSplits: 8, minKeys: 128 }; maxSplits 1 never splits.
+   */
+  split?: { maxSplits?: number; minKeys?: number };
 }
 
 export interface FlashAttentionArgs {
@@ -18,39 +24,64 @@ export interface FlashAttentionArgs {
   out: Tensor;
   seq: number;
   pos0: number;
+  /** Partials of the key splits: at least scratchSize(seq) f32; without it (or smaller) every workgroup walks all its keys. */
+  scratch?: Tensor;
 }
 
 export interface FlashAttention {
-  /** Records causal GQA attention (scale headDim^-½, online softmax in f32); returns the patch of pos0 (none for seq 0). */
-  encode(target: DispatchTarget, args: FlashAttentionArgs): UniformPatch<'pos0'> | undefined;
+  /** f32 elements of the scratch that lets `rows` query rows split their keys (0 when the handle never splits). */
+  scratchSize(rows: number): number;
+  /**
+   * Records causal GQA attention (scale headDim^-½, online softmax in f32): one dispatch, or two with the key splits
+   * and their merge. Returns the patches of pos0 (none for seq 0); the split count is fixed at encode, so a recorded
+   * prompt replays only at positions whose keys need no more splits.
+   */
+  encode(target: DispatchTarget, args: FlashAttentionArgs): (pos0: number) => void;
 }
 
-const uniforms = defineUniforms({ seq: 'u32', pos0: 'u32', capacity: 'u32', scale: 'f32' });
+const uniforms = defineUniforms({ seq: 'u32', pos0: 'u32', capacity: 'u32', scale: 'f32', keys_per_split: 'u32', splits: 'u32' });
 const bindings = { q: 'read', k_cache: 'read', v_cache: 'read', out: 'read_write' } as const;
-/** Rows (position × head-in-group) per workgroup: R in attention-flash.wgsl. */
+/** Rows (position × head-in-group) per workgroup and keys per block: R and KB in attention-flash.wgsl. */
 const ROWS_PER_GROUP = 64;
+const KEYS_PER_BLOCK = 64;
 
 /**
  * Flash-attention prefill (attention-flash.wgsl): each workgroup takes 64 (position, query head) rows of one kv
  * head and streams its keys 64 at a time through workgroup memory, so the G query heads sharing a kv head share
- * every K/V load and no score matrix is ever stored.
+ * every K/V load and no score matrix is ever stored. Long prompts also split the keys across workgroups (a prompt of
+ * 512 tokens is only 128 row blocks at Qwen3-0.6B: too few to fill a large GPU, each walking up to 512 keys) and
+ * merge the splits with attention-combine.wgsl.
  */
 export function createFlashAttention(ctx: GpuContext, options: FlashAttentionOptions): FlashAttention {
   const { numHeads, numKvHeads, headDim } = options;
-  for (const [name, v] of Object.entries(options)) {
+  for (const [name, v] of Object.entries({ numHeads, numKvHeads, headDim })) {
     if (!Number.isSafeInteger(v) || v < 1) throw new RangeError(`attention-flash: ${name} must be a positive integer, got ${v}`);
   }
   if (numHeads % numKvHeads !== 0) throw new RangeError(`attention-flash: numHeads ${numHeads} must be a multiple of numKvHeads ${numKvHeads}`);
   if (headDim % 16 !== 0 || headDim > 256) throw new RangeError(`attention-flash: headDim must be a multiple of 16 up to 256, got ${headDim}`);
+  const maxSplits = options.split?.maxSplits ?? 8;
+  const minKeys = options.split?.minKeys ?? 128;
+  if (!Number.isSafeInteger(maxSplits) || maxSplits < 1 || maxSplits > 1024) throw new RangeError(`attention-flash: split.maxSplits must be an integer in 1 … 1024, got ${maxSplits}`);
+  if (!Number.isSafeInteger(minKeys) || minKeys < KEYS_PER_BLOCK || minKeys % KEYS_PER_BLOCK !== 0)
+    throw new RangeError(`attention-flash: split.minKeys must be a positive multiple of ${KEYS_PER_BLOCK}, got ${minKeys}`);
   const kernel = defineKernel({
     label: `attention flash hd${headDim}`,
-    // HD is a const: it sizes each invocation's accumulator array (function-scope arrays need const sizes).
-    code: `const HD: u32 = ${headDim}u;\n${source}`,
+    // HD and CHUNKS are consts: HD sizes each invocation's accumulator array (function-scope arrays need const
+    // sizes); CHUNKS is the split stride of the partials, shared with the combine.
+    code: `const HD: u32 = ${headDim}u;\nconst CHUNKS: u32 = ${maxSplits}u;\n${source}`,
     bindings,
     uniforms,
   }).compile(ctx, { NH: numHeads, NKV: numKvHeads });
+  const combine = maxSplits > 1 ? attentionCombine.compile(ctx, { NH: numHeads, HD: headDim, CHUNKS: maxSplits }) : undefined;
   const group = numHeads / numKvHeads;
+  const scratchSize = (rows: number) => (maxSplits > 1 ? rows * numHeads * maxSplits * (headDim + 2) : 0);
+  /** Keys per split for a prompt whose last row sees nKeys keys: as few splits of minKeys or more as fit maxSplits. */
+  const keysPerSplit = (nKeys: number) => {
+    const blocks = Math.ceil(nKeys / KEYS_PER_BLOCK);
+    return Math.max(minKeys / KEYS_PER_BLOCK, Math.ceil(blocks / maxSplits)) * KEYS_PER_BLOCK;
+  };
   return {
+    scratchSize,
     encode(target, a) {
       const { seq, pos0 } = a;
       if (!Number.isSafeInteger(seq) || seq < 0 || !Number.isSafeInteger(pos0) || pos0 < 0) {
@@ -71,19 +102,39 @@ export function createFlashAttention(ctx: GpuContext, options: FlashAttentionOpt
       if (pos0 + seq > capacity) throw new RangeError(`attention-flash: positions up to ${pos0 + seq} exceed the cache capacity ${capacity}`);
       if (a.q.numel < seq * numHeads * headDim) throw new RangeError(`attention-flash: q [${a.q.shape}] is smaller than [${seq}, ${numHeads}, ${headDim}]`);
       if (a.out.numel < seq * numHeads * headDim) throw new RangeError(`attention-flash: out [${a.out.shape}] is smaller than [${seq}, ${numHeads * headDim}]`);
-      if (seq === 0) return undefined;
-      const groups = numKvHeads * Math.ceil((seq * group) / ROWS_PER_GROUP);
-      return kernel.encode(
-        target,
-        { q: a.q, k_cache: a.kCache, v_cache: a.vCache, out: a.out },
-        { seq, pos0, capacity, scale: 1 / Math.sqrt(headDim) },
-        groups,
-        {
-          tag: 'attention flash',
-          // K and V of the keys seen, once per workgroup of rows; q read and out written once.
-          bytes: Math.ceil((seq * group) / ROWS_PER_GROUP) * numKvHeads * (pos0 + seq) * headDim * 8 + 2 * seq * numHeads * headDim * 4,
-        },
+      if (seq === 0) return () => {};
+      const nKeys = pos0 + seq;
+      const scratch = a.scratch && a.scratch.dtype === 'f32' && a.scratch.numel >= scratchSize(seq) ? a.scratch : undefined;
+      const perSplit = scratch ? keysPerSplit(nKeys) : nKeys;
+      const splits = Math.ceil(nKeys / perSplit);
+      const blocks = numKvHeads * Math.ceil((seq * group) / ROWS_PER_GROUP);
+      const patches: UniformPatch<'pos0'>[] = [];
+      patches.push(
+        kernel.encode(
+          target,
+          { q: a.q, k_cache: a.kCache, v_cache: a.vCache, out: splits > 1 ? scratch! : a.out },
+          { seq, pos0, capacity, scale: 1 / Math.sqrt(headDim), keys_per_split: perSplit, splits },
+          blocks * splits,
+          {
+            tag: 'attention flash',
+            // K and V of the keys seen, once per workgroup of rows; q read and out (or the partials) written once.
+            bytes: (blocks * nKeys * headDim * 8) + seq * numHeads * headDim * 4 * (splits > 1 ? 1 + splits : 2),
+          },
+        ),
       );
+      if (splits > 1) {
+        patches.push(
+          combine!.encode(target, { partials: scratch!, out: a.out }, { seq, live: splits, pos0, chunk: perSplit }, seq * numHeads, {
+            tag: 'attention flash combine',
+            bytes: seq * numHeads * headDim * 4 * (1 + splits),
+          }),
+        );
+      }
+      return (p) => {
+        if (Math.ceil((p + seq) / perSplit) > splits || (splits === 1 && p + seq > perSplit))
+          throw new RangeError(`attention-flash: encoded for ${splits} key split(s) of ${perSplit}; position ${p} needs more, encode the prompt again`);
+        for (const patch of patches) patch.set('pos0', p);
+      };
     },
   };
 }

@@ -8,13 +8,23 @@
 //     over d in chunks of DC dims staged k-major (qs[d][ρ], ks[d][j]: a subgroup reads 16 consecutive words);
 //   softmax: one invocation per row updates its running max m and sum l and turns the row of S into P;
 //   O (64 × HD): invocation (a, b) holds rows a + 16·i and dims b + 16·j (4 × HD/16), keys VC at a time.
-// HD comes as a `const` before this module (attention-flash.ts): the per-invocation arrays must have const sizes.
+// Long prompts leave few workgroups (one per 64 rows of a kv head: 128 at 512 tokens, under one per SM of a large
+// GPU) each walking every key, so the keys are split too: workgroup (kv head g, row block, split s) takes keys
+// s·keys_per_split … (s + 1)·keys_per_split − 1 (keys_per_split a multiple of KB) and, with splits > 1, writes its
+// unnormalized O with its running max m and sum l into `out` laid out as flash-decoding partials
+// [seq, NH, CHUNKS, HD + 2] (CHUNKS ≥ splits), which attention-combine.wgsl merges over the splits each row can see.
+// A split a row cannot see at all (it starts past the row's last key) leaves junk in that row's partial, finite
+// (every score is the mask value): the combine never reads it.
+// HD and CHUNKS come as `const`s before this module (attention-flash.ts): the per-invocation arrays must have const
+// sizes.
 
 struct Params {
   seq: u32,
   pos0: u32,
   capacity: u32,
   scale: f32,
+  keys_per_split: u32,
+  splits: u32,
 }
 
 @group(0) @binding(0) var<storage, read> q: array<f32>;
@@ -58,13 +68,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let total = params.seq * G; // rows of this kv head
   let blocks = (total + R - 1u) / R;
   let linear = wid.x + wid.y * nwg.x;
-  let g = linear / blocks;
-  let rho0 = (linear % blocks) * R;
-  if (g >= NKV) {
-    return; // the tail of a 2-D grid (uniform across the workgroup)
-  }
-  // Keys any row of this workgroup may see.
+  let split = linear % params.splits;
+  let g = linear / params.splits / blocks;
+  let rho0 = ((linear / params.splits) % blocks) * R;
+  // Keys any row of this workgroup may see, and this split's share of them.
   let n_keys = params.pos0 + (min(rho0 + R, total) - 1u) / G + 1u;
+  let k_begin = split * params.keys_per_split;
+  if (g >= NKV || k_begin >= n_keys) {
+    return; // the tail of a 2-D grid, or a split past the causal end of these rows (uniform across the workgroup)
+  }
+  let k_end = min(k_begin + params.keys_per_split, n_keys);
   let a = lid / 16u;
   let b = lid % 16u;
 
@@ -77,7 +90,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     o[i] = 0.0;
   }
 
-  for (var j0 = 0u; j0 < n_keys; j0 += KB) {
+  for (var j0 = k_begin; j0 < k_end; j0 += KB) {
     // S = Q·Kᵀ for this block of keys.
     var s: array<f32, 16>;
     for (var i = 0u; i < 16u; i++) {
@@ -208,9 +221,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     if (rho < total) {
       let t = rho / G;
       let h = g * G + rho % G;
-      let inv = 1.0 / row_l[r];
-      for (var j = 0u; j < DJ; j++) {
-        out[(t * NH + h) * HD + b + 16u * j] = o[i * DJ + j] * inv;
+      if (params.splits == 1u) {
+        let inv = 1.0 / row_l[r];
+        for (var j = 0u; j < DJ; j++) {
+          out[(t * NH + h) * HD + b + 16u * j] = o[i * DJ + j] * inv;
+        }
+      } else {
+        let base = ((t * NH + h) * CHUNKS + split) * (HD + 2u);
+        for (var j = 0u; j < DJ; j++) {
+          out[base + b + 16u * j] = o[i * DJ + j];
+        }
+        if (b == 0u) {
+          out[base + HD] = row_m[r];
+          out[base + HD + 1u] = row_l[r];
+        }
       }
     }
   }

@@ -13,7 +13,6 @@ import {
   type Tensor,
   type UniformPatch,
 } from '@qwen3-webgpu/tensor';
-import attentionCombineSource from './attention-combine.wgsl';
 import attentionCommon from './attention-common.wgsl';
 import attentionDecodeSource from './attention-decode.wgsl';
 import attentionPrefillSource from './attention-prefill.wgsl';
@@ -25,6 +24,7 @@ import reduceF32 from './reduce-f32.wgsl';
 import pickCommon from './pick-common.wgsl';
 import sampleSource from './sample.wgsl';
 import type { ResolvedSampling } from '../sampling.ts';
+import { attentionCombine } from './attention-combine.ts';
 import { createFlashAttention } from './attention-flash.ts';
 
 export { createLinear } from './linear.ts';
@@ -85,12 +85,6 @@ const attentionDecode = defineKernel({
   bindings: { q: 'read', k_cache: 'read_write', v_cache: 'read', out: 'read_write', q_norm: 'read', k_norm: 'read', rope: 'read' },
   uniforms: defineUniforms({ seq: 'u32', pos0: 'u32', capacity: 'u32', scale: 'f32', eps: 'f32' }),
 });
-const attentionCombine = defineKernel({
-  label: 'attention_combine',
-  code: attentionCombineSource,
-  bindings: { partials: 'read', out: 'read_write' },
-  uniforms: defineUniforms({ seq: 'u32', live: 'u32' }),
-});
 
 /** Keys per flash-decoding chunk. */
 export const ATTENTION_CHUNK = 128;
@@ -134,7 +128,10 @@ export interface AttentionArgs {
   out: Tensor;
   seq: number;
   pos0: number;
-  /** Flash-decoding partials (attentionScratchSize floats for one row): one-row steps split the keys with it. */
+  /**
+   * Partials of split keys (Attention.scratchSize floats): one-row steps split the keys with it (flash-decoding),
+   * and prompts on flash attention split theirs too.
+   */
   scratch?: Tensor;
   /** Force the one-workgroup-per-row kernel (tests). */
   simple?: boolean;
@@ -145,6 +142,8 @@ export interface AttentionArgs {
 }
 
 export interface Attention {
+  /** f32 elements of AttentionArgs.scratch that let one-row steps and prompts of up to `rows` rows split their keys. */
+  scratchSize(rows: number): number;
   /**
    * Whether a step of `seq` rows can take q and the new key raw and apply QK-norm + RoPE itself (AttentionOptions.qkNorm,
    * on the grouped decode kernel, with norm weights of the dtype given there).
@@ -194,6 +193,7 @@ export function createAttention(ctx: GpuContext, o: AttentionOptions): Attention
   const grouped = canGroup ? attentionDecode.compile(ctx, decodeConstants) : undefined;
   const groupedNormRope = fuse ? attentionDecode.compile(ctx, { ...decodeConstants, NORM_ROPE: 1, N_DTYPE: wgslDtypeCode(o.qkNorm!.dtype) }) : undefined;
   return {
+    scratchSize: (rows) => Math.max(attentionScratchSize(1, nh, hd, capacity), flash?.scratchSize(rows) ?? 0),
     fusesQkNormRope: (seq, normDtype) => fuse && seq === 1 && normDtype === o.qkNorm?.dtype,
     encode(target, a) {
       if (a.kCache.shape[1] !== capacity || a.kCache.shape[0] !== nkv || a.kCache.shape[2] !== hd)
@@ -213,8 +213,12 @@ export function createAttention(ctx: GpuContext, o: AttentionOptions): Attention
         for (const p of combines) p.set('live', live(pos0));
       };
       if (a.seq > 1 && !a.simple && flash && !a.tiled) {
-        const patch = flash.encode(target, { q: a.q, kCache: a.kCache, vCache: a.vCache, out: a.out, seq: a.seq, pos0: a.pos0 });
-        if (patch) patches.push(patch);
+        const flashArgs = { q: a.q, kCache: a.kCache, vCache: a.vCache, out: a.out, seq: a.seq, pos0: a.pos0 };
+        const flashAt = flash.encode(target, a.scratch ? { ...flashArgs, scratch: a.scratch } : flashArgs);
+        return (pos0) => {
+          if (pos0 + a.seq > capacity) throw new RangeError(`attention: positions ${pos0}…${pos0 + a.seq - 1} overflow the cache capacity ${capacity}`);
+          flashAt(pos0);
+        };
       } else if (a.seq > 1 && !a.simple) {
         if (!prefill) throw new RangeError(`attention: head_dim ${hd} > 256 is not supported by the tiled prefill kernel`);
         patches.push(prefill.encode(target, { ...bindings, out: a.out }, params, Math.ceil(a.seq / tile) * nh, { tag: 'attention', bytes }));
@@ -240,7 +244,7 @@ export function createAttention(ctx: GpuContext, o: AttentionOptions): Attention
         }
         const combineBytes = () => a.seq * nh * (live(keys - a.seq) * (hd + 2) + hd) * 4;
         combines.push(
-          combine.encode(target, { partials: a.scratch, out: a.out }, { seq: a.seq, live: live(a.pos0) }, a.seq * nh, {
+          combine.encode(target, { partials: a.scratch, out: a.out }, { seq: a.seq, live: live(a.pos0), pos0: 0, chunk: 0 }, a.seq * nh, {
             tag: 'attention combine',
             bytes: combineBytes,
           }),
