@@ -4,10 +4,13 @@
 // Query row t sits at position pos0 + t and sees keys 0 … pos0 + t of kv head h / G (G = NH / NKV query heads per kv
 // head). A workgroup takes R = 64 consecutive (position, head-in-group) rows of one kv head, ρ = t·G + i, so the G
 // heads that share a kv head share every K/V block loaded. Keys advance KB = 64 at a time:
-//   S (64 × 64): invocation (a, b) = (lid / 16, lid % 16) holds rows a + 16·i and keys b + 16·j (4 × 4), summing
-//     over d in chunks of DC dims staged k-major (qs[d][ρ], ks[d][j]: a subgroup reads 16 consecutive words);
-//   softmax: one invocation per row updates its running max m and sum l and turns the row of S into P;
-//   O (64 × HD): invocation (a, b) holds rows a + 16·i and dims b + 16·j (4 × HD/16), keys VC at a time.
+//   S (64 × 64): invocation (a, b) = (lid / 16, lid % 16) holds rows 4a … 4a + 3 and keys 4b … 4b + 3, summing
+//     over d in chunks of DC dims staged d-major (qs[d][ρ], ks[d][j]), so that each d costs it two 16-byte loads of
+//     workgroup memory (its 4 rows, its 4 keys) for 16 FMAs;
+//   softmax: WG / R invocations per row (a subgroup takes consecutive rows) update its running max m and sum l and
+//     turn the row of S into P, stored key-major (pt[j][ρ]) so that the product below reads an invocation's 4 rows
+//     of one key as one vec4;
+//   O (64 × HD): invocation (a, b) holds rows 4a … 4a + 3 (a vec4 per dim) and dims b + 16·j, keys VC at a time.
 // Long prompts leave few workgroups (one per 64 rows of a kv head: 128 at 512 tokens, under one per SM of a large
 // GPU) each walking every key, so the keys are split too: workgroup (kv head g, row block, split s) takes keys
 // s·keys_per_split … (s + 1)·keys_per_split − 1 (keys_per_split a multiple of KB) and, with splits > 1, writes its
@@ -50,13 +53,18 @@ const QPT: u32 = (DC * R + WG - 1u) / WG;
 const KPT: u32 = (DC * KB + WG - 1u) / WG;
 const VPT: u32 = (VC * HD + WG - 1u) / WG;
 
-var<workgroup> qs: array<f32, DC * R>;
-var<workgroup> ks: array<f32, DC * KB>;
-var<workgroup> p: array<f32, R * KB>;
+// qs[d][ρ / 4][ρ % 4], ks[d][j / 4][j % 4], pt[j][ρ / 4][ρ % 4], each d (j) padded by one vec4: the staging
+// stores (8 consecutive invocations write 8 d of one row) and the stores of S then land in different banks.
+const QS: u32 = R / 4u + 1u;
+const KS: u32 = KB / 4u + 1u;
+const PS: u32 = R / 4u + 1u;
+var<workgroup> qs: array<vec4<f32>, DC * QS>;
+var<workgroup> ks: array<vec4<f32>, DC * KS>;
+var<workgroup> pt: array<vec4<f32>, KB * PS>;
 var<workgroup> vs: array<f32, VC * HD>;
 var<workgroup> row_m: array<f32, R>;
 var<workgroup> row_l: array<f32, R>;
-var<workgroup> row_alpha: array<f32, R>;
+var<workgroup> row_alpha: array<vec4<f32>, R / 4u>;
 // Invocations per row in the softmax, and their partial maxima / sums.
 const SPR: u32 = WG / R;
 var<workgroup> part: array<f32, WG>;
@@ -85,16 +93,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     row_m[lid] = NEG;
     row_l[lid] = 0.0;
   }
-  var o: array<f32, 4u * DJ>;
-  for (var i = 0u; i < 4u * DJ; i++) {
-    o[i] = 0.0;
+  // o[j]: dim b + 16·j of rows 4a … 4a + 3.
+  var o: array<vec4<f32>, DJ>;
+  for (var j = 0u; j < DJ; j++) {
+    o[j] = vec4<f32>(0.0);
   }
 
   for (var j0 = k_begin; j0 < k_end; j0 += KB) {
-    // S = Q·Kᵀ for this block of keys.
-    var s: array<f32, 16>;
-    for (var i = 0u; i < 16u; i++) {
-      s[i] = 0.0;
+    // S = Q·Kᵀ for this block of keys: s[i] holds row 4a + i, keys 4b … 4b + 3.
+    var s: array<vec4<f32>, 4>;
+    for (var i = 0u; i < 4u; i++) {
+      s[i] = vec4<f32>(0.0);
     }
     // Q and K go through workgroup memory DC dims at a time; each invocation fetches its share of the next chunk
     // into registers before it computes on the current one, so the global loads overlap the FMAs.
@@ -105,13 +114,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       for (var i = 0u; i < QPT; i++) {
         let e = lid + i * WG;
         if (e < DC * R) {
-          qs[(e % DC) * R + e / DC] = qn[i];
+          let r = e / DC;
+          qs[(e % DC) * QS + r / 4u][r % 4u] = qn[i];
         }
       }
       for (var i = 0u; i < KPT; i++) {
         let e = lid + i * WG;
         if (e < DC * KB) {
-          ks[(e % DC) * KB + e / DC] = kn[i];
+          let j = e / DC;
+          ks[(e % DC) * KS + j / 4u][j % 4u] = kn[i];
         }
       }
       workgroupBarrier();
@@ -119,50 +130,49 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         fetch_qk(d0 + DC, j0, rho0, total, g, n_keys, lid, &qn, &kn);
       }
       for (var d = 0u; d < DC; d++) {
-        var qa: array<f32, 4>;
-        var kb: array<f32, 4>;
+        let qa = qs[d * QS + a];
+        let kb = ks[d * KS + b];
         for (var i = 0u; i < 4u; i++) {
-          qa[i] = qs[d * R + a + 16u * i];
-          kb[i] = ks[d * KB + b + 16u * i];
-        }
-        for (var i = 0u; i < 4u; i++) {
-          for (var j = 0u; j < 4u; j++) {
-            s[i * 4u + j] = fma(qa[i], kb[j], s[i * 4u + j]);
-          }
+          s[i] = fma(vec4<f32>(qa[i]), kb, s[i]);
         }
       }
       workgroupBarrier();
     }
+    // Scaled and masked, into pt (key-major): key 4b + j of rows 4a … 4a + 3 is one vec4.
+    var mask_row: array<u32, 4>;
     for (var i = 0u; i < 4u; i++) {
-      let r = a + 16u * i;
-      let t = min(rho0 + r, total - 1u) / G;
-      for (var j = 0u; j < 4u; j++) {
-        let c = b + 16u * j;
-        p[r * KB + c] = select(NEG, s[i * 4u + j] * params.scale, j0 + c <= params.pos0 + t);
+      mask_row[i] = params.pos0 + min(rho0 + 4u * a + i, total - 1u) / G; // the last key row 4a + i sees
+    }
+    for (var j = 0u; j < 4u; j++) {
+      let c = 4u * b + j;
+      var col: vec4<f32>;
+      for (var i = 0u; i < 4u; i++) {
+        col[i] = select(NEG, s[i][j] * params.scale, j0 + c <= mask_row[i]);
       }
+      pt[c * PS + a] = col;
     }
     workgroupBarrier();
     // Online softmax, P = exp(S − m_new), l = l·α + Σ P, α = exp(m_old − m_new): WG / R invocations per row, each
-    // over KB / (WG / R) keys, starting at staggered columns (rows are KB words apart: in step they would share a
-    // bank); partial maxima and sums meet in `part`.
-    let row = lid / SPR;
-    let quarter = lid % SPR;
+    // over KB / (WG / R) keys (invocation lid: row lid % R, keys of quarter lid / R); partial maxima and sums meet in
+    // `part` ([quarter][row]).
+    let row = lid % R;
+    let quarter = lid / R;
     let c0 = quarter * (KB / SPR);
     var block_max = NEG;
     for (var c = 0u; c < KB / SPR; c++) {
-      block_max = max(block_max, p[row * KB + c0 + (c + row) % (KB / SPR)]);
+      block_max = max(block_max, pt[(c0 + c) * PS + row / 4u][row % 4u]);
     }
     part[lid] = block_max;
     workgroupBarrier();
     var m_new = row_m[row];
     for (var i = 0u; i < SPR; i++) {
-      m_new = max(m_new, part[row * SPR + i]);
+      m_new = max(m_new, part[i * R + row]);
     }
     var sum = 0.0;
     for (var c = 0u; c < KB / SPR; c++) {
-      let at = row * KB + c0 + (c + row) % (KB / SPR);
-      let e = exp(p[at] - m_new);
-      p[at] = e;
+      let at = (c0 + c) * PS + row / 4u;
+      let e = exp(pt[at][row % 4u] - m_new);
+      pt[at][row % 4u] = e;
       sum += e;
     }
     workgroupBarrier(); // every invocation has read part (maxima) and row_m
@@ -171,20 +181,18 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     if (quarter == 0u) {
       var total_sum = 0.0;
       for (var i = 0u; i < SPR; i++) {
-        total_sum += part[row * SPR + i];
+        total_sum += part[i * R + row];
       }
       let alpha = exp(row_m[row] - m_new);
-      row_alpha[row] = alpha;
+      row_alpha[row / 4u][row % 4u] = alpha;
       row_l[row] = row_l[row] * alpha + total_sum;
       row_m[row] = m_new;
     }
     workgroupBarrier();
     // O = O·α + P·V.
-    for (var i = 0u; i < 4u; i++) {
-      let alpha = row_alpha[a + 16u * i];
-      for (var j = 0u; j < DJ; j++) {
-        o[i * DJ + j] *= alpha;
-      }
+    let alpha = row_alpha[a];
+    for (var j = 0u; j < DJ; j++) {
+      o[j] *= alpha;
     }
     var vn: array<f32, VPT>;
     fetch_v(0u, j0, g, n_keys, lid, &vn);
@@ -200,15 +208,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         fetch_v(v0 + VC, j0, g, n_keys, lid, &vn);
       }
       for (var c = 0u; c < VC; c++) {
-        var pa: array<f32, 4>;
-        for (var i = 0u; i < 4u; i++) {
-          pa[i] = p[(a + 16u * i) * KB + v0 + c];
-        }
+        let pa = pt[(v0 + c) * PS + a];
         for (var j = 0u; j < DJ; j++) {
-          let v = vs[c * HD + b + 16u * j];
-          for (var i = 0u; i < 4u; i++) {
-            o[i * DJ + j] = fma(pa[i], v, o[i * DJ + j]);
-          }
+          o[j] = fma(pa, vec4<f32>(vs[c * HD + b + 16u * j]), o[j]);
         }
       }
       workgroupBarrier();
@@ -216,7 +218,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
 
   for (var i = 0u; i < 4u; i++) {
-    let r = a + 16u * i;
+    let r = 4u * a + i;
     let rho = rho0 + r;
     if (rho < total) {
       let t = rho / G;
@@ -224,12 +226,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       if (params.splits == 1u) {
         let inv = 1.0 / row_l[r];
         for (var j = 0u; j < DJ; j++) {
-          out[(t * NH + h) * HD + b + 16u * j] = o[i * DJ + j] * inv;
+          out[(t * NH + h) * HD + b + 16u * j] = o[j][i] * inv;
         }
       } else {
         let base = ((t * NH + h) * CHUNKS + split) * (HD + 2u);
         for (var j = 0u; j < DJ; j++) {
-          out[base + b + 16u * j] = o[i * DJ + j];
+          out[base + b + 16u * j] = o[j][i];
         }
         if (b == 0u) {
           out[base + HD] = row_m[r];
