@@ -260,9 +260,15 @@ if (!support.reason) {
 }
 const sgTiles = sgVariants.filter(([name]) => !brokenVariants.has(name));
 const fmaTiles: [string, Partial<FmaTile> | undefined][] = quick
-  ? [['default', undefined]]
+  ? [
+      ['default (k split by shape)', undefined],
+      ['64x64 unsplit', { splitK: 1 }],
+    ]
   : [
-      ['default', undefined],
+      ['default (k split by shape)', undefined],
+      ['64x64 unsplit', { splitK: 1 }],
+      ['64x64 k split 2', { splitK: 2 }],
+      ['64x64 k split 8', { splitK: 8 }],
       ['128x64/8x4', { bm: 128, bn: 64, bk: 16, tm: 8, tn: 4 }],
       ['64x128/4x8', { bm: 64, bn: 128, bk: 16, tm: 4, tn: 8 }],
       ['128x128/8x8', { bm: 128, bn: 128, bk: 8, tm: 8, tn: 8 }],
@@ -293,6 +299,7 @@ const swigluVariants: [string, GemmOptions][] = [
         { n: 3072, k: 1024, wDtype: 'bf16', path: 'subgroup-matrix', subgroupMatrixTile: tile },
       ])),
   ['fma default', { n: 3072, k: 1024, wDtype: 'bf16', path: 'fma' }],
+  ['fma unsplit', { n: 3072, k: 1024, wDtype: 'bf16', path: 'fma', fmaTile: { splitK: 1 } }],
 ];
 for (const [name, options] of swigluVariants) {
   try {

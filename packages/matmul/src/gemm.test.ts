@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRng, roundToDtype, type GpuContext } from '@qwen3-webgpu/tensor';
+import { createRng, createTensor, fillTensor, readFloat, roundToDtype, uploadTensor, type GpuContext } from '@qwen3-webgpu/tensor';
 import { openTestContext } from '@qwen3-webgpu/tensor/testing';
 import { createGemm, type GemmDtype, type GemmOptions, type SubgroupMatrixTile } from './index.ts';
-import { describeResult, randomRows, runGemmCase, withinBounds, type GemmCase } from './gemm.test-helpers.ts';
+import { compare, describeResult, randomRows, runGemmCase, withinBounds, type GemmCase } from './gemm.test-helpers.ts';
+import { gemmReference } from './reference.ts';
+import { acquireScratch } from './scratch.ts';
 import { checkWeightRange, checkWeightRanges, decide } from './weight-range.ts';
 
 const rng = createRng();
@@ -88,6 +90,65 @@ describe('FMA path vs the float64 reference', () => {
       await check({ n: 130, k: 101, wDtype: 'bf16', path: 'fma', fmaTile: { bm, bn, bk: 16, tm: 4, tn: 4 } }, { rows: 70 }, 'fma');
       await check({ n: 130, k: 101, wDtype: 'bf16', path: 'fma', swiglu: true, fmaTile: { bm, bn, bk: 16, tm: 4, tn: 4 } }, { rows: 70 }, 'fma');
     }
+  });
+  it('k split over 1, 3 and 5 workgroups per tile (slices past k left empty), overwrite, accumulate, swiglu', async () => {
+    for (const splitK of [1, 3, 5]) {
+      const fmaTile = { splitK };
+      await check({ n: 70, k: 40, wDtype: 'bf16', path: 'fma', fmaTile }, { rows: 33 }, 'fma');
+      await check({ n: 130, k: 301, wDtype: 'bf16', path: 'fma', accumulate: true, fmaTile }, { rows: 70 }, 'fma');
+      await check({ n: 130, k: 301, wDtype: 'f32', path: 'fma', swiglu: true, fmaTile }, { rows: 70 }, 'fma');
+      await check({ n: 130, k: 301, wDtype: 'f16', path: 'fma', fmaTile }, { rows: 70, parts: 3 }, 'fma');
+    }
+  });
+  it('handles of one context share their scratch: three k-split GEMMs of different shapes in one pass', async () => {
+    const cases = [
+      { rows: 70, n: 130, k: 301, swiglu: false },
+      { rows: 9, n: 40, k: 1030, swiglu: true },
+      { rows: 33, n: 200, k: 96, swiglu: false },
+    ];
+    const runs = cases.map((c) => {
+      const gemm = createGemm(ctx, { n: c.n, k: c.k, wDtype: 'bf16', path: 'fma', swiglu: c.swiglu, fmaTile: { splitK: 3 } });
+      const xs = randomRows(rng, c.rows, c.k);
+      const ws = rng.normalArray(c.n * c.k, 0.05);
+      const w2s = c.swiglu ? rng.normalArray(c.n * c.k, 0.05) : undefined;
+      const t = {
+        x: uploadTensor(ctx, [c.rows, c.k], 'f32', xs),
+        w: uploadTensor(ctx, [c.n, c.k], 'bf16', ws),
+        w2: w2s ? uploadTensor(ctx, [c.n, c.k], 'bf16', w2s) : undefined,
+        y: createTensor(ctx, [c.rows, c.n], 'f32'),
+      };
+      fillTensor(t.y, NaN);
+      return { c, gemm, xs, ws, w2s, t };
+    });
+    try {
+      // Each GEMM's sums are read by its reduce before the next GEMM writes them: the queue's order is the guarantee.
+      await ctx.run((pass) => {
+        for (const r of runs) r.gemm.encode(pass, { x: r.t.x, w: r.t.w, ...(r.t.w2 ? { w2: r.t.w2 } : {}), y: r.t.y, rows: r.c.rows });
+      });
+      for (const r of runs) {
+        const ref = gemmReference(r.xs, r.ws, r.c.rows, r.c.n, r.c.k, 'bf16', r.w2s ? { w2: r.w2s } : {});
+        const result = compare(await readFloat(r.t.y), ref.y, ref.magnitude, ref.allowance);
+        expect(withinBounds({ ...result, paths: [] }), `[${r.c.rows}, ${r.c.k}]·[${r.c.n}, ${r.c.k}]ᵀ: ${describeResult({ ...result, paths: [] })}`).toBe(true);
+      }
+    } finally {
+      for (const r of runs) {
+        r.gemm.destroy();
+        for (const t of [r.t.x, r.t.w, r.t.w2, r.t.y]) t?.destroy();
+      }
+    }
+  });
+  it('the shared scratch lives until the last handle of its context is destroyed', () => {
+    const a = acquireScratch(ctx);
+    const b = acquireScratch(ctx);
+    const small = a.get('test', 10);
+    expect(b.get('test', 1000)).toBe(small); // one buffer per purpose, at least 1024 elements
+    const grown = b.get('test', 5000);
+    expect(grown.numel).toBe(8192);
+    a.release();
+    expect(small.destroyed || grown.destroyed).toBe(false);
+    b.release();
+    expect(small.destroyed && grown.destroyed).toBe(true);
+    expect(() => b.get('test', 1)).toThrow(/after destroy/);
   });
   it('massive and tiny activation rows, large weights', async () => {
     const [rows, n, k] = [9, 70, 300];
@@ -222,7 +283,6 @@ describe('path selection and the weight-range decision', () => {
     expect(decide(0, 255, false, false)).toMatchObject({ exact: true, scaleLog2: 0 });
   });
   it('checkWeightRanges: one pass for many tensors gives what checkWeightRange gives for each alone', async () => {
-    const { uploadTensor } = await import('@qwen3-webgpu/tensor');
     const sets: [string, 'bf16' | 'f16' | 'f32', Float32Array][] = [
       ['in range', 'bf16', Float32Array.from({ length: 300 }, () => rng.normal() * 0.02)],
       ['tiny', 'f16', Float32Array.from({ length: 77 }, () => (rng.normal() + 3) * 1e-7)],
@@ -242,6 +302,7 @@ describe('path selection and the weight-range decision', () => {
     expect(() => createGemm(ctx, { n: 0, k: 8, wDtype: 'bf16' })).toThrow(/n must be a positive integer/);
     expect(() => createGemm(ctx, { n: 8, k: 8, wDtype: 'u8' as never })).toThrow(/wDtype/);
     expect(() => createGemm(ctx, { n: 8, k: 8, wDtype: 'bf16', fmaTile: { bm: 64, tm: 2 } })).toThrow(/fmaTile/);
+    expect(() => createGemm(ctx, { n: 8, k: 8, wDtype: 'bf16', fmaTile: { splitK: -1 } })).toThrow(/splitK/);
     const emulated = { path: 'subgroup-matrix', emulateSubgroupMatrix: true } as const;
     expect(() => createGemm(ctx, { n: 8, k: 8, wDtype: 'bf16', ...emulated, subgroupMatrixTile: { bk: 48 } })).toThrow(/bk must be 16, 32 or 64/);
     expect(() => createGemm(ctx, { n: 8, k: 8, wDtype: 'bf16', ...emulated, subgroupMatrixTile: { variant: 'x' as never } })).toThrow(/variant/);

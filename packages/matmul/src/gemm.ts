@@ -1,5 +1,4 @@
 import {
-  createTensor,
   defineKernel,
   defineUniforms,
   dtypeBytes,
@@ -24,6 +23,7 @@ import sgEpilogue from './subgroup-matrix-epilogue.wgsl';
 import sgNative from './subgroup-matrix.wgsl';
 import wF16Source from './w-f16.wgsl';
 import xSplitSource from './x-split.wgsl';
+import { acquireScratch } from './scratch.ts';
 import { checkWeightRanges, knownWeightRange, type WeightRange } from './weight-range.ts';
 
 export type GemmDtype = 'bf16' | 'f16' | 'f32';
@@ -37,6 +37,12 @@ export interface FmaTile {
   bk: number;
   tm: number;
   tn: number;
+  /**
+   * Workgroups per output tile, each summing a slice of k (their sums go through a scratch buffer and one more small
+   * pass adds them). 0 (default): by the call's shape — outputs of fewer than 256 tiles are split up to 8 ways
+   * towards 512 workgroups, keeping at least 8 k steps per slice. 1: never.
+   */
+  splitK: number;
 }
 
 /**
@@ -149,7 +155,18 @@ const wF16Kernel = defineKernel({
   uniforms: gemmUniforms,
 });
 
-const DEFAULT_FMA: FmaTile = { bm: 64, bn: 64, bk: 16, tm: 4, tn: 4 };
+const DEFAULT_FMA: FmaTile = { bm: 64, bn: 64, bk: 16, tm: 4, tn: 4, splitK: 0 };
+
+/** FMA_SPLIT_K 0: split k when an output has fewer tiles than this (see FmaTile.splitK)… */
+const FMA_SPLIT_BELOW = 256;
+/** …towards this many workgroups, at most 8 ways, each slice at least 8 k steps. */
+const FMA_SPLIT_TARGET = 512;
+function fmaSplitK(ft: FmaTile, rows: number, n: number, k: number): number {
+  if (ft.splitK > 0) return ft.splitK;
+  const tiles = Math.ceil(rows / ft.bm) * Math.ceil(n / ft.bn);
+  if (tiles >= FMA_SPLIT_BELOW) return 1;
+  return Math.max(1, Math.min(8, Math.ceil(FMA_SPLIT_TARGET / tiles), Math.floor(Math.ceil(k / ft.bk) / 8)));
+}
 /**
  * 64 × 64 tiles of 2 × 2 subgroups (2 × 2 accumulators each): at 512 rows that is 128 workgroups for n = 1024 and
  * 384–512 for n = 3072–4096, about one to four per SM of an H200 (132); larger tiles leave SMs idle at n = 1024.
@@ -160,6 +177,7 @@ const XS_K_ALIGN = 64;
 
 function checkFmaTile(ft: FmaTile, limits: GPUSupportedLimits): void {
   for (const key of ['bm', 'bn', 'bk', 'tm', 'tn'] as const) positiveInt(`fmaTile.${key}`, ft[key]);
+  if (!Number.isSafeInteger(ft.splitK) || ft.splitK < 0 || ft.splitK > 64) throw new RangeError(`gemm: fmaTile.splitK must be an integer in 0 … 64, got ${ft.splitK}`);
   if (ft.bm % ft.tm || ft.bn % ft.tn || ft.bk % 2 || ft.tm % 4 || ft.tn % 4) {
     throw new RangeError(`gemm: fmaTile ${JSON.stringify(ft)} needs tm | bm, tn | bn, tm and tn multiples of 4 and an even bk`);
   }
@@ -186,7 +204,7 @@ function defineFma(ft: FmaTile) {
   return defineKernel({
     label: `gemm fma ${ft.bm}x${ft.bn}x${ft.bk}/${ft.tm}x${ft.tn}`,
     code: `${header}\n${dtypeWgsl}\n${common}\n${fmaSource}`,
-    bindings: { x: 'read', w: 'read', w2: 'read', y: 'read_write' },
+    bindings: { x: 'read', w: 'read', w2: 'read', y: 'read_write', part: 'read_write' },
     uniforms: gemmUniforms,
   });
 }
@@ -225,7 +243,19 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
   // The FMA kernel: always compiled, since any weight outside f16's reach falls back to it.
   const ft: FmaTile = { ...DEFAULT_FMA, ...options.fmaTile };
   checkFmaTile(ft, limits);
-  const fma = fmaKernel(ft).compile(ctx, constants);
+  const fmaKernelOfTile = fmaKernel(ft);
+  // Per k split: the kernel and (split > 1) its reduce.
+  const fmaBySplit = new Map<number, { kernel: ReturnType<typeof fmaKernelOfTile.compile>; reduce?: ReturnType<typeof splitKReduceKernel.compile> }>();
+  const fmaFor = (split: number) => {
+    let f = fmaBySplit.get(split);
+    if (!f) {
+      const kernel = fmaKernelOfTile.compile(ctx, { ...constants, SPLIT_K: split });
+      f = split > 1 ? { kernel, reduce: splitKReduceKernel.compile(ctx, { ...constants, SPLIT_K: split, SCALED: 0 }) } : { kernel };
+      fmaBySplit.set(split, f);
+    }
+    return f;
+  };
+  fmaFor(1);
 
   // The tensor-core kernel, where offered (or emulated, in tests).
   const emulate = options.emulateSubgroupMatrix ?? false;
@@ -268,35 +298,21 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
     if (tile.splitK > 1) reduce = splitKReduceKernel.compile(ctx, { ...constants, SPLIT_K: tile.splitK });
   }
 
-  // Per-row exponents of x and (presplit) its f16 fragments: grown on demand, old ones kept until destroy() since a
-  // pass recorded earlier may still use them.
-  const scratch: Tensor[] = [];
-  const grow = (list: Tensor[], elements: number, label: string): Tensor => {
-    const last = list[list.length - 1];
-    if (last && last.numel >= elements) return last;
-    let cap = 1024;
-    while (cap < elements) cap *= 2;
-    const t = createTensor(ctx, [cap], 'u32', { label });
-    list.push(t);
-    scratch.push(t);
-    return t;
-  };
-  const exps: Tensor[] = [];
-  const splits: Tensor[] = [];
-  const partials: Tensor[] = [];
-  const converted: [Tensor[], Tensor[]] = [[], []];
+  // Per-row exponents of x, its f16 fragments, split-k sums, W as f16: shared by every handle of the context.
+  const scratch = acquireScratch(ctx);
+  const grow = (purpose: string, elements: number): Tensor => scratch.get(purpose, elements);
   // W (second: W2) as f16 fragments for the f16w kernel: [ceil(rows / bn) · bn / 16][kt][16][16], one u32 per pair.
   const toFragments = (pass: DispatchTarget, part: RowPart, second: Tensor, y: Tensor, params: Parameters<typeof gemmUniforms.pack>[0], which: 0 | 1) => {
     const words = (Math.ceil(part.rowCount / sg!.bn) * sg!.bn * Math.ceil(k / XS_K_ALIGN) * XS_K_ALIGN) / 2;
     if (words * 4 > limits.maxStorageBufferBindingSize) {
       throw new RangeError(`gemm: W [${part.rowCount}, ${k}] as f16 fragments exceeds one binding; use the presplit variant`);
     }
-    const wf = grow(converted[which], words, 'gemm W as f16');
+    const wf = grow(which ? 'W2 as f16' : 'W as f16', words);
     const filled = (Math.ceil(part.rowCount / 16) * 16 * (Math.ceil(k / XS_K_ALIGN) * XS_K_ALIGN)) / 2;
     toF16![which]!.encode(pass, { w: part.tensor, w2: second, wf, y }, params, Math.ceil(filled / 256));
     return wf;
   };
-  const rowExp = (rows: number) => grow(exps, rows, 'gemm row exponents');
+  const rowExp = (rows: number) => grow('row exponents', rows);
   // xs: [ceil(rows / bm) · bm / 16][kt][hi, lo][16][16] f16 = 2 halves (one u32) per element of x, padded.
   const splitX = (rows: number) => {
     const words = Math.ceil(rows / sg!.bm) * sg!.bm * Math.ceil(k / XS_K_ALIGN) * XS_K_ALIGN;
@@ -305,7 +321,16 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
         `gemm: the split of x [${rows}, ${k}] (${words * 4} B) exceeds one binding (${limits.maxStorageBufferBindingSize} B); encode fewer rows at a time`,
       );
     }
-    return grow(splits, words, 'gemm split x');
+    return grow('split x', words);
+  };
+
+  // [split][rows][n][gate, up] f32 raw sums of a k-split GEMM (a placeholder without a split).
+  const splitKSums = (split: number, rows: number, count: number) => {
+    const sums = grow('split-k sums', split > 1 ? split * rows * count * (swiglu ? 2 : 1) : 1);
+    if (sums.bindingSize > limits.maxStorageBufferBindingSize) {
+      throw new RangeError(`gemm: the split-k sums of [${rows}, ${count}] exceed one binding (${limits.maxStorageBufferBindingSize} B); encode fewer rows at a time`);
+    }
+    return sums;
   };
 
   const partsOf = (w: Tensor | RowPart[]): RowPart[] => (Array.isArray(w) ? w : [{ rowStart: 0, rowCount: w.shape[0] ?? 0, tensor: w }]);
@@ -376,18 +401,13 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
         if (sg && range!.exact && range2!.exact) {
           if (!scaled) {
             // The inline kernel splits x itself: the row-scale pass only writes exponents, xs is a placeholder.
-            scaled = { exps: rowExp(rows), xs: sg.tile.variant === 'inline' ? grow(splits, 1, 'gemm split x (unused)') : splitX(rows) };
+            scaled = { exps: rowExp(rows), xs: sg.tile.variant === 'inline' ? grow('split x', 1) : splitX(rows) };
             rowScale!.encode(pass, { x, row_exp: scaled.exps, xs: scaled.xs }, { rows, k }, rows, { tag: `${tag} split x`, bytes: rows * k * 8 });
           }
           const groups = Math.ceil(rows / sg.bm) * Math.ceil(part.rowCount / sg.bn) * sg.tile.splitK;
           const params = { ...base, w_scale: 2 ** range!.scaleLog2, w2_scale: 2 ** range2!.scaleLog2 };
           // part: [splitK][rows][n][gate, up] f32 raw sums (a placeholder without a k-split).
-          const sums = grow(partials, reduce ? sg.tile.splitK * rows * part.rowCount * (swiglu ? 2 : 1) : 1, 'gemm split-k sums');
-          if (sums.bindingSize > limits.maxStorageBufferBindingSize) {
-            throw new RangeError(
-              `gemm: the split-k sums of [${rows}, ${part.rowCount}] exceed one binding (${limits.maxStorageBufferBindingSize} B); encode fewer rows at a time`,
-            );
-          }
+          const sums = splitKSums(reduce ? sg.tile.splitK : 1, rows, part.rowCount);
           const ws = toF16 ? toFragments(pass, part, second, y, params, 0) : part.tensor;
           const ws2 = toF16 && swiglu ? toFragments(pass, part, second, y, params, 1) : ws;
           sg.kernel(pass, { x, xs: scaled.xs, w: part.tensor, w2: second, y, row_exp: scaled.exps, part: sums, ws, ws2 }, params, groups, {
@@ -402,15 +422,26 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
           }
           ran.push('subgroup-matrix');
         } else {
-          const groups = Math.ceil(rows / ft.bm) * Math.ceil(part.rowCount / ft.bn);
-          fma.encode(pass, { x, w: part.tensor, w2: second, y }, { ...base, w_scale: 1, w2_scale: 1 }, groups, { tag, bytes: bytes(part.rowCount) });
+          const split = fmaSplitK(ft, rows, part.rowCount, k);
+          const { kernel, reduce: fmaReduce } = fmaFor(split);
+          const sums = splitKSums(split, rows, part.rowCount);
+          const params = { ...base, w_scale: 1, w2_scale: 1 };
+          const groups = Math.ceil(rows / ft.bm) * Math.ceil(part.rowCount / ft.bn) * split;
+          kernel.encode(pass, { x, w: part.tensor, w2: second, y, part: sums }, params, groups, { tag, bytes: bytes(part.rowCount) });
+          if (fmaReduce) {
+            // row_exp is not read without SCALED: the sums stand in for it.
+            fmaReduce.encode(pass, { w: part.tensor, w2: second, y, row_exp: sums, part: sums }, params, Math.ceil((rows * part.rowCount) / 256), {
+              tag: `${tag} split-k sum`,
+              bytes: sums.byteLength + rows * part.rowCount * 4,
+            });
+          }
           ran.push('fma');
         }
       }
       return ran;
     },
     destroy() {
-      for (const t of scratch.splice(0)) t.destroy();
+      scratch.release();
     },
   };
 }

@@ -4,12 +4,18 @@
 // so that an invocation reads its TM rows and TN columns of one k with TM/4 + TN/4 16-byte loads (the invocations
 // of a subgroup sharing a row block read the same words; those sharing a column block, consecutive ones). Each k
 // row of the tiles is padded by one vec4, so the transposing stores of consecutive k land in different banks.
+// With SPLIT_K > 1 the k steps are dealt out in SPLIT_K slices to as many workgroups per output tile (outputs of few
+// columns, e.g. [512, 1024], are too few tiles to fill a large GPU); each writes its raw sums into `part`
+// ([SPLIT_K][rows][n][gate, up]) and split-k-reduce.wgsl adds them and writes y.
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> w: array<u32>;
 @group(0) @binding(2) var<storage, read> w2: array<u32>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
-@group(0) @binding(4) var<uniform> params: Params;
+@group(0) @binding(4) var<storage, read_write> part: array<f32>;
+@group(0) @binding(5) var<uniform> params: Params;
+
+override SPLIT_K: u32 = 1u;
 
 const THREADS_M: u32 = BM / TM;
 const THREADS_N: u32 = BN / TN;
@@ -26,12 +32,21 @@ var<workgroup> ws2: array<vec4<f32>, BK * WS>;
 @compute @workgroup_size(THREADS)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let origin = tile_origin(wid.x + wid.y * nwg.x, BM, BN);
-  let r0 = origin.x;
-  let c0 = origin.y;
-  if (c0 >= params.n) {
+  // With SPLIT_K, slice ks of k comes after all tiles of slice ks − 1.
+  let tiles = ((params.rows + BM - 1u) / BM) * ((params.n + BN - 1u) / BN);
+  let linear = wid.x + wid.y * nwg.x;
+  let ks = linear / tiles;
+  if (ks >= SPLIT_K) {
     return; // the tail of a 2-D grid (uniform across the workgroup)
   }
+  let origin = tile_origin(linear % tiles, BM, BN);
+  let r0 = origin.x;
+  let c0 = origin.y;
+  // This workgroup's k range: whole BK steps [k_begin, k_end) (all of k without SPLIT_K; a slice may be empty).
+  let steps = (params.k + BK - 1u) / BK;
+  let per_slice = (steps + SPLIT_K - 1u) / SPLIT_K;
+  let k_begin = min(ks * per_slice, steps) * BK;
+  let k_end = min(k_begin + per_slice * BK, params.k);
   let tr = lid / THREADS_N;
   let tc = lid % THREADS_N;
   var acc: array<vec4<f32>, TM * TN4>;
@@ -41,7 +56,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     acc2[i] = vec4<f32>(0.0);
   }
 
-  for (var k0 = 0u; k0 < params.k; k0 += BK) {
+  for (var k0 = k_begin; k0 < k_end; k0 += BK) {
     // x tile: consecutive invocations read consecutive k of a row.
     for (var i = lid; i < BM * BK; i += THREADS) {
       let r = i / BK;
@@ -103,7 +118,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     for (var j = 0u; j < TN; j++) {
       let c = c0 + tc * TN + j;
       if (r < params.rows && c < params.n) {
-        store_out(r, c, acc[i * TN4 + j / 4u][j % 4u], acc2[i * TN4 + j / 4u][j % 4u]);
+        if (SPLIT_K == 1u) {
+          store_out(r, c, acc[i * TN4 + j / 4u][j % 4u], acc2[i * TN4 + j / 4u][j % 4u]);
+        } else {
+          let at = ((ks * params.rows + r) * params.n + c) * select(1u, 2u, SWIGLU);
+          part[at] = acc[i * TN4 + j / 4u][j % 4u];
+          if (SWIGLU) {
+            part[at + 1u] = acc2[i * TN4 + j / 4u][j % 4u];
+          }
+        }
       }
     }
   }
