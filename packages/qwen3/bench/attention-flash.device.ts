@@ -17,8 +17,12 @@ const [nh, nkv, hd] = [16, 8, 128];
 const ctx = await createGpuContext({ dawnFlags: ['disable-dawn-features=timestamp_quantization'] });
 console.log(`adapter: ${ctx.describe()}`);
 const rng = createRng(99);
-const variants: { name: string; split: FlashAttentionOptions['split']; scratch: boolean }[] = [
+const variants: { name: string; split: FlashAttentionOptions['split']; scratch: boolean; dc?: 16 | 32 }[] = [
   { name: 'unsplit', split: undefined, scratch: false },
+  { name: 'unsplit, 16 dims staged', split: undefined, scratch: false, dc: 16 },
+  { name: 'unsplit, 32 dims staged', split: undefined, scratch: false, dc: 32 },
+  { name: 'split ≤8 × ≥64, 16 dims', split: { maxSplits: 8, minKeys: 64 }, scratch: true, dc: 16 },
+  { name: 'split ≤8 × ≥64, 32 dims', split: { maxSplits: 8, minKeys: 64 }, scratch: true, dc: 32 },
   { name: 'split ≤8 × ≥128 (default)', split: undefined, scratch: true },
   { name: 'split ≤4 × ≥128', split: { maxSplits: 4, minKeys: 128 }, scratch: true },
   { name: 'split ≤8 × ≥64', split: { maxSplits: 8, minKeys: 64 }, scratch: true },
@@ -65,7 +69,13 @@ for (const [seq, pos0] of values.cases.split(',').map((c) => c.split('@').map(Nu
   const flops = 4 * hd * nh * (seq * pos0 + (seq * (seq + 1)) / 2);
   let base = 0;
   for (const variant of variants) {
-    const flash = createFlashAttention(ctx, { numHeads: nh, numKvHeads: nkv, headDim: hd, ...(variant.split ? { split: variant.split } : {}) });
+    let flash;
+    try {
+      flash = createFlashAttention(ctx, { numHeads: nh, numKvHeads: nkv, headDim: hd, ...(variant.split ? { split: variant.split } : {}), ...(variant.dc ? { dimsPerStage: variant.dc } : {}) });
+    } catch (err) {
+      rows.push(`${`${seq}@${pos0}`.padStart(9)}  ${variant.name.padEnd(26)} failed: ${(err as Error).message.split('\n')[0]}`);
+      continue;
+    }
     const scratch = variant.scratch ? createTensor(ctx, [Math.max(1, flash.scratchSize(seq))], 'f32') : undefined;
     const run = (pass: GPUComputePassEncoder) => void flash.encode(pass, { q: qt, kCache: kt, vCache: vt, out, seq, pos0, ...(scratch ? { scratch } : {}) });
     await ctx.run(run);
@@ -77,7 +87,7 @@ for (const [seq, pos0] of values.cases.split(',').map((c) => c.split('@').map(Nu
     const time = await timeGpu(ctx, run, { repeats: 10, trials: 9, warmupMs: 100 });
     if (!base) base = time.ms;
     rows.push(
-      `${`${seq}@${pos0}`.padStart(9)}  ${variant.name.padEnd(26)} ${time.ms.toFixed(3).padStart(8)} ${(base / time.ms).toFixed(2).padStart(6)} ` +
+      `${`${seq}@${pos0}`.padStart(9)}  ${variant.name.padEnd(28)} ${time.ms.toFixed(3).padStart(8)} ${(base / time.ms).toFixed(2).padStart(6)} ` +
         `${(flops / (time.ms * 1e9)).toFixed(2).padStart(7)}  ${ok ? 'ok' : 'FAIL'} (max |err| vs f64 ${worst.toExponential(2)})`,
     );
     scratch?.destroy();

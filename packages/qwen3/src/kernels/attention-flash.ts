@@ -12,6 +12,8 @@ export interface FlashAttentionOptions {
    * `minKeys` keys each (a multiple of 64). Default { maxSplits: 8, minKeys: 128 }; maxSplits 1 never splits.
    */
   split?: { maxSplits?: number; minKeys?: number };
+  /** Dims of Q and K staged through workgroup memory at a time: 8 (default), 16 or 32 (benchmarks). */
+  dimsPerStage?: 8 | 16 | 32;
 }
 
 export interface FlashAttentionArgs {
@@ -64,11 +66,18 @@ export function createFlashAttention(ctx: GpuContext, options: FlashAttentionOpt
   if (!Number.isSafeInteger(maxSplits) || maxSplits < 1 || maxSplits > 1024) throw new RangeError(`attention-flash: split.maxSplits must be an integer in 1 … 1024, got ${maxSplits}`);
   if (!Number.isSafeInteger(minKeys) || minKeys < KEYS_PER_BLOCK || minKeys % KEYS_PER_BLOCK !== 0)
     throw new RangeError(`attention-flash: split.minKeys must be a positive multiple of ${KEYS_PER_BLOCK}, got ${minKeys}`);
+  const dc = options.dimsPerStage ?? 8;
+  if (![8, 16, 32].includes(dc) || headDim % dc !== 0) throw new RangeError(`attention-flash: dimsPerStage must be 8, 16 or 32 and divide headDim, got ${dc}`);
+  // Workgroup memory as attention-flash.wgsl declares it: qs, ks, pt (rows padded by a vec4), vs, row_m/l/alpha, part.
+  const vc = headDim <= 32 ? 64 : headDim <= 64 ? 32 : headDim <= 128 ? 16 : 8;
+  const shared = 4 * (2 * dc * (ROWS_PER_GROUP + 4) + KEYS_PER_BLOCK * (ROWS_PER_GROUP + 4) + vc * headDim + 3 * ROWS_PER_GROUP + 256);
+  if (shared > ctx.limits.maxComputeWorkgroupStorageSize)
+    throw new RangeError(`attention-flash: ${shared} B of workgroup memory (headDim ${headDim}, dimsPerStage ${dc}) exceed this adapter's ${ctx.limits.maxComputeWorkgroupStorageSize}`);
   const kernel = defineKernel({
-    label: `attention flash hd${headDim}`,
+    label: `attention flash hd${headDim} dc${dc}`,
     // HD and CHUNKS are consts: HD sizes each invocation's accumulator array (function-scope arrays need const
     // sizes); CHUNKS is the split stride of the partials, shared with the combine.
-    code: `const HD: u32 = ${headDim}u;\nconst CHUNKS: u32 = ${maxSplits}u;\n${source}`,
+    code: `const HD: u32 = ${headDim}u;\nconst CHUNKS: u32 = ${maxSplits}u;\nconst DC: u32 = ${dc}u;\n${source}`,
     bindings,
     uniforms,
   }).compile(ctx, { NH: numHeads, NKV: numKvHeads });

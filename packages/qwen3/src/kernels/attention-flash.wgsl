@@ -18,8 +18,8 @@
 // [seq, NH, CHUNKS, HD + 2] (CHUNKS ≥ splits), which attention-combine.wgsl merges over the splits each row can see.
 // A split a row cannot see at all (it starts past the row's last key) leaves junk in that row's partial, finite
 // (every score is the mask value): the combine never reads it.
-// HD and CHUNKS come as `const`s before this module (attention-flash.ts): the per-invocation arrays must have const
-// sizes.
+// HD, CHUNKS and DC (dims of Q and K staged at a time) come as `const`s before this module (attention-flash.ts): the
+// per-invocation arrays must have const sizes.
 
 struct Params {
   seq: u32,
@@ -42,7 +42,6 @@ override NKV: u32 = 8u;
 const WG: u32 = 256u;
 const R: u32 = 64u;
 const KB: u32 = 64u;
-const DC: u32 = 8u;
 const DJ: u32 = HD / 16u;
 // Keys of V staged at a time: a power of two dividing KB, at most 8 KiB of workgroup memory.
 const VC: u32 = select(select(select(8u, 16u, HD <= 128u), 32u, HD <= 64u), 64u, HD <= 32u);
