@@ -14,7 +14,7 @@ export { dtypeWgsl, wgslDtypeCode } from './wgsl-dtypes.ts';
 export { gemvLanes, laneReduceVariant, laneReduceWgsl } from './lane-reduce.ts';
 export type { Bindable, BindingAccess, CompiledKernel, DispatchTarget, Kernel, KernelSpec } from './kernel.ts';
 export { dispatchGrid } from './dispatch.ts';
-export { splitRows } from './split.ts';
+export { adjacentRows, splitRows } from './split.ts';
 export { elementWindow } from './window.ts';
 export type { Window } from './window.ts';
 export type { RowPart } from './split.ts';

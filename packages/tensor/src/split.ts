@@ -1,5 +1,5 @@
 import { dtypeBytes } from './dtype.ts';
-import type { Tensor } from './tensor.ts';
+import { Tensor } from './tensor.ts';
 
 export interface RowPart {
   /** First row of this part in the whole tensor. */
@@ -36,4 +36,24 @@ export function splitRows(t: Tensor, maxBindingBytes: number = t.ctx.limits.maxS
     parts.push({ rowStart: start, rowCount: count, tensor: t.rows(start, count) });
   }
   return parts;
+}
+
+/**
+ * One view spanning `tensors` when they are consecutive row ranges of one buffer: same dtype, same row shape, each
+ * starting where the previous one ends (a layer's q|k|v weights packed by the loader), else undefined. Lets a kernel
+ * that takes row parts make one dispatch over the span instead of one per tensor.
+ */
+export function adjacentRows(tensors: readonly Tensor[]): Tensor | undefined {
+  const [first] = tensors;
+  if (!first || first.shape.length === 0) return undefined;
+  const rowShape = first.shape.slice(1);
+  let rows = 0;
+  let end = first.byteOffset;
+  for (const t of tensors) {
+    if (t.destroyed || t.buffer !== first.buffer || t.dtype !== first.dtype || t.byteOffset !== end) return undefined;
+    if (t.shape.length !== first.shape.length || t.shape.some((d, i) => i > 0 && d !== rowShape[i - 1])) return undefined;
+    rows += t.shape[0]!;
+    end += t.byteLength;
+  }
+  return new Tensor(first.ctx, first.buffer, [rows, ...rowShape], first.dtype, first.byteOffset, false);
 }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  adjacentRows,
   createGpuContext,
   createRng,
   createTensor,
@@ -12,6 +13,7 @@ import {
   readFloat,
   reference,
   splitRows,
+  Tensor,
   uploadTensor,
   type GpuContext,
 } from '../src/index.ts';
@@ -169,6 +171,43 @@ describe('a real kernel against the float64 reference', () => {
     }
     expect(() => splitRows(t, 256)).toThrow(/exceeds the 256 B binding limit/);
     t.destroy();
+  });
+
+  it('adjacentRows joins consecutive row views of one buffer into one view a kernel binds whole', async () => {
+    const [rows, n] = [37, 52];
+    const host = rng.normalArray(rows * n);
+    const whole = uploadTensor(ctx, [rows, n], 'f32', host);
+    // Ragged ranges whose starts stay 16-byte aligned (52 floats a row): like a layer's q | k | v.
+    const [a, b, c] = [whole.rows(0, 20), whole.rows(20, 9), whole.rows(29, 8)];
+    const joined = adjacentRows([a, b, c])!;
+    expect(joined).toBeDefined();
+    expect([joined.buffer === whole.buffer, joined.byteOffset, joined.shape, joined.owner]).toEqual([true, 0, [rows, n], false]);
+    const tail = adjacentRows([b, c])!;
+    expect([tail.byteOffset, tail.shape]).toEqual([20 * n * 4, [17, n]]);
+    const y = createTensor(ctx, [rows], 'f32');
+    fillTensor(y, NaN);
+    await ctx.run((pass) => expect(encodeRowSum(ctx, pass, joined, y)).toBe(1));
+    const c64 = closeness(await readFloat(y), reference.rowSum(host, rows, n));
+    expect(c64.firstNonFinite).toBe(-1);
+    expect(c64.relL2).toBeLessThan(1e-6);
+    y.destroy();
+
+    const other = uploadTensor(ctx, [9, n], 'f32', host.subarray(20 * n, 29 * n));
+    const asU32 = new Tensor(ctx, whole.buffer, b.shape, 'u32', b.byteOffset, false);
+    for (const [label, parts] of [
+      ['nothing', []],
+      ['a gap', [a, c]],
+      ['out of order', [b, a]],
+      ['another buffer', [a, other, c]],
+      ['another dtype', [a, asU32]],
+      ['another row shape', [a, b.view([18, 26])]],
+    ] as [string, Tensor[]][]) {
+      expect(adjacentRows(parts), label).toBeUndefined();
+    }
+    a.destroy();
+    expect(adjacentRows([a, b]), 'a destroyed view').toBeUndefined();
+    other.destroy();
+    whole.destroy();
   });
 });
 

@@ -50,36 +50,67 @@ export interface LoadOptions {
 const DTYPES = { BF16: 'bf16', F16: 'f16', F32: 'f32' } as const;
 
 /**
- * The GPU buffer for one checkpoint tensor. A model too large for the adapter fails here, naming the tensor and the
- * limit: one buffer over maxBufferSize, or the device out of memory (Dawn reports that through an error scope only).
+ * One GPU buffer for checkpoint tensors stored back to back: one tensor, or a layer's q|k|v (see packable), whose
+ * rows are stacked. A model too large for the adapter fails here, naming the (first) tensor and the limit: one buffer
+ * over maxBufferSize, or the device out of memory (Dawn reports that through an error scope only).
  */
-async function allocate(ctx: GpuContext, entry: CheckpointTensor): Promise<Tensor> {
-  const bytes = entry.end - entry.begin;
+async function allocate(ctx: GpuContext, entries: readonly CheckpointTensor[]): Promise<Tensor> {
+  const first = entries[0]!;
+  const bytes = entries.reduce((sum, e) => sum + e.end - e.begin, 0);
+  const others = entries
+    .slice(1)
+    .map((e) => `'${e.name}'`)
+    .join(', ');
   const limit = ctx.limits.maxBufferSize;
   if (bytes > limit)
-    throw new WeightsError(entry.file, `needs ${bytes} bytes in one GPU buffer, over this adapter's maxBufferSize of ${limit} bytes`, entry.name);
+    throw new WeightsError(
+      first.file,
+      `needs ${bytes} bytes in one GPU buffer${others && ` with ${others}`}, over this adapter's maxBufferSize of ${limit} bytes`,
+      first.name,
+    );
+  const shape = entries.length > 1 ? [entries.reduce((rows, e) => rows + e.shape[0]!, 0), ...first.shape.slice(1)] : first.shape;
   ctx.device.pushErrorScope('out-of-memory');
-  const tensor = createTensor(ctx, entry.shape, DTYPES[entry.dtype], { label: entry.name });
+  const tensor = createTensor(ctx, shape, DTYPES[first.dtype], { label: entries.map((e) => e.name).join(' | ') });
   const oom = await ctx.device.popErrorScope();
   if (oom) {
     tensor.destroy();
-    throw new WeightsError(entry.file, `out of GPU memory allocating its ${bytes} bytes (${oom.message.split('\n')[0]})`, entry.name);
+    const what = others ? `${bytes} bytes for it and ${others} (one packed buffer)` : `its ${bytes} bytes`;
+    throw new WeightsError(first.file, `out of GPU memory allocating ${what} (${oom.message.split('\n')[0]})`, first.name);
   }
   return tensor;
 }
 
+/** A layer's projections that share one GPU buffer when packable: prefill's q|k|v GEMM is then one dispatch. */
+const QKV = ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj'] as const satisfies readonly LayerTensor[];
+
 /**
- * Uploads one checkpoint tensor through two staging buffers, counting its non-finite values on the way: the next
- * chunk is read (in libuv's thread pool, or over the network) while this one is scanned and handed to writeBuffer,
- * which copies it at once. A failed read destroys the half-filled buffer.
+ * Whether tensors can share one GPU buffer, back to back, and each still be bound alone (the decode GEMVs bind q, k
+ * and v separately) as well as all together: one dtype, matrices with the same columns, each byte length a multiple
+ * of minStorageBufferOffsetAlignment (so every view starts on a bindable offset), the whole within one storage binding.
  */
-async function uploadOne(
+function packable(ctx: GpuContext, entries: readonly CheckpointTensor[]): boolean {
+  const first = entries[0]!;
+  const align = ctx.limits.minStorageBufferOffsetAlignment;
+  const bytes = entries.reduce((sum, e) => sum + e.end - e.begin, 0);
+  return (
+    entries.every(
+      (e) => e.dtype === first.dtype && e.shape.length === 2 && e.shape[1] === first.shape[1] && e.end > e.begin && (e.end - e.begin) % align === 0,
+    ) && bytes <= Math.min(ctx.limits.maxStorageBufferBindingSize, ctx.limits.maxBufferSize)
+  );
+}
+
+/**
+ * Uploads one checkpoint tensor into `tensor` (its own buffer or its rows of a packed one) through two staging
+ * buffers, counting its non-finite values on the way: the next chunk is read (in libuv's thread pool, or over the
+ * network) while this one is scanned and handed to writeBuffer, which copies it at once.
+ */
+async function uploadInto(
   ctx: GpuContext,
   entry: CheckpointTensor,
+  tensor: Tensor,
   staging: [Uint8Array, Uint8Array],
   after: (bytes: number) => Promise<void>,
-): Promise<{ tensor: Tensor; nonFinite: number }> {
-  const tensor = await allocate(ctx, entry);
+): Promise<number> {
   const length = entry.end - entry.begin;
   const chunk = staging[0].byteLength;
   const read = (done: number, into: Uint8Array): Promise<number> => {
@@ -90,24 +121,20 @@ async function uploadOne(
   };
   let nonFinite = 0;
   let next = length > 0 ? read(0, staging[0]) : undefined;
-  try {
-    for (let done = 0, k = 0; done < length; k ^= 1) {
-      const n = await next!;
-      const buffer = staging[k]!;
-      if (done + n < length) next = read(done + n, staging[k ^ 1]!);
-      nonFinite += countNonFinite(buffer.subarray(0, n), entry.dtype);
-      // writeBuffer moves whole words; a 16-bit tensor with an odd element count ends mid-word, in the buffer's padding.
-      const padded = Math.ceil(n / 4) * 4;
-      if (padded !== n) buffer.fill(0, n, padded);
-      ctx.device.queue.writeBuffer(tensor.buffer, done, buffer, 0, padded);
-      done += n;
-      await after(n);
-    }
-  } catch (err) {
-    tensor.destroy();
-    throw err;
+  for (let done = 0, k = 0; done < length; k ^= 1) {
+    const n = await next!;
+    const buffer = staging[k]!;
+    if (done + n < length) next = read(done + n, staging[k ^ 1]!);
+    nonFinite += countNonFinite(buffer.subarray(0, n), entry.dtype);
+    // writeBuffer moves whole words; a 16-bit tensor with an odd element count ends mid-word, in the buffer's padding
+    // (a packed tensor never does: its byte length is a multiple of the offset alignment).
+    const padded = Math.ceil(n / 4) * 4;
+    if (padded !== n) buffer.fill(0, n, padded);
+    ctx.device.queue.writeBuffer(tensor.buffer, tensor.byteOffset + done, buffer, 0, padded);
+    done += n;
+    await after(n);
   }
-  return { tensor, nonFinite };
+  return nonFinite;
 }
 
 /**
@@ -135,41 +162,61 @@ export async function loadQwen3Weights(ctx: GpuContext, source: ModelSource | Ch
     }
     options.onProgress?.({ bytesDone, bytesTotal: checkpoint.totalBytes, tensor: current });
   };
-  const load = async (name: string): Promise<WeightTensor> => {
+  const entryOf = (name: string): CheckpointTensor => {
     const entry = checkpoint.tensors.get(name);
     if (!entry) throw new WeightsError(checkpoint.dir, 'missing required tensor', name);
-    current = name;
-    // Sources that can tell (a directory, a URL) refuse a file that changed since its header was read: a file
-    // rewritten while we read it would upload garbage. Read errors name the tensor.
-    const { tensor, nonFinite } = await inTensor(name, uploadOne(ctx, entry, staging, after));
-    uploaded.push(tensor);
-    if (nonFinite > 0) {
-      const line = nonFiniteWarning(entry.file, name, nonFinite);
-      warnings.push(line);
-      options.onWarning?.(line);
+    return entry;
+  };
+  /** Tensors uploaded back to back into one new buffer (one tensor, or a layer's packed q|k|v), each as a view of it. */
+  const load = async (names: readonly string[]): Promise<WeightTensor[]> => {
+    const entries = names.map(entryOf);
+    const whole = await allocate(ctx, entries);
+    uploaded.push(whole); // from here on a failure destroys it with the rest
+    const out: WeightTensor[] = [];
+    let row = 0;
+    for (const entry of entries) {
+      current = entry.name;
+      const tensor = entries.length === 1 ? whole : whole.rows(row, entry.shape[0]!);
+      row += entry.shape[0]!;
+      // Sources that can tell (a directory, a URL) refuse a file that changed since its header was read: a file
+      // rewritten while we read it would upload garbage. Read errors name the tensor.
+      const nonFinite = await inTensor(entry.name, uploadInto(ctx, entry, tensor, staging, after));
+      if (nonFinite > 0) {
+        const line = nonFiniteWarning(entry.file, entry.name, nonFinite);
+        warnings.push(line);
+        options.onWarning?.(line);
+      }
+      out.push({ tensor, parts: splitRows(tensor) });
     }
-    return { tensor, parts: splitRows(tensor) };
+    return out;
   };
 
   try {
-    const embedTokens = await load('model.embed_tokens.weight');
+    const [embedTokens] = await load(['model.embed_tokens.weight']);
     const layers: Qwen3LayerWeights[] = [];
     for (let layer = 0; layer < config.numHiddenLayers; layer++) {
       const weights = {} as Qwen3LayerWeights;
-      for (const t of LAYER_TENSORS) weights[t] = await load(layerTensorName(layer, t));
+      const names = (ts: readonly LayerTensor[]) => ts.map((t) => layerTensorName(layer, t));
+      for (const t of LAYER_TENSORS) {
+        if (weights[t]) continue; // k_proj and v_proj, packed with q_proj
+        const together = t === QKV[0] && packable(ctx, names(QKV).map(entryOf)) ? QKV : [t];
+        const loaded = await load(names(together));
+        together.forEach((n, i) => (weights[n] = loaded[i]!));
+      }
       layers.push(weights);
     }
-    const norm = await load('model.norm.weight');
-    const lmHead = checkpoint.tensors.has('lm_head.weight') ? await load('lm_head.weight') : embedTokens;
+    const [norm] = await load(['model.norm.weight']);
+    const lmHead = checkpoint.tensors.has('lm_head.weight') ? (await load(['lm_head.weight']))[0]! : embedTokens!;
     await ctx.device.queue.onSubmittedWorkDone();
     return {
       config,
       checkpoint,
-      embedTokens,
+      embedTokens: embedTokens!,
       layers,
-      norm,
+      norm: norm!,
       lmHead,
       warnings,
+      // One owner per buffer: a packed q|k|v buffer is destroyed once, its views not at all.
       destroy() {
         for (const t of uploaded) t.destroy();
       },

@@ -5,7 +5,7 @@
 // replays at every position.
 import type { QkvRope } from '@qwen3-webgpu/qkv-rope';
 import type { RmsNormF32 } from '@qwen3-webgpu/rmsnorm-f32';
-import type { DispatchTarget, GpuContext, RowPart, Tensor } from '@qwen3-webgpu/tensor';
+import { adjacentRows, type DispatchTarget, type GpuContext, type RowPart, type Tensor } from '@qwen3-webgpu/tensor';
 import type { Qwen3Config, Qwen3LayerWeights } from '@qwen3-webgpu/weights';
 import { createLinear, type Attention, type Linear } from '../kernels/index.ts';
 
@@ -49,11 +49,17 @@ export class Qwen3AttentionSeparated {
     const o = w['self_attn.o_proj'].tensor;
     this.oProj = createLinear(ctx, { n: h, k: nh * hd, dtype: o.dtype, accumulate: true, tag: 'o_proj', gemm });
     const [wq, wk, wv] = (['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj'] as const).map((name) => w[name].tensor) as [Tensor, Tensor, Tensor];
-    this.#qkvParts = [
-      { rowStart: 0, rowCount: nh * hd, tensor: wq },
-      { rowStart: nh * hd, rowCount: nkv * hd, tensor: wk },
-      { rowStart: (nh + nkv) * hd, rowCount: nkv * hd, tensor: wv },
-    ];
+    // One part, one dispatch, where the loader packed q|k|v into one buffer; else (weights built by hand) three.
+    // prepare() and encode() pass this same view: matmul's weight-range cache keys it by buffer and offset anyway.
+    const packed = adjacentRows([wq, wk, wv]);
+    this.#qkvParts =
+      packed && packed.bindingSize <= ctx.limits.maxStorageBufferBindingSize
+        ? [{ rowStart: 0, rowCount: (nh + 2 * nkv) * hd, tensor: packed }]
+        : [
+            { rowStart: 0, rowCount: nh * hd, tensor: wq },
+            { rowStart: nh * hd, rowCount: nkv * hd, tensor: wk },
+            { rowStart: (nh + nkv) * hd, rowCount: nkv * hd, tensor: wv },
+          ];
     this.qkvProj = createLinear(ctx, { n: (nh + 2 * nkv) * hd, k: h, dtype: wq.dtype, tag: 'qkv', gemm });
   }
 

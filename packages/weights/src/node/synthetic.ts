@@ -14,6 +14,8 @@ export interface SyntheticOptions {
   config?: Record<string, unknown>;
   seed: number;
   dtype?: SafetensorsDtype;
+  /** Dtypes of single tensors by name, over `dtype` (checkpoints that mix dtypes). */
+  dtypes?: Record<string, SafetensorsDtype>;
   /** Number of shards (≥ 2 writes model-0000i-of-0000n.safetensors + index). Default 1. */
   shards?: number;
   /** Also store lm_head.weight when the config ties embeddings (HF sometimes does). */
@@ -105,7 +107,8 @@ export async function writeSyntheticCheckpoint(dir: string, options: SyntheticOp
       const k = stress.embedScale ?? 300;
       scale = (i) => (Math.floor(i / h) === row ? k : 1);
     }
-    return { name, dtype, shape, data: tensorChunks(source, count, dtype, options.seed, center, half, scale) };
+    const own = options.dtypes?.[name] ?? dtype;
+    return { name, dtype: own, shape, data: tensorChunks(source, count, own, options.seed, center, half, scale) };
   });
 
   const shards = Math.max(1, options.shards ?? 1);
