@@ -39,11 +39,11 @@ describe('flash-attention prefill vs the float64 reference', () => {
       const vt = uploadTensor(ctx, [nkv, capacity, hd], 'f32', v);
       const out = createTensor(ctx, [seq, nh * hd], 'f32');
       // Keys walked whole by each workgroup (no scratch), split as the model splits them, and in 3 splits of 64 keys
-      // or more (splits ending mid-prompt, rows that see only some splits).
+      // or more whatever the position (splits ending mid-prompt, rows that see only some splits).
       const configs = [
         { name: 'unsplit', split: undefined, scratch: false },
         { name: 'default split', split: undefined, scratch: true },
-        { name: '≤ 3 splits of ≥ 64 keys', split: { maxSplits: 3, minKeys: 64 }, scratch: true },
+        { name: '≤ 3 splits of ≥ 64 keys, even deep in a prompt', split: { maxSplits: 3, minKeys: 64, always: true }, scratch: true },
       ];
       try {
         for (const config of configs) {
@@ -70,21 +70,23 @@ describe('flash-attention prefill vs the float64 reference', () => {
       }
     });
   }
-  it('splits the keys of long prompts (two dispatches) and walks them whole without a scratch', () => {
+  it('splits the keys of prompts from their start (two dispatches), not chunks deep into one, nor without a scratch', () => {
     const flash = createFlashAttention(ctx, { numHeads: 16, numKvHeads: 8, headDim: 128 });
     const kt = createTensor(ctx, [8, 1024, 128], 'f32');
     const q = createTensor(ctx, [512, 16, 128], 'f32');
     const scratch = createTensor(ctx, [flash.scratchSize(512)], 'f32');
     try {
-      const tags = (withScratch: boolean) => {
+      const tags = (withScratch: boolean, seq = 512, pos0 = 0) => {
         const list = new DispatchList(ctx, 'flash');
-        flash.encode(list, { q, kCache: kt, vCache: kt, out: q.view([512, 2048]), seq: 512, pos0: 0, ...(withScratch ? { scratch } : {}) });
+        flash.encode(list, { q, kCache: kt, vCache: kt, out: q.view([512, 2048]), seq, pos0, ...(withScratch ? { scratch } : {}) });
         const described = list.describe().map((d) => d.tag);
         list.destroy();
         return described;
       };
       expect(tags(true)).toEqual(['attention flash', 'attention flash combine']);
       expect(tags(false)).toEqual(['attention flash']);
+      // A chunk deep into a prompt: every row block sees about as many keys, nothing to balance.
+      expect(tags(true, 64, 512)).toEqual(['attention flash']);
       expect(flash.scratchSize(512)).toBe(512 * 16 * 8 * 130);
       expect(createFlashAttention(ctx, { numHeads: 16, numKvHeads: 8, headDim: 128, split: { maxSplits: 1 } }).scratchSize(512)).toBe(0);
     } finally {
