@@ -173,9 +173,10 @@ const DEFAULT_FMA: FmaTile = { bm: 64, bn: 64, bk: 16, tm: 4, tn: 4 };
  */
 const DEFAULT_SG: SubgroupMatrixTile = { variant: 'presplit', sgM: 2, sgN: 2, tm: 1, tn: 1, bk: 32, prefetchA: true, splitK: 1 };
 /**
- * f16w: 16 × 32 tiles of 1 × 2 subgroups, the tile measured fastest of the two f16w tiles timed so far (README). Its
- * subgroups share nothing through workgroup memory, so a larger tile saves no W traffic; it only trades workgroup
- * count (1024 at [512, 1024]) against fragment reuse in registers. bench/device-check.ts --f16w-sweep times others.
+ * f16w: 16 × 32 tiles of 1 × 2 subgroups, one accumulator each: the f16w tile of the README's measurements (35–55
+ * TFLOP/s per call on the H200). Its subgroups share nothing through workgroup memory, so a larger tile saves no
+ * traffic there; it trades workgroup count (1024 at [512, 1024]) against fragment reuse in registers (tm × tn
+ * accumulators). bench/device-check.ts --f16w-sweep times the alternatives.
  */
 const DEFAULT_F16W: SubgroupMatrixTile = { variant: 'f16w', sgM: 1, sgN: 2, tm: 1, tn: 1, bk: 16, prefetchA: false, splitK: 1 };
 /** variant 'auto' takes f16w up to this many bytes of W (and W2) as f16: Qwen3-0.6B's projections, not its lm_head. */
