@@ -27,7 +27,7 @@ import {
   type GpuContext,
 } from '@qwen3-webgpu/tensor';
 import { createGemm, subgroupMatrixSupport, type FmaTile, type GemmOptions, type SubgroupMatrixTileOptions } from '../src/index.ts';
-import { describeResult, randomRows, runGemmCase, withinBounds, type GemmCase } from '../src/gemm.test-helpers.ts';
+import { describeResult, inOnePass, randomRows, runGemmCase, runInterleavedCases, withinBounds, type GemmCase } from '../src/gemm.test-helpers.ts';
 import probeSource from './mma-probe.wgsl';
 import { BENCH_SHAPES, measureMmaPeak, printStageTimings, printTimings, timeGemm, timeGemmStages, type GemmStageTiming, type GemmTiming } from './timing.ts';
 
@@ -204,6 +204,31 @@ if (!support.reason) {
       );
     }
   }
+  // The shared scratch on the real kernels: a layer's four GEMMs recorded into one pass as prefill records them, then
+  // q|k|v again (its conversion and split of x redone over what the others left), each against its own reference.
+  await attempt(
+    "shared scratch: a layer's GEMMs in one pass (q|k|v in 3 parts, o_proj accumulate, gate/up swiglu, down accumulate, q|k|v again) [333 rows]",
+    async () => {
+      const layer: [GemmOptions, Omit<GemmCase, 'n' | 'k' | 'wDtype'>][] = [
+        [sg({ n: 4096, k: 1024, wDtype: 'bf16' }), { rows: 333, parts: 3 }],
+        [sg({ n: 1024, k: 2048, wDtype: 'bf16', accumulate: true }), { rows: 333, accumulate: true }],
+        [sg({ n: 3072, k: 1024, wDtype: 'bf16', swiglu: true }), { rows: 333, swiglu: true }],
+        [sg({ n: 1024, k: 3072, wDtype: 'bf16', accumulate: true }), { rows: 333, accumulate: true }],
+      ];
+      const gemms = layer.map(([o]) => createGemm(ctx, o));
+      try {
+        const cases = layer.map(([o, c]) => ({ ...c, n: o.n, k: o.k, wDtype: o.wDtype }));
+        const results = await runInterleavedCases(ctx, rng, gemms, cases, [0, 1, 2, 3, 0], inOnePass(ctx));
+        const variants = gemms.map((g) => g.subgroupMatrixTile?.variant).join(',');
+        return {
+          ok: results.every((r) => withinBounds(r) && r.paths.every((p) => p === 'subgroup-matrix')),
+          detail: `${variants}: ${results.map((r) => `worst ${r.worst.toPrecision(3)} non-finite ${r.nonFinite} ${r.paths.join('+')}`).join('; ')}`,
+        };
+      } finally {
+        for (const g of gemms) g.destroy();
+      }
+    },
+  );
   for (const [rows, n, k] of [
     [1, 7, 9],
     [70, 130, 100],

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRng, DispatchList, type GpuContext } from '@qwen3-webgpu/tensor';
 import { openTestContext } from '@qwen3-webgpu/tensor/testing';
 import { createGemm, DEFAULT_F16W_MAX_BYTES, f16wScratchBytes, resolveSubgroupMatrixTile, type Gemm, type GemmOptions, type GemmPath } from './index.ts';
-import { describeResult, runGemmCase, stageGemmCase, withinBounds, type GemmCase, type StagedGemmCase } from './gemm.test-helpers.ts';
+import { describeResult, inOnePass, runGemmCase, runInterleavedCases, withinBounds, type GemmCase, type GemmCaseResult } from './gemm.test-helpers.ts';
 
 const rng = createRng();
 console.log(`gemm f16w shared scratch tests: seed ${rng.seed}`);
@@ -113,54 +113,29 @@ describe('one tensor-core scratch per context', () => {
     [auto({ n: 70, k: 130, wDtype: 'f16' }), { rows: 97 }],
   ];
 
-  /**
-   * Stages one case per handle and encodes the calls `order` names (handle indices; a handle named twice encodes its
-   * case again, so its second call must convert its W anew over whatever the calls between left in the scratch),
-   * through `record`, in one submit; then checks every handle's y.
-   */
-  async function interleaved(
-    gemms: Gemm[],
-    order: number[],
-    record: (encodeAll: (target: GPUComputePassEncoder | DispatchList) => GemmPath[][]) => Promise<GemmPath[][]>,
-  ) {
-    const staged: StagedGemmCase[] = [];
-    try {
-      for (const [i, [o, c]] of handles.entries()) staged.push(await stageGemmCase(ctx, gemms[i]!, rng, caseOf(o, c)));
-      const paths = await record((target) => order.map((i) => gemms[i]!.encode(target, staged[i]!.args)));
-      for (const [i, s] of staged.entries()) expectOk(`handle ${i}`, await s.check(paths[order.lastIndexOf(i)]!));
-    } finally {
-      for (const s of staged) s.destroy();
-    }
-  }
-
   it('handles of different sizes interleaved in one pass and in one DispatchList all compute their own product', async () => {
     const gemms = handles.map(([o]) => createGemm(ctx, o));
     try {
       expect(gemms.map((g) => g.subgroupMatrixTile?.variant)).toEqual(['f16w', 'f16w', 'f16w', 'f16w']);
+      const cases = handles.map(([o, c]) => caseOf(o, c));
+      const expectAll = (results: GemmCaseResult[]) => results.forEach((r, i) => expectOk(`handle ${i}`, r));
       // Handle 2 accumulates: called once. 0, 1 and 3 are called again after others overwrote the scratch.
-      await interleaved(gemms, [0, 1, 2, 0, 3, 1], async (encodeAll) => {
-        let paths: GemmPath[][] = [];
-        await ctx.run((pass) => {
-          paths = encodeAll(pass);
-        }, 'interleaved gemms');
-        return paths;
-      });
-      await interleaved(gemms, [3, 0, 2, 1, 0, 3], async (encodeAll) => {
-        const list = new DispatchList(ctx, 'interleaved gemms');
-        try {
+      expectAll(await runInterleavedCases(ctx, rng, gemms, cases, [0, 1, 2, 0, 3, 1], inOnePass(ctx)));
+      const list = new DispatchList(ctx, 'interleaved gemms');
+      try {
+        const inList = async (encodeAll: (target: DispatchList) => GemmPath[][]) => {
           const paths = encodeAll(list);
           await ctx.run((pass) => list.encode(pass), 'interleaved gemms (list)');
           return paths;
-        } finally {
-          list.destroy();
-        }
-      });
-      // Every handle wrote its conversion into one W scratch (and one W2): the current buffers are the only ones
-      // large enough for the largest W, and there is one current buffer per kind.
-      const current = new Map<string, number>();
-      for (const { label, size } of liveScratch()) current.set(label, Math.max(current.get(label) ?? 0, size));
-      expect(current.get('gemm W as f16')).toBeGreaterThanOrEqual(f16wScratchBytes(130, 100, 32, false));
-      expect(current.get('gemm W2 as f16')).toBeGreaterThanOrEqual(f16wScratchBytes(130, 100, 32, false));
+        };
+        expectAll(await runInterleavedCases(ctx, rng, gemms, cases, [3, 0, 2, 1, 0, 3], inList));
+      } finally {
+        list.destroy();
+      }
+      // Four handles, one W scratch at a time: the first call's and the one handle 1 grew it to (kept, superseded).
+      const wScratch = liveScratch().filter((b) => b.label === 'gemm W as f16');
+      expect(wScratch.length).toBe(2);
+      expect(Math.max(...wScratch.map((b) => b.size))).toBeGreaterThanOrEqual(f16wScratchBytes(130, 100, 32, false));
     } finally {
       for (const g of gemms) g.destroy();
     }

@@ -1,4 +1,4 @@
-import { createTensor, fillTensor, readFloat, splitRows, uploadTensor, type GpuContext, type Rng } from '@qwen3-webgpu/tensor';
+import { createTensor, fillTensor, readFloat, splitRows, uploadTensor, type DispatchTarget, type GpuContext, type Rng } from '@qwen3-webgpu/tensor';
 import type { Gemm, GemmArgs, GemmDtype, GemmPath } from './gemm.ts';
 import { gemmReference } from './reference.ts';
 
@@ -109,6 +109,46 @@ export async function runGemmCase(ctx: GpuContext, gemm: Gemm, rng: Rng, c: Gemm
     return await staged.check(paths);
   } finally {
     staged.destroy();
+  }
+}
+
+/** Records every call of an interleaved run into a target and submits it once; returns each call's paths. */
+export type RecordCalls = (encodeAll: (target: DispatchTarget) => GemmPath[][]) => Promise<GemmPath[][]>;
+
+/** RecordCalls into one compute pass. */
+export const inOnePass =
+  (ctx: GpuContext): RecordCalls =>
+  async (encodeAll) => {
+    let paths: GemmPath[][] = [];
+    await ctx.run((pass) => {
+      paths = encodeAll(pass);
+    }, 'interleaved gemms');
+    return paths;
+  };
+
+/**
+ * Handles sharing the context's scratch, called interleaved: stages cases[i] for gemms[i], encodes the calls `order`
+ * names (handle indices; a handle named twice encodes its case again, so its last call must redo its conversion of W
+ * and split of x over whatever the calls between left in the scratch) through `record`, in one submit, and compares
+ * each handle's y with its reference. An accumulating case must be named once.
+ */
+export async function runInterleavedCases(
+  ctx: GpuContext,
+  rng: Rng,
+  gemms: Gemm[],
+  cases: GemmCase[],
+  order: number[],
+  record: RecordCalls,
+): Promise<GemmCaseResult[]> {
+  const staged: StagedGemmCase[] = [];
+  try {
+    for (const [i, c] of cases.entries()) staged.push(await stageGemmCase(ctx, gemms[i]!, rng, c));
+    const paths = await record((target) => order.map((i) => gemms[i]!.encode(target, staged[i]!.args)));
+    const results: GemmCaseResult[] = [];
+    for (const [i, s] of staged.entries()) results.push(await s.check(paths[order.lastIndexOf(i)] ?? []));
+    return results;
+  } finally {
+    for (const s of staged) s.destroy();
   }
 }
 
