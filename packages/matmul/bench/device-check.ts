@@ -5,6 +5,9 @@
 // ('inline', the first kernel, and 'presplit' in several tiles; each variant is checked for correctness before it
 // is timed) and the FMA kernel. Prints a table and the best variant per shape; exit code 1 on any failure.
 // --quick: fewer FMA tiles and tensor-core variants (the ones most likely to win), about a minute on the H200.
+// --f16w-sweep: also f16w tiles from 16 × 16 to 64 × 64 (1–8 subgroups, 1–4 accumulators each), each checked (plain
+// and swiglu) and then timed per call and by stage at the four shapes; combines with --quick.
+// Always: the default ('auto') and presplit per call and by stage (split x, W to f16, the GEMM alone).
 // Bundle and run (from the repository root; see ../shared/device/README.md). tools/bundle.mjs, not a bare tsdown
 // command: it carries the plugin that inlines the .wgsl imports.
 //   node tools/bundle.mjs packages/matmul/bench/device-check.ts .device/matmul
@@ -23,12 +26,13 @@ import {
   uploadTensor,
   type GpuContext,
 } from '@qwen3-webgpu/tensor';
-import { createGemm, subgroupMatrixSupport, type FmaTile, type GemmOptions, type SubgroupMatrixTile } from '../src/index.ts';
-import { describeResult, randomRows, runGemmCase, withinBounds, type GemmCase } from '../src/gemm.test-helpers.ts';
+import { createGemm, subgroupMatrixSupport, type FmaTile, type GemmOptions, type SubgroupMatrixTileOptions } from '../src/index.ts';
+import { describeResult, inOnePass, randomRows, runGemmCase, runInterleavedCases, withinBounds, type GemmCase } from '../src/gemm.test-helpers.ts';
 import probeSource from './mma-probe.wgsl';
-import { BENCH_SHAPES, measureMmaPeak, printTimings, timeGemm, type GemmTiming } from './timing.ts';
+import { BENCH_SHAPES, measureMmaPeak, printStageTimings, printTimings, timeGemm, timeGemmStages, type GemmStageTiming, type GemmTiming } from './timing.ts';
 
 const quick = process.argv.includes('--quick');
+const sweep = process.argv.includes('--f16w-sweep');
 const ctx = await createGpuContext({
   dawnFlags: ['enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia', 'disable-dawn-features=timestamp_quantization'],
 });
@@ -61,42 +65,69 @@ async function attempt(name: string, body: () => Promise<{ ok: boolean; detail: 
   }
 }
 
-// Tensor-core variants to compare: the first kernel ('inline', its own default tiles) and the presplit kernel in
-// tiles that trade workgroup count (132 SMs; [512, 1024] outputs have only 128 tiles of 64 × 64) against reuse.
-const sgVariants: [string, Partial<SubgroupMatrixTile>][] = [
-  ['inline (first kernel)', { variant: 'inline' }],
-  ['presplit 64x64/32', { tm: 2, tn: 2, prefetchA: false }],
-  ['presplit 32x32/32', { prefetchA: false }],
-  ['presplit 32x32/64', { bk: 64, prefetchA: false }],
-  ['presplit 32x32/32 prefetch A (default)', {}],
-  ['presplit 32x32/32 split-k 2', { splitK: 2, prefetchA: false }],
-  ['presplit 16x32/32 2sg', { sgM: 1, sgN: 2, prefetchA: false }],
-  ['presplit 32x64/32', { tn: 2, prefetchA: false }],
-  ['f16w 32x32', { variant: 'f16w' }],
-  ['f16w 16x32 2sg', { variant: 'f16w', sgM: 1, sgN: 2 }],
-  ...(quick
-    ? []
-    : ([
-        ['presplit 32x64/64 2sg', { sgM: 1, sgN: 2, tm: 2, tn: 2, bk: 64, prefetchA: false }],
-        ['presplit 64x64/16', { tm: 2, tn: 2, bk: 16, prefetchA: false }],
-        ['presplit 128x64/32 8sg', { sgM: 4, sgN: 2, tm: 2, tn: 2, prefetchA: false }],
-        ['presplit 64x128/32 8sg', { sgM: 2, sgN: 4, tm: 2, tn: 2, prefetchA: false }],
-        ['presplit 128x128/32 8sg', { sgM: 4, sgN: 2, tm: 2, tn: 4, prefetchA: false }],
-        ['presplit 32x32/64', { tm: 1, tn: 1, bk: 64, prefetchA: false }],
-        ['presplit 32x32/32 prefetch A', { tm: 1, tn: 1, prefetchA: true }],
-        ['presplit 64x64/64 prefetch A', { tm: 2, tn: 2, bk: 64, prefetchA: true }],
-        ['presplit 64x32/32', { tm: 2, tn: 1, prefetchA: false }],
-        ['presplit 64x64/32 split-k 2', { tm: 2, tn: 2, splitK: 2, prefetchA: false }],
-        ['presplit 64x64/32 split-k 4', { tm: 2, tn: 2, splitK: 4, prefetchA: false }],
-        ['presplit 64x64/64 split-k 3', { tm: 2, tn: 2, bk: 64, splitK: 3, prefetchA: false }],
-        ['presplit 64x64/32 prefetch A split-k 3', { tm: 2, tn: 2, prefetchA: true, splitK: 3 }],
-        ['presplit 64x128/32 split-k 2', { tm: 2, tn: 4, splitK: 2, prefetchA: false }],
-        ['f16w 64x128', { variant: 'f16w', tm: 2, tn: 4 }],
-        ['f16w 32x64', { variant: 'f16w', tm: 1, tn: 2 }],
-        ['f16w 128x128 8sg', { variant: 'f16w', sgM: 4, sgN: 2, tm: 2, tn: 4 }],
-        ['presplit 32x64/32 prefetch A', { tm: 1, tn: 2, prefetchA: true }],
-      ] as [string, Partial<SubgroupMatrixTile>][])),
-];
+// Tensor-core variants to compare: the default ('auto': f16w where W as f16 fits the cap, presplit over it), the first
+// kernel ('inline', its own default tiles), the presplit kernel in tiles that trade workgroup count (132 SMs;
+// [512, 1024] outputs have only 128 tiles of 64 × 64) against reuse, and f16w. A tile without a variant is presplit.
+const sgVariants: [string, SubgroupMatrixTileOptions][] = (
+  [
+    ['auto (default)', { variant: 'auto' }],
+    ['inline (first kernel)', { variant: 'inline' }],
+    ['presplit 64x64/32', { tm: 2, tn: 2, prefetchA: false }],
+    ['presplit 32x32/32', { prefetchA: false }],
+    ['presplit 32x32/64', { bk: 64, prefetchA: false }],
+    ['presplit 32x32/32 prefetch A (default over the cap)', {}],
+    ['presplit 32x32/32 split-k 2', { splitK: 2, prefetchA: false }],
+    ['presplit 16x32/32 2sg', { sgM: 1, sgN: 2, prefetchA: false }],
+    ['presplit 32x64/32', { tn: 2, prefetchA: false }],
+    ['f16w 32x32', { variant: 'f16w', sgM: 2, sgN: 2 }],
+    ['f16w 16x32 2sg (default under the cap)', { variant: 'f16w', sgM: 1, sgN: 2 }],
+    ...(quick
+      ? []
+      : ([
+          ['presplit 32x64/64 2sg', { sgM: 1, sgN: 2, tm: 2, tn: 2, bk: 64, prefetchA: false }],
+          ['presplit 64x64/16', { tm: 2, tn: 2, bk: 16, prefetchA: false }],
+          ['presplit 128x64/32 8sg', { sgM: 4, sgN: 2, tm: 2, tn: 2, prefetchA: false }],
+          ['presplit 64x128/32 8sg', { sgM: 2, sgN: 4, tm: 2, tn: 2, prefetchA: false }],
+          ['presplit 128x128/32 8sg', { sgM: 4, sgN: 2, tm: 2, tn: 4, prefetchA: false }],
+          ['presplit 32x32/64', { tm: 1, tn: 1, bk: 64, prefetchA: false }],
+          ['presplit 32x32/32 prefetch A', { tm: 1, tn: 1, prefetchA: true }],
+          ['presplit 64x64/64 prefetch A', { tm: 2, tn: 2, bk: 64, prefetchA: true }],
+          ['presplit 64x32/32', { tm: 2, tn: 1, prefetchA: false }],
+          ['presplit 64x64/32 split-k 2', { tm: 2, tn: 2, splitK: 2, prefetchA: false }],
+          ['presplit 64x64/32 split-k 4', { tm: 2, tn: 2, splitK: 4, prefetchA: false }],
+          ['presplit 64x64/64 split-k 3', { tm: 2, tn: 2, bk: 64, splitK: 3, prefetchA: false }],
+          ['presplit 64x64/32 prefetch A split-k 3', { tm: 2, tn: 2, prefetchA: true, splitK: 3 }],
+          ['presplit 64x128/32 split-k 2', { tm: 2, tn: 4, splitK: 2, prefetchA: false }],
+          ['f16w 64x128', { variant: 'f16w', sgM: 2, sgN: 2, tm: 2, tn: 4 }],
+          ['f16w 32x64', { variant: 'f16w', sgM: 2, sgN: 2, tm: 1, tn: 2 }],
+          ['f16w 128x128 8sg', { variant: 'f16w', sgM: 4, sgN: 2, tm: 2, tn: 4 }],
+          ['presplit 32x64/32 prefetch A', { tm: 1, tn: 2, prefetchA: true }],
+        ] as [string, SubgroupMatrixTileOptions][])),
+  ] as [string, SubgroupMatrixTileOptions][]
+).map(([name, tile]) => [name, { variant: 'presplit', ...tile }]);
+// --f16w-sweep: f16w tiles (sgM × sgN subgroups of tm × tn accumulators; rows × columns of y per workgroup), each timed
+// per call and by stage (split x, W to f16, the GEMM alone) at every shape, against presplit and the default.
+const f16wSweep: [string, SubgroupMatrixTileOptions][] = sweep
+  ? (
+      [
+        [1, 1, 1, 1],
+        [2, 1, 1, 1],
+        [1, 2, 1, 1],
+        [2, 2, 1, 1],
+        [1, 4, 1, 1],
+        [1, 1, 2, 2],
+        [2, 1, 2, 1],
+        [1, 2, 2, 1],
+        [1, 2, 1, 2],
+        [2, 2, 2, 1],
+        [2, 2, 1, 2],
+        [1, 2, 2, 2],
+        [2, 2, 2, 2],
+        [2, 4, 1, 1],
+        [4, 2, 1, 1],
+      ] as const
+    ).map(([sgM, sgN, tm, tn]) => [`f16w ${sgM * tm * 16}x${sgN * tn * 16} ${sgM}x${sgN}sg/${tm}x${tn}acc`, { variant: 'f16w', sgM, sgN, tm, tn }])
+  : [];
 const brokenVariants = new Set<string>();
 
 /** One 16×16×16 product through the builtins, against float64. */
@@ -144,7 +175,9 @@ async function gemmCheck(options: GemmOptions, c: Omit<GemmCase, 'n' | 'k' | 'wD
       ...(options.accumulate ? { accumulate: true } : {}),
     });
     const pathOk = r.paths.every((p) => p === expect);
-    return { ok: withinBounds(r) && pathOk, detail: `${describeResult(r)}${pathOk ? '' : ` (expected ${expect})`}` };
+    const t = gemm.subgroupMatrixTile;
+    const kernel = t ? `; ${t.variant} ${t.sgM}x${t.sgN}/${t.tm}x${t.tn}` : '';
+    return { ok: withinBounds(r) && pathOk, detail: `${describeResult(r)}${kernel}${pathOk ? '' : ` (expected ${expect})`}` };
   } finally {
     gemm.destroy();
   }
@@ -163,11 +196,39 @@ if (!support.reason) {
     ['[512,1024]·[4096,1024]ᵀ', sg({ n: 4096, k: 1024, wDtype: 'bf16' }), 512],
     ['lm_head slice, 3 parts', sg({ n: 151936 / 8, k: 1024, wDtype: 'bf16' }), 7],
   ];
-  for (const [name, options, rows] of qwen) {
-    await attempt(`tensor cores, Qwen3-0.6B ${name} [${rows}, ${options.k}]·[${options.n}, ${options.k}]ᵀ`, () =>
-      gemmCheck(options, { rows, ...(name.includes('parts') ? { parts: 3 } : {}) }, 'subgroup-matrix'),
-    );
+  // The default ('auto': f16w at these shapes) and presplit (the default over the f16w cap: lm_head).
+  for (const variant of ['auto', 'presplit'] as const) {
+    for (const [name, options, rows] of qwen) {
+      await attempt(`tensor cores (${variant}), Qwen3-0.6B ${name} [${rows}, ${options.k}]·[${options.n}, ${options.k}]ᵀ`, () =>
+        gemmCheck({ ...options, subgroupMatrixTile: { variant } }, { rows, ...(name.includes('parts') ? { parts: 3 } : {}) }, 'subgroup-matrix'),
+      );
+    }
   }
+  // The shared scratch on the real kernels: a layer's four GEMMs recorded into one pass as prefill records them, then
+  // q|k|v again (its conversion and split of x redone over what the others left), each against its own reference.
+  await attempt(
+    "shared scratch: a layer's GEMMs in one pass (q|k|v in 3 parts, o_proj accumulate, gate/up swiglu, down accumulate, q|k|v again) [333 rows]",
+    async () => {
+      const layer: [GemmOptions, Omit<GemmCase, 'n' | 'k' | 'wDtype'>][] = [
+        [sg({ n: 4096, k: 1024, wDtype: 'bf16' }), { rows: 333, parts: 3 }],
+        [sg({ n: 1024, k: 2048, wDtype: 'bf16', accumulate: true }), { rows: 333, accumulate: true }],
+        [sg({ n: 3072, k: 1024, wDtype: 'bf16', swiglu: true }), { rows: 333, swiglu: true }],
+        [sg({ n: 1024, k: 3072, wDtype: 'bf16', accumulate: true }), { rows: 333, accumulate: true }],
+      ];
+      const gemms = layer.map(([o]) => createGemm(ctx, o));
+      try {
+        const cases = layer.map(([o, c]) => ({ ...c, n: o.n, k: o.k, wDtype: o.wDtype }));
+        const results = await runInterleavedCases(ctx, rng, gemms, cases, [0, 1, 2, 3, 0], inOnePass(ctx));
+        const variants = gemms.map((g) => g.subgroupMatrixTile?.variant).join(',');
+        return {
+          ok: results.every((r) => withinBounds(r) && r.paths.every((p) => p === 'subgroup-matrix')),
+          detail: `${variants}: ${results.map((r) => `worst ${r.worst.toPrecision(3)} non-finite ${r.nonFinite} ${r.paths.join('+')}`).join('; ')}`,
+        };
+      } finally {
+        for (const g of gemms) g.destroy();
+      }
+    },
+  );
   for (const [rows, n, k] of [
     [1, 7, 9],
     [70, 130, 100],
@@ -175,19 +236,29 @@ if (!support.reason) {
     [65, 65, 17],
     [333, 1000, 1000],
   ] as const) {
-    for (const wDtype of ['bf16', 'f16'] as const) {
-      await attempt(`tensor cores, ragged ${wDtype} [${rows}, ${k}]·[${n}, ${k}]ᵀ`, () => gemmCheck(sg({ n, k, wDtype }), { rows }, 'subgroup-matrix'));
+    for (const variant of ['auto', 'presplit'] as const) {
+      for (const wDtype of ['bf16', 'f16'] as const) {
+        await attempt(`tensor cores (${variant}), ragged ${wDtype} [${rows}, ${k}]·[${n}, ${k}]ᵀ`, () =>
+          gemmCheck(sg({ n, k, wDtype, subgroupMatrixTile: { variant } }), { rows }, 'subgroup-matrix'),
+        );
+      }
+      await attempt(`tensor cores (${variant}), ragged swiglu [${rows}, ${k}]·[${n}, ${k}]ᵀ`, () =>
+        gemmCheck(sg({ n, k, wDtype: 'bf16', swiglu: true, subgroupMatrixTile: { variant } }), { rows }, 'subgroup-matrix'),
+      );
     }
-    await attempt(`tensor cores, ragged swiglu [${rows}, ${k}]·[${n}, ${k}]ᵀ`, () =>
-      gemmCheck(sg({ n, k, wDtype: 'bf16', swiglu: true }), { rows }, 'subgroup-matrix'),
-    );
   }
-  // Every variant timed below, on a ragged shape first (a variant that fails here is not timed).
-  for (const [name, tile] of sgVariants) {
+  // Every variant timed below, on a ragged shape first (a variant that fails here is not timed); the swept f16w
+  // tiles with swiglu too (another module: PAIRED).
+  for (const [name, tile] of [...sgVariants, ...f16wSweep]) {
     const ok = await attempt(`tensor cores ${name} [333, 1000]·[1000, 1000]ᵀ`, () =>
       gemmCheck(sg({ n: 1000, k: 1000, wDtype: 'bf16', subgroupMatrixTile: tile }), { rows: 333 }, 'subgroup-matrix'),
     );
-    if (!ok) brokenVariants.add(name);
+    const swigluOk =
+      !f16wSweep.some(([swept]) => swept === name) ||
+      (await attempt(`tensor cores ${name} swiglu [333, 1000]·[1000, 1000]ᵀ`, () =>
+        gemmCheck(sg({ n: 1000, k: 1000, wDtype: 'bf16', swiglu: true, subgroupMatrixTile: tile }), { rows: 333 }, 'subgroup-matrix'),
+      ));
+    if (!ok || !swigluOk) brokenVariants.add(name);
   }
   await attempt('tensor cores inline, gate/up (swiglu) [512, 1024]·[3072, 1024]ᵀ', () =>
     gemmCheck(sg({ n: 3072, k: 1024, wDtype: 'bf16', swiglu: true, subgroupMatrixTile: { variant: 'inline' } }), { rows: 512 }, 'subgroup-matrix'),
@@ -309,6 +380,28 @@ for (const [name, options] of swigluVariants) {
   }
 }
 
+// Per call as prefill pays it (the split of x, the conversion of W for f16w, the GEMM, all in one call) and each
+// stage alone: the default and presplit always, the swept f16w tiles with --f16w-sweep.
+const stageTimings: GemmStageTiming[] = [];
+if (!support.reason) {
+  const staged: [string, SubgroupMatrixTileOptions][] = [
+    ['auto (default)', { variant: 'auto' }],
+    ['presplit (default over the cap)', { variant: 'presplit' }],
+    ...f16wSweep.filter(([name]) => !brokenVariants.has(name)),
+  ];
+  const shapes = [...BENCH_SHAPES.map((s) => ({ ...s, swiglu: false })), { rows: 512, k: 1024, n: 3072, swiglu: true }];
+  for (const { rows, n, k, swiglu } of shapes) {
+    for (const [name, tile] of staged) {
+      const label = `${name}${swiglu ? ' swiglu' : ''}`;
+      try {
+        stageTimings.push(await timeGemmStages(ctx, label, { n, k, wDtype: 'bf16', path: 'subgroup-matrix', swiglu, subgroupMatrixTile: tile }, rows, timing));
+      } catch (err) {
+        console.log(`stage timing ${label} [${rows},${k}]·[${n},${k}]ᵀ failed: ${(err as Error).message.split('\n')[0]}`);
+      }
+    }
+  }
+}
+
 console.log(`\ncorrectness: ${checks.filter((c) => c.ok).length}/${checks.length} checks passed`);
 printTimings(
   `GEMM timings on ${ctx.info.description || ctx.info.device}, bf16 weights, f32 x/y (TFLOP/s = useful 2·rows·n·k; ` +
@@ -327,7 +420,23 @@ for (const t of timings) {
 }
 console.log('\nfastest tensor-core variant per shape:');
 for (const [key, t] of best) console.log(`  ${key.padEnd(34)} ${t.label.padEnd(44)} ${t.tflops.toFixed(2)} TFLOP/s`);
+if (stageTimings.length) {
+  printStageTimings(
+    'One call as prefill pays it (call ms / TFLOP/s: every dispatch of the call; kernel TFLOP/s: the GEMM dispatch alone; ' +
+      'stages: each kind of dispatch replayed alone — split x, W to f16 (f16w: both halves with swiglu), gemm)',
+    stageTimings,
+  );
+  const bestCall = new Map<string, GemmStageTiming>();
+  for (const t of stageTimings) {
+    const key = `[${t.rows},${t.k}]·[${t.n},${t.k}]ᵀ${t.label.endsWith('swiglu') ? ' swiglu' : ''}`;
+    const b = bestCall.get(key);
+    if (!b || t.ms < b.ms) bestCall.set(key, t);
+  }
+  console.log('\nfastest per call (conversion included), by shape:');
+  for (const [key, t] of bestCall) console.log(`  ${key.padEnd(34)} ${t.label.padEnd(44)} ${t.tile.padEnd(20)} ${t.tflops.toFixed(2)} TFLOP/s`);
+}
 report['checks'] = checks;
+report['stageTimings'] = stageTimings;
 report['peakTflops'] = peak;
 report['timings'] = timings;
 if (process.env['OUT']) writeFileSync(join(process.env['OUT'], 'matmul-device-check.json'), JSON.stringify(report, null, 2));

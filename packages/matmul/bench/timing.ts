@@ -1,7 +1,17 @@
 // What gemm.bench.ts (lavapipe, any adapter) and device-check.ts (the H200) share: the benchmark shapes, timing a
 // GEMM handle, the measured tensor-core ceiling, a table printer.
-import { createRng, createTensor, defineKernel, defineUniforms, timeGpu, uploadTensor, type GpuContext, type TimingOptions } from '@qwen3-webgpu/tensor';
-import { createGemm, type GemmOptions, type GemmPath } from '../src/index.ts';
+import {
+  createRng,
+  createTensor,
+  defineKernel,
+  defineUniforms,
+  DispatchList,
+  timeGpu,
+  uploadTensor,
+  type GpuContext,
+  type TimingOptions,
+} from '@qwen3-webgpu/tensor';
+import { createGemm, type Gemm, type GemmArgs, type GemmOptions, type GemmPath } from '../src/index.ts';
 import { randomRows } from '../src/gemm.test-helpers.ts';
 import peakSource from './mma-peak.wgsl';
 
@@ -23,8 +33,8 @@ export interface GemmTiming {
   tflops: number;
 }
 
-/** Times one GEMM handle on fresh random bf16 data; says which path each part ran. */
-export async function timeGemm(ctx: GpuContext, label: string, options: GemmOptions, rows: number, timing: TimingOptions): Promise<GemmTiming> {
+/** A handle and fresh random data for it (weights prepared), freed after `body`. */
+async function withGemm<T>(ctx: GpuContext, options: GemmOptions, rows: number, body: (gemm: Gemm, args: GemmArgs) => Promise<T>): Promise<T> {
   const { n, k } = options;
   const rng = createRng(7);
   const x = uploadTensor(ctx, [rows, k], 'f32', randomRows(rng, rows, k));
@@ -34,20 +44,75 @@ export async function timeGemm(ctx: GpuContext, label: string, options: GemmOpti
   const gemm = createGemm(ctx, options);
   try {
     await gemm.prepare(w, w2);
-    let paths: GemmPath[] = [];
-    const t = await timeGpu(
-      ctx,
-      (pass) => {
-        paths = gemm.encode(pass, { x, w, ...(w2 ? { w2 } : {}), y, rows });
-      },
-      timing,
-    );
-    const flops = 2 * rows * n * k * (options.swiglu ? 2 : 1);
-    return { label, rows, n, k, path: [...new Set(paths)].join('+'), ms: t.ms, tflops: flops / (t.ms * 1e9) };
+    return await body(gemm, { x, w, ...(w2 ? { w2 } : {}), y, rows });
   } finally {
     gemm.destroy();
     for (const tensor of [x, w, w2, y]) tensor?.destroy();
   }
+}
+
+const flopsOf = (options: GemmOptions, rows: number) => 2 * rows * options.n * options.k * (options.swiglu ? 2 : 1);
+
+/** Times one GEMM handle on fresh random bf16 data; says which path each part ran. */
+export async function timeGemm(ctx: GpuContext, label: string, options: GemmOptions, rows: number, timing: TimingOptions): Promise<GemmTiming> {
+  return withGemm(ctx, options, rows, async (gemm, args) => {
+    let paths: GemmPath[] = [];
+    const t = await timeGpu(
+      ctx,
+      (pass) => {
+        paths = gemm.encode(pass, args);
+      },
+      timing,
+    );
+    const { n, k } = options;
+    return { label, rows, n, k, path: [...new Set(paths)].join('+'), ms: t.ms, tflops: flopsOf(options, rows) / (t.ms * 1e9) };
+  });
+}
+
+export interface GemmStageTiming extends GemmTiming {
+  /** The tile the handle resolved to ('presplit 2x2/1x1', 'f16w 1x2/1x1', 'fma'). */
+  tile: string;
+  /** Median ms of each kind of dispatch of one call replayed alone ('split x', 'W to f16', 'gemm', …), in call order. */
+  stages: { stage: string; ms: number }[];
+  /** TFLOP/s of the GEMM dispatch alone (without the split of x and the conversion of W). */
+  kernelTflops: number;
+}
+
+/**
+ * Times one call as prefill pays it (ms, tflops: every dispatch of the call) and each kind of its dispatches alone
+ * (stages): one call recorded into a DispatchList, replayed whole and by tag (DispatchList.select).
+ */
+export async function timeGemmStages(ctx: GpuContext, label: string, options: GemmOptions, rows: number, timing: TimingOptions): Promise<GemmStageTiming> {
+  return withGemm(ctx, options, rows, async (gemm, args) => {
+    const list = new DispatchList(ctx, `time ${label}`);
+    try {
+      const paths = gemm.encode(list, { ...args, tag: 'gemm' });
+      const whole = await timeGpu(ctx, (pass) => list.encode(pass), timing);
+      const stages: { stage: string; ms: number }[] = [];
+      for (const tag of new Set(list.describe().map((d) => d.tag))) {
+        const picked = list.select((t) => t === tag);
+        stages.push({ stage: tag === 'gemm' ? 'gemm' : tag.replace(/^gemm /, ''), ms: (await timeGpu(ctx, (pass) => picked.encode(pass), timing)).ms });
+      }
+      const { n, k } = options;
+      const flops = flopsOf(options, rows);
+      const kernelMs = stages.find((s) => s.stage === 'gemm')?.ms ?? Number.NaN;
+      const t = gemm.subgroupMatrixTile;
+      return {
+        label,
+        rows,
+        n,
+        k,
+        path: [...new Set(paths)].join('+'),
+        ms: whole.ms,
+        tflops: flops / (whole.ms * 1e9),
+        tile: t ? `${t.variant} ${t.sgM}x${t.sgN}/${t.tm}x${t.tn}` : 'fma',
+        stages,
+        kernelTflops: flops / (kernelMs * 1e9),
+      };
+    } finally {
+      list.destroy();
+    }
+  });
 }
 
 /** TFLOP/s of a pure subgroup-matrix multiply-accumulate loop (no memory traffic): the ceiling from WGSL. */
@@ -87,6 +152,22 @@ export function printTimings(title: string, rows: GemmTiming[], peak?: number): 
     const shape = `[${r.rows},${r.k}]·[${r.n},${r.k}]ᵀ`;
     console.log(
       `${r.label.padEnd(50)} ${pad(shape, 24)} ${pad(r.path, 16)} ${pad(r.ms.toFixed(4), 8)} ${pad(r.tflops.toFixed(2), 8)}${peak ? ` ${pad(((100 * r.tflops) / peak).toFixed(1), 7)}` : ''}`,
+    );
+  }
+}
+
+/** The stage timings: per call (what prefill pays), the GEMM dispatch alone, and each stage's ms. */
+export function printStageTimings(title: string, rows: GemmStageTiming[]): void {
+  const pad = (s: string, w: number) => s.padStart(w);
+  console.log(`\n${title}`);
+  console.log(
+    `${'variant'.padEnd(40)} ${pad('shape [rows,k]·[n,k]ᵀ', 24)} ${pad('call ms', 8)} ${pad('TFLOP/s', 8)} ${pad('kernel TFLOP/s', 14)}  stages (ms, each alone)`,
+  );
+  for (const r of rows) {
+    const shape = `[${r.rows},${r.k}]·[${r.n},${r.k}]ᵀ${r.label.endsWith('swiglu') ? ' swiglu' : ''}`;
+    const stages = r.stages.map((s) => `${s.stage} ${s.ms.toFixed(4)}`).join(', ');
+    console.log(
+      `${r.label.padEnd(40)} ${pad(shape, 24)} ${pad(r.ms.toFixed(4), 8)} ${pad(r.tflops.toFixed(2), 8)} ${pad(r.kernelTflops.toFixed(2), 14)}  ${stages}`,
     );
   }
 }

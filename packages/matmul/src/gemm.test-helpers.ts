@@ -1,5 +1,5 @@
-import { createTensor, fillTensor, readFloat, splitRows, uploadTensor, type GpuContext, type Rng } from '@qwen3-webgpu/tensor';
-import type { Gemm, GemmDtype, GemmPath } from './gemm.ts';
+import { createTensor, fillTensor, readFloat, splitRows, uploadTensor, type DispatchTarget, type GpuContext, type Rng } from '@qwen3-webgpu/tensor';
+import type { Gemm, GemmArgs, GemmDtype, GemmPath } from './gemm.ts';
 import { gemmReference } from './reference.ts';
 
 /**
@@ -52,8 +52,17 @@ export function randomRows(rng: Rng, rows: number, k: number): Float32Array {
   return x;
 }
 
-/** Uploads a case, poisons y (NaN, or random values when accumulating), runs `gemm` once and compares. */
-export async function runGemmCase(ctx: GpuContext, gemm: Gemm, rng: Rng, c: GemmCase): Promise<GemmCaseResult> {
+/** A case uploaded and prepared, y poisoned: encode its args, run, check(), destroy(). */
+export interface StagedGemmCase {
+  args: GemmArgs;
+  /** Reads y and compares it with the float64 reference. */
+  check(paths: GemmPath[]): Promise<GemmCaseResult>;
+  /** Frees the case's tensors. */
+  destroy(): void;
+}
+
+/** Uploads a case and poisons y (NaN, or random values when accumulating) for `gemm`; nothing is encoded yet. */
+export async function stageGemmCase(ctx: GpuContext, gemm: Gemm, rng: Rng, c: GemmCase): Promise<StagedGemmCase> {
   const { rows, n, k, wDtype } = c;
   const xs = c.x ?? randomRows(rng, rows, k);
   const ws = c.w ?? rng.normalArray(n * k, 0.05);
@@ -63,23 +72,83 @@ export async function runGemmCase(ctx: GpuContext, gemm: Gemm, rng: Rng, c: Gemm
   const w = uploadTensor(ctx, [n, k], wDtype, ws);
   const w2 = w2s ? uploadTensor(ctx, [n, k], wDtype, w2s) : undefined;
   const y = y0 ? uploadTensor(ctx, [rows, n], 'f32', y0) : createTensor(ctx, [rows, n], 'f32');
+  const free = () => {
+    x.destroy();
+    w.destroy();
+    w2?.destroy();
+    y.destroy();
+  };
   try {
     if (!y0) fillTensor(y, NaN);
     const rowBytes = k * (wDtype === 'f32' ? 4 : 2);
     const wArg = c.parts && c.parts > 1 ? splitRows(w, Math.max(256, Math.ceil(n / c.parts) * rowBytes)) : w;
     await gemm.prepare(wArg, w2);
+    return {
+      args: { x, w: wArg, ...(w2 ? { w2 } : {}), y, rows },
+      async check(paths) {
+        const got = await readFloat(y);
+        const ref = gemmReference(xs, ws, rows, n, k, wDtype, { ...(y0 ? { y0 } : {}), ...(w2s ? { w2: w2s } : {}) });
+        return { ...compare(got, ref.y, ref.magnitude, ref.allowance), paths };
+      },
+      destroy: free,
+    };
+  } catch (err) {
+    free();
+    throw err;
+  }
+}
+
+/** Uploads a case, poisons y, runs `gemm` once in a pass of its own and compares. */
+export async function runGemmCase(ctx: GpuContext, gemm: Gemm, rng: Rng, c: GemmCase): Promise<GemmCaseResult> {
+  const staged = await stageGemmCase(ctx, gemm, rng, c);
+  try {
     let paths: GemmPath[] = [];
     await ctx.run((pass) => {
-      paths = gemm.encode(pass, { x, w: wArg, ...(w2 ? { w2 } : {}), y, rows });
+      paths = gemm.encode(pass, staged.args);
     }, 'gemm');
-    const got = await readFloat(y);
-    const ref = gemmReference(xs, ws, rows, n, k, wDtype, { ...(y0 ? { y0 } : {}), ...(w2s ? { w2: w2s } : {}) });
-    return { ...compare(got, ref.y, ref.magnitude, ref.allowance), paths };
+    return await staged.check(paths);
   } finally {
-    x.destroy();
-    w.destroy();
-    w2?.destroy();
-    y.destroy();
+    staged.destroy();
+  }
+}
+
+/** Records every call of an interleaved run into a target and submits it once; returns each call's paths. */
+export type RecordCalls = (encodeAll: (target: DispatchTarget) => GemmPath[][]) => Promise<GemmPath[][]>;
+
+/** RecordCalls into one compute pass. */
+export const inOnePass =
+  (ctx: GpuContext): RecordCalls =>
+  async (encodeAll) => {
+    let paths: GemmPath[][] = [];
+    await ctx.run((pass) => {
+      paths = encodeAll(pass);
+    }, 'interleaved gemms');
+    return paths;
+  };
+
+/**
+ * Handles sharing the context's scratch, called interleaved: stages cases[i] for gemms[i], encodes the calls `order`
+ * names (handle indices; a handle named twice encodes its case again, so its last call must redo its conversion of W
+ * and split of x over whatever the calls between left in the scratch) through `record`, in one submit, and compares
+ * each handle's y with its reference. An accumulating case must be named once.
+ */
+export async function runInterleavedCases(
+  ctx: GpuContext,
+  rng: Rng,
+  gemms: Gemm[],
+  cases: GemmCase[],
+  order: number[],
+  record: RecordCalls,
+): Promise<GemmCaseResult[]> {
+  const staged: StagedGemmCase[] = [];
+  try {
+    for (const [i, c] of cases.entries()) staged.push(await stageGemmCase(ctx, gemms[i]!, rng, c));
+    const paths = await record((target) => order.map((i) => gemms[i]!.encode(target, staged[i]!.args)));
+    const results: GemmCaseResult[] = [];
+    for (const [i, s] of staged.entries()) results.push(await s.check(paths[order.lastIndexOf(i)] ?? []));
+    return results;
+  } finally {
+    for (const s of staged) s.destroy();
   }
 }
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRng, createTensor, fillTensor, readFloat, roundToDtype, uploadTensor, type GpuContext } from '@qwen3-webgpu/tensor';
 import { openTestContext } from '@qwen3-webgpu/tensor/testing';
-import { createGemm, type GemmDtype, type GemmOptions, type SubgroupMatrixTile } from './index.ts';
+import { createGemm, type GemmDtype, type GemmOptions, type SubgroupMatrixTileOptions } from './index.ts';
 import { compare, describeResult, randomRows, runGemmCase, withinBounds, type GemmCase } from './gemm.test-helpers.ts';
 import { gemmReference } from './reference.ts';
 import { acquireScratch } from './scratch.ts';
@@ -168,7 +168,9 @@ describe('FMA path vs the float64 reference', () => {
 // everything but the builtins themselves (tiling, the hi/lo split of x, row and weight scales, edges, epilogue, the
 // weight check and the fallback). Small tiles keep the emulation's compile time (~10 s a pipeline) bearable.
 describe('subgroup-matrix path, builtins emulated', () => {
-  const small: Partial<SubgroupMatrixTile> = { sgM: 1, sgN: 2, tm: 1, tn: 1 };
+  // Variant 'auto' would take f16w at these small shapes: these tests name the kernel they check
+  // (gemm-f16w-shared.test.ts checks 'auto').
+  const small: SubgroupMatrixTileOptions = { variant: 'presplit', sgM: 1, sgN: 2, tm: 1, tn: 1 };
   const sg = (o: Omit<GemmOptions, 'path'>): GemmOptions => ({
     ...o,
     subgroupMatrixTile: { ...small, ...o.subgroupMatrixTile },
@@ -176,7 +178,7 @@ describe('subgroup-matrix path, builtins emulated', () => {
     emulateSubgroupMatrix: true,
   });
 
-  it('presplit (default): bf16 ragged shapes, odd k, 2 × 2 subgroups of 2 × 2 accumulators, k steps of 16 and 64', async () => {
+  it('presplit: bf16 ragged shapes, odd k, 2 × 2 subgroups of 2 × 2 accumulators, k steps of 16 and 64', async () => {
     for (const [rows, n, k] of [
       [70, 130, 100],
       [5, 37, 64],
@@ -262,6 +264,7 @@ describe('subgroup-matrix path, builtins emulated', () => {
     expect(() => gemm.encode(pass, { x, w, y, rows: 1 })).toThrow(/prepare/);
     pass.end();
     for (const t of [x, w, y]) t.destroy();
+    gemm.destroy();
   });
 });
 

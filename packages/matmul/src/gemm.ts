@@ -23,7 +23,7 @@ import sgEpilogue from './subgroup-matrix-epilogue.wgsl';
 import sgNative from './subgroup-matrix.wgsl';
 import wF16Source from './w-f16.wgsl';
 import xSplitSource from './x-split.wgsl';
-import { acquireScratch } from './scratch.ts';
+import { acquireScratch, type SharedScratch } from './scratch.ts';
 import { checkWeightRanges, knownWeightRange, type WeightRange } from './weight-range.ts';
 
 export type GemmDtype = 'bf16' | 'f16' | 'f32';
@@ -49,8 +49,8 @@ export interface FmaTile {
  * Which tensor-core kernel: 'presplit' (gemm-subgroup-matrix-presplit.wgsl) splits x into f16 hi/lo fragments once
  * per call and loads them straight from storage, W goes through double-buffered workgroup memory with one barrier
  * per k step; 'inline' (gemm-subgroup-matrix.wgsl, the first kernel) splits x in every column tile; 'f16w'
- * (gemm-subgroup-matrix-f16w.wgsl) also converts W to f16 fragments once per call (a pass over W and a scratch its
- * size), so its main loop has no workgroup memory and no barriers.
+ * (gemm-subgroup-matrix-f16w.wgsl) also converts W to f16 fragments once per call (a pass over W into a scratch
+ * buffer that every handle of the context shares), so its main loop has no workgroup memory and no barriers.
  */
 export type SubgroupMatrixVariant = 'presplit' | 'inline' | 'f16w';
 
@@ -61,7 +61,7 @@ export interface SubgroupMatrixTile {
   sgN: number;
   tm: number;
   tn: number;
-  /** k step: 16, 32 or 64 ('presplit'; 'inline' always steps 32). */
+  /** k step: 16, 32 or 64 ('presplit'; 'inline' always steps 32; 'f16w' ignores it). */
   bk: number;
   /** 'presplit': load the left fragments one k step ahead into registers (else right before their MMAs). */
   prefetchA: boolean;
@@ -71,6 +71,12 @@ export interface SubgroupMatrixTile {
    */
   splitK: number;
 }
+
+/**
+ * A requested tile: any field left out takes the chosen variant's default. variant 'auto' (the default): 'f16w' when
+ * W (and W2) as f16 fragments fit in GemmOptions.f16wMaxBytes, else 'presplit'.
+ */
+export type SubgroupMatrixTileOptions = Partial<Omit<SubgroupMatrixTile, 'variant'>> & { variant?: 'auto' | SubgroupMatrixVariant };
 
 export interface GemmOptions {
   /** Output columns (rows of W; the sum of the parts' rows when W comes in parts). */
@@ -90,7 +96,13 @@ export interface GemmOptions {
   swiglu?: boolean;
   /** Tile overrides (benchmarks); defaults depend on the path and on n. */
   fmaTile?: Partial<FmaTile>;
-  subgroupMatrixTile?: Partial<SubgroupMatrixTile>;
+  subgroupMatrixTile?: SubgroupMatrixTileOptions;
+  /**
+   * variant 'auto': the most bytes W (and W2) may take as f16 fragments for 'f16w' to be chosen (default 64 MiB). The
+   * f16w scratch is shared by every handle of a context and as large as the largest such W, so this caps it: Qwen3-0.6B's
+   * gate + up (2 × 6 MiB) pass, its lm_head (151936 × 1024: 297 MiB) takes 'presplit'.
+   */
+  f16wMaxBytes?: number;
   /**
    * Tests only: run the subgroup-matrix kernel with plain-WGSL stand-ins for the matrix builtins
    * (subgroup-matrix-emulated.wgsl; needs shader-f16), so its tiling, scaling and edges can be checked on adapters
@@ -121,6 +133,8 @@ export interface Gemm {
   readonly path: GemmPath;
   /** Why the subgroup-matrix path is not this handle's path (empty when it is). */
   readonly pathReason: string;
+  /** The tensor-core kernel and tile this handle runs (undefined on the FMA path). */
+  readonly subgroupMatrixTile: Readonly<SubgroupMatrixTile> | undefined;
   /**
    * Checks each weight tensor's range once (a GPU reduction) so that encode can send it to the tensor cores; call it
    * after uploading W (and W2). Results are cached per tensor for every handle. Needed only on the subgroup-matrix
@@ -129,7 +143,10 @@ export interface Gemm {
   prepare(w: Tensor | RowPart[], w2?: Tensor): Promise<WeightRange[]>;
   /** Records y (+)= x·Wᵀ into a pass or a DispatchList and says which kernel runs for each part of W. */
   encode(target: DispatchTarget, args: GemmArgs): GemmPath[];
-  /** Frees the handle's scratch buffers. */
+  /**
+   * Releases the handle: the tensor-core scratch (shared by the context's handles) is freed with the last one. Encode
+   * after destroy throws.
+   */
   destroy(): void;
 }
 
@@ -168,12 +185,50 @@ function fmaSplitK(ft: FmaTile, rows: number, n: number, k: number): number {
   return Math.max(1, Math.min(8, Math.ceil(FMA_SPLIT_TARGET / tiles), Math.floor(Math.ceil(k / ft.bk) / 8)));
 }
 /**
- * 64 × 64 tiles of 2 × 2 subgroups (2 × 2 accumulators each): at 512 rows that is 128 workgroups for n = 1024 and
- * 384–512 for n = 3072–4096, about one to four per SM of an H200 (132); larger tiles leave SMs idle at n = 1024.
+ * presplit: 32 × 32 tiles of 2 × 2 subgroups (one accumulator each), left fragments prefetched: at 512 rows that is
+ * 512 workgroups for n = 1024, about four per SM of an H200 (132); larger tiles left SMs idle (README, "variant").
  */
 const DEFAULT_SG: SubgroupMatrixTile = { variant: 'presplit', sgM: 2, sgN: 2, tm: 1, tn: 1, bk: 32, prefetchA: true, splitK: 1 };
+/**
+ * f16w: 16 × 32 tiles of 1 × 2 subgroups, one accumulator each: the f16w tile of the README's measurements (35–55
+ * TFLOP/s per call on the H200). Its subgroups share nothing through workgroup memory, so a larger tile saves no
+ * traffic there; it trades workgroup count (1024 at [512, 1024]) against fragment reuse in registers (tm × tn
+ * accumulators). bench/device-check.ts --f16w-sweep times the alternatives.
+ */
+const DEFAULT_F16W: SubgroupMatrixTile = { variant: 'f16w', sgM: 1, sgN: 2, tm: 1, tn: 1, bk: 16, prefetchA: false, splitK: 1 };
+/** variant 'auto' takes f16w up to this many bytes of W (and W2) as f16: Qwen3-0.6B's projections, not its lm_head. */
+export const DEFAULT_F16W_MAX_BYTES = 64 * 2 ** 20;
 /** Columns of the pre-split x are padded to a multiple of this (row-scale.wgsl's kt_count); every bk divides it. */
 const XS_K_ALIGN = 64;
+
+/** Bytes of W [n, k] (and W2 with swiglu) as f16 fragments for an f16w tile n-edge of bn: what its scratch holds. */
+export function f16wScratchBytes(n: number, k: number, bn: number, swiglu: boolean): number {
+  return Math.ceil(n / bn) * bn * Math.ceil(k / XS_K_ALIGN) * XS_K_ALIGN * 2 * (swiglu ? 2 : 1);
+}
+
+/**
+ * The tensor-core tile of a handle: the requested fields over the chosen variant's defaults. 'auto' takes f16w when
+ * its scratch for the whole W (f16wScratchBytes) is at most f16wMaxBytes and within one binding, else presplit.
+ */
+export function resolveSubgroupMatrixTile(
+  requested: SubgroupMatrixTileOptions,
+  shape: { n: number; k: number; swiglu: boolean },
+  f16wMaxBytes: number,
+  maxBindingBytes: number,
+): SubgroupMatrixTile {
+  const { variant = 'auto', ...fields } = requested;
+  if (variant === 'inline') {
+    const tn = !shape.swiglu && shape.n >= 4096 ? 4 : 2;
+    return { variant, sgM: 2, sgN: 2, tm: 2, tn, bk: 32, prefetchA: false, splitK: 1, ...fields };
+  }
+  if (variant === 'f16w') return { ...DEFAULT_F16W, ...fields };
+  if (variant === 'presplit') return { ...DEFAULT_SG, ...fields };
+  if (variant !== 'auto') throw new TypeError(`gemm: subgroupMatrixTile.variant must be 'auto', 'presplit', 'inline' or 'f16w', got ${String(variant)}`);
+  const f16w = { ...DEFAULT_F16W, ...fields };
+  const bn = f16w.sgN * f16w.tn * 16;
+  const fits = f16wScratchBytes(shape.n, shape.k, bn, shape.swiglu) <= Math.min(f16wMaxBytes, maxBindingBytes * (shape.swiglu ? 2 : 1));
+  return fits ? f16w : { ...DEFAULT_SG, ...fields };
+}
 
 function checkFmaTile(ft: FmaTile, limits: GPUSupportedLimits): void {
   for (const key of ['bm', 'bn', 'bk', 'tm', 'tn'] as const) positiveInt(`fmaTile.${key}`, ft[key]);
@@ -271,11 +326,9 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
   let reduce: ReturnType<typeof splitKReduceKernel.compile> | undefined;
   let toF16: ReturnType<typeof wF16Kernel.compile>[] | undefined;
   if (path === 'subgroup-matrix') {
-    const requested = options.subgroupMatrixTile ?? {};
-    const inlineDefaults = { sgM: 2, sgN: 2, tm: 2, tn: !swiglu && n >= 4096 ? 4 : 2, bk: 32, prefetchA: false, splitK: 1 };
-    const tile: SubgroupMatrixTile = requested.variant === 'inline' ? { variant: 'inline', ...inlineDefaults, ...requested } : { ...DEFAULT_SG, ...requested };
-    if (tile.variant !== 'presplit' && tile.variant !== 'inline' && tile.variant !== 'f16w')
-      throw new TypeError(`gemm: subgroupMatrixTile.variant must be 'presplit', 'inline' or 'f16w', got ${String(tile.variant)}`);
+    const f16wMaxBytes = options.f16wMaxBytes ?? DEFAULT_F16W_MAX_BYTES;
+    if (!(f16wMaxBytes >= 0)) throw new RangeError(`gemm: f16wMaxBytes must be a non-negative number of bytes, got ${f16wMaxBytes}`);
+    const tile = resolveSubgroupMatrixTile(options.subgroupMatrixTile ?? {}, { n, k, swiglu }, f16wMaxBytes, limits.maxStorageBufferBindingSize);
     for (const key of ['sgM', 'sgN', 'tm', 'tn', 'bk', 'splitK'] as const) positiveInt(`subgroupMatrixTile.${key}`, tile[key]);
     if (tile.variant !== 'presplit' && tile.splitK !== 1) throw new RangeError(`gemm: subgroupMatrixTile.splitK needs the presplit variant`);
     if (tile.variant === 'inline' ? tile.bk !== 32 : ![16, 32, 64].includes(tile.bk))
@@ -298,18 +351,30 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
     if (tile.splitK > 1) reduce = splitKReduceKernel.compile(ctx, { ...constants, SPLIT_K: tile.splitK });
   }
 
-  // Per-row exponents of x, its f16 fragments, split-k sums, W as f16: shared by every handle of the context.
-  const scratch = acquireScratch(ctx);
-  const grow = (purpose: string, elements: number): Tensor => scratch.get(purpose, elements);
+  // Scratch (row exponents, the split of x, split-k sums, W and W2 as f16): shared by every handle of the context
+  // (scratch.ts), taken at the end once the handle is valid.
+  let scratch: SharedScratch | undefined;
+  const grow = (purpose: string, elements: number): Tensor => scratch!.get(purpose, elements);
   // W (second: W2) as f16 fragments for the f16w kernel: [ceil(rows / bn) · bn / 16][kt][16][16], one u32 per pair.
-  const toFragments = (pass: DispatchTarget, part: RowPart, second: Tensor, y: Tensor, params: Parameters<typeof gemmUniforms.pack>[0], which: 0 | 1) => {
+  const toFragments = (
+    pass: DispatchTarget,
+    part: RowPart,
+    second: Tensor,
+    y: Tensor,
+    params: Parameters<typeof gemmUniforms.pack>[0],
+    which: 0 | 1,
+    tag: string,
+  ) => {
     const words = (Math.ceil(part.rowCount / sg!.bn) * sg!.bn * Math.ceil(k / XS_K_ALIGN) * XS_K_ALIGN) / 2;
     if (words * 4 > limits.maxStorageBufferBindingSize) {
       throw new RangeError(`gemm: W [${part.rowCount}, ${k}] as f16 fragments exceeds one binding; use the presplit variant`);
     }
     const wf = grow(which ? 'W2 as f16' : 'W as f16', words);
     const filled = (Math.ceil(part.rowCount / 16) * 16 * (Math.ceil(k / XS_K_ALIGN) * XS_K_ALIGN)) / 2;
-    toF16![which]!.encode(pass, { w: part.tensor, w2: second, wf, y }, params, Math.ceil(filled / 256));
+    toF16![which]!.encode(pass, { w: part.tensor, w2: second, wf, y }, params, Math.ceil(filled / 256), {
+      tag: `${tag} W to f16`,
+      bytes: part.rowCount * k * dtypeBytes(wDtype) + filled * 4,
+    });
     return wf;
   };
   const rowExp = (rows: number) => grow('row exponents', rows);
@@ -342,17 +407,21 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
     }
   };
 
+  scratch = acquireScratch(ctx);
+  let destroyed = false;
   return {
     n,
     k,
     wDtype,
     path,
     pathReason,
+    subgroupMatrixTile: sg?.tile,
     async prepare(w, w2) {
       if (path !== 'subgroup-matrix') return [];
       return checkWeightRanges(ctx, [...partsOf(w).map((p) => p.tensor), ...(w2 ? [w2] : [])]);
     },
     encode(pass, args) {
+      if (destroyed) throw new Error('gemm: handle used after destroy()');
       const { x, y, rows } = args;
       const tag = args.tag ?? 'gemm';
       // Bytes each dispatch must move at least: its rows of W (and W2), x once, y written (read too when accumulating).
@@ -408,8 +477,8 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
           const params = { ...base, w_scale: 2 ** range!.scaleLog2, w2_scale: 2 ** range2!.scaleLog2 };
           // part: [splitK][rows][n][gate, up] f32 raw sums (a placeholder without a k-split).
           const sums = splitKSums(reduce ? sg.tile.splitK : 1, rows, part.rowCount);
-          const ws = toF16 ? toFragments(pass, part, second, y, params, 0) : part.tensor;
-          const ws2 = toF16 && swiglu ? toFragments(pass, part, second, y, params, 1) : ws;
+          const ws = toF16 ? toFragments(pass, part, second, y, params, 0, tag) : part.tensor;
+          const ws2 = toF16 && swiglu ? toFragments(pass, part, second, y, params, 1, tag) : ws;
           sg.kernel(pass, { x, xs: scaled.xs, w: part.tensor, w2: second, y, row_exp: scaled.exps, part: sums, ws, ws2 }, params, groups, {
             tag,
             bytes: bytes(part.rowCount),
@@ -441,7 +510,9 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
       return ran;
     },
     destroy() {
-      scratch.release();
+      if (destroyed) return;
+      destroyed = true;
+      scratch?.release();
     },
   };
 }

@@ -1,5 +1,15 @@
-export { createGemm, subgroupMatrixSupport } from './gemm.ts';
-export type { FmaTile, Gemm, GemmArgs, GemmDtype, GemmOptions, GemmPath, SubgroupMatrixTile, SubgroupMatrixVariant } from './gemm.ts';
+export { createGemm, DEFAULT_F16W_MAX_BYTES, f16wScratchBytes, resolveSubgroupMatrixTile, subgroupMatrixSupport } from './gemm.ts';
+export type {
+  FmaTile,
+  Gemm,
+  GemmArgs,
+  GemmDtype,
+  GemmOptions,
+  GemmPath,
+  SubgroupMatrixTile,
+  SubgroupMatrixTileOptions,
+  SubgroupMatrixVariant,
+} from './gemm.ts';
 export { checkWeightRange, checkWeightRanges } from './weight-range.ts';
 export type { WeightRange } from './weight-range.ts';
 export { gemmReference } from './reference.ts';

@@ -35,7 +35,7 @@ export function acquireScratch(ctx: GpuContext): SharedScratch {
       if (have && have.numel >= elements) return have;
       let cap = 1024;
       while (cap < elements) cap *= 2;
-      const t = createTensor(ctx, [cap], 'u32', { label: `gemm scratch: ${purpose}` });
+      const t = createTensor(ctx, [cap], 'u32', { label: `gemm ${purpose}` });
       p.current.set(purpose, t);
       p.all.push(t);
       return t;

@@ -4,7 +4,7 @@
 // resolves and validates (builtin spelling, matrix types, workgroup memory) before a GPU run finds out.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createGpuContext, type GpuContext } from '@qwen3-webgpu/tensor';
-import { createGemm, type GemmOptions, type SubgroupMatrixTile } from './index.ts';
+import { createGemm, type GemmOptions, type SubgroupMatrixTileOptions } from './index.ts';
 
 let ctx: GpuContext;
 beforeAll(async () => {
@@ -25,12 +25,14 @@ afterAll(() => ctx?.destroy());
 
 // Small tiles of 2 subgroups: the Null adapter allows only 16 KiB of workgroup memory and 256 invocations (the tile sizes are consts of one module text,
 // so the code validated is the same for bigger ones).
-const tiles: Partial<SubgroupMatrixTile>[] = [
-  { sgM: 1, sgN: 2, tm: 1, tn: 1 },
-  { sgM: 2, sgN: 1, tm: 2, tn: 1, bk: 64 },
-  { sgM: 2, sgN: 1, tm: 2, tn: 1, prefetchA: true },
-  { sgM: 2, sgN: 1, tm: 1, tn: 1, splitK: 3 },
-  { sgM: 2, sgN: 1, tm: 1, tn: 2, bk: 16 },
+// {}: the default ('auto', f16w's default tile at n = 3072).
+const tiles: SubgroupMatrixTileOptions[] = [
+  {},
+  { variant: 'presplit', sgM: 1, sgN: 2, tm: 1, tn: 1 },
+  { variant: 'presplit', sgM: 2, sgN: 1, tm: 2, tn: 1, bk: 64 },
+  { variant: 'presplit', sgM: 2, sgN: 1, tm: 2, tn: 1, prefetchA: true },
+  { variant: 'presplit', sgM: 2, sgN: 1, tm: 1, tn: 1, splitK: 3 },
+  { variant: 'presplit', sgM: 2, sgN: 1, tm: 1, tn: 2, bk: 16 },
   { variant: 'inline', sgM: 1, sgN: 2, tm: 1, tn: 1 },
   { variant: 'f16w', sgM: 1, sgN: 2, tm: 2, tn: 2 },
 ];

@@ -4,7 +4,8 @@
 // float32's and prints the ratio to HF transformers' own generation loop. With --profile it prints where a decode
 // step's time goes (see profile.ts); with --long N it also decodes with N positions already in the cache. With
 // --prefill 512,2048 it times prompts of those lengths to the first token (TTFT, median of 5) on the prefill GEMM
-// chosen by --gemm (auto: tensor cores where offered, which --tensor-cores asks Dawn for; fma; tiled: the old kernel).
+// chosen by --gemm (auto: tensor cores where offered, which --tensor-cores asks Dawn for; fma; tiled: the old kernel)
+// and, on tensor cores, --tc-variant (auto: f16w where W as f16 fits matmul's cap, presplit elsewhere; presplit; f16w).
 //   node tools/bundle.mjs packages/qwen3/bench/generate.bench.ts .device/bench && node .device/bench/generate.bench.mjs [--dir D] [--profile]
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -31,6 +32,7 @@ const { values } = parseArgs({
     'max-context': { type: 'string', default: '2048' },
     prefill: { type: 'string' },
     gemm: { type: 'string', default: 'auto' },
+    'tc-variant': { type: 'string', default: 'auto' },
     'tensor-cores': { type: 'boolean', default: false },
     'profile-prefill': { type: 'string' },
   },
@@ -46,6 +48,8 @@ const runAhead = Number(values['run-ahead']);
 // Unquantized timestamps: Dawn rounds them otherwise, which makes per-dispatch times meaningless.
 const gemm = values.gemm as 'auto' | 'fma' | 'tiled';
 if (!['auto', 'fma', 'tiled'].includes(gemm)) throw new Error(`--gemm must be auto, fma or tiled, got ${gemm}`);
+const tcVariant = values['tc-variant'] as 'auto' | 'presplit' | 'f16w';
+if (!['auto', 'presplit', 'f16w'].includes(tcVariant)) throw new Error(`--tc-variant must be auto, presplit or f16w, got ${tcVariant}`);
 const ctx = await createGpuContext({
   dawnFlags: ['disable-dawn-features=timestamp_quantization'],
   kernelLayout: values.layout as 'auto' | 'gpu' | 'cpu',
@@ -86,7 +90,7 @@ function gpuMemoryMiB(): number | undefined {
 }
 
 const maxContext = Number(values['max-context']);
-const lm = new Qwen3ForCausalLM(ctx, weights, { maxContext, gemm });
+const lm = new Qwen3ForCausalLM(ctx, weights, { maxContext, gemm, tcVariant });
 await run(lm, prompt, { maxTokens: 8 }); // warm-up: pipelines compiled, the step recorded, clocks up
 const memory = gpuMemoryMiB();
 const { ids, stats } = await run(lm, prompt, { maxTokens: tokens, runAhead });
@@ -131,7 +135,7 @@ lm.destroy();
 
 if (values.prefill) {
   const lengths = values.prefill.split(',').map(Number);
-  const prefillLm = new Qwen3ForCausalLM(ctx, weights, { maxContext: Math.max(...lengths) + 8, gemm });
+  const prefillLm = new Qwen3ForCausalLM(ctx, weights, { maxContext: Math.max(...lengths) + 8, gemm, tcVariant });
   // FLOPs of a prompt token: 2 per weight of every projection (lm_head runs on the last row only).
   const c = weights.config;
   const perLayer =
@@ -139,8 +143,11 @@ if (values.prefill) {
     c.numAttentionHeads * c.headDim * c.hiddenSize +
     3 * c.hiddenSize * c.intermediateSize;
   const flopsPerToken = 2 * perLayer * c.numHiddenLayers;
-  const paths = [...new Set(prefillLm.model.layers.flatMap((l) => [l.attention.qkvProj.gemmPath, l.mlp.gateUp.gemmPath]))].join('/');
-  console.log(`\nprefill GEMM: --gemm ${gemm} → ${paths} (${ctx.features.subgroupMatrix ? 'subgroup matrices offered' : 'no subgroup matrices'})`);
+  const linears = prefillLm.model.layers.flatMap((l) => [l.attention.qkvProj, l.attention.oProj, l.mlp.gateUp, l.mlp.down]);
+  const paths = [...new Set(linears.map((p) => `${p.gemmPath}${p.tcVariant ? ` ${p.tcVariant}` : ''}`))].join('/');
+  console.log(
+    `\nprefill GEMM: --gemm ${gemm} --tc-variant ${tcVariant} → ${paths} (${ctx.features.subgroupMatrix ? 'subgroup matrices offered' : 'no subgroup matrices'})`,
+  );
   await run(prefillLm, promptOf(Math.min(...lengths)), { maxTokens: 1 }); // pipelines compiled, weights checked
   for (const n of lengths) {
     const times: number[] = [];

@@ -7,7 +7,7 @@ import type { QkvRope } from '@qwen3-webgpu/qkv-rope';
 import type { RmsNormF32 } from '@qwen3-webgpu/rmsnorm-f32';
 import { adjacentRows, type DispatchTarget, type GpuContext, type RowPart, type Tensor } from '@qwen3-webgpu/tensor';
 import type { Qwen3Config, Qwen3LayerWeights } from '@qwen3-webgpu/weights';
-import { createLinear, type Attention, type Linear } from '../kernels/index.ts';
+import { createLinear, type Attention, type Linear, type LinearOptions } from '../kernels/index.ts';
 
 export interface Activations {
   x: Tensor;
@@ -20,6 +20,8 @@ export interface Activations {
 
 /** Which GEMM prefill projections take (LinearOptions.gemm). */
 export type GemmChoice = 'auto' | 'fma' | 'tiled';
+/** Which tensor-core kernel that GEMM runs (LinearOptions.tcVariant). */
+export type TcVariant = NonNullable<LinearOptions['tcVariant']>;
 
 /** Sets the position of a recorded step's first row. */
 export type SetPosition = (pos0: number) => void;
@@ -44,10 +46,11 @@ export class Qwen3AttentionSeparated {
     /** Partials of split keys (Attention.scratchSize): decode steps and flash-attention prompts split the keys with it. */
     readonly scratch: Tensor,
     gemm: GemmChoice = 'auto',
+    tcVariant: TcVariant = 'auto',
   ) {
     const { hiddenSize: h, numAttentionHeads: nh, numKeyValueHeads: nkv, headDim: hd } = config;
     const o = w['self_attn.o_proj'].tensor;
-    this.oProj = createLinear(ctx, { n: h, k: nh * hd, dtype: o.dtype, accumulate: true, tag: 'o_proj', gemm });
+    this.oProj = createLinear(ctx, { n: h, k: nh * hd, dtype: o.dtype, accumulate: true, tag: 'o_proj', gemm, tcVariant });
     const [wq, wk, wv] = (['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj'] as const).map((name) => w[name].tensor) as [Tensor, Tensor, Tensor];
     // One part, one dispatch, where the loader packed q|k|v into one buffer; else (weights built by hand) three.
     // prepare() and encode() pass this same view: matmul's weight-range cache keys it by buffer and offset anyway.
@@ -60,7 +63,7 @@ export class Qwen3AttentionSeparated {
             { rowStart: nh * hd, rowCount: nkv * hd, tensor: wk },
             { rowStart: (nh + nkv) * hd, rowCount: nkv * hd, tensor: wv },
           ];
-    this.qkvProj = createLinear(ctx, { n: (nh + 2 * nkv) * hd, k: h, dtype: wq.dtype, tag: 'qkv', gemm });
+    this.qkvProj = createLinear(ctx, { n: (nh + 2 * nkv) * hd, k: h, dtype: wq.dtype, tag: 'qkv', gemm, tcVariant });
   }
 
   /** The weights its GEMMs read (checked for the tensor cores in one batch by Qwen3Model.prepare). */
@@ -128,10 +131,11 @@ export class Qwen3MLP {
     readonly norm: RmsNormF32,
     readonly w: Qwen3LayerWeights,
     gemm: GemmChoice = 'auto',
+    tcVariant: TcVariant = 'auto',
   ) {
     const { hiddenSize: h, intermediateSize: inter } = config;
-    this.gateUp = createLinear(ctx, { n: inter, k: h, dtype: w['mlp.gate_proj'].tensor.dtype, swiglu: true, tag: 'gate_up', gemm });
-    this.down = createLinear(ctx, { n: h, k: inter, dtype: w['mlp.down_proj'].tensor.dtype, accumulate: true, tag: 'down', gemm });
+    this.gateUp = createLinear(ctx, { n: inter, k: h, dtype: w['mlp.gate_proj'].tensor.dtype, swiglu: true, tag: 'gate_up', gemm, tcVariant });
+    this.down = createLinear(ctx, { n: h, k: inter, dtype: w['mlp.down_proj'].tensor.dtype, accumulate: true, tag: 'down', gemm, tcVariant });
   }
 
   /** The weights its GEMMs read (see Qwen3AttentionSeparated.gemmWeights). */

@@ -32,7 +32,15 @@ import {
 } from '../kernels/index.ts';
 import { checkSampledId } from '../non-finite.ts';
 import type { ResolvedSampling } from '../sampling.ts';
-import { Qwen3AttentionSeparated, Qwen3DecoderLayerSeparated, Qwen3MLP, type Activations, type GemmChoice, type SetPosition } from './layers.ts';
+import {
+  Qwen3AttentionSeparated,
+  Qwen3DecoderLayerSeparated,
+  Qwen3MLP,
+  type Activations,
+  type GemmChoice,
+  type SetPosition,
+  type TcVariant,
+} from './layers.ts';
 import { ReadbackRing } from './readback-ring.ts';
 
 export interface GpuModelOptions {
@@ -45,6 +53,11 @@ export interface GpuModelOptions {
    * register-tiled FMA kernel (@qwen3-webgpu/matmul); 'fma' forces the FMA kernel; 'tiled' this package's own.
    */
   gemm?: GemmChoice;
+  /**
+   * The tensor-core kernel of the layers' projections (LinearOptions.tcVariant): 'auto' (default), or 'presplit' /
+   * 'f16w' forced for comparison runs. lm_head keeps 'auto' (presplit: its W as f16 would exceed the f16w cap).
+   */
+  tcVariant?: TcVariant;
   /** Keep the residual stream after the embedding and after every layer (for parity checks); default false. */
   hiddenStates?: boolean;
 }
@@ -116,8 +129,8 @@ export class Qwen3Model {
       const [k, v] = [cache(), cache()];
       this.#caches.push(k, v);
       return new Qwen3DecoderLayerSeparated(
-        new Qwen3AttentionSeparated(ctx, c, this.norm, qkv, attention, w, k, v, scratch, options.gemm),
-        new Qwen3MLP(ctx, c, this.norm, w, options.gemm),
+        new Qwen3AttentionSeparated(ctx, c, this.norm, qkv, attention, w, k, v, scratch, options.gemm, options.tcVariant),
+        new Qwen3MLP(ctx, c, this.norm, w, options.gemm, options.tcVariant),
       );
     });
     if (options.hiddenStates && (r * c.hiddenSize) % 4 !== 0)

@@ -1,4 +1,4 @@
-import { createGemm, type Gemm } from '@qwen3-webgpu/matmul';
+import { createGemm, type Gemm, type SubgroupMatrixVariant } from '@qwen3-webgpu/matmul';
 import {
   defineKernel,
   defineUniforms,
@@ -51,6 +51,12 @@ export interface LinearOptions {
    * kernel elsewhere; 'fma' forces the FMA kernel; 'tiled' keeps this package's own kernel (linear.wgsl).
    */
   gemm?: 'auto' | 'fma' | 'tiled';
+  /**
+   * The tensor-core kernel of that GEMM (matmul's subgroupMatrixTile.variant): 'auto' (default) takes 'f16w' where W
+   * as f16 fits matmul's cap (64 MiB: every Qwen3-0.6B projection, not its lm_head) and 'presplit' elsewhere; the
+   * others force one (comparison runs).
+   */
+  tcVariant?: 'auto' | 'presplit' | 'f16w';
 }
 
 export interface LinearArgs {
@@ -69,6 +75,8 @@ export interface Linear {
   readonly options: Readonly<LinearOptions>;
   /** The GEMM that several rows take into a pass ('tiled' when this package's own kernel does). */
   readonly gemmPath: 'subgroup-matrix' | 'fma' | 'tiled';
+  /** Its tensor-core kernel ('f16w', 'presplit'), when gemmPath is 'subgroup-matrix'. */
+  readonly tcVariant: SubgroupMatrixVariant | undefined;
   /**
    * Checks W (and W2) once for the tensor-core path (matmul's prepare: a GPU reduction per tensor); call it after the
    * weights are uploaded and before encoding several rows. Resolves at once where that path is not taken.
@@ -103,11 +111,20 @@ export function createLinear(ctx: GpuContext, o: LinearOptions): Linear {
   const gemmChoice = o.gemm ?? 'auto';
   const gemm: Gemm | undefined =
     ctx.kernelLayout === 'gpu' && gemmChoice !== 'tiled'
-      ? createGemm(ctx, { n, k, wDtype: o.dtype, path: gemmChoice, accumulate: o.accumulate ?? false, swiglu: o.swiglu ?? false })
+      ? createGemm(ctx, {
+          n,
+          k,
+          wDtype: o.dtype,
+          path: gemmChoice,
+          accumulate: o.accumulate ?? false,
+          swiglu: o.swiglu ?? false,
+          subgroupMatrixTile: { variant: o.tcVariant ?? 'auto' },
+        })
       : undefined;
   return {
     options: o,
     gemmPath: gemm?.path ?? 'tiled',
+    tcVariant: gemm?.subgroupMatrixTile?.variant,
     async prepare(w, w2) {
       await gemm?.prepare(w, w2);
     },
