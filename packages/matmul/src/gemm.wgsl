@@ -4,6 +4,8 @@
 // so that an invocation reads its TM rows and TN columns of one k with TM/4 + TN/4 16-byte loads (the invocations
 // of a subgroup sharing a row block read the same words; those sharing a column block, consecutive ones). Each k
 // row of the tiles is padded by one vec4, so the transposing stores of consecutive k land in different banks.
+// Each invocation fetches its share of the next k step's tiles into registers before it multiplies the current one,
+// so the global loads are in flight behind the FMAs (one barrier pair per step, as without).
 // With SPLIT_K > 1 the k steps are dealt out in SPLIT_K slices to as many workgroups per output tile (outputs of few
 // columns, e.g. [512, 1024], are too few tiles to fill a large GPU); each writes its raw sums into `part`
 // ([SPLIT_K][rows][n][gate, up]) and split-k-reduce.wgsl adds them and writes y.
@@ -24,6 +26,16 @@ const XS: u32 = BM / 4u + 1u; // vec4s per k row of xs
 const WS: u32 = BN / 4u + 1u;
 const TM4: u32 = TM / 4u;
 const TN4: u32 = TN / 4u;
+// Elements of x and pairs of W per k step each invocation fetches.
+const XPT: u32 = (BM * BK + THREADS - 1u) / THREADS;
+const WPT: u32 = (BN * BK / 2u + THREADS - 1u) / THREADS;
+
+// One invocation's share of a k step's tiles, as fetched.
+struct Fetched {
+  x: array<f32, XPT>,
+  w: array<vec2<f32>, WPT>,
+  w2: array<vec2<f32>, WPT>,
+}
 
 var<workgroup> xs: array<vec4<f32>, BK * XS>;
 var<workgroup> ws: array<vec4<f32>, BK * WS>;
@@ -56,33 +68,33 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     acc2[i] = vec4<f32>(0.0);
   }
 
+  var f = fetch_step(r0, c0, k_begin, lid);
   for (var k0 = k_begin; k0 < k_end; k0 += BK) {
-    // x tile: consecutive invocations read consecutive k of a row.
-    for (var i = lid; i < BM * BK; i += THREADS) {
-      let r = i / BK;
-      let kk = i % BK;
-      let gr = r0 + r;
-      let gk = k0 + kk;
-      var v = 0.0;
-      if (gr < params.rows && gk < params.k) {
-        v = x[gr * params.k + gk];
+    // The fetched step into workgroup memory, k-major.
+    for (var q = 0u; q < XPT; q++) {
+      let i = lid + q * THREADS;
+      if (i < BM * BK) {
+        let r = i / BK;
+        xs[(i % BK) * XS + r / 4u][r % 4u] = f.x[q];
       }
-      xs[kk * XS + r / 4u][r % 4u] = v;
     }
-    // W tile: pairs of elements (one u32 word of 16-bit weights).
-    for (var i = lid; i < BN * BK / 2u; i += THREADS) {
-      let c = i / (BK / 2u);
-      let kk = 2u * (i % (BK / 2u));
-      let p = weight_pair(false, c0 + c, k0 + kk);
-      ws[kk * WS + c / 4u][c % 4u] = p.x;
-      ws[(kk + 1u) * WS + c / 4u][c % 4u] = p.y;
-      if (SWIGLU) {
-        let p2 = weight_pair(true, c0 + c, k0 + kk);
-        ws2[kk * WS + c / 4u][c % 4u] = p2.x;
-        ws2[(kk + 1u) * WS + c / 4u][c % 4u] = p2.y;
+    for (var q = 0u; q < WPT; q++) {
+      let i = lid + q * THREADS;
+      if (i < BN * BK / 2u) {
+        let c = i / (BK / 2u);
+        let kk = 2u * (i % (BK / 2u));
+        ws[kk * WS + c / 4u][c % 4u] = f.w[q].x;
+        ws[(kk + 1u) * WS + c / 4u][c % 4u] = f.w[q].y;
+        if (SWIGLU) {
+          ws2[kk * WS + c / 4u][c % 4u] = f.w2[q].x;
+          ws2[(kk + 1u) * WS + c / 4u][c % 4u] = f.w2[q].y;
+        }
       }
     }
     workgroupBarrier();
+    if (k0 + BK < k_end) {
+      f = fetch_step(r0, c0, k0 + BK, lid);
+    }
     for (var kk = 0u; kk < BK; kk++) {
       var a: array<vec4<f32>, TM4>;
       var b: array<vec4<f32>, TN4>;
@@ -130,4 +142,33 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       }
     }
   }
+}
+
+// This invocation's share of the tiles of k step k0: x elements (consecutive invocations read consecutive k of a
+// row) and W pairs (one u32 word of 16-bit weights); zeros outside [rows, k] and [n, k].
+fn fetch_step(r0: u32, c0: u32, k0: u32, lid: u32) -> Fetched {
+  var f: Fetched;
+  for (var q = 0u; q < XPT; q++) {
+    let i = lid + q * THREADS;
+    let gr = r0 + i / BK;
+    let gk = k0 + i % BK;
+    f.x[q] = 0.0;
+    if (i < BM * BK && gr < params.rows && gk < params.k) {
+      f.x[q] = x[gr * params.k + gk];
+    }
+  }
+  for (var q = 0u; q < WPT; q++) {
+    let i = lid + q * THREADS;
+    let c = c0 + i / (BK / 2u);
+    let kk = k0 + 2u * (i % (BK / 2u));
+    f.w[q] = vec2<f32>(0.0);
+    f.w2[q] = vec2<f32>(0.0);
+    if (i < BN * BK / 2u) {
+      f.w[q] = weight_pair(false, c, kk);
+      if (SWIGLU) {
+        f.w2[q] = weight_pair(true, c, kk);
+      }
+    }
+  }
+  return f;
 }
