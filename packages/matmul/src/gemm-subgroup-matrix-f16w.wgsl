@@ -24,6 +24,10 @@ const BN: u32 = SG_N * TN * 16u;
 const NSG: u32 = SG_M * SG_N;
 const THREADS: u32 = NSG * SUBGROUP;
 const STAGE: u32 = select(256u, 512u, PAIRED);
+// 2 × 2 accumulators per subgroup without swiglu: held in four named variables (main_2x2). An array of subgroup
+// matrices indexed in loops measured 3× slower on the H200 than one accumulator (the driver keeps such arrays out of
+// registers), which is what kept the tiles at one accumulator a subgroup.
+const UNROLLED_2X2: bool = TM == 2u && TN == 2u && !PAIRED;
 
 var<workgroup> stage: array<f32, NSG * STAGE>;
 
@@ -46,6 +50,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let a_row = (r0 / 16u + sm * TM) * kt_count * 512u;
   let b_col = (c0 / 16u + sn * TN) * kt_count * 256u;
 
+  if (UNROLLED_2X2) {
+    main_2x2(r0, c0, sg, lane, sm, sn, kts, a_row, b_col, kt_count);
+    return;
+  }
   var acc: array<MatResult, TM * TN>;
   var acc2: array<MatResult, TM * TN>;
   for (var i = 0u; i < TM * TN; i++) {
@@ -94,4 +102,50 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       workgroupBarrier();
     }
   }
+}
+
+// The 2 × 2 tile of one subgroup: per 16 of k, 2 right and 4 left fragments (hi, lo) feed 8 MMAs, where one
+// accumulator needs 3 loads for 2.
+fn main_2x2(r0: u32, c0: u32, sg: u32, lane: u32, sm: u32, sn: u32, kts: u32, a_row: u32, b_col: u32, kt_count: u32) {
+  var acc00 = mat_zero();
+  var acc01 = mat_zero();
+  var acc10 = mat_zero();
+  var acc11 = mat_zero();
+  for (var kt = 0u; kt < kts; kt++) {
+    let b0 = load_right(b_col + kt * 256u);
+    let b1 = load_right(b_col + (kt_count + kt) * 256u);
+    let a0 = a_row + kt * 512u;
+    let a1 = a_row + (kt_count + kt) * 512u;
+    let hi0 = load_left(a0);
+    let hi1 = load_left(a1);
+    acc00 = mma(hi0, b0, acc00);
+    acc01 = mma(hi0, b1, acc01);
+    acc10 = mma(hi1, b0, acc10);
+    acc11 = mma(hi1, b1, acc11);
+    let lo0 = load_left(a0 + 256u);
+    let lo1 = load_left(a1 + 256u);
+    acc00 = mma(lo0, b0, acc00);
+    acc01 = mma(lo0, b1, acc01);
+    acc10 = mma(lo1, b0, acc10);
+    acc11 = mma(lo1, b1, acc11);
+  }
+  let base = sg * STAGE;
+  let rb = r0 + sm * 32u;
+  let cb = c0 + sn * 32u;
+  store_result(base, acc00);
+  workgroupBarrier();
+  emit_block(base, rb, cb, lane);
+  workgroupBarrier();
+  store_result(base, acc01);
+  workgroupBarrier();
+  emit_block(base, rb, cb + 16u, lane);
+  workgroupBarrier();
+  store_result(base, acc10);
+  workgroupBarrier();
+  emit_block(base, rb + 16u, cb, lane);
+  workgroupBarrier();
+  store_result(base, acc11);
+  workgroupBarrier();
+  emit_block(base, rb + 16u, cb + 16u, lane);
+  workgroupBarrier();
 }

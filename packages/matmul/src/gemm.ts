@@ -196,6 +196,9 @@ const DEFAULT_SG: SubgroupMatrixTile = { variant: 'presplit', sgM: 2, sgN: 2, tm
  * accumulators). bench/device-check.ts --f16w-sweep times the alternatives.
  */
 const DEFAULT_F16W: SubgroupMatrixTile = { variant: 'f16w', sgM: 1, sgN: 2, tm: 1, tn: 1, bk: 16, prefetchA: false, splitK: 1 };
+/** f16w without swiglu, outputs of at least F16W_WIDE_MIN_TILES 64 × 64 tiles: 2 × 2 subgroups of 2 × 2 accumulators. */
+const F16W_WIDE = { sgM: 2, sgN: 2, tm: 2, tn: 2 } as const;
+const F16W_WIDE_MIN_TILES = 256;
 /** variant 'auto' takes f16w up to this many bytes of W (and W2) as f16: Qwen3-0.6B's projections, not its lm_head. */
 export const DEFAULT_F16W_MAX_BYTES = 64 * 2 ** 20;
 /** Columns of the pre-split x are padded to a multiple of this (row-scale.wgsl's kt_count); every bk divides it. */
@@ -321,7 +324,7 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
   if (wanted === 'subgroup-matrix' && support.reason) throw new Error(`gemm: the subgroup-matrix path is not available here: ${support.reason}`);
   const path: GemmPath = wanted === 'fma' || support.reason ? 'fma' : 'subgroup-matrix';
   const pathReason = wanted === 'fma' ? 'fma requested' : support.reason;
-  let sg: { kernel: SgKernel; tile: SubgroupMatrixTile; bm: number; bn: number } | undefined;
+  let sg: { kernel: SgKernel; tile: SubgroupMatrixTile; bm: number; bn: number; wide?: { kernel: SgKernel; bm: number; bn: number } } | undefined;
   let rowScale: ReturnType<typeof rowScaleKernel.compile> | undefined;
   let reduce: ReturnType<typeof splitKReduceKernel.compile> | undefined;
   let toF16: ReturnType<typeof wF16Kernel.compile>[] | undefined;
@@ -344,6 +347,13 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
     }
     const sgConstants = tile.variant === 'presplit' ? { ...constants, W_VEC: k % (wDtype === 'f32' ? 4 : 8) === 0 ? 1 : 0 } : constants;
     sg = { kernel: compileSg(ctx, tile, support.subgroupSize, swiglu, emulate, sgConstants), tile, bm, bn };
+    // The default f16w tile (no tile fields given) keeps one accumulator a subgroup; outputs with enough 64 × 64 tiles
+    // to fill a GPU take the 2 × 2-accumulator kernel instead (see encode): H200, [512, 1024]·[4096, 1024]ᵀ 40 → 66 TFLOP/s a call, while
+    // at [512, 1024] outputs (128 tiles) it measured slower (36 → 29).
+    if (tile.variant === 'f16w' && !swiglu && Object.keys(options.subgroupMatrixTile ?? {}).every((key) => key === 'variant')) {
+      const wideTile = { ...tile, ...F16W_WIDE };
+      sg.wide = { kernel: compileSg(ctx, wideTile, support.subgroupSize, swiglu, emulate, sgConstants), bm: 64, bn: 64 };
+    }
     rowScale = rowScaleKernel.compile(ctx, { SPLIT: tile.variant === 'inline' ? 0 : 1 });
     if (tile.variant === 'f16w') {
       toF16 = [wF16Kernel.compile(ctx, { W_DTYPE: constants.W_DTYPE, SECOND: 0 }), wF16Kernel.compile(ctx, { W_DTYPE: constants.W_DTYPE, SECOND: 1 })];
@@ -365,7 +375,8 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
     which: 0 | 1,
     tag: string,
   ) => {
-    const words = (Math.ceil(part.rowCount / sg!.bn) * sg!.bn * Math.ceil(k / XS_K_ALIGN) * XS_K_ALIGN) / 2;
+    const bn = Math.max(sg!.bn, sg!.wide?.bn ?? 0);
+    const words = (Math.ceil(part.rowCount / bn) * bn * Math.ceil(k / XS_K_ALIGN) * XS_K_ALIGN) / 2;
     if (words * 4 > limits.maxStorageBufferBindingSize) {
       throw new RangeError(`gemm: W [${part.rowCount}, ${k}] as f16 fragments exceeds one binding; use the presplit variant`);
     }
@@ -380,7 +391,8 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
   const rowExp = (rows: number) => grow('row exponents', rows);
   // xs: [ceil(rows / bm) · bm / 16][kt][hi, lo][16][16] f16 = 2 halves (one u32) per element of x, padded.
   const splitX = (rows: number) => {
-    const words = Math.ceil(rows / sg!.bm) * sg!.bm * Math.ceil(k / XS_K_ALIGN) * XS_K_ALIGN;
+    const bm = Math.max(sg!.bm, sg!.wide?.bm ?? 0);
+    const words = Math.ceil(rows / bm) * bm * Math.ceil(k / XS_K_ALIGN) * XS_K_ALIGN;
     if (words * 4 > limits.maxStorageBufferBindingSize) {
       throw new RangeError(
         `gemm: the split of x [${rows}, ${k}] (${words * 4} B) exceeds one binding (${limits.maxStorageBufferBindingSize} B); encode fewer rows at a time`,
@@ -473,13 +485,15 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
             scaled = { exps: rowExp(rows), xs: sg.tile.variant === 'inline' ? grow('split x', 1) : splitX(rows) };
             rowScale!.encode(pass, { x, row_exp: scaled.exps, xs: scaled.xs }, { rows, k }, rows, { tag: `${tag} split x`, bytes: rows * k * 8 });
           }
-          const groups = Math.ceil(rows / sg.bm) * Math.ceil(part.rowCount / sg.bn) * sg.tile.splitK;
+          const wide = sg.wide && Math.ceil(rows / sg.wide.bm) * Math.ceil(part.rowCount / sg.wide.bn) >= F16W_WIDE_MIN_TILES ? sg.wide : undefined;
+          const run = wide ?? sg;
+          const groups = Math.ceil(rows / run.bm) * Math.ceil(part.rowCount / run.bn) * sg.tile.splitK;
           const params = { ...base, w_scale: 2 ** range!.scaleLog2, w2_scale: 2 ** range2!.scaleLog2 };
           // part: [splitK][rows][n][gate, up] f32 raw sums (a placeholder without a k-split).
           const sums = splitKSums(reduce ? sg.tile.splitK : 1, rows, part.rowCount);
           const ws = toF16 ? toFragments(pass, part, second, y, params, 0, tag) : part.tensor;
           const ws2 = toF16 && swiglu ? toFragments(pass, part, second, y, params, 1, tag) : ws;
-          sg.kernel(pass, { x, xs: scaled.xs, w: part.tensor, w2: second, y, row_exp: scaled.exps, part: sums, ws, ws2 }, params, groups, {
+          run.kernel(pass, { x, xs: scaled.xs, w: part.tensor, w2: second, y, row_exp: scaled.exps, part: sums, ws, ws2 }, params, groups, {
             tag,
             bytes: bytes(part.rowCount),
           });
