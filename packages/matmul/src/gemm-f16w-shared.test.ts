@@ -6,7 +6,7 @@
 // small one, so its emulated pipelines compile in bearable time.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRng, DispatchList, type GpuContext } from '@qwen3-webgpu/tensor';
-import { openTestContext } from '@qwen3-webgpu/tensor/testing';
+import { openTestContext, trackBuffers, type BufferTracker } from '@qwen3-webgpu/tensor/testing';
 import { createGemm, DEFAULT_F16W_MAX_BYTES, f16wScratchBytes, resolveSubgroupMatrixTile, type Gemm, type GemmOptions, type GemmPath } from './index.ts';
 import { describeResult, inOnePass, runGemmCase, runInterleavedCases, withinBounds, type GemmCase, type GemmCaseResult } from './gemm.test-helpers.ts';
 
@@ -14,29 +14,17 @@ const rng = createRng();
 console.log(`gemm f16w shared scratch tests: seed ${rng.seed}`);
 
 let ctx: GpuContext;
-/** The labels of the GPU buffers created and not yet destroyed, counted by wrapping the device (as lifetime.test.ts). */
-const live = new Map<GPUBuffer, string>();
-let created = 0;
+/** The GPU buffers created and not yet destroyed, with their labels. */
+let buffers: BufferTracker;
 beforeAll(async () => {
   ctx = await openTestContext();
-  const create = ctx.device.createBuffer.bind(ctx.device);
-  ctx.device.createBuffer = (descriptor: GPUBufferDescriptor) => {
-    const buffer = create(descriptor);
-    live.set(buffer, descriptor.label ?? '');
-    if (descriptor.label?.startsWith('gemm ')) created++;
-    const destroy = buffer.destroy.bind(buffer);
-    buffer.destroy = () => {
-      live.delete(buffer);
-      destroy();
-    };
-    return buffer;
-  };
+  buffers = trackBuffers(ctx.device);
 });
 afterAll(() => ctx?.destroy());
 
 /** The GEMM scratch buffers alive now (gemm.ts labels them 'gemm …'), by label, with their sizes. */
 function liveScratch(): { label: string; size: number }[] {
-  return [...live].filter(([, label]) => label.startsWith('gemm ')).map(([b, label]) => ({ label, size: b.size }));
+  return [...buffers.live].filter(([, label]) => label.startsWith('gemm ')).map(([b, label]) => ({ label, size: b.size }));
 }
 
 /** Tensor cores with emulated builtins, variant left to 'auto'. */
@@ -159,11 +147,11 @@ describe('one tensor-core scratch per context', () => {
       // W grew (the superseded buffer stays: a pass recorded before may bind it), W2 appeared.
       expect(afterLarge.filter((s) => s.label === 'gemm W as f16').length).toBe(2);
       expect(afterLarge.filter((s) => s.label === 'gemm W2 as f16').length).toBe(1);
-      const createdBefore = created;
+      const createdBefore = buffers.created('gemm ');
       c = createGemm(ctx, large[0]);
       expectOk('another large handle', await runGemmCase(ctx, c, rng, caseOf(large[0], large[1])));
       expectOk('small again, after the growth', await runGemmCase(ctx, a, rng, caseOf(small[0], small[1])));
-      expect(created, 'a handle of a size already seen creates no scratch').toBe(createdBefore);
+      expect(buffers.created('gemm '), 'a handle of a size already seen creates no scratch').toBe(createdBefore);
       // Two handles gone (one destroyed twice: counted once), one left: the scratch stays and still serves it.
       a.destroy();
       b.destroy();

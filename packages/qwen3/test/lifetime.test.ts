@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GpuContext } from '@qwen3-webgpu/tensor';
-import { openTestContext } from '@qwen3-webgpu/tensor/testing';
+import { openTestContext, trackBuffers, type BufferTracker } from '@qwen3-webgpu/tensor/testing';
 import { loadQwen3Weights, type Qwen3Weights } from '@qwen3-webgpu/weights';
 import { generate, Qwen3ForCausalLM } from '../src/index.ts';
 import { withGoldenCheckpoint } from './goldens.ts';
@@ -8,23 +8,10 @@ import { withGoldenCheckpoint } from './goldens.ts';
 let ctx: GpuContext;
 let weights: Qwen3Weights;
 let gpu: Qwen3ForCausalLM;
-/** GPU buffers created and not yet destroyed, counted by wrapping the device. */
-const live = new Set<GPUBuffer>();
-let created = 0;
+let buffers: BufferTracker;
 beforeAll(async () => {
   ctx = await openTestContext();
-  const create = ctx.device.createBuffer.bind(ctx.device);
-  ctx.device.createBuffer = (descriptor: GPUBufferDescriptor) => {
-    const buffer = create(descriptor);
-    created++;
-    live.add(buffer);
-    const destroy = buffer.destroy.bind(buffer);
-    buffer.destroy = () => {
-      live.delete(buffer);
-      destroy();
-    };
-    return buffer;
-  };
+  buffers = trackBuffers(ctx.device);
   weights = await withGoldenCheckpoint('tiny-tied-bf16.json', (checkpoint) => loadQwen3Weights(ctx, checkpoint));
   gpu = new Qwen3ForCausalLM(ctx, weights, { maxContext: 32 });
 });
@@ -36,7 +23,7 @@ afterAll(() => {
 
 describe('1000 consecutive generate() calls', () => {
   it('leave the number of live GPU buffers and host memory flat', async () => {
-    const snapshot = () => ({ buffers: live.size, created, rss: process.memoryUsage().rss, heap: process.memoryUsage().heapUsed });
+    const snapshot = () => ({ buffers: buffers.live.size, created: buffers.created(), rss: process.memoryUsage().rss, heap: process.memoryUsage().heapUsed });
     let atWarm = snapshot();
     const start = performance.now();
     for (let call = 0; call < 1000; call++) {

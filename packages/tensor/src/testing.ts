@@ -31,3 +31,34 @@ export function closeness(actual: ArrayLike<number>, expected: ArrayLike<number>
   }
   return { relL2: relativeL2(actual, expected), ...maxAbsError(actual, expected), firstNonFinite };
 }
+
+/** What trackBuffers sees of a device's buffers. */
+export interface BufferTracker {
+  /** Buffers created and not yet destroyed, with their labels. */
+  readonly live: Map<GPUBuffer, string>;
+  /** Buffers created so far whose label starts with `prefix` (all of them without one). */
+  created(prefix?: string): number;
+}
+
+/**
+ * Counts the buffers a device creates and destroys by wrapping device.createBuffer and each buffer's destroy, for
+ * leak and lifetime tests. Wrap before the code under test allocates.
+ */
+export function trackBuffers(device: GPUDevice): BufferTracker {
+  const live = new Map<GPUBuffer, string>();
+  const labels: string[] = [];
+  const create = device.createBuffer.bind(device);
+  device.createBuffer = (descriptor: GPUBufferDescriptor) => {
+    const buffer = create(descriptor);
+    const label = descriptor.label ?? '';
+    labels.push(label);
+    live.set(buffer, label);
+    const destroy = buffer.destroy.bind(buffer);
+    buffer.destroy = () => {
+      live.delete(buffer);
+      destroy();
+    };
+    return buffer;
+  };
+  return { live, created: (prefix = '') => labels.filter((l) => l.startsWith(prefix)).length };
+}
