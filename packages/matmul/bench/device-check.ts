@@ -267,8 +267,16 @@ if (!support.reason) {
     gemmCheck(sg({ n: 1024, k: 3072, wDtype: 'bf16', accumulate: true, subgroupMatrixTile: { variant: 'inline' } }), { rows: 512 }, 'subgroup-matrix'),
   );
   await attempt('tensor cores presplit split-k 3, swiglu and accumulate [333, 1000]·[1000, 1000]ᵀ', async () => {
-    const a = await gemmCheck(sg({ n: 1000, k: 1000, wDtype: 'bf16', swiglu: true, subgroupMatrixTile: { variant: 'presplit', splitK: 3 } }), { rows: 333 }, 'subgroup-matrix');
-    const b = await gemmCheck(sg({ n: 1000, k: 1000, wDtype: 'bf16', accumulate: true, subgroupMatrixTile: { variant: 'presplit', splitK: 3 } }), { rows: 333 }, 'subgroup-matrix');
+    const a = await gemmCheck(
+      sg({ n: 1000, k: 1000, wDtype: 'bf16', swiglu: true, subgroupMatrixTile: { variant: 'presplit', splitK: 3 } }),
+      { rows: 333 },
+      'subgroup-matrix',
+    );
+    const b = await gemmCheck(
+      sg({ n: 1000, k: 1000, wDtype: 'bf16', accumulate: true, subgroupMatrixTile: { variant: 'presplit', splitK: 3 } }),
+      { rows: 333 },
+      'subgroup-matrix',
+    );
     return { ok: a.ok && b.ok, detail: `swiglu: ${a.detail}; accumulate: ${b.detail}` };
   });
   await attempt('tensor cores f16w, swiglu and accumulate in 3 parts [333, 1000]·[1000, 1000]ᵀ', async () => {

@@ -206,7 +206,11 @@ describe('subgroup-matrix path, builtins emulated', () => {
     await check(f16w({ n: 129, k: 96, wDtype: 'bf16', accumulate: true }), { rows: 40, parts: 3 }, 'subgroup-matrix');
     // 2 × 2 accumulators a subgroup (the unrolled main loop), ragged on every edge, overwrite and accumulate.
     await check(f16w({ n: 130, k: 100, wDtype: 'bf16', subgroupMatrixTile: { sgM: 2, sgN: 1, tm: 2, tn: 2 } }), { rows: 70 }, 'subgroup-matrix');
-    await check(f16w({ n: 70, k: 67, wDtype: 'f16', accumulate: true, subgroupMatrixTile: { sgM: 1, sgN: 1, tm: 2, tn: 2 } }), { rows: 33, parts: 2 }, 'subgroup-matrix');
+    await check(
+      f16w({ n: 70, k: 67, wDtype: 'f16', accumulate: true, subgroupMatrixTile: { sgM: 1, sgN: 1, tm: 2, tn: 2 } }),
+      { rows: 33, parts: 2 },
+      'subgroup-matrix',
+    );
     // The default choice for outputs of ≥ 256 tiles of 64 × 64 (here 16 × 17, ragged): the 2 × 2-accumulator kernel.
     await check(sg({ n: 1030, k: 40, wDtype: 'bf16', accumulate: true, subgroupMatrixTile: { variant: 'auto' } }), { rows: 1000 }, 'subgroup-matrix');
   });

@@ -235,7 +235,8 @@ export function resolveSubgroupMatrixTile(
 
 function checkFmaTile(ft: FmaTile, limits: GPUSupportedLimits): void {
   for (const key of ['bm', 'bn', 'bk', 'tm', 'tn'] as const) positiveInt(`fmaTile.${key}`, ft[key]);
-  if (!Number.isSafeInteger(ft.splitK) || ft.splitK < 0 || ft.splitK > 64) throw new RangeError(`gemm: fmaTile.splitK must be an integer in 0 … 64, got ${ft.splitK}`);
+  if (!Number.isSafeInteger(ft.splitK) || ft.splitK < 0 || ft.splitK > 64)
+    throw new RangeError(`gemm: fmaTile.splitK must be an integer in 0 … 64, got ${ft.splitK}`);
   if (ft.bm % ft.tm || ft.bn % ft.tn || ft.bk % 2 || ft.tm % 4 || ft.tn % 4) {
     throw new RangeError(`gemm: fmaTile ${JSON.stringify(ft)} needs tm | bm, tn | bn, tm and tn multiples of 4 and an even bk`);
   }
@@ -408,7 +409,9 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
   const splitKSums = (split: number, rows: number, count: number) => {
     const sums = grow('split-k sums', split > 1 ? split * rows * count * (swiglu ? 2 : 1) : 1);
     if (sums.bindingSize > limits.maxStorageBufferBindingSize) {
-      throw new RangeError(`gemm: the split-k sums of [${rows}, ${count}] exceed one binding (${limits.maxStorageBufferBindingSize} B); encode fewer rows at a time`);
+      throw new RangeError(
+        `gemm: the split-k sums of [${rows}, ${count}] exceed one binding (${limits.maxStorageBufferBindingSize} B); encode fewer rows at a time`,
+      );
     }
     return sums;
   };

@@ -71,7 +71,13 @@ for (const [seq, pos0] of values.cases.split(',').map((c) => c.split('@').map(Nu
   for (const variant of variants) {
     let flash;
     try {
-      flash = createFlashAttention(ctx, { numHeads: nh, numKvHeads: nkv, headDim: hd, ...(variant.split ? { split: variant.split } : {}), ...(variant.dc ? { dimsPerStage: variant.dc } : {}) });
+      flash = createFlashAttention(ctx, {
+        numHeads: nh,
+        numKvHeads: nkv,
+        headDim: hd,
+        ...(variant.split ? { split: variant.split } : {}),
+        ...(variant.dc ? { dimsPerStage: variant.dc } : {}),
+      });
     } catch (err) {
       rows.push(`${`${seq}@${pos0}`.padStart(9)}  ${variant.name.padEnd(26)} failed: ${(err as Error).message.split('\n')[0]}`);
       continue;

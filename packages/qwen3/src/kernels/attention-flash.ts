@@ -70,7 +70,8 @@ export function createFlashAttention(ctx: GpuContext, options: FlashAttentionOpt
   if (headDim % 16 !== 0 || headDim > 256) throw new RangeError(`attention-flash: headDim must be a multiple of 16 up to 256, got ${headDim}`);
   const maxSplits = options.split?.maxSplits ?? 8;
   const minKeys = options.split?.minKeys ?? 64;
-  if (!Number.isSafeInteger(maxSplits) || maxSplits < 1 || maxSplits > 1024) throw new RangeError(`attention-flash: split.maxSplits must be an integer in 1 … 1024, got ${maxSplits}`);
+  if (!Number.isSafeInteger(maxSplits) || maxSplits < 1 || maxSplits > 1024)
+    throw new RangeError(`attention-flash: split.maxSplits must be an integer in 1 … 1024, got ${maxSplits}`);
   if (!Number.isSafeInteger(minKeys) || minKeys < KEYS_PER_BLOCK || minKeys % KEYS_PER_BLOCK !== 0)
     throw new RangeError(`attention-flash: split.minKeys must be a positive multiple of ${KEYS_PER_BLOCK}, got ${minKeys}`);
   // Workgroup memory as attention-flash.wgsl declares it: qs, ks, pt (rows padded by a vec4), vs, row_m/l/alpha, part.
@@ -81,7 +82,9 @@ export function createFlashAttention(ctx: GpuContext, options: FlashAttentionOpt
   if (![8, 16, 32].includes(dc) || headDim % dc !== 0) throw new RangeError(`attention-flash: dimsPerStage must be 8, 16 or 32 and divide headDim, got ${dc}`);
   const shared = sharedBytes(dc);
   if (shared > limit)
-    throw new RangeError(`attention-flash: ${shared} B of workgroup memory (headDim ${headDim}, dimsPerStage ${dc}) exceed this adapter's ${ctx.limits.maxComputeWorkgroupStorageSize}`);
+    throw new RangeError(
+      `attention-flash: ${shared} B of workgroup memory (headDim ${headDim}, dimsPerStage ${dc}) exceed this adapter's ${ctx.limits.maxComputeWorkgroupStorageSize}`,
+    );
   const kernel = defineKernel({
     label: `attention flash hd${headDim} dc${dc}`,
     // HD and CHUNKS are consts: HD sizes each invocation's accumulator array (function-scope arrays need const
@@ -136,7 +139,7 @@ export function createFlashAttention(ctx: GpuContext, options: FlashAttentionOpt
           {
             tag: 'attention flash',
             // K and V of the keys seen, once per workgroup of rows; q read and out (or the partials) written once.
-            bytes: (blocks * nKeys * headDim * 8) + seq * numHeads * headDim * 4 * (splits > 1 ? 1 + splits : 2),
+            bytes: blocks * nKeys * headDim * 8 + seq * numHeads * headDim * 4 * (splits > 1 ? 1 + splits : 2),
           },
         ),
       );
