@@ -89,6 +89,12 @@ describe('flash-attention prefill vs the float64 reference', () => {
       expect(tags(true, 64, 512)).toEqual(['attention flash']);
       expect(flash.scratchSize(512)).toBe(512 * 16 * 8 * 130);
       expect(createFlashAttention(ctx, { numHeads: 16, numKvHeads: 8, headDim: 128, split: { maxSplits: 1 } }).scratchSize(512)).toBe(0);
+      // Partials that would not fit one storage binding of this adapter: no scratch asked for, keys walked whole.
+      const wide = createFlashAttention(ctx, { numHeads: 64, numKvHeads: 8, headDim: 128 });
+      const perRow = 64 * 8 * 130 * 4;
+      const fits = Math.floor(ctx.limits.maxStorageBufferBindingSize / perRow);
+      expect(wide.scratchSize(fits)).toBe(fits * 64 * 8 * 130);
+      expect(wide.scratchSize(fits + 1)).toBe(0);
     } finally {
       for (const t of [kt, q, scratch]) t.destroy();
     }

@@ -38,7 +38,10 @@ export interface FlashAttentionArgs {
 }
 
 export interface FlashAttention {
-  /** f32 elements of the scratch that lets `rows` query rows split their keys (0 when the handle never splits). */
+  /**
+   * f32 elements of the scratch that lets `rows` query rows split their keys: 0 when the handle never splits or when
+   * that many partials would not fit one storage binding of this adapter (those prompts then walk their keys whole).
+   */
   scratchSize(rows: number): number;
   /**
    * Records causal GQA attention (scale headDim^-½, online softmax in f32): one dispatch, or two with the key splits
@@ -95,7 +98,10 @@ export function createFlashAttention(ctx: GpuContext, options: FlashAttentionOpt
   }).compile(ctx, { NH: numHeads, NKV: numKvHeads });
   const combine = maxSplits > 1 ? attentionCombine.compile(ctx, { NH: numHeads, HD: headDim, CHUNKS: maxSplits }) : undefined;
   const group = numHeads / numKvHeads;
-  const scratchSize = (rows: number) => (maxSplits > 1 ? rows * numHeads * maxSplits * (headDim + 2) : 0);
+  const scratchSize = (rows: number) => {
+    const floats = maxSplits > 1 ? rows * numHeads * maxSplits * (headDim + 2) : 0;
+    return floats * 4 <= ctx.limits.maxStorageBufferBindingSize ? floats : 0;
+  };
   /** Keys per split for a prompt whose last row sees nKeys keys: as few splits of minKeys or more as fit maxSplits. */
   const keysPerSplit = (nKeys: number) => {
     const blocks = Math.ceil(nKeys / KEYS_PER_BLOCK);
@@ -125,7 +131,10 @@ export function createFlashAttention(ctx: GpuContext, options: FlashAttentionOpt
       if (a.out.numel < seq * numHeads * headDim) throw new RangeError(`attention-flash: out [${a.out.shape}] is smaller than [${seq}, ${numHeads * headDim}]`);
       if (seq === 0) return () => {};
       const nKeys = pos0 + seq;
-      const scratch = a.scratch && a.scratch.dtype === 'f32' && a.scratch.numel >= scratchSize(seq) ? a.scratch : undefined;
+      const need = scratchSize(seq);
+      // Bound as a view of the partials this prompt needs: a larger buffer may exceed one binding.
+      const scratch =
+        need > 0 && a.scratch && a.scratch.dtype === 'f32' && a.scratch.numel >= need ? a.scratch.view([a.scratch.numel]).rows(0, need) : undefined;
       const perSplit = scratch && (pos0 < seq || options.split?.always) ? keysPerSplit(nKeys) : nKeys;
       const splits = Math.ceil(nKeys / perSplit);
       const blocks = numKvHeads * Math.ceil((seq * group) / ROWS_PER_GROUP);
