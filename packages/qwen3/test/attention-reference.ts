@@ -1,7 +1,11 @@
-// The float64 specification the attention kernels are tested against (kernels.test.ts, attention-flash.test.ts).
+// The float64 specification the attention kernels are tested against (kernels.test.ts, attention-flash.test.ts) and
+// benchmarked on (bench/attention-flash.device.ts).
 import { reference } from '@qwen3-webgpu/tensor';
 
-/** Causal GQA attention in float64: row t at position pos0 + t sees keys 0 … pos0 + t of kv head h / (nh / nkv). */
+/**
+ * Causal GQA attention in float64: row t at position pos0 + t sees keys 0 … pos0 + t of kv head h / (nh / nkv).
+ * `rows`: only these rows are computed (the others stay 0), for prompts too long to check whole.
+ */
 export function attentionReference(
   q: Float32Array,
   k: Float32Array,
@@ -12,9 +16,10 @@ export function attentionReference(
   nkv: number,
   hd: number,
   capacity: number,
+  rows: Iterable<number> = Array.from({ length: seq }, (_, t) => t),
 ): Float64Array {
   const want = new Float64Array(seq * nh * hd);
-  for (let t = 0; t < seq; t++) {
+  for (const t of rows) {
     for (let h = 0; h < nh; h++) {
       const g = Math.floor(h / (nh / nkv));
       const n = pos0 + t + 1;
