@@ -351,12 +351,12 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
     // The default f16w tile (no tile fields given) keeps one accumulator a subgroup; outputs with enough 64 × 64 tiles
     // to fill a GPU take the 2 × 2-accumulator kernel instead (see encode): H200, [512, 1024]·[4096, 1024]ᵀ 40 → 66 TFLOP/s a call, while
     // at [512, 1024] outputs (128 tiles) it measured slower (36 → 29).
-    const wideTile = { ...tile, ...F16W_WIDE };
-    const wideFits =
-      wideTile.sgM * wideTile.sgN * support.subgroupSize <= limits.maxComputeInvocationsPerWorkgroup &&
-      sgSharedBytes(wideTile, swiglu) <= limits.maxComputeWorkgroupStorageSize;
-    if (tile.variant === 'f16w' && !swiglu && wideFits && Object.keys(options.subgroupMatrixTile ?? {}).every((key) => key === 'variant')) {
-      sg.wide = { kernel: compileSg(ctx, wideTile, support.subgroupSize, swiglu, emulate, sgConstants), bm: 64, bn: 64 };
+    if (tile.variant === 'f16w' && !swiglu && Object.keys(options.subgroupMatrixTile ?? {}).every((key) => key === 'variant')) {
+      const wideTile = { ...tile, ...F16W_WIDE };
+      const fits =
+        wideTile.sgM * wideTile.sgN * support.subgroupSize <= limits.maxComputeInvocationsPerWorkgroup &&
+        sgSharedBytes(wideTile, swiglu) <= limits.maxComputeWorkgroupStorageSize;
+      if (fits) sg.wide = { kernel: compileSg(ctx, wideTile, support.subgroupSize, swiglu, emulate, sgConstants), bm: 64, bn: 64 };
     }
     rowScale = rowScaleKernel.compile(ctx, { SPLIT: tile.variant === 'inline' ? 0 : 1 });
     if (tile.variant === 'f16w') {

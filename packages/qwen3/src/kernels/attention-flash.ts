@@ -45,8 +45,8 @@ export interface FlashAttention {
   scratchSize(rows: number): number;
   /**
    * Records causal GQA attention (scale headDim^-½, online softmax in f32): one dispatch, or two with the key splits
-   * and their merge. Returns the patches of pos0 (none for seq 0); the split count is fixed at encode, so a recorded
-   * prompt replays only at positions whose keys need no more splits.
+   * and their merge. Returns the setter of pos0 (a no-op for seq 0); the split count is fixed at encode, so a recorded
+   * prompt replays only at positions whose keys need no more splits (the setter throws past them).
    */
   encode(target: DispatchTarget, args: FlashAttentionArgs): (pos0: number) => void;
 }
@@ -85,9 +85,7 @@ export function createFlashAttention(ctx: GpuContext, options: FlashAttentionOpt
   if (![8, 16, 32].includes(dc) || headDim % dc !== 0) throw new RangeError(`attention-flash: dimsPerStage must be 8, 16 or 32 and divide headDim, got ${dc}`);
   const shared = sharedBytes(dc);
   if (shared > limit)
-    throw new RangeError(
-      `attention-flash: ${shared} B of workgroup memory (headDim ${headDim}, dimsPerStage ${dc}) exceed this adapter's ${ctx.limits.maxComputeWorkgroupStorageSize}`,
-    );
+    throw new RangeError(`attention-flash: ${shared} B of workgroup memory (headDim ${headDim}, dimsPerStage ${dc}) exceed this adapter's ${limit}`);
   const kernel = defineKernel({
     label: `attention flash hd${headDim} dc${dc}`,
     // HD and CHUNKS are consts: HD sizes each invocation's accumulator array (function-scope arrays need const
@@ -161,7 +159,7 @@ export function createFlashAttention(ctx: GpuContext, options: FlashAttentionOpt
         );
       }
       return (p) => {
-        if (Math.ceil((p + seq) / perSplit) > splits || (splits === 1 && p + seq > perSplit))
+        if (Math.ceil((p + seq) / perSplit) > splits)
           throw new RangeError(`attention-flash: encoded for ${splits} key split(s) of ${perSplit}; position ${p} needs more, encode the prompt again`);
         for (const patch of patches) patch.set('pos0', p);
       };

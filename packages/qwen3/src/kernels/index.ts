@@ -205,20 +205,19 @@ export function createAttention(ctx: GpuContext, o: AttentionOptions): Attention
       const bytes = () => 2 * nkv * keys * hd * 4 * (nh / nkv) + 2 * a.seq * nh * hd * 4;
       const patches: UniformPatch<'pos0'>[] = [];
       const combines: UniformPatch<'live'>[] = [];
+      // Flash attention sets its own position (its key splits are fixed at encode).
+      const setters: ((pos0: number) => void)[] = [];
       const live = (pos0: number) => Math.ceil((pos0 + a.seq) / ATTENTION_CHUNK);
       const at = (pos0: number) => {
         if (pos0 + a.seq > capacity) throw new RangeError(`attention: positions ${pos0}…${pos0 + a.seq - 1} overflow the cache capacity ${capacity}`);
         keys = pos0 + a.seq;
         for (const p of patches) p.set('pos0', pos0);
         for (const p of combines) p.set('live', live(pos0));
+        for (const set of setters) set(pos0);
       };
       if (a.seq > 1 && !a.simple && flash && !a.tiled) {
         const flashArgs = { q: a.q, kCache: a.kCache, vCache: a.vCache, out: a.out, seq: a.seq, pos0: a.pos0 };
-        const flashAt = flash.encode(target, a.scratch ? { ...flashArgs, scratch: a.scratch } : flashArgs);
-        return (pos0) => {
-          if (pos0 + a.seq > capacity) throw new RangeError(`attention: positions ${pos0}…${pos0 + a.seq - 1} overflow the cache capacity ${capacity}`);
-          flashAt(pos0);
-        };
+        setters.push(flash.encode(target, a.scratch ? { ...flashArgs, scratch: a.scratch } : flashArgs));
       } else if (a.seq > 1 && !a.simple) {
         if (!prefill) throw new RangeError(`attention: head_dim ${hd} > 256 is not supported by the tiled prefill kernel`);
         patches.push(prefill.encode(target, { ...bindings, out: a.out }, params, Math.ceil(a.seq / tile) * nh, { tag: 'attention', bytes }));
