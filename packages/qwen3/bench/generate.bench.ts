@@ -5,7 +5,8 @@
 // step's time goes (see profile.ts); with --long N it also decodes with N positions already in the cache. With
 // --prefill 512,2048 it times prompts of those lengths to the first token (TTFT, median of 5) on the prefill GEMM
 // chosen by --gemm (auto: tensor cores where offered, which --tensor-cores asks Dawn for; fma; tiled: the old kernel)
-// and, on tensor cores, --tc-variant (auto: f16w where W as f16 fits matmul's cap, presplit elsewhere; presplit; f16w).
+// and, on tensor cores, --tc-variant (auto: f16w where W as f16 fits matmul's cap, presplit elsewhere; presplit; f16w);
+// --max-rows N sets the prompt chunk (default the model's: 2,048 rows).
 //   node tools/bundle.mjs packages/qwen3/bench/generate.bench.ts .device/bench && node .device/bench/generate.bench.mjs [--dir D] [--profile]
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -35,6 +36,7 @@ const { values } = parseArgs({
     'tc-variant': { type: 'string', default: 'auto' },
     'tensor-cores': { type: 'boolean', default: false },
     'profile-prefill': { type: 'string' },
+    'max-rows': { type: 'string' },
   },
 });
 let dir = values.dir;
@@ -50,6 +52,10 @@ const gemm = values.gemm as 'auto' | 'fma' | 'tiled';
 if (!['auto', 'fma', 'tiled'].includes(gemm)) throw new Error(`--gemm must be auto, fma or tiled, got ${gemm}`);
 const tcVariant = values['tc-variant'] as 'auto' | 'presplit' | 'f16w';
 if (!['auto', 'presplit', 'f16w'].includes(tcVariant)) throw new Error(`--tc-variant must be auto, presplit or f16w, got ${tcVariant}`);
+// --max-rows: the prefill chunk (GpuModelOptions.maxRows; default the model's own).
+const maxRows = values['max-rows'] === undefined ? undefined : Number(values['max-rows']);
+if (maxRows !== undefined && !(Number.isSafeInteger(maxRows) && maxRows > 0))
+  throw new Error(`--max-rows must be a positive integer, got ${values['max-rows']}`);
 const ctx = await createGpuContext({
   dawnFlags: ['disable-dawn-features=timestamp_quantization'],
   kernelLayout: values.layout as 'auto' | 'gpu' | 'cpu',
@@ -135,7 +141,7 @@ lm.destroy();
 
 if (values.prefill) {
   const lengths = values.prefill.split(',').map(Number);
-  const prefillLm = new Qwen3ForCausalLM(ctx, weights, { maxContext: Math.max(...lengths) + 8, gemm, tcVariant });
+  const prefillLm = new Qwen3ForCausalLM(ctx, weights, { maxContext: Math.max(...lengths) + 8, gemm, tcVariant, ...(maxRows ? { maxRows } : {}) });
   // FLOPs of a prompt token: 2 per weight of every projection (lm_head runs on the last row only).
   const c = weights.config;
   const perLayer =
@@ -146,7 +152,7 @@ if (values.prefill) {
   const linears = prefillLm.model.layers.flatMap((l) => [l.attention.qkvProj, l.attention.oProj, l.mlp.gateUp, l.mlp.down]);
   const paths = [...new Set(linears.map((p) => `${p.gemmPath}${p.tcVariant ? ` ${p.tcVariant}` : ''}`))].join('/');
   console.log(
-    `\nprefill GEMM: --gemm ${gemm} --tc-variant ${tcVariant} → ${paths} (${ctx.features.subgroupMatrix ? 'subgroup matrices offered' : 'no subgroup matrices'})`,
+    `\nprefill GEMM: --gemm ${gemm} --tc-variant ${tcVariant} → ${paths} (${ctx.features.subgroupMatrix ? 'subgroup matrices offered' : 'no subgroup matrices'}), chunks of ${prefillLm.maxRows} rows`,
   );
   await run(prefillLm, promptOf(Math.min(...lengths)), { maxTokens: 1 }); // pipelines compiled, weights checked
   for (const n of lengths) {

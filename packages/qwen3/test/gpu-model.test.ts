@@ -38,6 +38,34 @@ describe('hidden states', () => {
   });
 });
 
+describe('activations of host-fed passes', () => {
+  it('grow to the longest chunk (a power of two of ≥ 16 rows, ≤ maxRows) across calls; logits and hidden states stay right', async () => {
+    const { config, cpu, weights, gpu } = await backends('tiny-tied-bf16.json', { maxContext: 64, maxRows: 32, hiddenStates: true });
+    try {
+      const ids = Array.from({ length: 55 }, (_, i) => (i * 37 + 11) % config.vocabSize);
+      const decodeRows = gpu.model.decodeActivations.x.shape[0];
+      // 5 ids (16 rows), 20 (grown to 32), 30 (no growth: one chunk of 30).
+      for (const [from, to, rows] of [
+        [0, 5, 16],
+        [5, 25, 32],
+        [25, 55, 32],
+      ] as const) {
+        const got = await gpu.forward(ids.slice(from, to));
+        const want = cpu.forward(ids.slice(from, to), { hiddenStates: true });
+        expect(gpu.model.activations(1).x.shape[0], `rows after ids ${from} … ${to - 1}`).toBe(rows);
+        expect(reference.relativeL2(got.logits, want.logits), `logits of ids ${from} … ${to - 1}`).toBeLessThanOrEqual(1e-5);
+        got.hiddenStates!.forEach((g, l) => expect(reference.relativeL2(g, want.hiddenStates![l]!), `hidden state ${l}`).toBeLessThanOrEqual(1e-5));
+      }
+      expect(gpu.model.decodeActivations.x.shape[0]).toBe(decodeRows);
+      expect(decodeRows).toBe(1);
+      expect(() => gpu.model.activations(33)).toThrow(/1 … maxRows \(32\) rows, got 33/);
+    } finally {
+      gpu.destroy();
+      weights.destroy();
+    }
+  });
+});
+
 describe('WebGPU backend vs CPU backend', () => {
   for (const name of specs) {
     it(`${name}: prefill logits at every position, 10 decode steps, HF's greedy ids`, async () => {

@@ -1,8 +1,9 @@
 // Qwen3's building blocks on the GPU, named as in the seed. Each is bound to its weights and kernel handles at
-// construction and encodes into a pass or a DispatchList over the activations of a Qwen3Model (allocated once):
+// construction and encodes into a pass or a DispatchList over a set of activations of a Qwen3Model:
 // x [rows, hidden] the residual stream, a [rows, hidden] normalized, q [rows, nh, hd], attn [rows, nh·hd],
-// mlp [rows, intermediate], qkv [rows, (nh + 2·nkv)·hd] the raw projections of a GEMM prefill. encode() returns the setter of the step's first position, so a recorded decode step
-// replays at every position.
+// mlp [rows, intermediate], qkv [rows, (nh + 2·nkv)·hd] the raw projections of a GEMM prefill, partials the key
+// splits of attention (Attention.scratchSize(rows) f32). encode() returns the setter of the step's first position,
+// so a recorded decode step replays at every position.
 import type { QkvRope } from '@qwen3-webgpu/qkv-rope';
 import type { RmsNormF32 } from '@qwen3-webgpu/rmsnorm-f32';
 import { adjacentRows, type DispatchTarget, type GpuContext, type RowPart, type Tensor } from '@qwen3-webgpu/tensor';
@@ -16,6 +17,8 @@ export interface Activations {
   attn: Tensor;
   mlp: Tensor;
   qkv: Tensor;
+  /** Partials of split keys: decode steps and flash-attention prompts split the keys with it. */
+  partials: Tensor;
 }
 
 /** Which GEMM prefill projections take (LinearOptions.gemm). */
@@ -43,8 +46,6 @@ export class Qwen3AttentionSeparated {
     /** [nkv, maxContext, hd] f32 each. */
     readonly kCache: Tensor,
     readonly vCache: Tensor,
-    /** Partials of split keys (Attention.scratchSize): decode steps and flash-attention prompts split the keys with it. */
-    readonly scratch: Tensor,
     gemm: GemmChoice = 'auto',
     tcVariant: TcVariant = 'auto',
   ) {
@@ -109,7 +110,7 @@ export class Qwen3AttentionSeparated {
       out: t.attn,
       seq,
       pos0,
-      scratch: this.scratch,
+      scratch: t.partials,
       ...(fused ? { qkNorm: { qNorm, kNorm, rope: this.qkv.rope } } : {}),
     });
     this.oProj.encode(target, { x: t.attn, w: w['self_attn.o_proj'].parts, y: t.x, rows: seq });

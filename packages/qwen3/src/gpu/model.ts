@@ -1,6 +1,7 @@
 // The WebGPU backend: Qwen3Model (embedding, decoder layers, final norm) and Qwen3ForCausalLM (lm_head, sampling),
-// over weights loaded with @qwen3-webgpu/weights. A forward call or a decode step is one compute pass and one
-// submit; every buffer is allocated at construction.
+// over weights loaded with @qwen3-webgpu/weights. A decode step is one recorded pass replayed; a prompt chunk is a few
+// submits. Weights, KV caches and the decode step's activations are allocated at construction; the activations of
+// host-fed passes (prompt chunks, forward()) grow to the longest chunk seen, up to maxRows.
 import { checkWeightRanges } from '@qwen3-webgpu/matmul';
 import { createQkvRope } from '@qwen3-webgpu/qkv-rope';
 import { createRmsNormF32, type RmsNormF32 } from '@qwen3-webgpu/rmsnorm-f32';
@@ -24,6 +25,7 @@ import {
   createLinear,
   createMarkSeen,
   createSampler,
+  type Attention,
   type Embedding,
   type Linear,
   type MarkSeen,
@@ -46,7 +48,11 @@ import { ReadbackRing } from './readback-ring.ts';
 export interface GpuModelOptions {
   /** KV cache positions; default min(4096, max_position_embeddings). */
   maxContext?: number;
-  /** Rows one pass takes (longer inputs are fed in chunks); default 512. */
+  /**
+   * Rows one pass takes (longer inputs are fed in chunks); default 2048. The activations of host-fed passes are sized
+   * to the longest chunk seen (a power of two of at least 16 rows, at most maxRows), so short prompts never pay for it:
+   * at Qwen3-0.6B a 2,048-row chunk holds ~110 MB of activations plus the GEMM and attention scratch it needs.
+   */
   maxRows?: number;
   /**
    * GEMM of prefill projections on GPUs: 'auto' (default) tensor cores where the device offers them, else the
@@ -78,10 +84,14 @@ export class Qwen3Model {
   readonly norm: RmsNormF32;
   readonly embedding: Embedding;
   readonly ids: Tensor;
-  readonly act: Activations;
-  readonly #caches: Tensor[];
-  /** [layers + 1, maxRows, hidden] when hidden states are kept. */
-  readonly hidden: Tensor | undefined;
+  /** Activations of the recorded one-row decode steps (bound into their recordings, so never reallocated). */
+  readonly decodeActivations: Activations;
+  readonly #attention: Attention;
+  readonly #kvCaches: Tensor[] = [];
+  /** Activations of host-fed passes and their row count (grown by activations()). */
+  #prefill: { act: Activations; rows: number; hidden: { tensor: Tensor; slotWords: number } | undefined } | undefined;
+  /** Whether host-fed passes keep the residual stream after every layer (GpuModelOptions.hiddenStates). */
+  readonly keepsHiddenStates: boolean;
 
   constructor(
     readonly ctx: GpuContext,
@@ -90,10 +100,10 @@ export class Qwen3Model {
   ) {
     const c = (this.config = weights.config);
     this.maxContext = options.maxContext ?? defaultMaxContext(c);
-    this.maxRows = options.maxRows ?? 512;
+    this.maxRows = options.maxRows ?? 2048;
+    if (!Number.isSafeInteger(this.maxRows) || this.maxRows < 1) throw new RangeError(`maxRows must be a positive integer, got ${this.maxRows}`);
     if (this.maxContext > c.maxPositionEmbeddings)
       throw new RangeError(`maxContext ${this.maxContext} exceeds the model's ${c.maxPositionEmbeddings} positions`);
-    const r = this.maxRows;
     this.norm = createRmsNormF32(ctx, { n: c.hiddenSize, eps: c.rmsNormEps });
     const qkv = createQkvRope(ctx, {
       hidden: c.hiddenSize,
@@ -105,45 +115,91 @@ export class Qwen3Model {
       maxPositions: this.maxContext,
     });
     const normDtype = weights.layers[0]?.['self_attn.q_norm'].tensor.dtype ?? 'f32';
-    const attention = createAttention(ctx, {
+    const attention = (this.#attention = createAttention(ctx, {
       numHeads: c.numAttentionHeads,
       numKvHeads: c.numKeyValueHeads,
       headDim: c.headDim,
       capacity: this.maxContext,
       qkNorm: { eps: c.rmsNormEps, dtype: normDtype },
-    });
+    }));
     this.embedding = createEmbedding(ctx, weights.embedTokens.parts);
-    this.ids = createTensor(ctx, [r], 'u32', { label: 'ids' });
-    this.act = {
-      x: createTensor(ctx, [r, c.hiddenSize], 'f32', { label: 'residual' }),
-      a: createTensor(ctx, [r, c.hiddenSize], 'f32', { label: 'normed' }),
-      q: createTensor(ctx, [r, c.numAttentionHeads, c.headDim], 'f32', { label: 'q' }),
-      attn: createTensor(ctx, [r, c.numAttentionHeads * c.headDim], 'f32', { label: 'attention out' }),
-      mlp: createTensor(ctx, [r, c.intermediateSize], 'f32', { label: 'mlp hidden' }),
-      qkv: createTensor(ctx, [r, (c.numAttentionHeads + 2 * c.numKeyValueHeads) * c.headDim], 'f32', { label: 'qkv projections' }),
-    };
-    this.#caches = [createTensor(ctx, [attention.scratchSize(r)], 'f32', { label: 'attention partials' })];
-    const scratch = this.#caches[0]!;
+    this.ids = createTensor(ctx, [this.maxRows], 'u32', { label: 'ids' });
+    this.keepsHiddenStates = options.hiddenStates ?? false;
+    this.decodeActivations = this.#allocate(1, 'decode');
     this.layers = weights.layers.map((w) => {
       const cache = () => createTensor(ctx, [c.numKeyValueHeads, this.maxContext, c.headDim], 'f32', { label: 'kv cache' });
       const [k, v] = [cache(), cache()];
-      this.#caches.push(k, v);
+      this.#kvCaches.push(k, v);
       return new Qwen3DecoderLayerSeparated(
-        new Qwen3AttentionSeparated(ctx, c, this.norm, qkv, attention, w, k, v, scratch, options.gemm, options.tcVariant),
+        new Qwen3AttentionSeparated(ctx, c, this.norm, qkv, attention, w, k, v, options.gemm, options.tcVariant),
         new Qwen3MLP(ctx, c, this.norm, w, options.gemm, options.tcVariant),
       );
     });
-    if (options.hiddenStates && (r * c.hiddenSize) % 4 !== 0)
-      throw new RangeError(`hidden states are copied as vec4s: maxRows × hidden_size (${r} × ${c.hiddenSize}) must be a multiple of 4`);
-    this.hidden = options.hiddenStates ? createTensor(ctx, [weights.layers.length + 1, r, c.hiddenSize], 'f32', { label: 'hidden states' }) : undefined;
+  }
+
+  /** The buffers of passes of up to `rows` rows: residual stream, projections, attention partials. */
+  #allocate(rows: number, label: string): Activations {
+    const { ctx, config: c } = this;
+    const t = (shape: number[], name: string) => createTensor(ctx, shape, 'f32', { label: `${label} ${name}` });
+    return {
+      // One more row where rows · hidden is not a whole number of vec4s: hidden-state copies move vec4s.
+      x: t([rows + ((rows * c.hiddenSize) % 4 ? 1 : 0), c.hiddenSize], 'residual'),
+      a: t([rows, c.hiddenSize], 'normed'),
+      q: t([rows, c.numAttentionHeads, c.headDim], 'q'),
+      attn: t([rows, c.numAttentionHeads * c.headDim], 'attention out'),
+      mlp: t([rows, c.intermediateSize], 'mlp hidden'),
+      qkv: t([rows, (c.numAttentionHeads + 2 * c.numKeyValueHeads) * c.headDim], 'qkv projections'),
+      partials: t([this.#attention.scratchSize(rows)], 'attention partials'),
+    };
+  }
+
+  /**
+   * The activations of a host-fed pass of `rows` rows (≤ maxRows): grown, when a longer chunk comes, to the next power
+   * of two of at least 16 rows (at most maxRows); the previous set is destroyed (encode no pass that still needs it).
+   */
+  activations(rows: number): Activations {
+    if (!Number.isSafeInteger(rows) || rows < 1 || rows > this.maxRows) throw new RangeError(`a pass takes 1 … maxRows (${this.maxRows}) rows, got ${rows}`);
+    if (!this.#prefill || this.#prefill.rows < rows) {
+      this.#destroyPrefill();
+      const size = Math.min(this.maxRows, Math.max(16, 2 ** Math.ceil(Math.log2(rows))));
+      // Slots of whole vec4s (the copy moves vec4s): rows · hidden rounded up.
+      const slotWords = Math.ceil((size * this.config.hiddenSize) / 4) * 4;
+      const hidden = this.keepsHiddenStates
+        ? { tensor: createTensor(this.ctx, [this.weights.layers.length + 1, slotWords], 'f32', { label: 'hidden states' }), slotWords }
+        : undefined;
+      this.#prefill = { act: this.#allocate(size, 'prefill'), rows: size, hidden };
+    }
+    return this.#prefill.act;
+  }
+
+  /**
+   * With hiddenStates: the residual stream of the last host-fed pass after the embedding and after every layer,
+   * [layers + 1, slotWords] f32, slot l holding [seq, hidden] first (the rest is stale).
+   */
+  hiddenStates(): { tensor: Tensor; slotWords: number } | undefined {
+    return this.#prefill?.hidden;
+  }
+
+  #destroyPrefill(): void {
+    if (!this.#prefill) return;
+    for (const t of [...Object.values(this.#prefill.act), ...(this.#prefill.hidden ? [this.#prefill.hidden.tensor] : [])]) t.destroy();
+    this.#prefill = undefined;
   }
 
   /**
    * Encodes the seq ids in `ids` (this.ids unless given, e.g. the id the previous step picked, still on the GPU) at
-   * positions pos0 …; leaves the normalized rows in act.a. Returns the setter of pos0 for a recorded step.
+   * positions pos0 … over `act` (by default the host-fed set, activations(seq)); leaves the normalized rows in act.a.
+   * Returns the setter of pos0 for a recorded step.
    */
-  encode(target: DispatchTarget, seq: number, pos0: number, normRows: 'all' | 'last' | 'none', ids: Tensor = this.ids): SetPosition {
-    const setters = this.stages(seq, pos0, normRows, ids).flatMap((stage) => stage(target) ?? []);
+  encode(
+    target: DispatchTarget,
+    seq: number,
+    pos0: number,
+    normRows: 'all' | 'last' | 'none',
+    ids: Tensor = this.ids,
+    act: Activations = this.activations(seq),
+  ): SetPosition {
+    const setters = this.stages(seq, pos0, normRows, ids, act).flatMap((stage) => stage(target) ?? []);
     return (p) => {
       for (const at of setters) at(p);
     };
@@ -154,12 +210,19 @@ export class Qwen3Model {
    * target of the caller's choice (prefill spreads them over several submits so the GPU starts while the host
    * encodes the rest); a stage returns its position setter, if it has one.
    */
-  stages(seq: number, pos0: number, normRows: 'all' | 'last' | 'none', ids: Tensor = this.ids): ((target: DispatchTarget) => SetPosition | undefined)[] {
-    const { ctx, act } = this;
+  stages(
+    seq: number,
+    pos0: number,
+    normRows: 'all' | 'last' | 'none',
+    ids: Tensor = this.ids,
+    act: Activations = this.activations(seq),
+  ): ((target: DispatchTarget) => SetPosition | undefined)[] {
+    const { ctx } = this;
     const h = this.config.hiddenSize;
-    // Whole vec4s: rounded up past seq·h into rows the readback ignores (maxRows·h is a multiple of 4).
+    const hidden = act === this.#prefill?.act ? this.hiddenStates() : undefined;
+    // Whole vec4s: rounded up past seq·h into words the readback ignores (slots and act.x are padded to vec4s).
     const keep = (target: DispatchTarget, slot: number) => {
-      if (this.hidden) encodeCopyWords(ctx, target, act.x, this.hidden.rows(slot, 1).view([this.maxRows * h]), Math.ceil((seq * h) / 4) * 4);
+      if (hidden) encodeCopyWords(ctx, target, act.x, hidden.tensor.rows(slot, 1).view([hidden.slotWords]), Math.ceil((seq * h) / 4) * 4);
     };
     return [
       (target) => {
@@ -195,12 +258,13 @@ export class Qwen3Model {
   }
 
   destroy(): void {
-    for (const t of [this.ids, ...Object.values(this.act), ...this.#caches, ...(this.hidden ? [this.hidden] : [])]) t.destroy();
+    this.#destroyPrefill();
+    for (const t of [this.ids, ...Object.values(this.decodeActivations), ...this.#kvCaches]) t.destroy();
   }
 }
 
 /** Command buffers a pass of host ids is split into (see #step). */
-const PREFILL_SUBMITS = 4;
+const PREFILL_SUBMITS = 8;
 
 /** A decode step recorded once and replayed at every position: fed by the id the previous step picked. */
 interface DecodeRecording {
@@ -288,20 +352,23 @@ export class Qwen3ForCausalLM implements TokenBackend {
     this.#check(ids);
     const { vocabSize: vocab, hiddenSize: h } = this.weights.config;
     const logits = new Float32Array(ids.length * vocab);
-    const hidden = this.model.hidden ? Array.from({ length: this.weights.layers.length + 1 }, () => new Float32Array(ids.length * h)) : undefined;
+    const hidden = this.model.keepsHiddenStates ? Array.from({ length: this.weights.layers.length + 1 }, () => new Float32Array(ids.length * h)) : undefined;
     await this.#ready();
     for (let start = 0; start < ids.length; start += this.maxRows) {
       const chunk = ids.slice(start, start + this.maxRows);
       await this.#step(chunk, 'all');
+      const act = this.model.activations(chunk.length);
       for (let b = 0; b < chunk.length; b += this.#logitRows) {
         const rows = Math.min(this.#logitRows, chunk.length - b);
-        const x = this.model.act.a.rows(b, rows);
+        const x = act.a.rows(b, rows);
         await this.ctx.run((pass) => this.#lmHead.encode(pass, { x, w: this.weights.lmHead.parts, y: this.#logits, rows }), 'qwen3 lm_head');
         logits.set((await readFloat(this.#logits)).subarray(0, rows * vocab), (start + b) * vocab);
       }
-      if (hidden && this.model.hidden) {
-        const all = await readFloat(this.model.hidden);
-        hidden.forEach((dst, slot) => dst.set(all.subarray(slot * this.maxRows * h, (slot * this.maxRows + chunk.length) * h), start * h));
+      const states = this.model.hiddenStates();
+      if (hidden && states) {
+        const all = await readFloat(states.tensor);
+        const slot = states.slotWords;
+        hidden.forEach((dst, l) => dst.set(all.subarray(l * slot, l * slot + chunk.length * h), start * h));
       }
     }
     return hidden ? { logits, hiddenStates: hidden } : { logits };
@@ -429,8 +496,8 @@ export class Qwen3ForCausalLM implements TokenBackend {
     const { ctx, model } = this;
     const list = new DispatchList(ctx, 'qwen3 decode step');
     this.#markSeen.encode(list, { ids: this.#token, seen: this.#seen, seq: 1 });
-    const setPosition = model.encode(list, 1, 0, 'last', this.#token);
-    this.#lmHead.encode(list, { x: model.act.a, w: this.weights.lmHead.parts, y: this.#logits, rows: 1 });
+    const setPosition = model.encode(list, 1, 0, 'last', this.#token, model.decodeActivations);
+    this.#lmHead.encode(list, { x: model.decodeActivations.a, w: this.weights.lmHead.parts, y: this.#logits, rows: 1 });
     const sample = this.#sampler.encode(list, { logits: this.#logits, seen: this.#seen, out: this.#token, rowOffset: 0, sampling, u: 0 });
     const d = { list, setPosition, sample, checked: false };
     this.#decode.set(greedy, d);
@@ -471,7 +538,7 @@ export class Qwen3ForCausalLM implements TokenBackend {
     const list = new DispatchList(ctx, 'qwen3 prefill (profiled)');
     try {
       model.encode(list, seq, this.length, 'last');
-      this.#lmHead.encode(list, { x: model.act.a, w: this.weights.lmHead.parts, y: this.#logits, rows: 1 });
+      this.#lmHead.encode(list, { x: model.activations(seq).a, w: this.weights.lmHead.parts, y: this.#logits, rows: 1 });
       const profile = await this.#timeList(list, perDispatch);
       this.length += seq;
       return profile;
@@ -556,7 +623,7 @@ export class Qwen3ForCausalLM implements TokenBackend {
       await ctx.run((pass) => {
         group(last)(pass);
         if (head === 'none' || head === 'all') return;
-        this.#lmHead.encode(pass, { x: model.act.a, w: this.weights.lmHead.parts, y: this.#logits, rows: 1 });
+        this.#lmHead.encode(pass, { x: model.activations(seq).a, w: this.weights.lmHead.parts, y: this.#logits, rows: 1 });
         this.#sampler.encode(pass, { logits: this.#logits, seen: this.#seen, out: this.#token, rowOffset: 0, sampling: head.sampling, u: head.u });
       }, 'qwen3 step');
     } catch (err) {
