@@ -4,7 +4,7 @@ export { CpuQwen3Model } from './cpu/model.ts';
 export type { CpuForwardResult, CpuModelFault } from './cpu/model.ts';
 export { loadCpuWeights } from './cpu/weights.ts';
 export type { CpuWeights } from './cpu/weights.ts';
-export { Qwen3ForCausalLM, Qwen3Model } from './gpu/model.ts';
+export { defaultMaxRows, Qwen3ForCausalLM, Qwen3Model } from './gpu/model.ts';
 export type { ForwardResult, GpuModelOptions, StepProfile } from './gpu/model.ts';
 export { Qwen3AttentionSeparated, Qwen3DecoderLayerSeparated, Qwen3MLP } from './gpu/layers.ts';
 export type { Activations } from './gpu/layers.ts';

@@ -49,7 +49,8 @@ export interface GpuModelOptions {
   /** KV cache positions; default min(4096, max_position_embeddings). */
   maxContext?: number;
   /**
-   * Rows one pass takes (longer inputs are fed in chunks); default 2048. The activations of host-fed passes are sized
+   * Rows one pass takes (longer inputs are fed in chunks); default 2048, or the largest power of two whose widest
+   * activation ([rows, intermediate_size] f32 at most model sizes) fits one storage binding. The activations of host-fed passes are sized
    * to the longest chunk seen (a power of two of at least 16 rows, at most maxRows), so short prompts never pay for it:
    * at Qwen3-0.6B a 2,048-row chunk holds ~110 MB of activations plus the GEMM and attention scratch it needs.
    */
@@ -100,7 +101,7 @@ export class Qwen3Model {
   ) {
     const c = (this.config = weights.config);
     this.maxContext = options.maxContext ?? defaultMaxContext(c);
-    this.maxRows = options.maxRows ?? 2048;
+    this.maxRows = options.maxRows ?? defaultMaxRows(c, ctx.limits.maxStorageBufferBindingSize);
     if (!Number.isSafeInteger(this.maxRows) || this.maxRows < 1) throw new RangeError(`maxRows must be a positive integer, got ${this.maxRows}`);
     if (this.maxContext > c.maxPositionEmbeddings)
       throw new RangeError(`maxContext ${this.maxContext} exceeds the model's ${c.maxPositionEmbeddings} positions`);
@@ -261,6 +262,14 @@ export class Qwen3Model {
     this.#destroyPrefill();
     for (const t of [this.ids, ...Object.values(this.decodeActivations), ...this.#kvCaches]) t.destroy();
   }
+}
+
+/** GpuModelOptions.maxRows by default: 2048 rows, fewer where a [rows, widest] f32 activation would exceed one binding. */
+export function defaultMaxRows(c: Qwen3Config, maxBindingBytes: number): number {
+  const widest = Math.max(c.intermediateSize, (c.numAttentionHeads + 2 * c.numKeyValueHeads) * c.headDim, c.hiddenSize) * 4;
+  let rows = 2048;
+  while (rows > 1 && rows * widest > maxBindingBytes) rows /= 2;
+  return rows;
 }
 
 /** Command buffers a pass of host ids is split into (see #step). */
