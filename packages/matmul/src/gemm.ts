@@ -207,12 +207,12 @@ export function subgroupMatrixSplitK(tile: SubgroupMatrixTile, rows: number, n: 
 const DEFAULT_SG: SubgroupMatrixTile = { variant: 'presplit', sgM: 2, sgN: 2, tm: 1, tn: 1, bk: 32, prefetchA: true, splitK: 1 };
 /**
  * f16w: 64 × 64 tiles of 2 × 2 subgroups, 2 × 2 accumulators each (named variables: main_2x2, main_2x2_swiglu), k
- * split by shape (subgroupMatrixSplitK). Measured on the H200 without swiglu and without a split
- * ([512, 1024]·[4096, 1024]ᵀ): 0.052 ms against 0.090 ms for the one-accumulator F16W_NARROW tile. For swiglu
- * (gate/up at 512 rows: 384 tiles) and for split outputs of fewer than 256 tiles (down, o_proj at 512 rows: 128 tiles,
- * split 4) this default is predicted, not yet measured on the H200; there F16W_NARROW measured 0.0947 ms (swiglu
- * [512, 1024]·[3072, 1024]ᵀ) and 0.068 ms (down), the unsplit 2 × 2 tile 0.086 ms (down).
- * bench/device-check.ts times them side by side.
+ * split by shape (subgroupMatrixSplitK). Measured on the H200, GEMM dispatch alone at 512 rows, without swiglu and
+ * unsplit ([512, 1024]·[4096, 1024]ᵀ): 0.052 ms against 0.090 ms with one accumulator a subgroup. With swiglu (gate/up
+ * at 512 rows: 384 tiles) and split (outputs of fewer than 256 tiles: down and o_proj at 512 rows have 128, split 4)
+ * this default is predicted, not yet measured on the H200; what was measured there: one accumulator 0.0947 ms
+ * (swiglu [512, 1024]·[3072, 1024]ᵀ), the looped-array 2 × 2 0.37 ms; down [512, 3072]·[1024, 3072]ᵀ 0.068 ms with
+ * one accumulator (16 × 64), 0.086 ms for this tile unsplit. bench/device-check.ts times them side by side.
  */
 const DEFAULT_F16W: SubgroupMatrixTile = { variant: 'f16w', sgM: 2, sgN: 2, tm: 2, tn: 2, bk: 16, prefetchA: false, splitK: 0 };
 /**
@@ -377,7 +377,7 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
     }
     const sgConstants = tile.variant === 'presplit' ? { ...constants, W_VEC: k % (wDtype === 'f32' ? 4 : 8) === 0 ? 1 : 0 } : constants;
     // Per k split (f16w's by shape depends on the rows of a call): the kernel and (split > 1) the reduce, compiled on
-    // first use.
+    // first use; the tile's own split (1 for 'by shape') at once, so that a module that does not validate fails here.
     const bySplit = new Map<number, SgRun>();
     const resolved = tile;
     const forSplit = (split: number): SgRun => {
@@ -389,10 +389,16 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
       }
       return run;
     };
+    forSplit(Math.max(1, tile.splitK));
     sg = { tile, bm: tile.sgM * tile.tm * 16, bn: tile.sgN * tile.tn * 16, forSplit };
     rowScale = rowScaleKernel.compile(ctx, { SPLIT: tile.variant === 'inline' ? 0 : 1 });
     if (tile.variant === 'f16w') {
-      toF16 = [wF16Kernel.compile(ctx, { W_DTYPE: constants.W_DTYPE, SECOND: 0 }), wF16Kernel.compile(ctx, { W_DTYPE: constants.W_DTYPE, SECOND: 1 })];
+      // 16-bit weights in whole aligned words of 8 (k % 8 == 0): w-f16.wgsl reads them as they are.
+      const VEC8 = wDtype !== 'f32' && k % 8 === 0 ? 1 : 0;
+      toF16 = [
+        wF16Kernel.compile(ctx, { W_DTYPE: constants.W_DTYPE, SECOND: 0, VEC8 }),
+        wF16Kernel.compile(ctx, { W_DTYPE: constants.W_DTYPE, SECOND: 1, VEC8 }),
+      ];
     }
   }
 
@@ -417,7 +423,8 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
     }
     const wf = grow(which ? 'W2 as f16' : 'W as f16', words);
     const filled = (Math.ceil(part.rowCount / 16) * 16 * (Math.ceil(k / XS_K_ALIGN) * XS_K_ALIGN)) / 2;
-    toF16![which]!.encode(pass, { w: part.tensor, w2: second, wf, y }, params, Math.ceil(filled / 256), {
+    // One invocation per 4 words (8 halves).
+    toF16![which]!.encode(pass, { w: part.tensor, w2: second, wf, y }, params, Math.ceil(filled / 4 / 256), {
       tag: `${tag} W to f16`,
       bytes: part.rowCount * k * dtypeBytes(wDtype) + filled * 4,
     });
