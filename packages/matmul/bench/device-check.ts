@@ -5,9 +5,11 @@
 // ('inline', the first kernel, and 'presplit' in several tiles; each variant is checked for correctness before it
 // is timed) and the FMA kernel. Prints a table and the best variant per shape; exit code 1 on any failure.
 // --quick: fewer FMA tiles and tensor-core variants (the ones most likely to win), about a minute on the H200.
-// --f16w-sweep: also f16w tiles from 16 × 16 to 64 × 64 (1–8 subgroups, 1–4 accumulators each), each checked (plain
-// and swiglu) and then timed per call and by stage at the four shapes; combines with --quick.
-// Always: the default ('auto') and presplit per call and by stage (split x, W to f16, the GEMM alone).
+// --f16w-sweep: also f16w tiles from 16 × 16 to 64 × 64 (1–8 subgroups, 1–4 accumulators each, unsplit), each checked
+// (plain and swiglu) and then timed per call and by stage at the shapes; combines with --quick.
+// Always (--quick too): the f16w 64 × 64 tile (2 × 2 subgroups of 2 × 2 accumulators) unsplit, split 2, 3, 4 ways and
+// by shape (the default), checked plain and with swiglu, timed at issue #14's shapes and o_proj's; the default
+// ('auto'), presplit and those f16w tiles per call and by stage (split x, W to f16, the GEMM, the split-k sum).
 // Bundle and run (from the repository root; see ../shared/device/README.md). tools/bundle.mjs, not a bare tsdown
 // command: it carries the plugin that inlines the .wgsl imports.
 //   node tools/bundle.mjs packages/matmul/bench/device-check.ts .device/matmul
@@ -26,7 +28,7 @@ import {
   uploadTensor,
   type GpuContext,
 } from '@qwen3-webgpu/tensor';
-import { createGemm, subgroupMatrixSupport, type FmaTile, type GemmOptions, type SubgroupMatrixTileOptions } from '../src/index.ts';
+import { createGemm, subgroupMatrixSplitK, subgroupMatrixSupport, type FmaTile, type GemmOptions, type SubgroupMatrixTileOptions } from '../src/index.ts';
 import { describeResult, inOnePass, randomRows, runGemmCase, runInterleavedCases, withinBounds, type GemmCase } from '../src/gemm.test-helpers.ts';
 import probeSource from './mma-probe.wgsl';
 import { BENCH_SHAPES, measureMmaPeak, printStageTimings, printTimings, timeGemm, timeGemmStages, type GemmStageTiming, type GemmTiming } from './timing.ts';
@@ -67,7 +69,11 @@ async function attempt(name: string, body: () => Promise<{ ok: boolean; detail: 
 
 // Tensor-core variants to compare: the default ('auto': f16w where W as f16 fits the cap, presplit over it), the first
 // kernel ('inline', its own default tiles), the presplit kernel in tiles that trade workgroup count (132 SMs;
-// [512, 1024] outputs have only 128 tiles of 64 × 64) against reuse, and f16w. A tile without a variant is presplit.
+// [512, 1024] outputs have only 128 tiles of 64 × 64) against reuse, and f16w (the 64 × 64 tile of 2 × 2 subgroups
+// of 2 × 2 accumulators unsplit and split 2, 3, 4 ways: the down and o_proj shapes decide). A tile without a variant
+// is presplit; the f16w tiles other than the default name their split (1: none), since f16w splits by shape.
+const F16W_WIDE = { sgM: 2, sgN: 2, tm: 2, tn: 2 } as const;
+const F16W_WIDE_SPLITS = [1, 2, 3, 4] as const;
 const sgVariants: [string, SubgroupMatrixTileOptions][] = (
   [
     ['auto (default)', { variant: 'auto' }],
@@ -79,8 +85,14 @@ const sgVariants: [string, SubgroupMatrixTileOptions][] = (
     ['presplit 32x32/32 split-k 2', { splitK: 2, prefetchA: false }],
     ['presplit 16x32/32 2sg', { sgM: 1, sgN: 2, prefetchA: false }],
     ['presplit 32x64/32', { tn: 2, prefetchA: false }],
-    ['f16w 32x32', { variant: 'f16w', sgM: 2, sgN: 2 }],
-    ['f16w 16x32 2sg (default under the cap)', { variant: 'f16w', sgM: 1, sgN: 2 }],
+    ['f16w 32x32', { variant: 'f16w', sgM: 2, sgN: 2, tm: 1, tn: 1, splitK: 1 }],
+    ['f16w 16x32 2sg (the former default)', { variant: 'f16w', sgM: 1, sgN: 2, tm: 1, tn: 1, splitK: 1 }],
+    // The default under the cap ('auto' takes it too): 64 × 64, k split by shape (4 ways at [512, 1024] outputs).
+    ['f16w 64x64 2x2 split by shape (default)', { variant: 'f16w' }],
+    ...F16W_WIDE_SPLITS.map((splitK): [string, SubgroupMatrixTileOptions] => [
+      `f16w 64x64 2x2 ${splitK > 1 ? `split-k ${splitK}` : 'unsplit'}`,
+      { variant: 'f16w', ...F16W_WIDE, splitK },
+    ]),
     ...(quick
       ? []
       : ([
@@ -98,9 +110,9 @@ const sgVariants: [string, SubgroupMatrixTileOptions][] = (
           ['presplit 64x64/64 split-k 3', { tm: 2, tn: 2, bk: 64, splitK: 3, prefetchA: false }],
           ['presplit 64x64/32 prefetch A split-k 3', { tm: 2, tn: 2, prefetchA: true, splitK: 3 }],
           ['presplit 64x128/32 split-k 2', { tm: 2, tn: 4, splitK: 2, prefetchA: false }],
-          ['f16w 64x128', { variant: 'f16w', sgM: 2, sgN: 2, tm: 2, tn: 4 }],
-          ['f16w 32x64', { variant: 'f16w', sgM: 2, sgN: 2, tm: 1, tn: 2 }],
-          ['f16w 128x128 8sg', { variant: 'f16w', sgM: 4, sgN: 2, tm: 2, tn: 4 }],
+          ['f16w 64x128', { variant: 'f16w', sgM: 2, sgN: 2, tm: 2, tn: 4, splitK: 1 }],
+          ['f16w 32x64', { variant: 'f16w', sgM: 2, sgN: 2, tm: 1, tn: 2, splitK: 1 }],
+          ['f16w 128x128 8sg', { variant: 'f16w', sgM: 4, sgN: 2, tm: 2, tn: 4, splitK: 1 }],
           ['presplit 32x64/32 prefetch A', { tm: 1, tn: 2, prefetchA: true }],
         ] as [string, SubgroupMatrixTileOptions][])),
   ] as [string, SubgroupMatrixTileOptions][]
@@ -126,7 +138,7 @@ const f16wSweep: [string, SubgroupMatrixTileOptions][] = sweep
         [2, 4, 1, 1],
         [4, 2, 1, 1],
       ] as const
-    ).map(([sgM, sgN, tm, tn]) => [`f16w ${sgM * tm * 16}x${sgN * tn * 16} ${sgM}x${sgN}sg/${tm}x${tn}acc`, { variant: 'f16w', sgM, sgN, tm, tn }])
+    ).map(([sgM, sgN, tm, tn]) => [`f16w ${sgM * tm * 16}x${sgN * tn * 16} ${sgM}x${sgN}sg/${tm}x${tn}acc`, { variant: 'f16w', sgM, sgN, tm, tn, splitK: 1 }])
   : [];
 const brokenVariants = new Set<string>();
 
@@ -176,7 +188,8 @@ async function gemmCheck(options: GemmOptions, c: Omit<GemmCase, 'n' | 'k' | 'wD
     });
     const pathOk = r.paths.every((p) => p === expect);
     const t = gemm.subgroupMatrixTile;
-    const kernel = t ? `; ${t.variant} ${t.sgM}x${t.sgN}/${t.tm}x${t.tn}` : '';
+    const split = t ? subgroupMatrixSplitK(t, c.rows, options.n / (c.parts ?? 1), options.k) : 1;
+    const kernel = t ? `; ${t.variant} ${t.sgM}x${t.sgN}/${t.tm}x${t.tn}${split > 1 ? ` split-k ${split}` : ''}` : '';
     return { ok: withinBounds(r) && pathOk, detail: `${describeResult(r)}${kernel}${pathOk ? '' : ` (expected ${expect})`}` };
   } finally {
     gemm.destroy();
@@ -253,8 +266,9 @@ if (!support.reason) {
     const ok = await attempt(`tensor cores ${name} [333, 1000]·[1000, 1000]ᵀ`, () =>
       gemmCheck(sg({ n: 1000, k: 1000, wDtype: 'bf16', subgroupMatrixTile: tile }), { rows: 333 }, 'subgroup-matrix'),
     );
+    // f16w 64x64 2x2 with swiglu is its own kernel (main_2x2_swiglu, 8 accumulators).
     const swigluOk =
-      !f16wSweep.some(([swept]) => swept === name) ||
+      !(f16wSweep.some(([swept]) => swept === name) || name.startsWith('f16w 64x64 2x2')) ||
       (await attempt(`tensor cores ${name} swiglu [333, 1000]·[1000, 1000]ᵀ`, () =>
         gemmCheck(sg({ n: 1000, k: 1000, wDtype: 'bf16', swiglu: true, subgroupMatrixTile: tile }), { rows: 333 }, 'subgroup-matrix'),
       ));
@@ -352,7 +366,9 @@ const fmaTiles: [string, Partial<FmaTile> | undefined][] = quick
       ['64x128/4x8', { bm: 64, bn: 128, bk: 16, tm: 4, tn: 8 }],
       ['128x128/8x8', { bm: 128, bn: 128, bk: 8, tm: 8, tn: 8 }],
     ];
-for (const { rows, n, k } of BENCH_SHAPES) {
+// Issue #14's shapes and o_proj ([512, 2048]·[1024, 2048]ᵀ: 128 tiles of 64 × 64, like down).
+const SHAPES = [...BENCH_SHAPES, { rows: 512, k: 2048, n: 1024 }] as const;
+for (const { rows, n, k } of SHAPES) {
   if (!support.reason) {
     for (const [name, tile] of sgTiles) {
       try {
@@ -395,9 +411,10 @@ if (!support.reason) {
   const staged: [string, SubgroupMatrixTileOptions][] = [
     ['auto (default)', { variant: 'auto' }],
     ['presplit (default over the cap)', { variant: 'presplit' }],
+    ...sgTiles.filter(([name]) => name.startsWith('f16w 64x64 2x2') || name.includes('former default')),
     ...f16wSweep.filter(([name]) => !brokenVariants.has(name)),
   ];
-  const shapes = [...BENCH_SHAPES.map((s) => ({ ...s, swiglu: false })), { rows: 512, k: 1024, n: 3072, swiglu: true }];
+  const shapes = [...SHAPES.map((s) => ({ ...s, swiglu: false })), { rows: 512, k: 1024, n: 3072, swiglu: true }];
   for (const { rows, n, k, swiglu } of shapes) {
     for (const [name, tile] of staged) {
       const label = `${name}${swiglu ? ' swiglu' : ''}`;
@@ -430,8 +447,8 @@ console.log('\nfastest tensor-core variant per shape:');
 for (const [key, t] of best) console.log(`  ${key.padEnd(34)} ${t.label.padEnd(44)} ${t.tflops.toFixed(2)} TFLOP/s`);
 if (stageTimings.length) {
   printStageTimings(
-    'One call as prefill pays it (call ms / TFLOP/s: every dispatch of the call; kernel TFLOP/s: the GEMM dispatch alone; ' +
-      'stages: each kind of dispatch replayed alone — split x, W to f16 (f16w: both halves with swiglu), gemm)',
+    'One call as prefill pays it (call ms / TFLOP/s: every dispatch of the call; kernel TFLOP/s: the GEMM dispatch and its split-k sum; ' +
+      'stages: each kind of dispatch replayed alone — split x, W to f16 (f16w: both halves with swiglu), gemm, split-k sum (the reduce of a k split, counted in kernel TFLOP/s))',
     stageTimings,
   );
   const bestCall = new Map<string, GemmStageTiming>();

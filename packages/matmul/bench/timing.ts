@@ -11,7 +11,7 @@ import {
   type GpuContext,
   type TimingOptions,
 } from '@qwen3-webgpu/tensor';
-import { createGemm, type Gemm, type GemmArgs, type GemmOptions, type GemmPath } from '../src/index.ts';
+import { createGemm, subgroupMatrixSplitK, type Gemm, type GemmArgs, type GemmOptions, type GemmPath } from '../src/index.ts';
 import { randomRows } from '../src/gemm.test-helpers.ts';
 import peakSource from './mma-peak.wgsl';
 
@@ -70,11 +70,14 @@ export async function timeGemm(ctx: GpuContext, label: string, options: GemmOpti
 }
 
 export interface GemmStageTiming extends GemmTiming {
-  /** The tile the handle resolved to ('presplit 2x2/1x1', 'f16w 1x2/1x1', 'fma'). */
+  /** The tile the handle resolved to, with the k split it ran ('presplit 2x2/1x1', 'f16w 2x2/2x2 split-k 4', 'fma'). */
   tile: string;
-  /** Median ms of each kind of dispatch of one call replayed alone ('split x', 'W to f16', 'gemm', …), in call order. */
+  /**
+   * Median ms of each kind of dispatch of one call replayed alone ('split x', 'W to f16', 'gemm', 'split-k sum' (the
+   * reduce of a k split), …), in call order.
+   */
   stages: { stage: string; ms: number }[];
-  /** TFLOP/s of the GEMM dispatch alone (without the split of x and the conversion of W). */
+  /** TFLOP/s of the GEMM proper: its dispatch and, with a k split, the reduce that finishes it (without the split of x and the conversion of W). */
   kernelTflops: number;
 }
 
@@ -95,8 +98,9 @@ export async function timeGemmStages(ctx: GpuContext, label: string, options: Ge
       }
       const { n, k } = options;
       const flops = flopsOf(options, rows);
-      const kernelMs = stages.find((s) => s.stage === 'gemm')?.ms ?? Number.NaN;
+      const kernelMs = (stages.find((s) => s.stage === 'gemm')?.ms ?? Number.NaN) + (stages.find((s) => s.stage === 'split-k sum')?.ms ?? 0);
       const t = gemm.subgroupMatrixTile;
+      const split = t ? subgroupMatrixSplitK(t, rows, n, k) : 1;
       return {
         label,
         rows,
@@ -105,7 +109,7 @@ export async function timeGemmStages(ctx: GpuContext, label: string, options: Ge
         path: [...new Set(paths)].join('+'),
         ms: whole.ms,
         tflops: flops / (whole.ms * 1e9),
-        tile: t ? `${t.variant} ${t.sgM}x${t.sgN}/${t.tm}x${t.tn}` : 'fma',
+        tile: t ? `${t.variant} ${t.sgM}x${t.sgN}/${t.tm}x${t.tn}${split > 1 ? ` split-k ${split}` : ''}` : 'fma',
         stages,
         kernelTflops: flops / (kernelMs * 1e9),
       };

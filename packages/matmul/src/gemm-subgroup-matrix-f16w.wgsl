@@ -1,9 +1,10 @@
 // y (+)= x · Wᵀ on tensor cores with float32 fidelity, both operands ready in storage: the 'f16w' variant of
 // gemm-subgroup-matrix-presplit.wgsl. x is split as there (row-scale.wgsl, SPLIT); W · w_scale (and W2) is converted
 // once per call into f16 16 × 16 fragments (w-f16.wgsl), so the main loop is loads and MMAs only: no workgroup
-// memory, no barriers. Costs a pass over W per call and a scratch as large as W (16-bit weights).
+// memory, no barriers. Costs a pass over W per call and a scratch as large as W (16-bit weights). With SPLIT_K > 1
+// each of SPLIT_K workgroups per output tile sums a slice of k into `part` (subgroup-matrix-split-k.wgsl).
 // Module = subgroup-matrix.wgsl (or its emulation) + tile header + dtypes + gemm-common.wgsl + gemm-unscale.wgsl +
-// subgroup-matrix-epilogue.wgsl + this.
+// subgroup-matrix-epilogue.wgsl + subgroup-matrix-split-k.wgsl + this.
 //   xs: [rows_pad / 16][kt_count][hi, lo][16][16] f16;  ws, ws2: [n_pad / 16][kt_count][16 (c)][16 (k)] f16
 // (ws is Wᵀ column-major per fragment; the names and AS are the ones subgroup-matrix.wgsl's loads use.)
 
@@ -15,7 +16,8 @@
 @group(0) @binding(4) var<storage, read> ws2: array<f16>;
 @group(0) @binding(5) var<storage, read_write> y: array<f32>;
 @group(0) @binding(6) var<storage, read> row_exp: array<i32>;
-@group(0) @binding(7) var<uniform> params: Params;
+@group(0) @binding(7) var<storage, read_write> part: array<f32>;
+@group(0) @binding(8) var<uniform> params: Params;
 
 const XS_STRIDE: u32 = 16u;
 const AS: u32 = 16u;
@@ -24,34 +26,43 @@ const BN: u32 = SG_N * TN * 16u;
 const NSG: u32 = SG_M * SG_N;
 const THREADS: u32 = NSG * SUBGROUP;
 const STAGE: u32 = select(256u, 512u, PAIRED);
-// 2 × 2 accumulators per subgroup without swiglu: held in four named variables (main_2x2). An array of subgroup
-// matrices indexed in loops measured 3× slower on the H200 than one accumulator (the driver keeps such arrays out of
-// registers), which is what kept the tiles at one accumulator a subgroup.
-const UNROLLED_2X2: bool = TM == 2u && TN == 2u && !PAIRED;
+// 2 × 2 accumulators per subgroup (and 2 × 2 more for swiglu's up projection): held in named variables (main_2x2,
+// main_2x2_swiglu). An array of subgroup matrices indexed in loops measured 3× slower on the H200 than one
+// accumulator (the driver keeps such arrays out of registers), which is what kept the tiles at one accumulator a
+// subgroup.
+const UNROLLED_2X2: bool = TM == 2u && TN == 2u;
 
 var<workgroup> stage: array<f32, NSG * STAGE>;
 
 @compute @workgroup_size(THREADS)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let origin = tile_origin(wid.x + wid.y * nwg.x, BM, BN);
-  let r0 = origin.x;
-  let c0 = origin.y;
-  if (c0 >= params.n) {
+  let place = tile_and_slice(wid.x + wid.y * nwg.x, BM, BN);
+  let ks = place.y;
+  if (ks >= SPLIT_K) {
     return; // the tail of a 2-D grid (uniform across the workgroup)
   }
+  let origin = tile_origin(place.x, BM, BN);
+  let r0 = origin.x;
+  let c0 = origin.y;
   let sg = lid / SUBGROUP;
   let lane = lid % SUBGROUP;
   let sm = sg / SG_N;
   let sn = sg % SG_N;
-  let kts = (params.k + 15u) / 16u;
+  // This workgroup's k steps of 16: [slice.x, slice.y) (may be empty on ragged shapes: it then emits zeros).
+  let slice = k_slice(ks, (params.k + 15u) / 16u);
   // Fragment (tile t, k tile kt) starts at (t · kt_count + kt) · 512 in xs (hi, lo) and · 256 in ws.
   let kt_count = ((params.k + 63u) / 64u) * 4u;
   let a_row = (r0 / 16u + sm * TM) * kt_count * 512u;
   let b_col = (c0 / 16u + sn * TN) * kt_count * 256u;
+  let out = Out(sg * STAGE, r0 + sm * TM * 16u, c0 + sn * TN * 16u, lane, ks);
 
   if (UNROLLED_2X2) {
-    main_2x2(r0, c0, sg, lane, sm, sn, kts, a_row, b_col, kt_count);
+    if (PAIRED) {
+      main_2x2_swiglu(out, slice, a_row, b_col, kt_count);
+    } else {
+      main_2x2(out, slice, a_row, b_col, kt_count);
+    }
     return;
   }
   var acc: array<MatResult, TM * TN>;
@@ -60,7 +71,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     acc[i] = mat_zero();
     acc2[i] = mat_zero();
   }
-  for (var kt = 0u; kt < kts; kt++) {
+  for (var kt = slice.x; kt < slice.y; kt++) {
     var b: array<MatRight, TN>;
     var b2: array<MatRight, TN>;
     for (var j = 0u; j < TN; j++) {
@@ -88,30 +99,42 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       }
     }
   }
-
-  // Out through workgroup memory (subgroup-matrix-epilogue.wgsl).
-  let base = sg * STAGE;
   for (var i = 0u; i < TM; i++) {
     for (var j = 0u; j < TN; j++) {
-      store_result(base, acc[i * TN + j]);
-      if (SWIGLU) {
-        store_result(base + 256u, acc2[i * TN + j]);
-      }
-      workgroupBarrier();
-      emit_block(base, r0 + (sm * TM + i) * 16u, c0 + (sn * TN + j) * 16u, lane);
-      workgroupBarrier();
+      emit_result(out, i, j, acc[i * TN + j], acc2[i * TN + j]);
     }
   }
 }
 
+// Where a subgroup's accumulators go: its stage at `base`, its 16 × 16 block (0, 0) of y at (r, c), k slice ks.
+struct Out {
+  base: u32,
+  r: u32,
+  c: u32,
+  lane: u32,
+  ks: u32,
+}
+
+// Accumulator (i, j) of a subgroup (g; u: swiglu's up projection, else unused) out through workgroup memory
+// (subgroup-matrix-epilogue.wgsl), or into its k slice of part.
+fn emit_result(out: Out, i: u32, j: u32, g: MatResult, u: MatResult) {
+  store_result(out.base, g);
+  if (SWIGLU) {
+    store_result(out.base + 256u, u);
+  }
+  workgroupBarrier();
+  emit_tile(out.base, out.r + i * 16u, out.c + j * 16u, out.lane, out.ks);
+  workgroupBarrier();
+}
+
 // The 2 × 2 tile of one subgroup: per 16 of k, 2 right and 4 left fragments (hi, lo) feed 8 MMAs, where one
 // accumulator needs 3 loads for 2.
-fn main_2x2(r0: u32, c0: u32, sg: u32, lane: u32, sm: u32, sn: u32, kts: u32, a_row: u32, b_col: u32, kt_count: u32) {
+fn main_2x2(out: Out, slice: vec2<u32>, a_row: u32, b_col: u32, kt_count: u32) {
   var acc00 = mat_zero();
   var acc01 = mat_zero();
   var acc10 = mat_zero();
   var acc11 = mat_zero();
-  for (var kt = 0u; kt < kts; kt++) {
+  for (var kt = slice.x; kt < slice.y; kt++) {
     let b0 = load_right(b_col + kt * 256u);
     let b1 = load_right(b_col + (kt_count + kt) * 256u);
     let a0 = a_row + kt * 512u;
@@ -129,23 +152,56 @@ fn main_2x2(r0: u32, c0: u32, sg: u32, lane: u32, sm: u32, sn: u32, kts: u32, a_
     acc10 = mma(lo1, b0, acc10);
     acc11 = mma(lo1, b1, acc11);
   }
-  let base = sg * STAGE;
-  let rb = r0 + sm * 32u;
-  let cb = c0 + sn * 32u;
-  store_result(base, acc00);
-  workgroupBarrier();
-  emit_block(base, rb, cb, lane);
-  workgroupBarrier();
-  store_result(base, acc01);
-  workgroupBarrier();
-  emit_block(base, rb, cb + 16u, lane);
-  workgroupBarrier();
-  store_result(base, acc10);
-  workgroupBarrier();
-  emit_block(base, rb + 16u, cb, lane);
-  workgroupBarrier();
-  store_result(base, acc11);
-  workgroupBarrier();
-  emit_block(base, rb + 16u, cb + 16u, lane);
-  workgroupBarrier();
+  // Without swiglu the second matrix is not read.
+  emit_result(out, 0u, 0u, acc00, acc00);
+  emit_result(out, 0u, 1u, acc01, acc01);
+  emit_result(out, 1u, 0u, acc10, acc10);
+  emit_result(out, 1u, 1u, acc11, acc11);
+}
+
+// main_2x2 for swiglu: gate (W) and up (W2) accumulators, 2 × 2 each. Per 16 of k, 2 right fragments of W, 2 of W2
+// and 4 left ones feed 16 MMAs.
+fn main_2x2_swiglu(out: Out, slice: vec2<u32>, a_row: u32, b_col: u32, kt_count: u32) {
+  var gate00 = mat_zero();
+  var gate01 = mat_zero();
+  var gate10 = mat_zero();
+  var gate11 = mat_zero();
+  var up00 = mat_zero();
+  var up01 = mat_zero();
+  var up10 = mat_zero();
+  var up11 = mat_zero();
+  for (var kt = slice.x; kt < slice.y; kt++) {
+    let at0 = b_col + kt * 256u;
+    let at1 = b_col + (kt_count + kt) * 256u;
+    let b0 = load_right(at0);
+    let b1 = load_right(at1);
+    let u0 = load_right2(at0);
+    let u1 = load_right2(at1);
+    let a0 = a_row + kt * 512u;
+    let a1 = a_row + (kt_count + kt) * 512u;
+    let hi0 = load_left(a0);
+    let hi1 = load_left(a1);
+    gate00 = mma(hi0, b0, gate00);
+    gate01 = mma(hi0, b1, gate01);
+    gate10 = mma(hi1, b0, gate10);
+    gate11 = mma(hi1, b1, gate11);
+    up00 = mma(hi0, u0, up00);
+    up01 = mma(hi0, u1, up01);
+    up10 = mma(hi1, u0, up10);
+    up11 = mma(hi1, u1, up11);
+    let lo0 = load_left(a0 + 256u);
+    let lo1 = load_left(a1 + 256u);
+    gate00 = mma(lo0, b0, gate00);
+    gate01 = mma(lo0, b1, gate01);
+    gate10 = mma(lo1, b0, gate10);
+    gate11 = mma(lo1, b1, gate11);
+    up00 = mma(lo0, u0, up00);
+    up01 = mma(lo0, u1, up01);
+    up10 = mma(lo1, u0, up10);
+    up11 = mma(lo1, u1, up11);
+  }
+  emit_result(out, 0u, 0u, gate00, up00);
+  emit_result(out, 0u, 1u, gate01, up01);
+  emit_result(out, 1u, 0u, gate10, up10);
+  emit_result(out, 1u, 1u, gate11, up11);
 }

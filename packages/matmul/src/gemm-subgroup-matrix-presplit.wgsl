@@ -1,6 +1,6 @@
 // y (+)= x · Wᵀ on tensor cores (16 × 16 × 16 f16 subgroup matrices, f32 accumulators) with float32 fidelity, on
 // x split once per call. Module = subgroup-matrix.wgsl (or its emulation) + tile header + dtypes +
-// gemm-common.wgsl + gemm-unscale.wgsl + subgroup-matrix-epilogue.wgsl + this.
+// gemm-common.wgsl + gemm-unscale.wgsl + subgroup-matrix-epilogue.wgsl + subgroup-matrix-split-k.wgsl + this.
 //
 // Numerics as in gemm-subgroup-matrix.wgsl (W · w_scale exact in f16; x scaled per row by 2^-t and split
 // hi + lo; both products in f32; scales divided out exactly), but the split is done once per call by row-scale.wgsl
@@ -150,14 +150,13 @@ fn load_step_a(a_row: u32, kt0: u32, kt_count: u32) -> array<MatLeft, A_REGS> {
 @compute @workgroup_size(THREADS)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  // With SPLIT_K, slice ks of k comes after all tiles of slice ks − 1.
-  let tiles = ((params.rows + BM - 1u) / BM) * ((params.n + BN - 1u) / BN);
-  let linear = wid.x + wid.y * nwg.x;
-  let ks = linear / tiles;
+  // With SPLIT_K, slice ks of k comes after all tiles of slice ks − 1 (subgroup-matrix-split-k.wgsl).
+  let place = tile_and_slice(wid.x + wid.y * nwg.x, BM, BN);
+  let ks = place.y;
   if (ks >= SPLIT_K) {
     return; // the tail of a 2-D grid (uniform across the workgroup)
   }
-  let origin = tile_origin(linear % tiles, BM, BN);
+  let origin = tile_origin(place.x, BM, BN);
   let r0 = origin.x;
   let c0 = origin.y;
   // Subgroup sg of the workgroup: invocations sg·SUBGROUP … (the adapter's subgroups are that size, gemm.ts checks).
@@ -166,10 +165,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let sm = sg / SG_N;
   let sn = sg % SG_N;
   // This workgroup's k steps: [s0, s1) (all of them without SPLIT_K; a slice may be empty).
-  let steps = (params.k + BK - 1u) / BK;
-  let per_slice = (steps + SPLIT_K - 1u) / SPLIT_K;
-  let s0 = min(ks * per_slice, steps);
-  let s1 = min(s0 + per_slice, steps);
+  let slice = k_slice(ks, (params.k + BK - 1u) / BK);
+  let s0 = slice.x;
+  let s1 = slice.y;
   // Fragment (row tile rt, k tile kt, half h) of xs starts at ((rt · kt_count + kt) · 2 + h) · 256.
   let kt_count = ((params.k + 63u) / 64u) * 4u;
   let a_row = (r0 / 16u + sm * TM) * kt_count * 512u;
@@ -289,28 +287,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         store_result(base + 256u, acc2[i * TN + j]);
       }
       workgroupBarrier();
-      if (SPLIT_K == 1u) {
-        emit_block(base, r0 + (sm * TM + i) * 16u, c0 + (sn * TN + j) * 16u, lane);
-      } else {
-        emit_part(base, r0 + (sm * TM + i) * 16u, c0 + (sn * TN + j) * 16u, lane, ks);
-      }
+      emit_tile(base, r0 + (sm * TM + i) * 16u, c0 + (sn * TN + j) * 16u, lane, ks);
       workgroupBarrier();
-    }
-  }
-}
-
-// SPLIT_K: a staged 16 × 16 block of raw sums (gate, and up at base + 256) into slice ks of part.
-fn emit_part(base: u32, r0: u32, c0: u32, lane: u32, ks: u32) {
-  let pair = select(1u, 2u, PAIRED);
-  for (var e = lane; e < 256u; e += SUBGROUP) {
-    let r = r0 + e / 16u;
-    let c = c0 + e % 16u;
-    if (r < params.rows && c < params.n) {
-      let at = ((ks * params.rows + r) * params.n + c) * pair;
-      part[at] = stage[base + e];
-      if (PAIRED) {
-        part[at + 1u] = stage[base + 256u + e];
-      }
     }
   }
 }

@@ -197,8 +197,8 @@ describe('subgroup-matrix path, builtins emulated', () => {
     // 2 k steps over 5 slices: three slices are empty and add zeros.
     await check(sg({ n: 40, k: 64, wDtype: 'bf16', subgroupMatrixTile: { splitK: 5 } }), { rows: 9 }, 'subgroup-matrix');
   });
+  const f16w = (o: Omit<GemmOptions, 'path'>) => sg({ ...o, subgroupMatrixTile: { variant: 'f16w', ...o.subgroupMatrixTile } });
   it('f16w (W converted to f16 fragments per call): ragged bf16, odd-k f16, f32, swiglu, accumulate, parts', async () => {
-    const f16w = (o: Omit<GemmOptions, 'path'>) => sg({ ...o, subgroupMatrixTile: { variant: 'f16w', ...o.subgroupMatrixTile } });
     await check(f16w({ n: 130, k: 100, wDtype: 'bf16', subgroupMatrixTile: { sgM: 2, sgN: 1, tm: 1, tn: 2 } }), { rows: 70 }, 'subgroup-matrix');
     await check(f16w({ n: 130, k: 101, wDtype: 'f16' }), { rows: 33 }, 'subgroup-matrix');
     await check(f16w({ n: 40, k: 67, wDtype: 'f32' }), { rows: 9, w: roundToDtype(rng.normalArray(40 * 67, 0.05), 'f16') }, 'subgroup-matrix');
@@ -213,6 +213,24 @@ describe('subgroup-matrix path, builtins emulated', () => {
     );
     // The default choice for outputs of ≥ 256 tiles of 64 × 64 (here 16 × 17, ragged): the 2 × 2-accumulator kernel.
     await check(sg({ n: 1030, k: 40, wDtype: 'bf16', accumulate: true, subgroupMatrixTile: { variant: 'auto' } }), { rows: 1000 }, 'subgroup-matrix');
+  });
+  const wide = { sgM: 2, sgN: 2, tm: 2, tn: 2 } as const;
+  it('f16w 2 × 2 subgroups of 2 × 2 accumulators with swiglu (gate and up in named variables): ragged, f16 odd k', async () => {
+    await check(f16w({ n: 150, k: 200, wDtype: 'bf16', swiglu: true, subgroupMatrixTile: { ...wide, splitK: 1 } }), { rows: 70 }, 'subgroup-matrix');
+    await check(f16w({ n: 70, k: 67, wDtype: 'f16', swiglu: true, subgroupMatrixTile: { ...wide, splitK: 1 } }), { rows: 33 }, 'subgroup-matrix');
+  });
+  it('f16w with k split over workgroups (the reduce pass presplit uses): ragged swiglu, accumulate in parts, empty slices', async () => {
+    // Every 2 × 2 kernel compiles for minutes on lavapipe: one per split here; overwrite with a split is the default
+    // for few-tile outputs (gemm-f16w-shared.test.ts runs it).
+    await check(f16w({ n: 150, k: 200, wDtype: 'bf16', swiglu: true, subgroupMatrixTile: { ...wide, splitK: 3 } }), { rows: 70 }, 'subgroup-matrix');
+    // 3 k steps of 16 over 4 slices: the last is empty and adds zeros.
+    await check(
+      f16w({ n: 129, k: 40, wDtype: 'bf16', accumulate: true, subgroupMatrixTile: { ...wide, splitK: 4 } }),
+      { rows: 40, parts: 3 },
+      'subgroup-matrix',
+    );
+    // The looped (one-accumulator) kernel splits too: 3 steps over 5 slices, two empty.
+    await check(f16w({ n: 70, k: 40, wDtype: 'f16', swiglu: true, subgroupMatrixTile: { splitK: 5 } }), { rows: 37 }, 'subgroup-matrix');
   });
   it('presplit with the left fragments prefetched a k step ahead', async () => {
     await check(sg({ n: 130, k: 200, wDtype: 'bf16', subgroupMatrixTile: { sgM: 2, sgN: 1, bk: 16, prefetchA: true } }), { rows: 70 }, 'subgroup-matrix');
@@ -319,5 +337,8 @@ describe('path selection and the weight-range decision', () => {
     expect(() => createGemm(ctx, { n: 8, k: 8, wDtype: 'bf16', ...emulated, subgroupMatrixTile: { bk: 48 } })).toThrow(/bk must be 16, 32 or 64/);
     expect(() => createGemm(ctx, { n: 8, k: 8, wDtype: 'bf16', ...emulated, subgroupMatrixTile: { variant: 'x' as never } })).toThrow(/variant/);
     expect(() => createGemm(ctx, { n: 8, k: 8, wDtype: 'bf16', ...emulated, subgroupMatrixTile: { variant: 'inline', splitK: 2 } })).toThrow(/splitK/);
+    expect(() => createGemm(ctx, { n: 8, k: 8, wDtype: 'bf16', ...emulated, subgroupMatrixTile: { variant: 'presplit', splitK: 0 } })).toThrow(/splitK/);
+    expect(() => createGemm(ctx, { n: 8, k: 8, wDtype: 'bf16', ...emulated, subgroupMatrixTile: { variant: 'f16w', splitK: 65 } })).toThrow(/splitK/);
+    expect(() => createGemm(ctx, { n: 8, k: 8, wDtype: 'bf16', ...emulated, subgroupMatrixTile: { variant: 'f16w', splitK: 1.5 } })).toThrow(/splitK/);
   });
 });

@@ -21,6 +21,7 @@ import unscaleSource from './gemm-unscale.wgsl';
 import splitKReduceSource from './split-k-reduce.wgsl';
 import sgEpilogue from './subgroup-matrix-epilogue.wgsl';
 import sgNative from './subgroup-matrix.wgsl';
+import sgSplitK from './subgroup-matrix-split-k.wgsl';
 import wF16Source from './w-f16.wgsl';
 import xSplitSource from './x-split.wgsl';
 import { acquireScratch, type SharedScratch } from './scratch.ts';
@@ -66,8 +67,10 @@ export interface SubgroupMatrixTile {
   /** 'presplit': load the left fragments one k step ahead into registers (else right before their MMAs). */
   prefetchA: boolean;
   /**
-   * 'presplit': split k over this many workgroups per output tile (more workgroups where n is small, e.g. [512, 1024]
-   * outputs); their raw sums go through a scratch buffer and one more small pass adds them. 1: no split.
+   * 'presplit' and 'f16w': split k over this many workgroups per output tile (more workgroups where the output has
+   * few tiles, e.g. [512, 1024]); their raw sums go through a scratch buffer and one more small pass
+   * (split-k-reduce.wgsl) adds them. 1: no split. 0 ('f16w' only, its default): by the call's shape, as FmaTile.splitK
+   * (subgroupMatrixSplitK).
    */
   splitK: number;
 }
@@ -174,15 +177,28 @@ const wF16Kernel = defineKernel({
 
 const DEFAULT_FMA: FmaTile = { bm: 64, bn: 64, bk: 16, tm: 4, tn: 4, splitK: 0 };
 
-/** FMA_SPLIT_K 0: split k when an output has fewer tiles than this (see FmaTile.splitK)… */
-const FMA_SPLIT_BELOW = 256;
+/** splitK 0 (FmaTile, f16w): split k when an output has fewer tiles than this… */
+const SPLIT_BELOW = 256;
 /** …towards this many workgroups, at most 8 ways, each slice at least 8 k steps. */
-const FMA_SPLIT_TARGET = 512;
+const SPLIT_TARGET = 512;
+/** The k split by shape of an output of `tiles` tiles with `kSteps` steps of k (what splitK 0 means). */
+function splitKByShape(tiles: number, kSteps: number): number {
+  if (tiles >= SPLIT_BELOW) return 1;
+  return Math.max(1, Math.min(8, Math.ceil(SPLIT_TARGET / tiles), Math.floor(kSteps / 8)));
+}
 function fmaSplitK(ft: FmaTile, rows: number, n: number, k: number): number {
   if (ft.splitK > 0) return ft.splitK;
-  const tiles = Math.ceil(rows / ft.bm) * Math.ceil(n / ft.bn);
-  if (tiles >= FMA_SPLIT_BELOW) return 1;
-  return Math.max(1, Math.min(8, Math.ceil(FMA_SPLIT_TARGET / tiles), Math.floor(Math.ceil(k / ft.bk) / 8)));
+  return splitKByShape(Math.ceil(rows / ft.bm) * Math.ceil(n / ft.bn), Math.ceil(k / ft.bk));
+}
+/**
+ * The k split a tensor-core tile runs with for [rows, k]·[n, k]ᵀ (n: the rows of one part of W): its splitK, or for
+ * f16w's 0 the split by shape (k steps of 16). Qwen3-0.6B at 512 rows, 64 × 64 tiles: q|k|v (4096) and gate/up
+ * (3072) have ≥ 256 tiles, no split; o_proj (k 2048) and down (k 3072) have 128 tiles, split 4 (512 workgroups).
+ */
+export function subgroupMatrixSplitK(tile: SubgroupMatrixTile, rows: number, n: number, k: number): number {
+  if (tile.splitK > 0) return tile.splitK;
+  const tiles = Math.ceil(rows / (tile.sgM * tile.tm * 16)) * Math.ceil(n / (tile.sgN * tile.tn * 16));
+  return splitKByShape(tiles, Math.ceil(k / 16));
 }
 /**
  * presplit: 32 × 32 tiles of 2 × 2 subgroups (one accumulator each), left fragments prefetched: at 512 rows that is
@@ -190,15 +206,20 @@ function fmaSplitK(ft: FmaTile, rows: number, n: number, k: number): number {
  */
 const DEFAULT_SG: SubgroupMatrixTile = { variant: 'presplit', sgM: 2, sgN: 2, tm: 1, tn: 1, bk: 32, prefetchA: true, splitK: 1 };
 /**
- * f16w: 16 × 32 tiles of 1 × 2 subgroups, one accumulator each: the f16w tile of the README's measurements (35–55
- * TFLOP/s per call on the H200). Its subgroups share nothing through workgroup memory, so a larger tile saves no
- * traffic there; it trades workgroup count (1024 at [512, 1024]) against fragment reuse in registers (tm × tn
- * accumulators). bench/device-check.ts --f16w-sweep times the alternatives.
+ * f16w: 64 × 64 tiles of 2 × 2 subgroups, 2 × 2 accumulators each (named variables: main_2x2, main_2x2_swiglu), k
+ * split by shape (subgroupMatrixSplitK). Measured on the H200, GEMM dispatch alone at 512 rows, without swiglu and
+ * unsplit ([512, 1024]·[4096, 1024]ᵀ): 0.052 ms against 0.090 ms with one accumulator a subgroup. With swiglu (gate/up
+ * at 512 rows: 384 tiles) and split (outputs of fewer than 256 tiles: down and o_proj at 512 rows have 128, split 4)
+ * this default is predicted, not yet measured on the H200; what was measured there: one accumulator 0.0947 ms
+ * (swiglu [512, 1024]·[3072, 1024]ᵀ), the looped-array 2 × 2 0.37 ms; down [512, 3072]·[1024, 3072]ᵀ 0.068 ms with
+ * one accumulator (16 × 64), 0.086 ms for this tile unsplit. bench/device-check.ts times them side by side.
  */
-const DEFAULT_F16W: SubgroupMatrixTile = { variant: 'f16w', sgM: 1, sgN: 2, tm: 1, tn: 1, bk: 16, prefetchA: false, splitK: 1 };
-/** f16w without swiglu, outputs of at least F16W_WIDE_MIN_TILES 64 × 64 tiles: 2 × 2 subgroups of 2 × 2 accumulators. */
-const F16W_WIDE = { sgM: 2, sgN: 2, tm: 2, tn: 2 } as const;
-const F16W_WIDE_MIN_TILES = 256;
+const DEFAULT_F16W: SubgroupMatrixTile = { variant: 'f16w', sgM: 2, sgN: 2, tm: 2, tn: 2, bk: 16, prefetchA: false, splitK: 0 };
+/**
+ * The f16w default where DEFAULT_F16W does not fit the adapter's workgroup limits (subgroups of more than 64): 16 × 32
+ * tiles of 1 × 2 subgroups, one accumulator each (the default before the 2 × 2 kernels).
+ */
+const F16W_NARROW: SubgroupMatrixTile = { ...DEFAULT_F16W, sgM: 1, sgN: 2, tm: 1, tn: 1 };
 /** variant 'auto' takes f16w up to this many bytes of W (and W2) as f16: Qwen3-0.6B's projections, not its lm_head. */
 export const DEFAULT_F16W_MAX_BYTES = 64 * 2 ** 20;
 /** Columns of the pre-split x are padded to a multiple of this (row-scale.wgsl's kt_count); every bk divides it. */
@@ -325,44 +346,60 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
   if (wanted === 'subgroup-matrix' && support.reason) throw new Error(`gemm: the subgroup-matrix path is not available here: ${support.reason}`);
   const path: GemmPath = wanted === 'fma' || support.reason ? 'fma' : 'subgroup-matrix';
   const pathReason = wanted === 'fma' ? 'fma requested' : support.reason;
-  let sg: { kernel: SgKernel; tile: SubgroupMatrixTile; bm: number; bn: number; wide?: { kernel: SgKernel; bm: number; bn: number } } | undefined;
+  let sg: { tile: SubgroupMatrixTile; bm: number; bn: number; forSplit: (split: number) => SgRun } | undefined;
   let rowScale: ReturnType<typeof rowScaleKernel.compile> | undefined;
-  let reduce: ReturnType<typeof splitKReduceKernel.compile> | undefined;
   let toF16: ReturnType<typeof wF16Kernel.compile>[] | undefined;
   if (path === 'subgroup-matrix') {
     const f16wMaxBytes = options.f16wMaxBytes ?? DEFAULT_F16W_MAX_BYTES;
     if (!(f16wMaxBytes >= 0)) throw new RangeError(`gemm: f16wMaxBytes must be a non-negative number of bytes, got ${f16wMaxBytes}`);
-    const tile = resolveSubgroupMatrixTile(options.subgroupMatrixTile ?? {}, { n, k, swiglu }, f16wMaxBytes, limits.maxStorageBufferBindingSize);
-    for (const key of ['sgM', 'sgN', 'tm', 'tn', 'bk', 'splitK'] as const) positiveInt(`subgroupMatrixTile.${key}`, tile[key]);
-    if (tile.variant !== 'presplit' && tile.splitK !== 1) throw new RangeError(`gemm: subgroupMatrixTile.splitK needs the presplit variant`);
+    const requested = options.subgroupMatrixTile ?? {};
+    let tile = resolveSubgroupMatrixTile(requested, { n, k, swiglu }, f16wMaxBytes, limits.maxStorageBufferBindingSize);
+    for (const key of ['sgM', 'sgN', 'tm', 'tn', 'bk'] as const) positiveInt(`subgroupMatrixTile.${key}`, tile[key]);
+    const splitOk = (lo: number) => Number.isSafeInteger(tile.splitK) && tile.splitK >= lo && tile.splitK <= 64;
+    if (tile.variant === 'f16w' ? !splitOk(0) : tile.variant === 'presplit' ? !splitOk(1) : tile.splitK !== 1)
+      throw new RangeError(
+        `gemm: subgroupMatrixTile.splitK must be an integer in 0 … 64 (f16w; 0: by shape), 1 … 64 (presplit) or 1 (inline), got ${tile.splitK}`,
+      );
     if (tile.variant === 'inline' ? tile.bk !== 32 : ![16, 32, 64].includes(tile.bk))
       throw new RangeError(`gemm: subgroupMatrixTile.bk must be 16, 32 or 64 (presplit) or 32 (inline), got ${tile.bk}`);
-    const bm = tile.sgM * tile.tm * 16;
-    const bn = tile.sgN * tile.tn * 16;
-    const threads = tile.sgM * tile.sgN * support.subgroupSize;
-    const shared = sgSharedBytes(tile, swiglu);
-    if (threads > limits.maxComputeInvocationsPerWorkgroup || shared > limits.maxComputeWorkgroupStorageSize) {
+    const needs = (t: SubgroupMatrixTile) => ({ threads: t.sgM * t.sgN * support.subgroupSize, shared: sgSharedBytes(t, swiglu) });
+    const fits = (t: SubgroupMatrixTile) =>
+      needs(t).threads <= limits.maxComputeInvocationsPerWorkgroup && needs(t).shared <= limits.maxComputeWorkgroupStorageSize;
+    // The default f16w geometry gives way to the narrow tile on adapters whose workgroups cannot hold it.
+    if (tile.variant === 'f16w' && !(['sgM', 'sgN', 'tm', 'tn'] as const).some((key) => key in requested) && !fits(tile)) {
+      tile = { ...tile, sgM: F16W_NARROW.sgM, sgN: F16W_NARROW.sgN, tm: F16W_NARROW.tm, tn: F16W_NARROW.tn };
+    }
+    if (!fits(tile)) {
+      const { threads, shared } = needs(tile);
       throw new RangeError(
         `gemm: subgroupMatrixTile ${JSON.stringify(tile)} needs ${threads} invocations and ${shared} B of workgroup memory; this adapter allows ${limits.maxComputeInvocationsPerWorkgroup} and ${limits.maxComputeWorkgroupStorageSize}`,
       );
     }
     const sgConstants = tile.variant === 'presplit' ? { ...constants, W_VEC: k % (wDtype === 'f32' ? 4 : 8) === 0 ? 1 : 0 } : constants;
-    sg = { kernel: compileSg(ctx, tile, support.subgroupSize, swiglu, emulate, sgConstants), tile, bm, bn };
-    // The default f16w tile (no tile fields given) keeps one accumulator a subgroup; outputs with enough 64 × 64 tiles
-    // to fill a GPU take the 2 × 2-accumulator kernel instead (see encode): H200, [512, 1024]·[4096, 1024]ᵀ 40 → 66 TFLOP/s a call, while
-    // at [512, 1024] outputs (128 tiles) it measured slower (36 → 29).
-    if (tile.variant === 'f16w' && !swiglu && Object.keys(options.subgroupMatrixTile ?? {}).every((key) => key === 'variant')) {
-      const wideTile = { ...tile, ...F16W_WIDE };
-      const fits =
-        wideTile.sgM * wideTile.sgN * support.subgroupSize <= limits.maxComputeInvocationsPerWorkgroup &&
-        sgSharedBytes(wideTile, swiglu) <= limits.maxComputeWorkgroupStorageSize;
-      if (fits) sg.wide = { kernel: compileSg(ctx, wideTile, support.subgroupSize, swiglu, emulate, sgConstants), bm: 64, bn: 64 };
-    }
+    // Per k split (f16w's by shape depends on the rows of a call): the kernel and (split > 1) the reduce, compiled on
+    // first use; the tile's own split (1 for 'by shape') at once, so that a module that does not validate fails here.
+    const bySplit = new Map<number, SgRun>();
+    const resolved = tile;
+    const forSplit = (split: number): SgRun => {
+      let run = bySplit.get(split);
+      if (!run) {
+        const kernel = compileSg(ctx, { ...resolved, splitK: split }, support.subgroupSize, swiglu, emulate, sgConstants);
+        run = split > 1 ? { kernel, reduce: splitKReduceKernel.compile(ctx, { ...constants, SPLIT_K: split }) } : { kernel };
+        bySplit.set(split, run);
+      }
+      return run;
+    };
+    forSplit(Math.max(1, tile.splitK));
+    sg = { tile, bm: tile.sgM * tile.tm * 16, bn: tile.sgN * tile.tn * 16, forSplit };
     rowScale = rowScaleKernel.compile(ctx, { SPLIT: tile.variant === 'inline' ? 0 : 1 });
     if (tile.variant === 'f16w') {
-      toF16 = [wF16Kernel.compile(ctx, { W_DTYPE: constants.W_DTYPE, SECOND: 0 }), wF16Kernel.compile(ctx, { W_DTYPE: constants.W_DTYPE, SECOND: 1 })];
+      // 16-bit weights in whole aligned words of 8 (k % 8 == 0): w-f16.wgsl reads them as they are.
+      const VEC8 = wDtype !== 'f32' && k % 8 === 0 ? 1 : 0;
+      toF16 = [
+        wF16Kernel.compile(ctx, { W_DTYPE: constants.W_DTYPE, SECOND: 0, VEC8 }),
+        wF16Kernel.compile(ctx, { W_DTYPE: constants.W_DTYPE, SECOND: 1, VEC8 }),
+      ];
     }
-    if (tile.splitK > 1) reduce = splitKReduceKernel.compile(ctx, { ...constants, SPLIT_K: tile.splitK });
   }
 
   // Scratch (row exponents, the split of x, split-k sums, W and W2 as f16): shared by every handle of the context
@@ -379,14 +416,15 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
     which: 0 | 1,
     tag: string,
   ) => {
-    const bn = Math.max(sg!.bn, sg!.wide?.bn ?? 0);
+    const bn = sg!.bn;
     const words = (Math.ceil(part.rowCount / bn) * bn * Math.ceil(k / XS_K_ALIGN) * XS_K_ALIGN) / 2;
     if (words * 4 > limits.maxStorageBufferBindingSize) {
       throw new RangeError(`gemm: W [${part.rowCount}, ${k}] as f16 fragments exceeds one binding; use the presplit variant`);
     }
     const wf = grow(which ? 'W2 as f16' : 'W as f16', words);
     const filled = (Math.ceil(part.rowCount / 16) * 16 * (Math.ceil(k / XS_K_ALIGN) * XS_K_ALIGN)) / 2;
-    toF16![which]!.encode(pass, { w: part.tensor, w2: second, wf, y }, params, Math.ceil(filled / 256), {
+    // One invocation per 4 words (8 halves).
+    toF16![which]!.encode(pass, { w: part.tensor, w2: second, wf, y }, params, Math.ceil(filled / 4 / 256), {
       tag: `${tag} W to f16`,
       bytes: part.rowCount * k * dtypeBytes(wDtype) + filled * 4,
     });
@@ -395,7 +433,7 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
   const rowExp = (rows: number) => grow('row exponents', rows);
   // xs: [ceil(rows / bm) · bm / 16][kt][hi, lo][16][16] f16 = 2 halves (one u32) per element of x, padded.
   const splitX = (rows: number) => {
-    const bm = Math.max(sg!.bm, sg!.wide?.bm ?? 0);
+    const bm = sg!.bm;
     const words = Math.ceil(rows / bm) * bm * Math.ceil(k / XS_K_ALIGN) * XS_K_ALIGN;
     if (words * 4 > limits.maxStorageBufferBindingSize) {
       throw new RangeError(
@@ -491,15 +529,15 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
             scaled = { exps: rowExp(rows), xs: sg.tile.variant === 'inline' ? grow('split x', 1) : splitX(rows) };
             rowScale!.encode(pass, { x, row_exp: scaled.exps, xs: scaled.xs }, { rows, k }, rows, { tag: `${tag} split x`, bytes: rows * k * 8 });
           }
-          const wide = sg.wide && Math.ceil(rows / sg.wide.bm) * Math.ceil(part.rowCount / sg.wide.bn) >= F16W_WIDE_MIN_TILES ? sg.wide : undefined;
-          const run = wide ?? sg;
-          const groups = Math.ceil(rows / run.bm) * Math.ceil(part.rowCount / run.bn) * sg.tile.splitK;
+          const split = subgroupMatrixSplitK(sg.tile, rows, part.rowCount, k);
+          const { kernel, reduce } = sg.forSplit(split);
+          const groups = Math.ceil(rows / sg.bm) * Math.ceil(part.rowCount / sg.bn) * split;
           const params = { ...base, w_scale: 2 ** range!.scaleLog2, w2_scale: 2 ** range2!.scaleLog2 };
-          // part: [splitK][rows][n][gate, up] f32 raw sums (a placeholder without a k-split).
-          const sums = splitKSums(reduce ? sg.tile.splitK : 1, rows, part.rowCount);
+          // part: [split][rows][n][gate, up] f32 raw sums (a placeholder without a k-split).
+          const sums = splitKSums(split, rows, part.rowCount);
           const ws = toF16 ? toFragments(pass, part, second, y, params, 0, tag) : part.tensor;
           const ws2 = toF16 && swiglu ? toFragments(pass, part, second, y, params, 1, tag) : ws;
-          run.kernel(pass, { x, xs: scaled.xs, w: part.tensor, w2: second, y, row_exp: scaled.exps, part: sums, ws, ws2 }, params, groups, {
+          kernel(pass, { x, xs: scaled.xs, w: part.tensor, w2: second, y, row_exp: scaled.exps, part: sums, ws, ws2 }, params, groups, {
             tag,
             bytes: bytes(part.rowCount),
           });
@@ -538,6 +576,11 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
 }
 
 type SgBindings = Record<'x' | 'xs' | 'w' | 'w2' | 'y' | 'row_exp' | 'part' | 'ws' | 'ws2', Tensor>;
+/** A tensor-core kernel compiled for one k split, and the reduce that finishes it (split > 1). */
+interface SgRun {
+  kernel: SgKernel;
+  reduce?: ReturnType<typeof splitKReduceKernel.compile>;
+}
 type SgKernel = (target: DispatchTarget, bindings: SgBindings, params: Parameters<typeof gemmUniforms.pack>[0], groups: number, meta?: DispatchMeta) => void;
 
 /** Workgroup memory of a subgroup-matrix tile, as the WGSL declares it (bytes). */
@@ -572,10 +615,15 @@ function sgModule(tile: SubgroupMatrixTile, subgroupSize: number, swiglu: boolea
           `const SPLIT_K: u32 = ${tile.splitK}u;`,
         ]
       : tile.variant === 'f16w'
-        ? [`const PAIRED: bool = ${swiglu};`]
+        ? [`const PAIRED: bool = ${swiglu};`, `const SPLIT_K: u32 = ${tile.splitK}u;`]
         : []),
   ].join('\n');
-  const body = tile.variant === 'presplit' ? sgPresplitSource : tile.variant === 'f16w' ? sgF16wSource : `${xSplitSource}\n${sgInlineSource}`;
+  const body =
+    tile.variant === 'presplit'
+      ? `${sgSplitK}\n${sgPresplitSource}`
+      : tile.variant === 'f16w'
+        ? `${sgSplitK}\n${sgF16wSource}`
+        : `${xSplitSource}\n${sgInlineSource}`;
   // The prelude opens the module: `enable` directives must come first.
   return `${emulate ? sgEmulated : sgNative}\n${header}\n${dtypeWgsl}\n${common}\n${unscaleSource}\n${sgEpilogue}\n${body}`;
 }
@@ -586,7 +634,7 @@ const defineF16w = (label: string, code: string) =>
   defineKernel({
     label,
     code,
-    bindings: { xs: 'read', w: 'read', w2: 'read', ws: 'read', ws2: 'read', y: 'read_write', row_exp: 'read' },
+    bindings: { xs: 'read', w: 'read', w2: 'read', ws: 'read', ws2: 'read', y: 'read_write', row_exp: 'read', part: 'read_write' },
     uniforms: gemmUniforms,
   });
 const defineInline = (label: string, code: string) =>
@@ -614,7 +662,7 @@ function compileSg(
     if (!kernel) sgKernels.set(code, (kernel = defineF16w(label, code)));
     const compiled = kernel.compile(ctx, constants);
     return (target, b, params, groups, meta) =>
-      compiled.encode(target, { xs: b.xs, w: b.w, w2: b.w2, ws: b.ws, ws2: b.ws2, y: b.y, row_exp: b.row_exp }, params, groups, meta);
+      compiled.encode(target, { xs: b.xs, w: b.w, w2: b.w2, ws: b.ws, ws2: b.ws2, y: b.y, row_exp: b.row_exp, part: b.part }, params, groups, meta);
   }
   let kernel = sgKernels.get(code) as ReturnType<typeof defineInline> | undefined;
   if (!kernel) sgKernels.set(code, (kernel = defineInline(label, code)));

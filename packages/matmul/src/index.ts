@@ -1,4 +1,4 @@
-export { createGemm, DEFAULT_F16W_MAX_BYTES, f16wScratchBytes, resolveSubgroupMatrixTile, subgroupMatrixSupport } from './gemm.ts';
+export { createGemm, DEFAULT_F16W_MAX_BYTES, f16wScratchBytes, resolveSubgroupMatrixTile, subgroupMatrixSplitK, subgroupMatrixSupport } from './gemm.ts';
 export type {
   FmaTile,
   Gemm,

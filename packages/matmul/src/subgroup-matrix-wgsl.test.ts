@@ -25,7 +25,8 @@ afterAll(() => ctx?.destroy());
 
 // Small tiles of 2 subgroups: the Null adapter allows only 16 KiB of workgroup memory and 256 invocations (the tile sizes are consts of one module text,
 // so the code validated is the same for bigger ones).
-// {}: the default ('auto', f16w's default tile at n = 3072).
+// {}: the default ('auto': f16w; its 2 × 2 subgroups of 128 exceed the Null adapter's invocations, so the narrow
+// fallback). A handle compiles its tile's own k split at creation (split 1 for f16w's 'by shape').
 const tiles: SubgroupMatrixTileOptions[] = [
   {},
   { variant: 'presplit', sgM: 1, sgN: 2, tm: 1, tn: 1 },
@@ -35,6 +36,8 @@ const tiles: SubgroupMatrixTileOptions[] = [
   { variant: 'presplit', sgM: 2, sgN: 1, tm: 1, tn: 2, bk: 16 },
   { variant: 'inline', sgM: 1, sgN: 2, tm: 1, tn: 1 },
   { variant: 'f16w', sgM: 1, sgN: 2, tm: 2, tn: 2 },
+  { variant: 'f16w', sgM: 1, sgN: 2, tm: 2, tn: 2, splitK: 3 },
+  { variant: 'f16w', sgM: 1, sgN: 2, tm: 1, tn: 1, splitK: 2 },
 ];
 
 it('every tensor-core variant compiles natively in Dawn (Null backend): dtypes, odd k, accumulate, swiglu', async () => {
