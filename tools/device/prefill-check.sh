@@ -18,13 +18,14 @@ fi
 [[ -s /tmp/torch512.json ]] || step python3 tools/bench/qwen3_torch.py --model /tmp/synth-0.6b --prompt-len 512 --tokens 2 --check-tokens 1 > /tmp/torch512.json
 echo "HF transformers bf16, 512-token prompt: $(python3 -c "import json; t=json.load(open('/tmp/torch512.json')); print(f\"prefill {t['prefill_ms']:.1f} ms = {512/t['prefill_ms']*1000:.0f} tok/s\")")"
 # PATHS: which prefill paths to time (tiled = the old kernel, fma, tc = tensor cores with the default variant choice,
-# tc-presplit = tensor cores with the presplit kernel everywhere); PROFILE=N adds the per-kernel table of an N-token
-# chunk.
+# tc-presplit = tensor cores with the presplit kernel everywhere, tc-512 = tensor cores in chunks of 512 rows, as
+# before the chunks grew to 2,048); PROFILE=N adds the per-kernel table of an N-token chunk.
 for p in ${PATHS:-tiled fma tc}; do
   echo "#### prefill path $p"
   args=(--gemm "$p")
   [[ $p == tc ]] && args=(--gemm auto --tensor-cores)
   [[ $p == tc-presplit ]] && args=(--gemm auto --tensor-cores --tc-variant presplit)
+  [[ $p == tc-512 ]] && args=(--gemm auto --tensor-cores --max-rows 512)
   step qnode .device/bench/generate.bench.mjs --dir /tmp/synth-0.6b --tokens "$TOKENS" "${args[@]}" --prefill "$PREFILL" ${PROFILE:+--profile-prefill "$PROFILE"}
 done
 verdict

@@ -207,12 +207,11 @@ export function subgroupMatrixSplitK(tile: SubgroupMatrixTile, rows: number, n: 
 const DEFAULT_SG: SubgroupMatrixTile = { variant: 'presplit', sgM: 2, sgN: 2, tm: 1, tn: 1, bk: 32, prefetchA: true, splitK: 1 };
 /**
  * f16w: 64 × 64 tiles of 2 × 2 subgroups, 2 × 2 accumulators each (named variables: main_2x2, main_2x2_swiglu), k
- * split by shape (subgroupMatrixSplitK). Measured on the H200, GEMM dispatch alone at 512 rows, without swiglu and
- * unsplit ([512, 1024]·[4096, 1024]ᵀ): 0.052 ms against 0.090 ms with one accumulator a subgroup. With swiglu (gate/up
- * at 512 rows: 384 tiles) and split (outputs of fewer than 256 tiles: down and o_proj at 512 rows have 128, split 4)
- * this default is predicted, not yet measured on the H200; what was measured there: one accumulator 0.0947 ms
- * (swiglu [512, 1024]·[3072, 1024]ᵀ), the looped-array 2 × 2 0.37 ms; down [512, 3072]·[1024, 3072]ᵀ 0.068 ms with
- * one accumulator (16 × 64), 0.086 ms for this tile unsplit. bench/device-check.ts times them side by side.
+ * split by shape (subgroupMatrixSplitK). H200, per call at 512 rows (device-check --quick, 2026-11-30; the tile before
+ * it in brackets): [512, 1024]·[4096, 1024]ᵀ 66.6 TFLOP/s (40.0 with one accumulator a subgroup), gate/up swiglu
+ * [512, 1024]·[3072, 1024]ᵀ 78.4 (55.0), down [512, 3072]·[1024, 3072]ᵀ split 4 55.3 (35.9; unsplit this tile 28.1),
+ * o_proj [512, 2048]·[1024, 2048]ᵀ split 4 48.7 (unsplit 25.8). Splitting outputs of 256 tiles or more measured slower
+ * (e.g. swiglu split 2: 65.9), hence only below that.
  */
 const DEFAULT_F16W: SubgroupMatrixTile = { variant: 'f16w', sgM: 2, sgN: 2, tm: 2, tn: 2, bk: 16, prefetchA: false, splitK: 0 };
 /**

@@ -399,14 +399,12 @@ export class Qwen3ForCausalLM implements TokenBackend {
     }
     await this.#ready();
     for (const id of ids) this.#feed(id, 1);
+    // The pick's readback rides in the last chunk's last command buffer: the id is mapped as soon as the GPU is done.
+    const readback = this.#readbacks.take();
     for (let start = 0; start < ids.length; start += this.maxRows) {
       const last = start + this.maxRows >= ids.length;
-      await this.#step(ids.slice(start, start + this.maxRows), last ? { sampling, u } : 'none');
+      await this.#step(ids.slice(start, start + this.maxRows), last ? { sampling, u, readback } : 'none');
     }
-    const readback = this.#readbacks.take();
-    const encoder = this.ctx.device.createCommandEncoder({ label: 'pick readback' });
-    encoder.copyBufferToBuffer(this.#token.buffer, 0, readback, 0, 4);
-    this.ctx.device.queue.submit([encoder.finish()]);
     return (this.#lastPick = this.#pick(readback, this.length - 1));
   }
 
@@ -607,11 +605,12 @@ export class Qwen3ForCausalLM implements TokenBackend {
 
   /**
    * Host ids through the model, then: the final norm on every row for forward()'s lm_head blocks ('all'), lm_head on
-   * the last row and sampling, or nothing ('none'). The work goes out in PREFILL_SUBMITS command buffers, each
-   * submitted as soon as it is encoded, so the GPU runs the first layers while the host encodes the rest; one pair of
-   * error scopes covers them all.
+   * the last row and sampling (its id copied into `readback`), or nothing ('none'). The work goes out in
+   * PREFILL_SUBMITS command buffers, each submitted as soon as it is encoded, so the GPU runs the first layers while
+   * the host encodes the rest; one pair of error scopes covers them all. Returns once submitted and checked, without
+   * waiting for the GPU: whatever reads the results next (a readback, the next chunk) is queued after it.
    */
-  async #step(ids: readonly number[], head: 'all' | 'none' | { sampling: ResolvedSampling; u: number }): Promise<void> {
+  async #step(ids: readonly number[], head: 'all' | 'none' | { sampling: ResolvedSampling; u: number; readback: GPUBuffer }): Promise<void> {
     const { ctx, model } = this;
     const { device } = ctx;
     const seq = ids.length;
@@ -629,12 +628,19 @@ export class Qwen3ForCausalLM implements TokenBackend {
     let failure: unknown;
     try {
       for (let i = 0; i < last; i++) ctx.submit(group(i), 'qwen3 step');
-      await ctx.run((pass) => {
-        group(last)(pass);
-        if (head === 'none' || head === 'all') return;
-        this.#lmHead.encode(pass, { x: model.activations(seq).a, w: this.weights.lmHead.parts, y: this.#logits, rows: 1 });
-        this.#sampler.encode(pass, { logits: this.#logits, seen: this.#seen, out: this.#token, rowOffset: 0, sampling: head.sampling, u: head.u });
-      }, 'qwen3 step');
+      if (head === 'none' || head === 'all') ctx.submit(group(last), 'qwen3 step');
+      else {
+        const { sampling, u, readback } = head;
+        ctx.submit(
+          (pass) => {
+            group(last)(pass);
+            this.#lmHead.encode(pass, { x: model.activations(seq).a, w: this.weights.lmHead.parts, y: this.#logits, rows: 1 });
+            this.#sampler.encode(pass, { logits: this.#logits, seen: this.#seen, out: this.#token, rowOffset: 0, sampling, u });
+          },
+          'qwen3 step',
+          (encoder) => encoder.copyBufferToBuffer(this.#token.buffer, 0, readback, 0, 4),
+        );
+      }
     } catch (err) {
       failure = err;
     }
