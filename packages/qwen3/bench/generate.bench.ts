@@ -6,7 +6,8 @@
 // --prefill 512,2048 it times prompts of those lengths to the first token (TTFT, median of 5) on the prefill GEMM
 // chosen by --gemm (auto: tensor cores where offered, which --tensor-cores asks Dawn for; fma; tiled: the old kernel)
 // and, on tensor cores, --tc-variant (auto: f16w where W as f16 fits matmul's cap, presplit elsewhere; presplit; f16w);
-// --max-rows N sets the prompt chunk (default the model's: 2,048 rows).
+// --max-rows N sets the prompt chunk (default the model's: 2,048 rows), --submits N the command buffers a chunk goes
+// out in (default 16).
 //   node tools/bundle.mjs packages/qwen3/bench/generate.bench.ts .device/bench && node .device/bench/generate.bench.mjs [--dir D] [--profile]
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -37,6 +38,7 @@ const { values } = parseArgs({
     'tensor-cores': { type: 'boolean', default: false },
     'profile-prefill': { type: 'string' },
     'max-rows': { type: 'string' },
+    submits: { type: 'string' },
   },
 });
 let dir = values.dir;
@@ -56,6 +58,9 @@ if (!['auto', 'presplit', 'f16w'].includes(tcVariant)) throw new Error(`--tc-var
 const maxRows = values['max-rows'] === undefined ? undefined : Number(values['max-rows']);
 if (maxRows !== undefined && !(Number.isSafeInteger(maxRows) && maxRows > 0))
   throw new Error(`--max-rows must be a positive integer, got ${values['max-rows']}`);
+// --submits: command buffers a prompt chunk goes out in (GpuModelOptions.prefillSubmits).
+const submits = values.submits === undefined ? undefined : Number(values.submits);
+if (submits !== undefined && !(Number.isSafeInteger(submits) && submits > 0)) throw new Error(`--submits must be a positive integer, got ${values.submits}`);
 const ctx = await createGpuContext({
   dawnFlags: ['disable-dawn-features=timestamp_quantization'],
   kernelLayout: values.layout as 'auto' | 'gpu' | 'cpu',
@@ -141,7 +146,13 @@ lm.destroy();
 
 if (values.prefill) {
   const lengths = values.prefill.split(',').map(Number);
-  const prefillLm = new Qwen3ForCausalLM(ctx, weights, { maxContext: Math.max(...lengths) + 8, gemm, tcVariant, ...(maxRows ? { maxRows } : {}) });
+  const prefillLm = new Qwen3ForCausalLM(ctx, weights, {
+    maxContext: Math.max(...lengths) + 8,
+    gemm,
+    tcVariant,
+    ...(maxRows ? { maxRows } : {}),
+    ...(submits ? { prefillSubmits: submits } : {}),
+  });
   // FLOPs of a prompt token: 2 per weight of every projection (lm_head runs on the last row only).
   const c = weights.config;
   const perLayer =
@@ -152,7 +163,7 @@ if (values.prefill) {
   const linears = prefillLm.model.layers.flatMap((l) => [l.attention.qkvProj, l.attention.oProj, l.mlp.gateUp, l.mlp.down]);
   const paths = [...new Set(linears.map((p) => `${p.gemmPath}${p.tcVariant ? ` ${p.tcVariant}` : ''}`))].join('/');
   console.log(
-    `\nprefill GEMM: --gemm ${gemm} --tc-variant ${tcVariant} → ${paths} (${ctx.features.subgroupMatrix ? 'subgroup matrices offered' : 'no subgroup matrices'}), chunks of ${prefillLm.maxRows} rows`,
+    `\nprefill GEMM: --gemm ${gemm} --tc-variant ${tcVariant} → ${paths} (${ctx.features.subgroupMatrix ? 'subgroup matrices offered' : 'no subgroup matrices'}), chunks of ${prefillLm.maxRows} rows, ${submits ?? 'default'} submits`,
   );
   await run(prefillLm, promptOf(Math.min(...lengths)), { maxTokens: 1 }); // pipelines compiled, weights checked
   for (const n of lengths) {
