@@ -554,8 +554,9 @@ export class Qwen3ForCausalLM implements TokenBackend {
     writeTensor(model.ids, Uint32Array.from(ids));
     const list = new DispatchList(ctx, 'qwen3 prefill (profiled)');
     try {
-      model.encode(list, seq, this.length, 'last');
-      this.#lmHead.encode(list, { x: model.activations(seq).a, w: this.weights.lmHead.parts, y: this.#logits, rows: 1 });
+      const act = model.activations(seq);
+      model.encode(list, seq, this.length, 'last', model.ids, act);
+      this.#lmHead.encode(list, { x: act.a, w: this.weights.lmHead.parts, y: this.#logits, rows: 1 });
       const profile = await this.#timeList(list, perDispatch);
       this.length += seq;
       return profile;
@@ -626,7 +627,8 @@ export class Qwen3ForCausalLM implements TokenBackend {
     const seq = ids.length;
     const pos0 = this.length;
     writeTensor(model.ids, Uint32Array.from(ids));
-    const stages = model.stages(seq, pos0, head === 'all' ? 'all' : head === 'none' ? 'none' : 'last');
+    const act = model.activations(seq);
+    const stages = model.stages(seq, pos0, head === 'all' ? 'all' : head === 'none' ? 'none' : 'last', model.ids, act);
     const per = Math.ceil(stages.length / this.#prefillSubmits);
     const group = (i: number) => (pass: GPUComputePassEncoder) => {
       if (i === 0) this.#markSeen.encode(pass, { ids: model.ids, seen: this.#seen, seq });
@@ -644,7 +646,7 @@ export class Qwen3ForCausalLM implements TokenBackend {
         ctx.submit(
           (pass) => {
             group(last)(pass);
-            this.#lmHead.encode(pass, { x: model.activations(seq).a, w: this.weights.lmHead.parts, y: this.#logits, rows: 1 });
+            this.#lmHead.encode(pass, { x: act.a, w: this.weights.lmHead.parts, y: this.#logits, rows: 1 });
             this.#sampler.encode(pass, { logits: this.#logits, seen: this.#seen, out: this.#token, rowOffset: 0, sampling, u });
           },
           'qwen3 step',
