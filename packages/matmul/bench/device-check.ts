@@ -266,7 +266,7 @@ if (!support.reason) {
     const ok = await attempt(`tensor cores ${name} [333, 1000]·[1000, 1000]ᵀ`, () =>
       gemmCheck(sg({ n: 1000, k: 1000, wDtype: 'bf16', subgroupMatrixTile: tile }), { rows: 333 }, 'subgroup-matrix'),
     );
-    // f16w 64x64 2x2 with swiglu is its own kernel (main_2x2_swiglu, 8 accumulators).
+    // f16w 64x64 2x2 with swiglu is its own module (PAIRED: 8 accumulators in main_2x2).
     const swigluOk =
       !(f16wSweep.some(([swept]) => swept === name) || name.startsWith('f16w 64x64 2x2')) ||
       (await attempt(`tensor cores ${name} swiglu [333, 1000]·[1000, 1000]ᵀ`, () =>

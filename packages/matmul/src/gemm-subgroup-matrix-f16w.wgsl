@@ -26,10 +26,9 @@ const BN: u32 = SG_N * TN * 16u;
 const NSG: u32 = SG_M * SG_N;
 const THREADS: u32 = NSG * SUBGROUP;
 const STAGE: u32 = select(256u, 512u, PAIRED);
-// 2 × 2 accumulators per subgroup (and 2 × 2 more for swiglu's up projection): held in named variables (main_2x2,
-// main_2x2_swiglu). An array of subgroup matrices indexed in loops measured 3× slower on the H200 than one
-// accumulator (the driver keeps such arrays out of registers), which is what kept the tiles at one accumulator a
-// subgroup.
+// 2 × 2 accumulators per subgroup (and 2 × 2 more for swiglu's up projection): held in named variables (main_2x2).
+// An array of subgroup matrices indexed in loops measured 3× slower on the H200 than one accumulator (the driver
+// keeps such arrays out of registers), which is what kept the tiles at one accumulator a subgroup.
 const UNROLLED_2X2: bool = TM == 2u && TN == 2u;
 
 var<workgroup> stage: array<f32, NSG * STAGE>;
@@ -58,11 +57,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let out = Out(sg * STAGE, r0 + sm * TM * 16u, c0 + sn * TN * 16u, lane, ks);
 
   if (UNROLLED_2X2) {
-    if (PAIRED) {
-      main_2x2_swiglu(out, slice, a_row, b_col, kt_count);
-    } else {
-      main_2x2(out, slice, a_row, b_col, kt_count);
-    }
+    main_2x2(out, slice, a_row, b_col, kt_count);
     return;
   }
   var acc: array<MatResult, TM * TN>;
@@ -128,40 +123,9 @@ fn emit_result(out: Out, i: u32, j: u32, g: MatResult, u: MatResult) {
 }
 
 // The 2 × 2 tile of one subgroup: per 16 of k, 2 right and 4 left fragments (hi, lo) feed 8 MMAs, where one
-// accumulator needs 3 loads for 2.
+// accumulator needs 3 loads for 2. With swiglu (PAIRED, a module const, so the up half folds away without it) the up
+// projection's 2 × 2 accumulators join: 2 more right fragments (W2) and 8 more MMAs, each after its gate partner.
 fn main_2x2(out: Out, slice: vec2<u32>, a_row: u32, b_col: u32, kt_count: u32) {
-  var acc00 = mat_zero();
-  var acc01 = mat_zero();
-  var acc10 = mat_zero();
-  var acc11 = mat_zero();
-  for (var kt = slice.x; kt < slice.y; kt++) {
-    let b0 = load_right(b_col + kt * 256u);
-    let b1 = load_right(b_col + (kt_count + kt) * 256u);
-    let a0 = a_row + kt * 512u;
-    let a1 = a_row + (kt_count + kt) * 512u;
-    let hi0 = load_left(a0);
-    let hi1 = load_left(a1);
-    acc00 = mma(hi0, b0, acc00);
-    acc01 = mma(hi0, b1, acc01);
-    acc10 = mma(hi1, b0, acc10);
-    acc11 = mma(hi1, b1, acc11);
-    let lo0 = load_left(a0 + 256u);
-    let lo1 = load_left(a1 + 256u);
-    acc00 = mma(lo0, b0, acc00);
-    acc01 = mma(lo0, b1, acc01);
-    acc10 = mma(lo1, b0, acc10);
-    acc11 = mma(lo1, b1, acc11);
-  }
-  // Without swiglu the second matrix is not read.
-  emit_result(out, 0u, 0u, acc00, acc00);
-  emit_result(out, 0u, 1u, acc01, acc01);
-  emit_result(out, 1u, 0u, acc10, acc10);
-  emit_result(out, 1u, 1u, acc11, acc11);
-}
-
-// main_2x2 for swiglu: gate (W) and up (W2) accumulators, 2 × 2 each. Per 16 of k, 2 right fragments of W, 2 of W2
-// and 4 left ones feed 16 MMAs.
-fn main_2x2_swiglu(out: Out, slice: vec2<u32>, a_row: u32, b_col: u32, kt_count: u32) {
   var gate00 = mat_zero();
   var gate01 = mat_zero();
   var gate10 = mat_zero();
@@ -175,8 +139,12 @@ fn main_2x2_swiglu(out: Out, slice: vec2<u32>, a_row: u32, b_col: u32, kt_count:
     let at1 = b_col + (kt_count + kt) * 256u;
     let b0 = load_right(at0);
     let b1 = load_right(at1);
-    let u0 = load_right2(at0);
-    let u1 = load_right2(at1);
+    var u0 = b0;
+    var u1 = b1;
+    if (PAIRED) {
+      u0 = load_right2(at0);
+      u1 = load_right2(at1);
+    }
     let a0 = a_row + kt * 512u;
     let a1 = a_row + (kt_count + kt) * 512u;
     let hi0 = load_left(a0);
@@ -185,21 +153,26 @@ fn main_2x2_swiglu(out: Out, slice: vec2<u32>, a_row: u32, b_col: u32, kt_count:
     gate01 = mma(hi0, b1, gate01);
     gate10 = mma(hi1, b0, gate10);
     gate11 = mma(hi1, b1, gate11);
-    up00 = mma(hi0, u0, up00);
-    up01 = mma(hi0, u1, up01);
-    up10 = mma(hi1, u0, up10);
-    up11 = mma(hi1, u1, up11);
+    if (PAIRED) {
+      up00 = mma(hi0, u0, up00);
+      up01 = mma(hi0, u1, up01);
+      up10 = mma(hi1, u0, up10);
+      up11 = mma(hi1, u1, up11);
+    }
     let lo0 = load_left(a0 + 256u);
     let lo1 = load_left(a1 + 256u);
     gate00 = mma(lo0, b0, gate00);
     gate01 = mma(lo0, b1, gate01);
     gate10 = mma(lo1, b0, gate10);
     gate11 = mma(lo1, b1, gate11);
-    up00 = mma(lo0, u0, up00);
-    up01 = mma(lo0, u1, up01);
-    up10 = mma(lo1, u0, up10);
-    up11 = mma(lo1, u1, up11);
+    if (PAIRED) {
+      up00 = mma(lo0, u0, up00);
+      up01 = mma(lo0, u1, up01);
+      up10 = mma(lo1, u0, up10);
+      up11 = mma(lo1, u1, up11);
+    }
   }
+  // Without swiglu the up accumulators are not read.
   emit_result(out, 0u, 0u, gate00, up00);
   emit_result(out, 0u, 1u, gate01, up01);
   emit_result(out, 1u, 0u, gate10, up10);

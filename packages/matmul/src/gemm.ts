@@ -206,7 +206,7 @@ export function subgroupMatrixSplitK(tile: SubgroupMatrixTile, rows: number, n: 
  */
 const DEFAULT_SG: SubgroupMatrixTile = { variant: 'presplit', sgM: 2, sgN: 2, tm: 1, tn: 1, bk: 32, prefetchA: true, splitK: 1 };
 /**
- * f16w: 64 × 64 tiles of 2 × 2 subgroups, 2 × 2 accumulators each (named variables: main_2x2, main_2x2_swiglu), k
+ * f16w: 64 × 64 tiles of 2 × 2 subgroups, 2 × 2 accumulators each (named variables: main_2x2), k
  * split by shape (subgroupMatrixSplitK). H200, per call at 512 rows (device-check --quick, 2026-11-30; the tile before
  * it in brackets): [512, 1024]·[4096, 1024]ᵀ 66.6 TFLOP/s (40.0 with one accumulator a subgroup), gate/up swiglu
  * [512, 1024]·[3072, 1024]ᵀ 78.4 (55.0), down [512, 3072]·[1024, 3072]ᵀ split 4 55.3 (35.9; unsplit this tile 28.1),
