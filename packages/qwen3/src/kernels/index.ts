@@ -156,9 +156,10 @@ export interface Attention {
 /**
  * Causal GQA attention of q over the KV caches. Several rows (prefill) take flash attention on GPUs
  * (attention-flash.wgsl: 64 rows of one KV head share each K/V block in workgroup memory) and the tiled kernel
- * elsewhere (16 rows share each key/value block); one row with `scratch` is split into chunks of ATTENTION_CHUNK keys across workgroups and
- * combined (flash-decoding) — always, whatever the position, so a recorded step replays at any length (chunks past
- * the causal end weigh nothing); otherwise one workgroup walks all keys of a (row, head).
+ * elsewhere (16 rows share each key/value block); one row with `scratch` on a GPU is split into chunks of ATTENTION_CHUNK
+ * keys across workgroups and combined (flash-decoding) — always, whatever the position, so a recorded step replays
+ * at any length (chunks past the causal end weigh nothing); otherwise (and on CPU adapters) one workgroup walks all
+ * keys of a (row, head).
  */
 export function createAttention(ctx: GpuContext, o: AttentionOptions): Attention {
   const { numHeads: nh, numKvHeads: nkv, headDim: hd, capacity } = o;
@@ -192,6 +193,10 @@ export function createAttention(ctx: GpuContext, o: AttentionOptions): Attention
   const decodeConstants = { NH: nh, NKV: nkv, HD: hd, CHUNK: ATTENTION_CHUNK, CHUNKS: maxChunks, SG: sg };
   const grouped = canGroup ? attentionDecode.compile(ctx, decodeConstants) : undefined;
   const groupedNormRope = fuse ? attentionDecode.compile(ctx, { ...decodeConstants, NORM_ROPE: 1, N_DTYPE: wgslDtypeCode(o.qkNorm!.dtype) }) : undefined;
+  // A decode row splits its keys into chunks on GPUs only. A CPU adapter (lavapipe) runs few workgroups at a time
+  // and pays for each one, including the chunks past the causal end that a recorded step must launch: there one
+  // workgroup per head walks the live keys, and no combine pass follows.
+  const splitsKeys = ctx.kernelLayout === 'gpu';
   return {
     scratchSize: (rows) => Math.max(attentionScratchSize(1, nh, hd, capacity), flash?.scratchSize(rows) ?? 0),
     fusesQkNormRope: (seq, normDtype) => fuse && seq === 1 && normDtype === o.qkNorm?.dtype,
@@ -221,7 +226,7 @@ export function createAttention(ctx: GpuContext, o: AttentionOptions): Attention
       } else if (a.seq > 1 && !a.simple) {
         if (!prefill) throw new RangeError(`attention: head_dim ${hd} > 256 is not supported by the tiled prefill kernel`);
         patches.push(prefill.encode(target, { ...bindings, out: a.out }, params, Math.ceil(a.seq / tile) * nh, { tag: 'attention', bytes }));
-      } else if (a.scratch && (maxChunks > 1 || grouped) && !a.simple) {
+      } else if (a.scratch && splitsKeys && (maxChunks > 1 || grouped) && !a.simple) {
         if (a.scratch.numel < a.seq * nh * maxChunks * (hd + 2)) throw new RangeError('attention: scratch is smaller than attentionScratchSize()');
         if (grouped && a.seq === 1) {
           if (a.qkNorm && (!groupedNormRope || a.qkNorm.qNorm.dtype !== o.qkNorm!.dtype || a.qkNorm.kNorm.dtype !== o.qkNorm!.dtype)) {
