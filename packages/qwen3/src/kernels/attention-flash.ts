@@ -21,6 +21,11 @@ export interface FlashAttentionOptions {
    * memory holds it (36 KiB at head_dim 128; H200: 11 % faster than 8), else 8.
    */
   dimsPerStage?: 8 | 16 | 32;
+  /**
+   * O = P·V reading V as vec4s (4 consecutive dims an invocation) where headDim is a multiple of 64; default true.
+   * false keeps the scalar layout that other head dims take (tests and the device bench compare the two).
+   */
+  vectorV?: boolean;
 }
 
 export interface FlashAttentionArgs {
@@ -93,7 +98,7 @@ export function createFlashAttention(ctx: GpuContext, options: FlashAttentionOpt
     code: `const HD: u32 = ${headDim}u;\nconst CHUNKS: u32 = ${maxSplits}u;\nconst DC: u32 = ${dc}u;\n${source}`,
     bindings,
     uniforms,
-  }).compile(ctx, { NH: numHeads, NKV: numKvHeads });
+  }).compile(ctx, { NH: numHeads, NKV: numKvHeads, VEC4_V: options.vectorV === false ? 0 : 1 });
   const combine = maxSplits > 1 ? attentionCombine.compile(ctx, { NH: numHeads, HD: headDim, CHUNKS: maxSplits }) : undefined;
   const group = numHeads / numKvHeads;
   const scratchSize = (rows: number) => {

@@ -38,11 +38,17 @@ struct Params {
 
 override NH: u32 = 16u;
 override NKV: u32 = 8u;
+// O = P·V with V read as vec4s (HD a multiple of 64): invocation b owns 4 consecutive dims per 64, one 16-byte load
+// of workgroup memory feeding 16 FMAs where the scalar layout (dims b + 16·j) needs one load per 4.
+override VEC4_V: bool = true;
 
 const WG: u32 = 256u;
 const R: u32 = 64u;
 const KB: u32 = 64u;
 const DJ: u32 = HD / 16u;
+// VEC4_V: vec4 columns of V an invocation owns (b + 16·jj, jj < D4); the layout needs HD % 64 == 0.
+const D4: u32 = max(HD / 64u, 1u);
+const V4_FITS: bool = HD % 64u == 0u;
 // Keys of V staged at a time: a power of two dividing KB, at most 8 KiB of workgroup memory.
 const VC: u32 = select(select(select(8u, 16u, HD <= 128u), 32u, HD <= 64u), 64u, HD <= 32u);
 const NEG: f32 = -3.0e38;
@@ -60,7 +66,7 @@ const PS: u32 = R / 4u + 1u;
 var<workgroup> qs: array<vec4<f32>, DC * QS>;
 var<workgroup> ks: array<vec4<f32>, DC * KS>;
 var<workgroup> pt: array<vec4<f32>, KB * PS>;
-var<workgroup> vs: array<f32, VC * HD>;
+var<workgroup> vs: array<vec4<f32>, VC * HD / 4u>;
 var<workgroup> row_m: array<f32, R>;
 var<workgroup> row_l: array<f32, R>;
 var<workgroup> row_alpha: array<vec4<f32>, R / 4u>;
@@ -92,10 +98,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     row_m[lid] = NEG;
     row_l[lid] = 0.0;
   }
-  // o[j]: dim b + 16·j of rows 4a … 4a + 3.
+  let v4 = VEC4_V && V4_FITS;
+  // o[j]: dim b + 16·j of rows 4a … 4a + 3; with v4, ov[r · D4 + jj]: dims 4·(b + 16·jj) … + 3 of row 4a + r.
   var o: array<vec4<f32>, DJ>;
   for (var j = 0u; j < DJ; j++) {
     o[j] = vec4<f32>(0.0);
+  }
+  var ov: array<vec4<f32>, 4u * D4>;
+  for (var j = 0u; j < 4u * D4; j++) {
+    ov[j] = vec4<f32>(0.0);
   }
 
   for (var j0 = k_begin; j0 < k_end; j0 += KB) {
@@ -190,8 +201,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     workgroupBarrier();
     // O = O·α + P·V.
     let alpha = row_alpha[a];
-    for (var j = 0u; j < DJ; j++) {
-      o[j] *= alpha;
+    if (v4) {
+      for (var r = 0u; r < 4u; r++) {
+        for (var jj = 0u; jj < D4; jj++) {
+          ov[r * D4 + jj] *= alpha[r];
+        }
+      }
+    } else {
+      for (var j = 0u; j < DJ; j++) {
+        o[j] *= alpha;
+      }
     }
     var vn: array<f32, VPT>;
     fetch_v(0u, j0, g, n_keys, lid, &vn);
@@ -199,17 +218,30 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       for (var i = 0u; i < VPT; i++) {
         let e = lid + i * WG;
         if (e < VC * HD) {
-          vs[e] = vn[i];
+          vs[e / 4u][e % 4u] = vn[i];
         }
       }
       workgroupBarrier();
       if (v0 + VC < KB) {
         fetch_v(v0 + VC, j0, g, n_keys, lid, &vn);
       }
-      for (var c = 0u; c < VC; c++) {
-        let pa = pt[(v0 + c) * PS + a];
-        for (var j = 0u; j < DJ; j++) {
-          o[j] = fma(pa, vec4<f32>(vs[c * HD + b + 16u * j]), o[j]);
+      if (v4) {
+        for (var c = 0u; c < VC; c++) {
+          let pa = pt[(v0 + c) * PS + a];
+          for (var jj = 0u; jj < D4; jj++) {
+            let v = vs[c * (HD / 4u) + b + 16u * jj];
+            for (var r = 0u; r < 4u; r++) {
+              ov[r * D4 + jj] = fma(vec4<f32>(pa[r]), v, ov[r * D4 + jj]);
+            }
+          }
+        }
+      } else {
+        for (var c = 0u; c < VC; c++) {
+          let pa = pt[(v0 + c) * PS + a];
+          for (var j = 0u; j < DJ; j++) {
+            let d = c * HD + b + 16u * j;
+            o[j] = fma(pa, vec4<f32>(vs[d / 4u][d % 4u]), o[j]);
+          }
         }
       }
       workgroupBarrier();
@@ -222,20 +254,28 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     if (rho < total) {
       let t = rho / G;
       let h = g * G + rho % G;
-      if (params.splits == 1u) {
-        let inv = 1.0 / row_l[r];
-        for (var j = 0u; j < DJ; j++) {
-          out[(t * NH + h) * HD + b + 16u * j] = o[j][i] * inv;
+      // Unnormalized into a split's partial, or divided by the row's sum.
+      var base = (t * NH + h) * HD;
+      var mul = 1.0 / row_l[r];
+      if (params.splits > 1u) {
+        base = ((t * NH + h) * CHUNKS + split) * (HD + 2u);
+        mul = 1.0;
+      }
+      if (v4) {
+        for (var jj = 0u; jj < D4; jj++) {
+          let d = 4u * (b + 16u * jj);
+          for (var q = 0u; q < 4u; q++) {
+            out[base + d + q] = ov[i * D4 + jj][q] * mul;
+          }
         }
       } else {
-        let base = ((t * NH + h) * CHUNKS + split) * (HD + 2u);
         for (var j = 0u; j < DJ; j++) {
-          out[base + b + 16u * j] = o[j][i];
+          out[base + b + 16u * j] = o[j][i] * mul;
         }
-        if (b == 0u) {
-          out[base + HD] = row_m[r];
-          out[base + HD + 1u] = row_l[r];
-        }
+      }
+      if (params.splits > 1u && b == 0u) {
+        out[base + HD] = row_m[r];
+        out[base + HD + 1u] = row_l[r];
       }
     }
   }
