@@ -18,9 +18,7 @@ const [nh, nkv, hd] = [16, 8, 128];
 const ctx = await createGpuContext({ dawnFlags: ['disable-dawn-features=timestamp_quantization'] });
 console.log(`adapter: ${ctx.describe()}`);
 const rng = createRng(99);
-const variants: { name: string; split: FlashAttentionOptions['split']; scratch: boolean; dc?: 8 | 16 | 32; vectorV?: boolean }[] = [
-  { name: "the model's, V read as scalars", split: undefined, scratch: true, vectorV: false },
-  { name: 'unsplit, V read as scalars', split: undefined, scratch: false, vectorV: false },
+const variants: { name: string; split: FlashAttentionOptions['split']; scratch: boolean; dc?: 8 | 16 | 32 }[] = [
   { name: 'unsplit, 8 dims staged', split: undefined, scratch: false, dc: 8 },
   { name: 'unsplit, 16 dims staged', split: undefined, scratch: false, dc: 16 },
   { name: 'unsplit, 32 dims staged', split: undefined, scratch: false, dc: 32 },
@@ -60,7 +58,6 @@ for (const [seq, pos0] of values.cases.split(',').map((c) => c.split('@').map(Nu
         headDim: hd,
         ...(variant.split ? { split: variant.split } : {}),
         ...(variant.dc ? { dimsPerStage: variant.dc } : {}),
-        ...(variant.vectorV !== undefined ? { vectorV: variant.vectorV } : {}),
       });
     } catch (err) {
       rows.push(`${`${seq}@${pos0}`.padStart(9)}  ${variant.name.padEnd(36)} failed: ${(err as Error).message.split('\n')[0]}`);

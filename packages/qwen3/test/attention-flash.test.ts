@@ -44,18 +44,10 @@ describe('flash-attention prefill vs the float64 reference', () => {
         { name: 'unsplit', split: undefined, scratch: false },
         { name: 'default split', split: undefined, scratch: true },
         { name: '≤ 3 splits of ≥ 64 keys, even deep in a prompt', split: { maxSplits: 3, minKeys: 64, always: true }, scratch: true },
-        // Head dims that are multiples of 64 read V as vec4s by default: the scalar layout (the others') too.
-        ...(hd % 64 === 0 ? [{ name: 'scalar V layout, default split', split: undefined, scratch: true, vectorV: false }] : []),
       ];
       try {
         for (const config of configs) {
-          const flash = createFlashAttention(ctx, {
-            numHeads: nh,
-            numKvHeads: nkv,
-            headDim: hd,
-            ...(config.split ? { split: config.split } : {}),
-            ...('vectorV' in config ? { vectorV: config.vectorV } : {}),
-          });
+          const flash = createFlashAttention(ctx, { numHeads: nh, numKvHeads: nkv, headDim: hd, ...(config.split ? { split: config.split } : {}) });
           const scratch = config.scratch ? createTensor(ctx, [flash.scratchSize(seq)], 'f32') : undefined;
           try {
             fillTensor(out, NaN);

@@ -21,11 +21,6 @@ export interface FlashAttentionOptions {
    * memory holds it (36 KiB at head_dim 128; H200: 11 % faster than 8), else 8.
    */
   dimsPerStage?: 8 | 16 | 32;
-  /**
-   * O = P·V reading V as vec4s (4 consecutive dims an invocation) where headDim is a multiple of 64; default true.
-   * false keeps the scalar layout that other head dims take (tests and the device bench compare the two).
-   */
-  vectorV?: boolean;
 }
 
 export interface FlashAttentionArgs {
@@ -82,9 +77,10 @@ export function createFlashAttention(ctx: GpuContext, options: FlashAttentionOpt
     throw new RangeError(`attention-flash: split.maxSplits must be an integer in 1 … 1024, got ${maxSplits}`);
   if (!Number.isSafeInteger(minKeys) || minKeys < KEYS_PER_BLOCK || minKeys % KEYS_PER_BLOCK !== 0)
     throw new RangeError(`attention-flash: split.minKeys must be a positive multiple of ${KEYS_PER_BLOCK}, got ${minKeys}`);
-  // Workgroup memory as attention-flash.wgsl declares it: qs, ks, pt (rows padded by a vec4), vs, row_m/l/alpha, part.
+  // Workgroup memory as attention-flash.wgsl declares it: qs, ks, pt (rows padded by a vec4), vs and vs4 (one of them
+  // a 16-byte placeholder), row_m/l/alpha, part.
   const vc = headDim <= 32 ? 64 : headDim <= 64 ? 32 : headDim <= 128 ? 16 : 8;
-  const sharedBytes = (dims: number) => 4 * (2 * dims * (ROWS_PER_GROUP + 4) + KEYS_PER_BLOCK * (ROWS_PER_GROUP + 4) + vc * headDim + 3 * ROWS_PER_GROUP + 256);
+  const sharedBytes = (dims: number) => 4 * (2 * dims * (ROWS_PER_GROUP + 4) + KEYS_PER_BLOCK * (ROWS_PER_GROUP + 4) + vc * headDim + 4 + 3 * ROWS_PER_GROUP + 256);
   const limit = ctx.limits.maxComputeWorkgroupStorageSize;
   const dc = options.dimsPerStage ?? (sharedBytes(16) <= limit ? 16 : 8);
   if (![8, 16, 32].includes(dc) || headDim % dc !== 0) throw new RangeError(`attention-flash: dimsPerStage must be 8, 16 or 32 and divide headDim, got ${dc}`);
@@ -98,7 +94,7 @@ export function createFlashAttention(ctx: GpuContext, options: FlashAttentionOpt
     code: `const HD: u32 = ${headDim}u;\nconst CHUNKS: u32 = ${maxSplits}u;\nconst DC: u32 = ${dc}u;\n${source}`,
     bindings,
     uniforms,
-  }).compile(ctx, { NH: numHeads, NKV: numKvHeads, VEC4_V: options.vectorV === false ? 0 : 1 });
+  }).compile(ctx, { NH: numHeads, NKV: numKvHeads });
   const combine = maxSplits > 1 ? attentionCombine.compile(ctx, { NH: numHeads, HD: headDim, CHUNKS: maxSplits }) : undefined;
   const group = numHeads / numKvHeads;
   const scratchSize = (rows: number) => {

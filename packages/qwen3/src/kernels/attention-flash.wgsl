@@ -38,17 +38,16 @@ struct Params {
 
 override NH: u32 = 16u;
 override NKV: u32 = 8u;
-// O = P·V with V read as vec4s (HD a multiple of 64): invocation b owns 4 consecutive dims per 64, one 16-byte load
-// of workgroup memory feeding 16 FMAs where the scalar layout (dims b + 16·j) needs one load per 4.
-override VEC4_V: bool = true;
 
 const WG: u32 = 256u;
 const R: u32 = 64u;
 const KB: u32 = 64u;
 const DJ: u32 = HD / 16u;
-// VEC4_V: vec4 columns of V an invocation owns (b + 16·jj, jj < D4); the layout needs HD % 64 == 0.
+// O = P·V where HD is a multiple of 64 (V4) reads V as vec4s: invocation b owns the vec4 columns b + 16·jj (jj < D4,
+// 4 consecutive dims each), one 16-byte load of workgroup memory feeding 16 FMAs where the scalar layout (dims
+// b + 16·j, other head dims) needs one load per 4.
+const V4: bool = HD % 64u == 0u;
 const D4: u32 = max(HD / 64u, 1u);
-const V4_FITS: bool = HD % 64u == 0u;
 // Keys of V staged at a time: a power of two dividing KB, at most 8 KiB of workgroup memory.
 const VC: u32 = select(select(select(8u, 16u, HD <= 128u), 32u, HD <= 64u), 64u, HD <= 32u);
 const NEG: f32 = -3.0e38;
@@ -66,7 +65,9 @@ const PS: u32 = R / 4u + 1u;
 var<workgroup> qs: array<vec4<f32>, DC * QS>;
 var<workgroup> ks: array<vec4<f32>, DC * KS>;
 var<workgroup> pt: array<vec4<f32>, KB * PS>;
-var<workgroup> vs: array<vec4<f32>, VC * HD / 4u>;
+// V staged VC keys at a time, [key][dim]: as vec4s (V4) or scalars; the layout not taken is a placeholder.
+var<workgroup> vs: array<f32, select(VC * HD, 4u, V4)>;
+var<workgroup> vs4: array<vec4<f32>, select(1u, VC * HD / 4u, V4)>;
 var<workgroup> row_m: array<f32, R>;
 var<workgroup> row_l: array<f32, R>;
 var<workgroup> row_alpha: array<vec4<f32>, R / 4u>;
@@ -98,8 +99,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     row_m[lid] = NEG;
     row_l[lid] = 0.0;
   }
-  let v4 = VEC4_V && V4_FITS;
-  // o[j]: dim b + 16·j of rows 4a … 4a + 3; with v4, ov[r · D4 + jj]: dims 4·(b + 16·jj) … + 3 of row 4a + r.
+  // o[j]: dim b + 16·j of rows 4a … 4a + 3; with V4, ov[r · D4 + jj]: dims 4·(b + 16·jj) … + 3 of row 4a + r.
   var o: array<vec4<f32>, DJ>;
   for (var j = 0u; j < DJ; j++) {
     o[j] = vec4<f32>(0.0);
@@ -201,7 +201,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     workgroupBarrier();
     // O = O·α + P·V.
     let alpha = row_alpha[a];
-    if (v4) {
+    if (V4) {
       for (var r = 0u; r < 4u; r++) {
         for (var jj = 0u; jj < D4; jj++) {
           ov[r * D4 + jj] *= alpha[r];
@@ -217,19 +217,21 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     for (var v0 = 0u; v0 < KB; v0 += VC) {
       for (var i = 0u; i < VPT; i++) {
         let e = lid + i * WG;
-        if (e < VC * HD) {
-          vs[e / 4u][e % 4u] = vn[i];
+        if (V4 && e < VC * HD) {
+          vs4[e / 4u][e % 4u] = vn[i];
+        } else if (e < VC * HD) {
+          vs[e] = vn[i];
         }
       }
       workgroupBarrier();
       if (v0 + VC < KB) {
         fetch_v(v0 + VC, j0, g, n_keys, lid, &vn);
       }
-      if (v4) {
+      if (V4) {
         for (var c = 0u; c < VC; c++) {
           let pa = pt[(v0 + c) * PS + a];
           for (var jj = 0u; jj < D4; jj++) {
-            let v = vs[c * (HD / 4u) + b + 16u * jj];
+            let v = vs4[c * (HD / 4u) + b + 16u * jj];
             for (var r = 0u; r < 4u; r++) {
               ov[r * D4 + jj] = fma(vec4<f32>(pa[r]), v, ov[r * D4 + jj]);
             }
@@ -239,8 +241,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         for (var c = 0u; c < VC; c++) {
           let pa = pt[(v0 + c) * PS + a];
           for (var j = 0u; j < DJ; j++) {
-            let d = c * HD + b + 16u * j;
-            o[j] = fma(pa, vec4<f32>(vs[d / 4u][d % 4u]), o[j]);
+            o[j] = fma(pa, vec4<f32>(vs[c * HD + b + 16u * j]), o[j]);
           }
         }
       }
@@ -261,7 +262,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         base = ((t * NH + h) * CHUNKS + split) * (HD + 2u);
         mul = 1.0;
       }
-      if (v4) {
+      if (V4) {
         for (var jj = 0u; jj < D4; jj++) {
           let d = 4u * (b + 16u * jj);
           for (var q = 0u; q < 4u; q++) {
