@@ -218,11 +218,12 @@ export function createQkvRope(ctx: GpuContext, options: QkvRopeOptions): QkvRope
         );
       } else if (path === 'decode-split' || path === 'decode-projection') {
         const meta = { tag: 'qkv gemv', bytes: weightBytes + ioBytes };
-        // Rows of whole 16-byte words on GPUs: the vec4 GEMV (qkv-gemv4.wgsl); otherwise u32 words.
+        // Rows of whole 16-byte words: the vec4 GEMV (qkv-gemv4.wgsl), one lane a row on CPU adapters (each lane's
+        // load is a gather there, and a 16-byte one per 8 weights costs less than a 4-byte one per 2); else u32 words.
         const rowBytes = hidden * dtypeBytes(wDtype);
         const aligned = rowBytes % 16 === 0 && [a.x, a.wq, a.wk, a.wv].every((t) => t.byteOffset % 16 === 0);
-        if (ctx.kernelLayout === 'gpu' && aligned) {
-          const lanes = gemvLanes(rowBytes / 16, tasks * hd);
+        if (aligned) {
+          const lanes = ctx.kernelLayout === 'cpu' ? 1 : gemvLanes(rowBytes / 16, tasks * hd);
           const reduce = laneReduceVariant(ctx, lanes);
           const { W_DTYPE, NH, NKV, HD, KV_CACHE } = common;
           const k4 = kernels.gemv4[reduce.variant].compile(ctx, { W_DTYPE, NH, NKV, HD, KV_CACHE, LANES: lanes, ...reduce.constants });

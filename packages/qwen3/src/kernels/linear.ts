@@ -14,6 +14,7 @@ import {
   type Tensor,
 } from '@qwen3-webgpu/tensor';
 import gemvSource from './gemv.wgsl';
+import gemvSerialSource from './gemv-serial.wgsl';
 import common from './linear-common.wgsl';
 import serialSource from './linear-serial.wgsl';
 import source from './linear.wgsl';
@@ -26,6 +27,7 @@ const tiled = {
   cpu: { kernel: defineKernel({ label: 'linear serial', code: `${dtypeWgsl}\n${common}\n${serialSource}`, bindings, uniforms }), cols: 64 },
 };
 const gemvUniforms = defineUniforms({ n: 'u32', words: 'u32', col0: 'u32' });
+const gemvSerial = defineKernel({ label: 'gemv serial', code: `${dtypeWgsl}\n${gemvSerialSource}`, bindings, uniforms: gemvUniforms });
 const gemv = {
   workgroup: defineKernel({ label: 'gemv', code: `${laneReduceWgsl.workgroup}\n${dtypeWgsl}\n${gemvSource}`, bindings, uniforms: gemvUniforms }),
   subgroup: defineKernel({ label: 'gemv', code: `${laneReduceWgsl.subgroup}\n${dtypeWgsl}\n${gemvSource}`, bindings, uniforms: gemvUniforms }),
@@ -107,6 +109,7 @@ export function createLinear(ctx: GpuContext, o: LinearOptions): Linear {
     ctx.kernelLayout === 'gpu' && !o.noGemv && rowBytes % 16 === 0 && k % 4 === 0
       ? gemv[reduce.variant].compile(ctx, { ...flags, ...reduce.constants, LANES: lanes, ROWS: 256 / lanes })
       : undefined;
+  const serialGemv = ctx.kernelLayout === 'cpu' && !o.noGemv && rowBytes % 16 === 0 && k % 4 === 0 ? gemvSerial.compile(ctx, flags) : undefined;
   const tag = o.tag ?? (o.swiglu ? 'gate_up' : 'linear');
   const gemmChoice = o.gemm ?? 'auto';
   const gemm: Gemm | undefined =
@@ -143,6 +146,7 @@ export function createLinear(ctx: GpuContext, o: LinearOptions): Linear {
       if (a.x.numel < rows * k) throw new RangeError(`linear: x [${a.x.shape}] is smaller than [${rows}, ${k}]`);
       if (a.y.numel < rows * n) throw new RangeError(`linear: y [${a.y.shape}] is smaller than [${rows}, ${n}]`);
       const bytes = (count: number) => count * rowBytes * (o.swiglu ? 2 : 1) + rows * (k + count * (o.accumulate ? 2 : 1)) * 4;
+      const useSerial = serialGemv && rows === 1 && a.x.byteOffset % 16 === 0 && parts.every((p) => p.tensor.byteOffset % 16 === 0);
       const useGemv = gemvKernel && rows === 1 && a.x.byteOffset % 16 === 0 && parts.every((p) => p.tensor.byteOffset % 16 === 0);
       if (gemm && rows > 1) {
         gemm.encode(target, { x: a.x, w: a.w, ...(o.swiglu ? { w2: a.w2! } : {}), y: a.y, rows, tag });
@@ -151,7 +155,9 @@ export function createLinear(ctx: GpuContext, o: LinearOptions): Linear {
       for (const p of parts) {
         const bound = { x: a.x, w: p.tensor, w2: a.w2 ?? p.tensor, y: a.y };
         const meta = { tag, bytes: bytes(p.rowCount) };
-        if (useGemv) {
+        if (useSerial) {
+          serialGemv.encode(target, bound, { n: p.rowCount, words: wordsPerRow, col0: p.rowStart }, Math.ceil(p.rowCount / 64), meta);
+        } else if (useGemv) {
           gemvKernel.encode(target, bound, { n: p.rowCount, words: wordsPerRow, col0: p.rowStart }, Math.ceil(p.rowCount / (256 / lanes)), meta);
         } else {
           tiledKernel.encode(target, bound, { rows, n: p.rowCount, k, y_stride: n, col0: p.rowStart }, Math.ceil(p.rowCount / cols), meta);
