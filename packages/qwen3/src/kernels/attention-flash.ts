@@ -80,7 +80,8 @@ export function createFlashAttention(ctx: GpuContext, options: FlashAttentionOpt
   // Workgroup memory as attention-flash.wgsl declares it: qs, ks, pt (rows padded by a vec4), vs and vs4 (one of them
   // a 16-byte placeholder), row_m/l/alpha, part.
   const vc = headDim <= 32 ? 64 : headDim <= 64 ? 32 : headDim <= 128 ? 16 : 8;
-  const sharedBytes = (dims: number) => 4 * (2 * dims * (ROWS_PER_GROUP + 4) + KEYS_PER_BLOCK * (ROWS_PER_GROUP + 4) + vc * headDim + 4 + 3 * ROWS_PER_GROUP + 256);
+  const sharedBytes = (dims: number) =>
+    4 * (2 * dims * (ROWS_PER_GROUP + 4) + KEYS_PER_BLOCK * (ROWS_PER_GROUP + 4) + vc * headDim + 4 + 3 * ROWS_PER_GROUP + 256);
   const limit = ctx.limits.maxComputeWorkgroupStorageSize;
   const dc = options.dimsPerStage ?? (sharedBytes(16) <= limit ? 16 : 8);
   if (![8, 16, 32].includes(dc) || headDim % dc !== 0) throw new RangeError(`attention-flash: dimsPerStage must be 8, 16 or 32 and divide headDim, got ${dc}`);
