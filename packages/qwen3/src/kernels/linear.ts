@@ -13,6 +13,7 @@ import {
   type RowPart,
   type Tensor,
 } from '@qwen3-webgpu/tensor';
+import gemvCommon from './gemv-common.wgsl';
 import gemvSource from './gemv.wgsl';
 import gemvSerialSource from './gemv-serial.wgsl';
 import common from './linear-common.wgsl';
@@ -27,10 +28,10 @@ const tiled = {
   cpu: { kernel: defineKernel({ label: 'linear serial', code: `${dtypeWgsl}\n${common}\n${serialSource}`, bindings, uniforms }), cols: 64 },
 };
 const gemvUniforms = defineUniforms({ n: 'u32', words: 'u32', col0: 'u32' });
-const gemvSerial = defineKernel({ label: 'gemv serial', code: `${dtypeWgsl}\n${gemvSerialSource}`, bindings, uniforms: gemvUniforms });
+const gemvSerial = defineKernel({ label: 'gemv serial', code: `${dtypeWgsl}\n${gemvCommon}\n${gemvSerialSource}`, bindings, uniforms: gemvUniforms });
 const gemv = {
-  workgroup: defineKernel({ label: 'gemv', code: `${laneReduceWgsl.workgroup}\n${dtypeWgsl}\n${gemvSource}`, bindings, uniforms: gemvUniforms }),
-  subgroup: defineKernel({ label: 'gemv', code: `${laneReduceWgsl.subgroup}\n${dtypeWgsl}\n${gemvSource}`, bindings, uniforms: gemvUniforms }),
+  workgroup: defineKernel({ label: 'gemv', code: `${laneReduceWgsl.workgroup}\n${dtypeWgsl}\n${gemvCommon}\n${gemvSource}`, bindings, uniforms: gemvUniforms }),
+  subgroup: defineKernel({ label: 'gemv', code: `${laneReduceWgsl.subgroup}\n${dtypeWgsl}\n${gemvCommon}\n${gemvSource}`, bindings, uniforms: gemvUniforms }),
 };
 
 export interface LinearOptions {
