@@ -217,6 +217,23 @@ if (!support.reason) {
       );
     }
   }
+  // Weights stored as f16 · 2^s in place (storeAsF16, as the model stores its projections): the default f16w kernel
+  // loads W's fragments straight from them at these shapes (n a multiple of 64, k of 16), and converts the stored f16
+  // per call on ragged ones.
+  for (const [name, options, rows] of qwen.slice(0, 6)) {
+    await attempt(`tensor cores (auto), W stored as f16, Qwen3-0.6B ${name} [${rows}, ${options.k}]·[${options.n}, ${options.k}]ᵀ`, () =>
+      gemmCheck(options, { rows, storeF16: true }, 'subgroup-matrix'),
+    );
+  }
+  for (const [rows, n, k] of [
+    [70, 130, 100],
+    [333, 1000, 1000],
+    [65, 128, 64],
+  ] as const) {
+    await attempt(`tensor cores (auto), W stored as f16, ragged swiglu [${rows}, ${k}]·[${n}, ${k}]ᵀ`, () =>
+      gemmCheck(sg({ n, k, wDtype: 'bf16', swiglu: true }), { rows, storeF16: true }, 'subgroup-matrix'),
+    );
+  }
   // The shared scratch on the real kernels: a layer's four GEMMs recorded into one pass as prefill records them, then
   // q|k|v again (its conversion and split of x redone over what the others left), each against its own reference.
   await attempt(
@@ -420,6 +437,12 @@ if (!support.reason) {
       const label = `${name}${swiglu ? ' swiglu' : ''}`;
       try {
         stageTimings.push(await timeGemmStages(ctx, label, { n, k, wDtype: 'bf16', path: 'subgroup-matrix', swiglu, subgroupMatrixTile: tile }, rows, timing));
+        if (name === 'auto (default)') {
+          const stored = `${label}, W stored as f16`;
+          stageTimings.push(
+            await timeGemmStages(ctx, stored, { n, k, wDtype: 'bf16', path: 'subgroup-matrix', swiglu, subgroupMatrixTile: tile }, rows, timing, true),
+          );
+        }
       } catch (err) {
         console.log(`stage timing ${label} [${rows},${k}]·[${n},${k}]ᵀ failed: ${(err as Error).message.split('\n')[0]}`);
       }

@@ -11,7 +11,7 @@ import {
   type GpuContext,
   type TimingOptions,
 } from '@qwen3-webgpu/tensor';
-import { createGemm, subgroupMatrixSplitK, type Gemm, type GemmArgs, type GemmOptions, type GemmPath } from '../src/index.ts';
+import { createGemm, storeAsF16, subgroupMatrixSplitK, type Gemm, type GemmArgs, type GemmOptions, type GemmPath } from '../src/index.ts';
 import { randomRows } from '../src/gemm.test-helpers.ts';
 import peakSource from './mma-peak.wgsl';
 
@@ -34,7 +34,13 @@ export interface GemmTiming {
 }
 
 /** A handle and fresh random data for it (weights prepared), freed after `body`. */
-async function withGemm<T>(ctx: GpuContext, options: GemmOptions, rows: number, body: (gemm: Gemm, args: GemmArgs) => Promise<T>): Promise<T> {
+async function withGemm<T>(
+  ctx: GpuContext,
+  options: GemmOptions,
+  rows: number,
+  body: (gemm: Gemm, args: GemmArgs) => Promise<T>,
+  storeF16 = false,
+): Promise<T> {
   const { n, k } = options;
   const rng = createRng(7);
   const x = uploadTensor(ctx, [rows, k], 'f32', randomRows(rng, rows, k));
@@ -43,8 +49,12 @@ async function withGemm<T>(ctx: GpuContext, options: GemmOptions, rows: number, 
   const y = createTensor(ctx, [rows, n], 'f32');
   const gemm = createGemm(ctx, options);
   try {
-    await gemm.prepare(w, w2);
-    return await body(gemm, { x, w, ...(w2 ? { w2 } : {}), y, rows });
+    // storeF16: W (and W2) re-encoded in place as f16 · 2^s first (storeAsF16), as a model stores its weights.
+    const stored = storeF16 ? await storeAsF16(ctx, w2 ? [w, w2] : [w]) : [];
+    if (storeF16 && !stored.every((s) => s)) throw new Error('storeAsF16 left a weight as it was');
+    const [wIn, w2In] = storeF16 ? [stored[0]!.tensor, stored[1]?.tensor] : [w, w2];
+    await gemm.prepare(wIn, w2In);
+    return await body(gemm, { x, w: wIn, ...(w2In ? { w2: w2In } : {}), y, rows });
   } finally {
     gemm.destroy();
     for (const tensor of [x, w, w2, y]) tensor?.destroy();
@@ -85,38 +95,51 @@ export interface GemmStageTiming extends GemmTiming {
  * Times one call as prefill pays it (ms, tflops: every dispatch of the call) and each kind of its dispatches alone
  * (stages): one call recorded into a DispatchList, replayed whole and by tag (DispatchList.select).
  */
-export async function timeGemmStages(ctx: GpuContext, label: string, options: GemmOptions, rows: number, timing: TimingOptions): Promise<GemmStageTiming> {
-  return withGemm(ctx, options, rows, async (gemm, args) => {
-    const list = new DispatchList(ctx, `time ${label}`);
-    try {
-      const paths = gemm.encode(list, { ...args, tag: 'gemm' });
-      const whole = await timeGpu(ctx, (pass) => list.encode(pass), timing);
-      const stages: { stage: string; ms: number }[] = [];
-      for (const tag of new Set(list.describe().map((d) => d.tag))) {
-        const picked = list.select((t) => t === tag);
-        stages.push({ stage: tag === 'gemm' ? 'gemm' : tag.replace(/^gemm /, ''), ms: (await timeGpu(ctx, (pass) => picked.encode(pass), timing)).ms });
+export async function timeGemmStages(
+  ctx: GpuContext,
+  label: string,
+  options: GemmOptions,
+  rows: number,
+  timing: TimingOptions,
+  storeF16 = false,
+): Promise<GemmStageTiming> {
+  return withGemm(
+    ctx,
+    options,
+    rows,
+    async (gemm, args) => {
+      const list = new DispatchList(ctx, `time ${label}`);
+      try {
+        const paths = gemm.encode(list, { ...args, tag: 'gemm' });
+        const whole = await timeGpu(ctx, (pass) => list.encode(pass), timing);
+        const stages: { stage: string; ms: number }[] = [];
+        for (const tag of new Set(list.describe().map((d) => d.tag))) {
+          const picked = list.select((t) => t === tag);
+          stages.push({ stage: tag === 'gemm' ? 'gemm' : tag.replace(/^gemm /, ''), ms: (await timeGpu(ctx, (pass) => picked.encode(pass), timing)).ms });
+        }
+        const { n, k } = options;
+        const flops = flopsOf(options, rows);
+        const kernelMs = (stages.find((s) => s.stage === 'gemm')?.ms ?? Number.NaN) + (stages.find((s) => s.stage === 'split-k sum')?.ms ?? 0);
+        const t = gemm.subgroupMatrixTile;
+        const split = t ? subgroupMatrixSplitK(t, rows, n, k) : 1;
+        return {
+          label,
+          rows,
+          n,
+          k,
+          path: [...new Set(paths)].join('+'),
+          ms: whole.ms,
+          tflops: flops / (whole.ms * 1e9),
+          tile: t ? `${t.variant} ${t.sgM}x${t.sgN}/${t.tm}x${t.tn}${split > 1 ? ` split-k ${split}` : ''}` : 'fma',
+          stages,
+          kernelTflops: flops / (kernelMs * 1e9),
+        };
+      } finally {
+        list.destroy();
       }
-      const { n, k } = options;
-      const flops = flopsOf(options, rows);
-      const kernelMs = (stages.find((s) => s.stage === 'gemm')?.ms ?? Number.NaN) + (stages.find((s) => s.stage === 'split-k sum')?.ms ?? 0);
-      const t = gemm.subgroupMatrixTile;
-      const split = t ? subgroupMatrixSplitK(t, rows, n, k) : 1;
-      return {
-        label,
-        rows,
-        n,
-        k,
-        path: [...new Set(paths)].join('+'),
-        ms: whole.ms,
-        tflops: flops / (whole.ms * 1e9),
-        tile: t ? `${t.variant} ${t.sgM}x${t.sgN}/${t.tm}x${t.tn}${split > 1 ? ` split-k ${split}` : ''}` : 'fma',
-        stages,
-        kernelTflops: flops / (kernelMs * 1e9),
-      };
-    } finally {
-      list.destroy();
-    }
-  });
+    },
+    storeF16,
+  );
 }
 
 /** TFLOP/s of a pure subgroup-matrix multiply-accumulate loop (no memory traffic): the ceiling from WGSL. */

@@ -1,6 +1,7 @@
 import { createTensor, fillTensor, readFloat, splitRows, uploadTensor, type DispatchTarget, type GpuContext, type Rng } from '@qwen3-webgpu/tensor';
 import type { Gemm, GemmArgs, GemmDtype, GemmPath } from './gemm.ts';
 import { gemmReference } from './reference.ts';
+import { storeAsF16 } from './store-f16.ts';
 
 /**
  * The acceptance bound, per output: |y − ref| ≤ TOLERANCE · Σ_k |x·w| (+ |y0|). An f32 dot product of length k
@@ -40,6 +41,8 @@ export interface GemmCase {
   swiglu?: boolean;
   /** Split W into this many row parts (lm_head style). */
   parts?: number;
+  /** Re-encode W (and W2) in place with storeAsF16 first, and pass the f16 views it returns (they must be exact). */
+  storeF16?: boolean;
 }
 
 /** Random rows with magnitudes spread over 2^-6 … 2^6 (never zeros). */
@@ -80,11 +83,17 @@ export async function stageGemmCase(ctx: GpuContext, gemm: Gemm, rng: Rng, c: Ge
   };
   try {
     if (!y0) fillTensor(y, NaN);
+    let [wIn, w2In] = [w, w2];
+    if (c.storeF16) {
+      const stored = await storeAsF16(ctx, w2 ? [w, w2] : [w]);
+      if (stored.some((s) => !s)) throw new Error('storeF16: the case weights are not exact in f16');
+      [wIn, w2In] = [stored[0]!.tensor, stored[1]?.tensor];
+    }
     const rowBytes = k * (wDtype === 'f32' ? 4 : 2);
-    const wArg = c.parts && c.parts > 1 ? splitRows(w, Math.max(256, Math.ceil(n / c.parts) * rowBytes)) : w;
-    await gemm.prepare(wArg, w2);
+    const wArg = c.parts && c.parts > 1 ? splitRows(wIn, Math.max(256, Math.ceil(n / c.parts) * rowBytes)) : wIn;
+    await gemm.prepare(wArg, w2In);
     return {
-      args: { x, w: wArg, ...(w2 ? { w2 } : {}), y, rows },
+      args: { x, w: wArg, ...(w2In ? { w2: w2In } : {}), y, rows },
       async check(paths) {
         const got = await readFloat(y);
         const ref = gemmReference(xs, ws, rows, n, k, wDtype, { ...(y0 ? { y0 } : {}), ...(w2s ? { w2: w2s } : {}) });

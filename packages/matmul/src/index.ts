@@ -10,7 +10,9 @@ export type {
   SubgroupMatrixTileOptions,
   SubgroupMatrixVariant,
 } from './gemm.ts';
-export { checkWeightRange, checkWeightRanges } from './weight-range.ts';
+export { checkWeightRange, checkWeightRanges, storedF16Scale } from './weight-range.ts';
+export { storeAsF16 } from './store-f16.ts';
+export type { StoredF16 } from './store-f16.ts';
 export type { WeightRange } from './weight-range.ts';
 export { gemmReference } from './reference.ts';
 export type { GemmReferenceOptions } from './reference.ts';

@@ -19,9 +19,14 @@ export interface WeightRange {
   scaleLog2: number;
   /** Why not, in words (empty when exact). */
   reason: string;
-  /** Binary exponents of the largest and the smallest nonzero |w| (NaN for an all-zero tensor). */
+  /** Binary exponents of the largest and the smallest nonzero |w| (NaN for an all-zero tensor, or a stored one). */
   maxExp: number;
   minExp: number;
+  /**
+   * W already holds W · 2^scaleLog2 as f16 (storeAsF16 re-encoded it in place): the GEMM only divides the scale out,
+   * and may load W's fragments straight from it.
+   */
+  stored?: boolean;
 }
 
 const F16_MAX_EXP = 15;
@@ -38,8 +43,40 @@ const kernel = defineKernel({
 const checked = new WeakMap<GPUBuffer, Map<string, WeightRange>>();
 const keyOf = (t: Tensor) => `${t.byteOffset}:${t.numel}:${t.dtype}`;
 
-/** The range found by an earlier checkWeightRange of this tensor (or of the same bytes), if any. */
+/** Byte ranges of buffers that storeAsF16 re-encoded in place as f16 · 2^scaleLog2. */
+const storedRanges = new WeakMap<GPUBuffer, { begin: number; end: number; scaleLog2: number }[]>();
+
+/** Records that bytes [begin, end) of `buffer` now hold f16 · 2^scaleLog2 (store-f16.ts, after converting them). */
+export function markStoredF16(buffer: GPUBuffer, begin: number, end: number, scaleLog2: number): void {
+  let list = storedRanges.get(buffer);
+  if (!list) storedRanges.set(buffer, (list = []));
+  list.push({ begin, end, scaleLog2 });
+}
+
+/**
+ * The scale of a tensor whose bytes storeAsF16 re-encoded (it must then be an f16 view of them, wholly inside one
+ * converted range), or undefined for bytes never re-encoded. A view of another dtype over such bytes would read
+ * f16 as something else: that throws, naming the tensor.
+ */
+export function storedF16Scale(t: Tensor): number | undefined {
+  const list = storedRanges.get(t.buffer);
+  if (!list) return undefined;
+  const begin = t.byteOffset;
+  const end = begin + t.byteLength;
+  const hit = list.find((r) => begin < r.end && r.begin < end);
+  if (!hit) return undefined;
+  if (t.dtype !== 'f16' || begin < hit.begin || end > hit.end) {
+    throw new TypeError(
+      `weight [${t.shape}] ${t.dtype} covers bytes that storeAsF16 re-encoded as f16 · 2^${hit.scaleLog2}; pass the f16 view it returned (or views inside it)`,
+    );
+  }
+  return hit.scaleLog2;
+}
+
+/** The range found by an earlier checkWeightRange of this tensor (or of the same bytes), if any; stored f16 first. */
 export function knownWeightRange(t: Tensor): WeightRange | undefined {
+  const scaleLog2 = storedF16Scale(t);
+  if (scaleLog2 !== undefined) return { exact: true, scaleLog2, reason: '', maxExp: NaN, minExp: NaN, stored: true };
   return checked.get(t.buffer)?.get(keyOf(t));
 }
 

@@ -1,0 +1,130 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRng, fillTensor, readBytes, roundToDtype, Tensor, uploadTensor, type GpuContext } from '@qwen3-webgpu/tensor';
+import { openTestContext } from '@qwen3-webgpu/tensor/testing';
+import { createGemm, type GemmOptions } from './index.ts';
+import { describeResult, runGemmCase, withinBounds } from './gemm.test-helpers.ts';
+import { storeAsF16 } from './store-f16.ts';
+import { checkWeightRange } from './weight-range.ts';
+
+const rng = createRng();
+console.log(`store-f16 tests: seed ${rng.seed}`);
+
+let ctx: GpuContext;
+beforeAll(async () => {
+  ctx = await openTestContext();
+});
+afterAll(() => ctx?.destroy());
+
+/** IEEE half bits → number (every finite half, subnormals included). */
+function halfToNumber(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const m = h & 0x3ff;
+  if (e === 0) return sign * m * 2 ** -24;
+  if (e === 31) return m ? NaN : sign * Infinity;
+  return sign * (1 + m / 1024) * 2 ** (e - 15);
+}
+
+describe('storeAsF16: weights re-encoded in place as f16 · 2^s', () => {
+  it('bf16 and f16 weights become exactly W · 2^s (Qwen3 and ragged sizes, magnitudes spanning 20 binades)', async () => {
+    for (const [rows, cols, dtype, std] of [
+      [1024, 1024, 'bf16', 0.02],
+      [37, 130, 'bf16', 3e-6],
+      [64, 100, 'f16', 0.05],
+    ] as const) {
+      const values = rng.normalArray(rows * cols, std);
+      values[7] = std * 2 ** -18; // a small weight: the scale must keep it an f16 normal
+      const w = uploadTensor(ctx, [rows, cols], dtype, values);
+      try {
+        const range = await checkWeightRange(ctx, w);
+        expect(range.exact, range.reason).toBe(true);
+        const [stored] = await storeAsF16(ctx, [w]);
+        expect(stored?.scaleLog2).toBe(range.scaleLog2);
+        expect(stored!.tensor.dtype).toBe('f16');
+        const bytes = await readBytes(stored!.tensor);
+        const halves = new Uint16Array(bytes.buffer, bytes.byteOffset, rows * cols);
+        const want = roundToDtype(values, dtype);
+        let bad = 0;
+        for (let i = 0; i < halves.length; i++) if (halfToNumber(halves[i]!) !== want[i]! * 2 ** range.scaleLog2) bad++;
+        expect(bad, `${dtype} [${rows}, ${cols}]: ${bad} weights differ from W · 2^${range.scaleLog2}`).toBe(0);
+        // Asking again converts nothing and returns the same view.
+        const [again] = await storeAsF16(ctx, [w]);
+        expect(again?.scaleLog2).toBe(stored!.scaleLog2);
+        expect(Array.from(new Uint16Array((await readBytes(again!.tensor)).buffer, 0, 64))).toEqual(Array.from(halves.subarray(0, 64)));
+      } finally {
+        w.destroy();
+      }
+    }
+  });
+
+  it('leaves alone what is not exact in f16, f32 weights and tensors that end inside a u32 word', async () => {
+    const wide = rng.normalArray(40 * 64, 0.05);
+    wide[3] = 1e-12;
+    const cases = [
+      uploadTensor(ctx, [40, 64], 'bf16', wide),
+      uploadTensor(ctx, [8, 8], 'f32', roundToDtype(rng.normalArray(64, 0.05), 'f16')),
+      uploadTensor(ctx, [3, 3], 'bf16', rng.normalArray(9, 0.05)),
+    ];
+    try {
+      const before = await Promise.all(cases.map((t) => readBytes(t)));
+      expect(await storeAsF16(ctx, cases)).toEqual([undefined, undefined, undefined]);
+      const after = await Promise.all(cases.map((t) => readBytes(t)));
+      after.forEach((b, i) => expect(Array.from(b)).toEqual(Array.from(before[i]!)));
+    } finally {
+      for (const t of cases) t.destroy();
+    }
+  });
+
+  it('the GEMM refuses the old view of re-encoded bytes, and FMA handles refuse stored weights, saying why', async () => {
+    const w = uploadTensor(ctx, [32, 32], 'bf16', rng.normalArray(32 * 32, 0.05));
+    const x = uploadTensor(ctx, [2, 32], 'f32', rng.normalArray(64));
+    const y = uploadTensor(ctx, [2, 32], 'f32', rng.normalArray(64));
+    fillTensor(y, NaN);
+    const fma = createGemm(ctx, { n: 32, k: 32, wDtype: 'bf16', path: 'fma' });
+    try {
+      const [stored] = await storeAsF16(ctx, [w]);
+      const pass = ctx.device.createCommandEncoder().beginComputePass();
+      expect(() => fma.encode(pass, { x, w, y, rows: 2 })).toThrow(/re-encoded as f16 · 2\^\d+; pass the f16 view/);
+      expect(() => fma.encode(pass, { x, w: stored!.tensor, y, rows: 2 })).toThrow(
+        /only the tensor-core f16w kernel reads it|only the tensor-core f16w kernel reads/,
+      );
+      pass.end();
+      // A view reaching past the stored bytes is refused too.
+      const past = new Tensor(ctx, w.buffer, [33, 32], 'f16', 0, false);
+      expect(() => fma.encode(ctx.device.createCommandEncoder().beginComputePass(), { x, w: past, y, rows: 2 })).toThrow(/storeAsF16/);
+    } finally {
+      fma.destroy();
+      for (const t of [w, x, y]) t.destroy();
+    }
+  });
+});
+
+// The f16w kernel reading stored weights, builtins emulated (lavapipe): straight from W where whole tiles are in
+// bounds, through the per-call conversion (nothing more to multiply) elsewhere; small tiles keep compiles short.
+describe('f16w on weights stored as f16 · 2^s, builtins emulated', () => {
+  const f16w = (o: Omit<GemmOptions, 'path'>): GemmOptions => ({
+    ...o,
+    subgroupMatrixTile: { variant: 'f16w', sgM: 1, sgN: 2, tm: 1, tn: 1, ...o.subgroupMatrixTile },
+    path: 'subgroup-matrix',
+    emulateSubgroupMatrix: true,
+  });
+  async function check(options: GemmOptions, rows: number, extra: { accumulate?: boolean; swiglu?: boolean; w?: Float32Array } = {}) {
+    const gemm = createGemm(ctx, options);
+    try {
+      const r = await runGemmCase(ctx, gemm, rng, { rows, n: options.n, k: options.k, wDtype: options.wDtype, storeF16: true, ...extra });
+      expect(withinBounds(r), `[${rows}, ${options.k}]·[${options.n}, ${options.k}]ᵀ: ${describeResult(r)}`).toBe(true);
+      expect(r.paths).toEqual(['subgroup-matrix']);
+    } finally {
+      gemm.destroy();
+    }
+  }
+  it('direct loads (n a multiple of the tile, k of 16): overwrite, swiglu with a k split, tiny weights scaled up', async () => {
+    await check(f16w({ n: 64, k: 48, wDtype: 'bf16' }), 21);
+    await check(f16w({ n: 32, k: 64, wDtype: 'bf16', swiglu: true, subgroupMatrixTile: { splitK: 2 } }), 9, { swiglu: true });
+    await check(f16w({ n: 32, k: 32, wDtype: 'bf16' }), 5, { w: rng.normalArray(32 * 32, 1e-7) });
+  });
+  it('ragged n or k: converted per call from the stored f16, accumulate', async () => {
+    await check(f16w({ n: 40, k: 48, wDtype: 'bf16', accumulate: true }), 13, { accumulate: true });
+    await check(f16w({ n: 32, k: 40, wDtype: 'f16' }), 7);
+  });
+});
