@@ -10,6 +10,7 @@ struct Params {
   pos0: u32,
   kv_capacity: u32,
   eps: f32,
+  w_scale: f32, // multiplies the projections (2^-s for weights stored as f16 times 2^s by matmul's storeAsF16; else 1)
 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;            // [seq, hidden] f32

@@ -19,7 +19,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     for (var l = 0u; l < LANES; l++) {
       s += partial[r * LANES + l];
     }
-    head_out[r] = s;
+    head_out[r] = s * params.w_scale;
   }
   workgroupBarrier();
   epilogue(task, 0u, lid);

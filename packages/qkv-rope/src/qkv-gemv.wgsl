@@ -20,6 +20,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     for (var l = 0u; l < LANES; l++) {
       s += partial[lid + l];
     }
+    s *= params.w_scale;
     let dst = out_index(task, 0u) + r;
     if (task < NH) {
       q_out[dst] = s;

@@ -10,6 +10,7 @@ struct Params {
   pos0: u32,
   kv_capacity: u32,
   eps: f32,
+  w_scale: f32, // multiplies the projections (2^-s for weights stored as f16 times 2^s by matmul's storeAsF16; else 1)
 }
 
 @group(0) @binding(0) var<storage, read> x: array<vec4<f32>>;      // [hidden] f32
@@ -76,7 +77,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       }
     }
   }
-  s = reduce_lanes(s, lid, lane, 0u);
+  s = reduce_lanes(s, lid, lane, 0u) * params.w_scale;
   if (lane == 0u && row_id < rows) {
     if (task < NH) {
       q_out[task * HD + r] = s;

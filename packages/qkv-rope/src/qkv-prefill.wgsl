@@ -47,7 +47,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
   for (var u = 0u; u < RPT; u++) {
     for (var j = 0u; j < cpt; j++) {
-      head_out[(tr + 16u * u) * HD + cg + 16u * j] = acc[u * MAX_CPT + j];
+      head_out[(tr + 16u * u) * HD + cg + 16u * j] = acc[u * MAX_CPT + j] * params.w_scale;
     }
   }
   workgroupBarrier();

@@ -231,6 +231,59 @@ describe('decode paths in the other kernel layout', () => {
   }
 });
 
+describe('weights stored scaled (wScale: matmul storeAsF16 keeps f16 · 2^s)', () => {
+  // Wq, Wk, Wv uploaded as f16 · 2^6 (exact: a power of two, inside f16's range) and wScale = 2^-6: every path that
+  // reads the weights must give the projections of W itself, in both kernel layouts.
+  for (const layout of ['gpu', 'cpu'] as const) {
+    it(`decode, decode-split, decode-projection and prefill, ${layout} layout, Qwen3-0.6B and ragged heads`, async () => {
+      const on = await openTestContext({ kernelLayout: layout });
+      try {
+        for (const d of [DIMS[0]!, { hidden: 97, numHeads: 2, numKvHeads: 1, headDim: 16 }]) {
+          const op = createQkvRope(on, { ...d, eps: EPS, ropeTheta: THETA, maxPositions: 4096 });
+          const p = makeProblem(d, 'f16', 7, false, on);
+          const scaled = (w: Float32Array, rows: number) =>
+            uploadTensor(
+              on,
+              [rows, d.hidden],
+              'f16',
+              w.map((v) => v * 64),
+            );
+          const w = {
+            wq: scaled(p.host.wq, d.numHeads * d.headDim),
+            wk: scaled(p.host.wk, d.numKvHeads * d.headDim),
+            wv: scaled(p.host.wv, d.numKvHeads * d.headDim),
+          };
+          try {
+            for (const [path, seq] of [
+              ['decode', 1],
+              ['decode-split', 1],
+              ['decode-projection', 1],
+              ['prefill', 7],
+            ] as const) {
+              const raw = qkvProjections(d, p.host.x.subarray(0, seq * d.hidden), p.host.wq, p.host.wk, p.host.wv, seq);
+              const want = path === 'decode-projection' ? raw : { ...normRope(d, raw.q, raw.k, p.host.qNorm, p.host.kNorm, seq, 100, EPS, THETA), v: raw.v };
+              const out = {
+                q: createTensor(on, [seq, d.numHeads, d.headDim], 'f32'),
+                k: createTensor(on, [seq, d.numKvHeads, d.headDim], 'f32'),
+                v: createTensor(on, [seq, d.numKvHeads, d.headDim], 'f32'),
+              };
+              for (const t of Object.values(out)) fillTensor(t, NaN);
+              await on.run((pass) => op.encode(pass, { ...p.gpu, ...w, ...out, seq, position: 100, path, wScale: 2 ** -6 }), 'qkv-rope');
+              for (const name of ['q', 'k', 'v'] as const) expectClose(`${layout} ${path} hidden ${d.hidden} ${name}`, await readFloat(out[name]), want[name]);
+              for (const t of Object.values(out)) t.destroy();
+            }
+          } finally {
+            p.destroy();
+            for (const t of Object.values(w)) t.destroy();
+          }
+        }
+      } finally {
+        on.destroy();
+      }
+    });
+  }
+});
+
 describe('KV-cache mode', () => {
   // decode-split in both kernel layouts: GPUs write K/V from the vec4 GEMV, CPU adapters from the one-lane one.
   const cases = [

@@ -68,6 +68,11 @@ export interface QkvRopeArgs {
    * only QK-norm + RoPE + the stores run; the weights are then not read (pass them all the same).
    */
   path?: QkvPath;
+  /**
+   * Multiplies every projection before QK-norm and RoPE: 2^-s where Wq, Wk, Wv hold W · 2^s (weights stored as f16 by
+   * @qwen3-webgpu/matmul's storeAsF16 for its tensor cores); default 1. A power of two, so exact.
+   */
+  wScale?: number;
 }
 
 export type QkvPath = 'decode' | 'decode-split' | 'decode-projection' | 'prefill' | 'projected';
@@ -83,7 +88,7 @@ export interface QkvRope {
   encode(target: DispatchTarget, args: QkvRopeArgs): (position: number) => void;
 }
 
-const uniforms = defineUniforms({ seq: 'u32', hidden: 'u32', pos0: 'u32', kv_capacity: 'u32', eps: 'f32' });
+const uniforms = defineUniforms({ seq: 'u32', hidden: 'u32', pos0: 'u32', kv_capacity: 'u32', eps: 'f32', w_scale: 'f32' });
 const bindings = {
   x: 'read',
   wq: 'read',
@@ -205,7 +210,9 @@ export function createQkvRope(ctx: GpuContext, options: QkvRopeOptions): QkvRope
       }
       const common = { W_DTYPE: wgslDtypeCode(wDtype), N_DTYPE: wgslDtypeCode(nDtype), NH: nh, NKV: nkv, HD: hd, KV_CACHE: cache ? 1 : 0 };
       const bound = { x: a.x, wq: a.wq, wk: a.wk, wv: a.wv, q_norm: a.qNorm, k_norm: a.kNorm, rope: table, q_out: a.q, k_out: a.k, v_out: a.v };
-      const params = { seq, hidden, pos0: position, kv_capacity: capacity, eps: o.eps };
+      const wScale = a.wScale ?? 1;
+      if (!(Number.isFinite(wScale) && wScale > 0)) fail(`wScale must be a positive finite number, got ${a.wScale}`);
+      const params = { seq, hidden, pos0: position, kv_capacity: capacity, eps: o.eps, w_scale: wScale };
       // Weights once, x once, q/k/v written (the norm + RoPE pass re-reads and rewrites q and k).
       const weightBytes = tasks * hd * hidden * dtypeBytes(wDtype);
       const ioBytes = seq * (hidden + tasks * hd) * 4;
