@@ -19,13 +19,15 @@ fi
 echo "HF transformers bf16, 512-token prompt: $(python3 -c "import json; t=json.load(open('/tmp/torch512.json')); print(f\"prefill {t['prefill_ms']:.1f} ms = {512/t['prefill_ms']*1000:.0f} tok/s\")")"
 # PATHS: which prefill paths to time (tiled = the old kernel, fma, tc = tensor cores with the default variant choice,
 # tc-presplit = tensor cores with the presplit kernel everywhere, tc-512 = tensor cores in chunks of 512 rows, as
-# before the chunks grew to 2,048); PROFILE=N adds the per-kernel table of an N-token chunk.
+# before the chunks grew to 2,048, tc-convert = tensor cores with the weights kept as loaded and converted to f16 per
+# call, as before they were stored as f16); PROFILE=N adds the per-kernel table of an N-token chunk.
 for p in ${PATHS:-tiled fma tc}; do
   echo "#### prefill path $p"
   args=(--gemm "$p")
   [[ $p == tc ]] && args=(--gemm auto --tensor-cores)
   [[ $p == tc-presplit ]] && args=(--gemm auto --tensor-cores --tc-variant presplit)
   [[ $p == tc-512 ]] && args=(--gemm auto --tensor-cores --max-rows 512)
+  [[ $p == tc-convert ]] && args=(--gemm auto --tensor-cores --no-store-f16)
   step qnode .device/bench/generate.bench.mjs --dir /tmp/synth-0.6b --tokens "$TOKENS" "${args[@]}" --prefill "$PREFILL" ${PROFILE:+--profile-prefill "$PROFILE"}
 done
 verdict

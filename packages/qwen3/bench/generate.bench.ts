@@ -39,6 +39,8 @@ const { values } = parseArgs({
     'profile-prefill': { type: 'string' },
     'max-rows': { type: 'string' },
     submits: { type: 'string' },
+    // Keep the weights as loaded (GpuModelOptions.storeWeightsAsF16 false): the tensor-core GEMM converts W per call.
+    'no-store-f16': { type: 'boolean', default: false },
   },
 });
 let dir = values.dir;
@@ -101,7 +103,8 @@ function gpuMemoryMiB(): number | undefined {
 }
 
 const maxContext = Number(values['max-context']);
-const lm = new Qwen3ForCausalLM(ctx, weights, { maxContext, gemm, tcVariant });
+const storeWeightsAsF16 = !values['no-store-f16'];
+const lm = new Qwen3ForCausalLM(ctx, weights, { maxContext, gemm, tcVariant, storeWeightsAsF16 });
 await run(lm, prompt, { maxTokens: 8 }); // warm-up: pipelines compiled, the step recorded, clocks up
 const memory = gpuMemoryMiB();
 const { ids, stats } = await run(lm, prompt, { maxTokens: tokens, runAhead });
@@ -150,6 +153,7 @@ if (values.prefill) {
     maxContext: Math.max(...lengths) + 8,
     gemm,
     tcVariant,
+    storeWeightsAsF16,
     ...(maxRows ? { maxRows } : {}),
     ...(submits ? { prefillSubmits: submits } : {}),
   });
@@ -166,6 +170,10 @@ if (values.prefill) {
     `\nprefill GEMM: --gemm ${gemm} --tc-variant ${tcVariant} → ${paths} (${ctx.features.subgroupMatrix ? 'subgroup matrices offered' : 'no subgroup matrices'}), chunks of ${prefillLm.maxRows} rows, ${submits ?? 'default'} submits`,
   );
   await run(prefillLm, promptOf(Math.min(...lengths)), { maxTokens: 1 }); // pipelines compiled, weights checked
+  // The decode model above stored the shared weights already; this one takes the f16 views of the same bytes.
+  console.log(
+    `projection weights stored as f16 · 2^s: ${prefillLm.model.storedWeights} of ${weights.layers.length * 6}${storeWeightsAsF16 ? '' : ' (--no-store-f16)'}`,
+  );
   for (const n of lengths) {
     const times: number[] = [];
     for (let i = 0; i < 5; i++) times.push((await run(prefillLm, promptOf(n), { maxTokens: 1 })).stats.prefillMs);
@@ -182,7 +190,7 @@ if (values.prefill) {
 
 if (values.long) {
   const cached = Number(values.long);
-  const longLm = new Qwen3ForCausalLM(ctx, weights, { maxContext: cached + tokens + 64 });
+  const longLm = new Qwen3ForCausalLM(ctx, weights, { maxContext: cached + tokens + 64, storeWeightsAsF16 });
   const longPrompt = promptOf(cached);
   await run(longLm, promptOf(16), { maxTokens: 4 });
   const r = await run(longLm, longPrompt, { maxTokens: tokens, runAhead });

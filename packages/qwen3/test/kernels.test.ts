@@ -104,6 +104,55 @@ describe.each(LINEAR_CASES)('swiglu, %s layout', (layout) => {
   });
 });
 
+describe.each(['gpu', 'cpu', 'gpu without subgroups'] as const)('decode GEMVs on weights stored as f16 · 2^s, %s layout', (layout) => {
+  // matmul's storeAsF16 re-encodes bf16 weights in place (what the model does on the tensor-core path); the GEMV must
+  // divide 2^s out. Scales both ways: weights around 1e-6 (s > 0) and 2e4 (s < 0: the largest exceed f16's 2^15).
+  it.each([
+    [2048, 1024, 1e-6],
+    [301, 304, 2e4],
+  ] as const)('[1, k]·[%i, %i]ᵀ accumulate, and swiglu, std %f', async (n, k, std) => {
+    const ctx = layouts[layout]!;
+    const { storeAsF16 } = await import('@qwen3-webgpu/matmul');
+    const x = rng.normalArray(k);
+    const [w, w2] = [roundToDtype(rng.normalArray(n * k, std), 'bf16'), roundToDtype(rng.normalArray(n * k, std), 'bf16')];
+    const r0 = rng.normalArray(n);
+    const t = { x: uploadTensor(ctx, [1, k], 'f32', x), w: uploadTensor(ctx, [n, k], 'bf16', w), w2: uploadTensor(ctx, [n, k], 'bf16', w2) };
+    const y = uploadTensor(ctx, [1, n], 'f32', r0);
+    const h = createTensor(ctx, [1, n], 'f32');
+    fillTensor(h, NaN);
+    try {
+      const [sw, sw2] = await storeAsF16(ctx, [t.w, t.w2]);
+      expect(sw && sw2 && sw.scaleLog2 !== 0, 'the weights were re-encoded with a scale').toBe(true);
+      const linear = createLinear(ctx, { n, k, dtype: 'bf16', accumulate: true });
+      const swiglu = createLinear(ctx, { n, k, dtype: 'bf16', swiglu: true });
+      await ctx.run((pass) => {
+        linear.encode(pass, { x: t.x, w: sw!.tensor, y, rows: 1 });
+        swiglu.encode(pass, { x: t.x, w: sw!.tensor, w2: sw2!.tensor, y: h, rows: 1 });
+      });
+      const g = reference.matmulT(x, w, 1, n, k);
+      expect(
+        reference.relativeL2(
+          await readFloat(y),
+          g.map((v, i) => v + r0[i]!),
+        ),
+      ).toBeLessThanOrEqual(1e-5);
+      const u = reference.matmulT(x, w2, 1, n, k);
+      expect(
+        reference.relativeL2(
+          await readFloat(h),
+          reference.silu(g).map((v, i) => v * u[i]!),
+        ),
+      ).toBeLessThanOrEqual(1e-5);
+      // The loader's bf16 view now covers f16 bytes: refused, not read as bf16.
+      const pass = ctx.device.createCommandEncoder().beginComputePass();
+      expect(() => linear.encode(pass, { x: t.x, w: t.w, y, rows: 1 })).toThrow(/storeAsF16/);
+      pass.end();
+    } finally {
+      for (const tt of [...Object.values(t), y, h]) tt.destroy();
+    }
+  });
+});
+
 describe('embedding', () => {
   it('gathers bf16 rows to f32 across binding parts', async () => {
     const [vocab, hidden] = [300, 24];

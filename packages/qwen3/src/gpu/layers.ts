@@ -4,10 +4,11 @@
 // mlp [rows, intermediate], qkv [rows, (nh + 2·nkv)·hd] the raw projections of a GEMM prefill, partials the key
 // splits of attention (Attention.scratchSize(rows) f32). encode() returns the setter of the step's first position,
 // so a recorded decode step replays at every position.
+import { storedF16Scale } from '@qwen3-webgpu/matmul';
 import type { QkvRope } from '@qwen3-webgpu/qkv-rope';
 import type { RmsNormF32 } from '@qwen3-webgpu/rmsnorm-f32';
 import { adjacentRows, type DispatchTarget, type GpuContext, type RowPart, type Tensor } from '@qwen3-webgpu/tensor';
-import type { Qwen3Config, Qwen3LayerWeights } from '@qwen3-webgpu/weights';
+import type { Qwen3Config, Qwen3LayerWeights, WeightTensor } from '@qwen3-webgpu/weights';
 import { createLinear, type Attention, type Linear, type LinearOptions } from '../kernels/index.ts';
 
 export interface Activations {
@@ -20,6 +21,9 @@ export interface Activations {
   /** Partials of split keys: decode steps and flash-attention prompts split the keys with it. */
   partials: Tensor;
 }
+
+/** A weight entry for a view that replaces the loader's whole tensor (one part: the loader's was one too). */
+const whole = (tensor: Tensor): WeightTensor => ({ tensor, parts: [{ rowStart: 0, rowCount: tensor.shape[0]!, tensor }] });
 
 /** Which GEMM prefill projections take (LinearOptions.gemm). */
 export type GemmChoice = 'auto' | 'fma' | 'tiled';
@@ -34,7 +38,13 @@ export class Qwen3AttentionSeparated {
   readonly oProj: Linear;
   /** Several rows on GPUs: q | k | v as one GEMM over the three weights, then qkv-rope's 'projected' epilogue. */
   readonly qkvProj: Linear;
-  readonly #qkvParts: RowPart[];
+  // The projection weights as encode passes them, taken from `w` (#adopt): the loader's views, or f16 views where
+  // storeWeightsAsF16 re-encoded them (by this model or another on the same weights), with qkv-rope's wScale = 2^-s.
+  #qkvParts: RowPart[] = [];
+  #wq!: Tensor;
+  #wk!: Tensor;
+  #wv!: Tensor;
+  #qkvScale = 1;
 
   constructor(
     readonly ctx: GpuContext,
@@ -52,30 +62,68 @@ export class Qwen3AttentionSeparated {
     const { hiddenSize: h, numAttentionHeads: nh, numKeyValueHeads: nkv, headDim: hd } = config;
     const o = w['self_attn.o_proj'].tensor;
     this.oProj = createLinear(ctx, { n: h, k: nh * hd, dtype: o.dtype, accumulate: true, tag: 'o_proj', gemm, tcVariant });
+    this.#adopt();
+    this.qkvProj = createLinear(ctx, { n: (nh + 2 * nkv) * hd, k: h, dtype: this.#wq.dtype, tag: 'qkv', gemm, tcVariant });
+  }
+
+  #adopt(): void {
+    const { w } = this;
+    const { numAttentionHeads: nh, numKeyValueHeads: nkv, headDim: hd } = this.config;
     const [wq, wk, wv] = (['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj'] as const).map((name) => w[name].tensor) as [Tensor, Tensor, Tensor];
+    [this.#wq, this.#wk, this.#wv] = [wq, wk, wv];
+    this.#qkvScale = 2 ** -(storedF16Scale(wq) ?? 0);
     // One part, one dispatch, where the loader packed q|k|v into one buffer; else (weights built by hand) three.
     // prepare() and encode() pass this same view: matmul's weight-range cache keys it by buffer and offset anyway.
     const packed = adjacentRows([wq, wk, wv]);
     this.#qkvParts =
-      packed && packed.bindingSize <= ctx.limits.maxStorageBufferBindingSize
+      packed && packed.bindingSize <= this.ctx.limits.maxStorageBufferBindingSize
         ? [{ rowStart: 0, rowCount: (nh + 2 * nkv) * hd, tensor: packed }]
         : [
             { rowStart: 0, rowCount: nh * hd, tensor: wq },
             { rowStart: nh * hd, rowCount: nkv * hd, tensor: wk },
             { rowStart: (nh + nkv) * hd, rowCount: nkv * hd, tensor: wv },
           ];
-    this.qkvProj = createLinear(ctx, { n: (nh + 2 * nkv) * hd, k: h, dtype: wq.dtype, tag: 'qkv', gemm, tcVariant });
+  }
+
+  get #oParts(): RowPart[] {
+    return this.w['self_attn.o_proj'].parts;
   }
 
   /** The weights its GEMMs read (checked for the tensor cores in one batch by Qwen3Model.prepare). */
   gemmWeights(): Tensor[] {
-    return [...this.#qkvParts, ...this.w['self_attn.o_proj'].parts].map((p) => p.tensor);
+    return [...this.#qkvParts, ...this.#oParts].map((p) => p.tensor);
   }
 
   /** Checks the projections' weights for the tensor-core GEMM (Linear.prepare). */
   async prepare(): Promise<void> {
     await this.qkvProj.prepare(this.#qkvParts);
-    await this.oProj.prepare(this.w['self_attn.o_proj'].parts);
+    await this.oProj.prepare(this.#oParts);
+  }
+
+  /**
+   * Re-encodes q | k | v and o_proj in place as f16 · 2^s where their GEMM is the tensor-core f16w kernel
+   * (Linear.storeAsF16), and puts the f16 views into the layer's weights (so later models on them start from those);
+   * returns how many weight tensors now are.
+   */
+  async storeWeightsAsF16(): Promise<number> {
+    const { numAttentionHeads: nh, numKeyValueHeads: nkv, headDim: hd } = this.config;
+    let count = 0;
+    const [qkv] = this.#qkvParts;
+    const stored = this.#qkvParts.length === 1 && qkv ? await this.qkvProj.storeAsF16(qkv.tensor) : undefined;
+    if (stored) {
+      this.w['self_attn.q_proj'] = whole(stored.w.rows(0, nh * hd));
+      this.w['self_attn.k_proj'] = whole(stored.w.rows(nh * hd, nkv * hd));
+      this.w['self_attn.v_proj'] = whole(stored.w.rows((nh + nkv) * hd, nkv * hd));
+      count += 3;
+    }
+    const [o] = this.#oParts;
+    const storedO = this.#oParts.length === 1 && o ? await this.oProj.storeAsF16(o.tensor) : undefined;
+    if (storedO) {
+      this.w['self_attn.o_proj'] = whole(storedO.w);
+      count++;
+    }
+    this.#adopt();
+    return count;
   }
 
   encode(target: DispatchTarget, t: Activations, seq: number, pos0: number): SetPosition {
@@ -90,9 +138,10 @@ export class Qwen3AttentionSeparated {
     const fused = qNorm.dtype === kNorm.dtype && this.attention.fusesQkNormRope(seq, qNorm.dtype);
     const qkvAt = this.qkv.encode(target, {
       x: gemmPrefill ? t.qkv : t.a,
-      wq: w['self_attn.q_proj'].tensor,
-      wk: w['self_attn.k_proj'].tensor,
-      wv: w['self_attn.v_proj'].tensor,
+      wq: this.#wq,
+      wk: this.#wk,
+      wv: this.#wv,
+      wScale: this.#qkvScale,
       qNorm,
       kNorm,
       q: t.q,
@@ -113,7 +162,7 @@ export class Qwen3AttentionSeparated {
       scratch: t.partials,
       ...(fused ? { qkNorm: { qNorm, kNorm, rope: this.qkv.rope } } : {}),
     });
-    this.oProj.encode(target, { x: t.attn, w: w['self_attn.o_proj'].parts, y: t.x, rows: seq });
+    this.oProj.encode(target, { x: t.attn, w: this.#oParts, y: t.x, rows: seq });
     return (p) => {
       qkvAt(p);
       attentionAt(p);
@@ -141,7 +190,8 @@ export class Qwen3MLP {
 
   /** The weights its GEMMs read (see Qwen3AttentionSeparated.gemmWeights). */
   gemmWeights(): Tensor[] {
-    return [this.w['mlp.gate_proj'].tensor, this.w['mlp.up_proj'].tensor, ...this.w['mlp.down_proj'].parts.map((p) => p.tensor)];
+    const { w } = this;
+    return [w['mlp.gate_proj'].tensor, w['mlp.up_proj'].tensor, ...w['mlp.down_proj'].parts.map((p) => p.tensor)];
   }
 
   /** Checks the projections' weights for the tensor-core GEMM (Linear.prepare). */
@@ -150,10 +200,29 @@ export class Qwen3MLP {
     await this.down.prepare(this.w['mlp.down_proj'].parts);
   }
 
+  /** As Qwen3AttentionSeparated.storeWeightsAsF16: gate and up (both or neither), down. */
+  async storeWeightsAsF16(): Promise<number> {
+    const { w } = this;
+    let count = 0;
+    const stored = await this.gateUp.storeAsF16(w['mlp.gate_proj'].tensor, w['mlp.up_proj'].tensor);
+    if (stored?.w2) {
+      [w['mlp.gate_proj'], w['mlp.up_proj']] = [whole(stored.w), whole(stored.w2)];
+      count += 2;
+    }
+    const [down] = w['mlp.down_proj'].parts;
+    const storedDown = w['mlp.down_proj'].parts.length === 1 && down ? await this.down.storeAsF16(down.tensor) : undefined;
+    if (storedDown) {
+      w['mlp.down_proj'] = whole(storedDown.w);
+      count++;
+    }
+    return count;
+  }
+
   encode(target: DispatchTarget, t: Activations, seq: number): void {
     this.norm.encode(target, { x: t.x, w: this.w.post_attention_layernorm.tensor, y: t.a, rows: seq });
-    this.gateUp.encode(target, { x: t.a, w: this.w['mlp.gate_proj'].tensor, w2: this.w['mlp.up_proj'].tensor, y: t.mlp, rows: seq });
-    this.down.encode(target, { x: t.mlp, w: this.w['mlp.down_proj'].parts, y: t.x, rows: seq });
+    const { w } = this;
+    this.gateUp.encode(target, { x: t.a, w: w['mlp.gate_proj'].tensor, w2: w['mlp.up_proj'].tensor, y: t.mlp, rows: seq });
+    this.down.encode(target, { x: t.mlp, w: w['mlp.down_proj'].parts, y: t.x, rows: seq });
   }
 }
 

@@ -73,6 +73,14 @@ export interface GpuModelOptions {
   prefillSubmits?: number;
   /** Keep the residual stream after the embedding and after every layer (for parity checks); default false. */
   hiddenStates?: boolean;
+  /**
+   * Where the layers' projections run the tensor-core f16w GEMM: re-encode each weight that is exact in f16 in place
+   * as f16 · 2^s (its power-of-two scale; matmul's storeAsF16) before the first pass, so that prefill loads the weights
+   * as they are instead of converting them on every call (H200, 512 tokens: 140 conversion dispatches fewer a chunk);
+   * decode GEMVs divide 2^s out, the values are the same. Default true. The bytes of the Qwen3Weights given to the model
+   * change: other models may share them only on the same path (a model forced to 'fma' refuses them, saying so).
+   */
+  storeWeightsAsF16?: boolean;
 }
 
 export interface ForwardResult {
@@ -99,6 +107,9 @@ export class Qwen3Model {
   #prefill: { act: Activations; rows: number; hidden: { tensor: Tensor; slotWords: number } | undefined } | undefined;
   /** Whether host-fed passes keep the residual stream after every layer (GpuModelOptions.hiddenStates). */
   readonly keepsHiddenStates: boolean;
+  readonly #storeWeightsAsF16: boolean;
+  /** Projection weight tensors prepare() re-encoded as f16 · 2^s (GpuModelOptions.storeWeightsAsF16). */
+  storedWeights = 0;
 
   constructor(
     readonly ctx: GpuContext,
@@ -132,6 +143,7 @@ export class Qwen3Model {
     this.embedding = createEmbedding(ctx, weights.embedTokens.parts);
     this.ids = createTensor(ctx, [this.maxRows], 'u32', { label: 'ids' });
     this.keepsHiddenStates = options.hiddenStates ?? false;
+    this.#storeWeightsAsF16 = options.storeWeightsAsF16 ?? true;
     this.decodeActivations = this.#allocate(1, 'decode');
     this.layers = weights.layers.map((w) => {
       const cache = () => createTensor(ctx, [c.numKeyValueHeads, this.maxContext, c.headDim], 'f32', { label: 'kv cache' });
@@ -250,7 +262,11 @@ export class Qwen3Model {
     ];
   }
 
-  /** Checks every projection weight for the tensor-core GEMM once (nothing to do on other paths). */
+  /**
+   * Checks every projection weight for the tensor-core GEMM once (nothing to do on other paths), and re-encodes those
+   * it may as f16 · 2^s (GpuModelOptions.storeWeightsAsF16). Before anything is encoded: recordings made earlier would
+   * hold the old views.
+   */
   async prepare(): Promise<void> {
     // All of them in one pass and one readback; each handle's own prepare below then finds its weights checked.
     if (this.layers.some((l) => l.attention.qkvProj.gemmPath === 'subgroup-matrix'))
@@ -262,6 +278,8 @@ export class Qwen3Model {
       await layer.attention.prepare();
       await layer.mlp.prepare();
     }
+    if (!this.#storeWeightsAsF16) return;
+    for (const layer of this.layers) this.storedWeights += (await layer.attention.storeWeightsAsF16()) + (await layer.mlp.storeWeightsAsF16());
   }
 
   destroy(): void {
@@ -400,6 +418,7 @@ export class Qwen3ForCausalLM implements TokenBackend {
   async next(ids: readonly number[], sampling: ResolvedSampling, u: number): Promise<number> {
     this.#check(ids);
     await this.#settle();
+    await this.#ready();
     if (ids.length === 1) {
       writeTensor(this.#token, Uint32Array.of(ids[0]!, 0, 0, 0));
       this.#lastPick = Promise.resolve(ids[0]!);
@@ -407,7 +426,6 @@ export class Qwen3ForCausalLM implements TokenBackend {
       this.#inputs.length = 0;
       return id;
     }
-    await this.#ready();
     for (const id of ids) this.#feed(id, 1);
     // The pick's readback rides in the last chunk's last command buffer: the id is mapped as soon as the GPU is done.
     const readback = this.#readbacks.take();
@@ -469,11 +487,18 @@ export class Qwen3ForCausalLM implements TokenBackend {
     this.#lastPick = undefined;
   }
 
-  /** The projection weights checked for the tensor-core GEMM (once; prefill needs it, decode does not). */
+  /**
+   * The projection weights checked for the tensor-core GEMM and, where they may be, stored as f16 (once, before the
+   * first step: a decode step recorded earlier, e.g. by decodeStep(), is recorded again with the new views).
+   */
   #ready(): Promise<void> {
     this.#prepared ??= (async () => {
       await this.model.prepare();
       await this.#lmHead.prepare(this.weights.lmHead.parts);
+      if (this.model.storedWeights > 0) {
+        for (const d of this.#decode.values()) d.list.destroy();
+        this.#decode.clear();
+      }
     })();
     return this.#prepared;
   }

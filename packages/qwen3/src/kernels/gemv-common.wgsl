@@ -1,12 +1,15 @@
 // What the decode GEMVs share (gemv.wgsl: lanes along a row, on GPUs; gemv-serial.wgsl: one invocation a row, on CPU
 // adapters): y[col0 + c] (+)= Σ_k x[k] · W[c, k] over W in 16-byte words — 8 bf16/f16 or 4 f32 weights a load.
-// SWIGLU makes y = silu(x·Wᵀ) ⊙ x·W2ᵀ (gate and up in one pass over x).
+// SWIGLU makes y = silu(x·Wᵀ) ⊙ x·W2ᵀ (gate and up in one pass over x). Weights that matmul's storeAsF16 re-encoded
+// as f16 · 2^s come with w_scale = 2^-s (exact: a power of two), 1 otherwise.
 //   x: [k] f32 (as vec4);  W, W2: [n, k] W_DTYPE (as vec4<u32>, k·bytes a multiple of 16);  y: [col0 + n] f32
 
 struct Params {
   n: u32,
   words: u32, // 16-byte words per row of W
   col0: u32,
+  w_scale: f32,
+  w2_scale: f32,
 }
 
 @group(0) @binding(0) var<storage, read> x: array<vec4<f32>>;
@@ -29,9 +32,10 @@ fn row_word(word: vec4<u32>, i: u32) -> f32 {
 
 // Writes column col of y from its sums with W (s) and W2 (s2).
 fn store_column(col: u32, s: f32, s2: f32) {
-  var v = s;
+  let g = s * params.w_scale;
+  var v = g;
   if (SWIGLU) {
-    v = s / (1.0 + exp(-s)) * s2; // silu(gate) · up
+    v = g / (1.0 + exp(-g)) * (s2 * params.w2_scale); // silu(gate) · up
   }
   let at = params.col0 + col;
   if (ACCUMULATE) {

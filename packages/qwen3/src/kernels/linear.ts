@@ -1,4 +1,4 @@
-import { createGemm, type Gemm, type SubgroupMatrixVariant } from '@qwen3-webgpu/matmul';
+import { createGemm, storeAsF16, storedF16Scale, type Gemm, type SubgroupMatrixVariant } from '@qwen3-webgpu/matmul';
 import {
   defineKernel,
   defineUniforms,
@@ -27,7 +27,7 @@ const tiled = {
   gpu: { kernel: defineKernel({ label: 'linear', code: `${dtypeWgsl}\n${common}\n${source}`, bindings, uniforms }), cols: 8 },
   cpu: { kernel: defineKernel({ label: 'linear serial', code: `${dtypeWgsl}\n${common}\n${serialSource}`, bindings, uniforms }), cols: 64 },
 };
-const gemvUniforms = defineUniforms({ n: 'u32', words: 'u32', col0: 'u32' });
+const gemvUniforms = defineUniforms({ n: 'u32', words: 'u32', col0: 'u32', w_scale: 'f32', w2_scale: 'f32' });
 const gemvSerial = defineKernel({ label: 'gemv serial', code: `${dtypeWgsl}\n${gemvCommon}\n${gemvSerialSource}`, bindings, uniforms: gemvUniforms });
 const gemv = {
   workgroup: defineKernel({ label: 'gemv', code: `${laneReduceWgsl.workgroup}\n${dtypeWgsl}\n${gemvCommon}\n${gemvSource}`, bindings, uniforms: gemvUniforms }),
@@ -85,6 +85,13 @@ export interface Linear {
    * weights are uploaded and before encoding several rows. Resolves at once where that path is not taken.
    */
   prepare(w: Tensor | RowPart[], w2?: Tensor): Promise<void>;
+  /**
+   * Where several rows run the tensor-core f16w kernel and one row a GEMV, re-encodes W (and W2) in place as
+   * f16 · 2^s (matmul's storeAsF16): prefill then loads them with no conversion pass per call, the GEMV divides 2^s
+   * out. Resolves to the views to pass from now on (the old ones must not be used again), or undefined where nothing
+   * changed: another path, W in several parts, or a weight not exact in f16 (W2 too: both or neither).
+   */
+  storeAsF16(w: Tensor, w2?: Tensor): Promise<{ w: Tensor; w2?: Tensor } | undefined>;
   /** Records y (+)= x · Wᵀ (several dispatches when W comes in parts). */
   encode(target: DispatchTarget, a: LinearArgs): void;
 }
@@ -106,11 +113,15 @@ export function createLinear(ctx: GpuContext, o: LinearOptions): Linear {
   const wordsPerRow = rowBytes / 16;
   const lanes = gemvLanes(wordsPerRow, n);
   const reduce = laneReduceVariant(ctx, lanes);
-  const gemvKernel =
-    ctx.kernelLayout === 'gpu' && !o.noGemv && rowBytes % 16 === 0 && k % 4 === 0
-      ? gemv[reduce.variant].compile(ctx, { ...flags, ...reduce.constants, LANES: lanes, ROWS: 256 / lanes })
-      : undefined;
-  const serialGemv = ctx.kernelLayout === 'cpu' && !o.noGemv && rowBytes % 16 === 0 && k % 4 === 0 ? gemvSerial.compile(ctx, flags) : undefined;
+  // The decode GEMVs, per weight dtype: o.dtype, and f16 for weights re-encoded by storeAsF16 (same bytes a row).
+  const gemvOk = !o.noGemv && rowBytes % 16 === 0 && k % 4 === 0;
+  const gemvFor = (dtype: 'bf16' | 'f16' | 'f32') => {
+    const f = { ...flags, W_DTYPE: wgslDtypeCode(dtype) };
+    if (ctx.kernelLayout === 'gpu')
+      return { kernel: gemv[reduce.variant].compile(ctx, { ...f, ...reduce.constants, LANES: lanes, ROWS: 256 / lanes }), rows: 256 / lanes };
+    return { kernel: gemvSerial.compile(ctx, f), rows: 64 };
+  };
+  const gemvs = new Map(gemvOk ? [[o.dtype, gemvFor(o.dtype)]] : []);
   const tag = o.tag ?? (o.swiglu ? 'gate_up' : 'linear');
   const gemmChoice = o.gemm ?? 'auto';
   const gemm: Gemm | undefined =
@@ -132,23 +143,35 @@ export function createLinear(ctx: GpuContext, o: LinearOptions): Linear {
     async prepare(w, w2) {
       await gemm?.prepare(w, w2);
     },
+    async storeAsF16(w, w2) {
+      if (!gemm || gemm.subgroupMatrixTile?.variant !== 'f16w' || !gemvOk || o.dtype === 'f32' || o.swiglu !== (w2 !== undefined)) return undefined;
+      const ranges = await gemm.prepare(w, w2);
+      if (!ranges.every((r) => r.exact)) return undefined;
+      const stored = await storeAsF16(ctx, w2 ? [w, w2] : [w]);
+      if (!stored.every((s) => s)) return undefined;
+      return { w: stored[0]!.tensor, ...(w2 ? { w2: stored[1]!.tensor } : {}) };
+    },
     encode(target, a) {
       const parts = Array.isArray(a.w) ? a.w : [{ rowStart: 0, rowCount: a.w.shape[0]!, tensor: a.w }];
       const rows = a.rows;
       const total = parts.reduce((s, p) => s + p.rowCount, 0);
+      // Weights storeAsF16 re-encoded: f16 views, 2^s divided out (storedF16Scale refuses other views of them).
+      const scaleOf = (t: Tensor) => {
+        const s = storedF16Scale(t);
+        return s === undefined ? 1 : 2 ** -s;
+      };
       for (const p of parts) {
-        if (p.tensor.dtype !== o.dtype || p.tensor.shape[1] !== k)
+        if ((p.tensor.dtype !== o.dtype && storedF16Scale(p.tensor) === undefined) || p.tensor.shape[1] !== k)
           throw new TypeError(`linear: W must be [n, ${k}] ${o.dtype}, got [${p.tensor.shape}] ${p.tensor.dtype}`);
       }
       if (total !== n) throw new RangeError(`linear: W has ${total} rows, expected n = ${n}`);
-      if (o.swiglu && (!a.w2 || Array.isArray(a.w) || a.w2.dtype !== o.dtype || a.w2.shape[0] !== n))
+      if (o.swiglu && (!a.w2 || Array.isArray(a.w) || a.w2.dtype !== parts[0]!.tensor.dtype || a.w2.shape[0] !== n))
         throw new TypeError('swiglu: gate and up weights must be whole [n, k] tensors of one dtype');
       if (a.x.dtype !== 'f32' || a.y.dtype !== 'f32') throw new TypeError('linear: x and y must be f32');
       if (a.x.numel < rows * k) throw new RangeError(`linear: x [${a.x.shape}] is smaller than [${rows}, ${k}]`);
       if (a.y.numel < rows * n) throw new RangeError(`linear: y [${a.y.shape}] is smaller than [${rows}, ${n}]`);
       const bytes = (count: number) => count * rowBytes * (o.swiglu ? 2 : 1) + rows * (k + count * (o.accumulate ? 2 : 1)) * 4;
-      const useSerial = serialGemv && rows === 1 && a.x.byteOffset % 16 === 0 && parts.every((p) => p.tensor.byteOffset % 16 === 0);
-      const useGemv = gemvKernel && rows === 1 && a.x.byteOffset % 16 === 0 && parts.every((p) => p.tensor.byteOffset % 16 === 0);
+      const useGemv = gemvOk && rows === 1 && a.x.byteOffset % 16 === 0 && parts.every((p) => p.tensor.byteOffset % 16 === 0);
       if (gemm && rows > 1) {
         gemm.encode(target, { x: a.x, w: a.w, ...(o.swiglu ? { w2: a.w2! } : {}), y: a.y, rows, tag });
         return;
@@ -156,10 +179,14 @@ export function createLinear(ctx: GpuContext, o: LinearOptions): Linear {
       for (const p of parts) {
         const bound = { x: a.x, w: p.tensor, w2: a.w2 ?? p.tensor, y: a.y };
         const meta = { tag, bytes: bytes(p.rowCount) };
-        if (useSerial) {
-          serialGemv.encode(target, bound, { n: p.rowCount, words: wordsPerRow, col0: p.rowStart }, Math.ceil(p.rowCount / 64), meta);
-        } else if (useGemv) {
-          gemvKernel.encode(target, bound, { n: p.rowCount, words: wordsPerRow, col0: p.rowStart }, Math.ceil(p.rowCount / (256 / lanes)), meta);
+        const scales = { w_scale: scaleOf(p.tensor), w2_scale: scaleOf(a.w2 ?? p.tensor) };
+        if (useGemv) {
+          const dtype = p.tensor.dtype as 'bf16' | 'f16' | 'f32';
+          let g = gemvs.get(dtype);
+          if (!g) gemvs.set(dtype, (g = gemvFor(dtype)));
+          g.kernel.encode(target, bound, { n: p.rowCount, words: wordsPerRow, col0: p.rowStart, ...scales }, Math.ceil(p.rowCount / g.rows), meta);
+        } else if (storedF16Scale(p.tensor) !== undefined) {
+          throw new TypeError(`linear ${tag}: weights stored as f16 · 2^s are read by the GEMV (one row, 16-byte aligned) and the GEMM only`);
         } else {
           tiledKernel.encode(target, bound, { rows, n: p.rowCount, k, y_stride: n, col0: p.rowStart }, Math.ceil(p.rowCount / cols), meta);
         }
