@@ -44,8 +44,10 @@ async function withGemm<T>(
   const { n, k } = options;
   const rng = createRng(7);
   const x = uploadTensor(ctx, [rows, k], 'f32', randomRows(rng, rows, k));
-  const w = uploadTensor(ctx, [n, k], options.wDtype, rng.normalArray(n * k, 0.05));
-  const w2 = options.swiglu ? uploadTensor(ctx, [n, k], options.wDtype, rng.normalArray(n * k, 0.05)) : undefined;
+  // With storeF16, no weight below 1e-5 in magnitude: a span one f16 scale holds, so every draw is exact.
+  const draw = () => rng.normalArray(n * k, 0.05).map((v) => (storeF16 && Math.abs(v) < 1e-5 ? Math.sign(v || 1) * 1e-5 : v));
+  const w = uploadTensor(ctx, [n, k], options.wDtype, draw());
+  const w2 = options.swiglu ? uploadTensor(ctx, [n, k], options.wDtype, draw()) : undefined;
   const y = createTensor(ctx, [rows, n], 'f32');
   const gemm = createGemm(ctx, options);
   try {

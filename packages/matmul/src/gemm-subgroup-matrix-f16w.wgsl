@@ -1,14 +1,11 @@
 // y (+)= x · Wᵀ on tensor cores with float32 fidelity, both operands ready in storage: the 'f16w' variant of
 // gemm-subgroup-matrix-presplit.wgsl. x is split as there (row-scale.wgsl, SPLIT); W · w_scale (and W2) is converted
 // once per call into f16 16 × 16 fragments (w-f16.wgsl), so the main loop is loads and MMAs only: no workgroup
-// memory, no barriers. Costs a pass over W per call and a scratch as large as W (16-bit weights), except where W was
-// re-encoded in place as f16 · w_scale (store-f16.ts) and its shape allows (DIRECT_W): the fragments are then loaded
-// straight from W. With SPLIT_K > 1 each of SPLIT_K workgroups per output tile sums a slice of k into `part`
-// (subgroup-matrix-split-k.wgsl).
+// memory, no barriers. Costs a pass over W per call and a scratch as large as W (16-bit weights). With SPLIT_K > 1
+// each of SPLIT_K workgroups per output tile sums a slice of k into `part` (subgroup-matrix-split-k.wgsl).
 // Module = subgroup-matrix.wgsl (or its emulation) + tile header + dtypes + gemm-common.wgsl + gemm-unscale.wgsl +
 // subgroup-matrix-epilogue.wgsl + subgroup-matrix-split-k.wgsl + this.
-//   xs: [rows_pad / 16][kt_count][hi, lo][16][16] f16;  ws, ws2: [n_pad / 16][kt_count][16 (c)][16 (k)] f16, or with
-//   DIRECT_W W and W2 themselves, [n, k] f16 (n a multiple of the tile's columns, k of 16)
+//   xs: [rows_pad / 16][kt_count][hi, lo][16][16] f16;  ws, ws2: [n_pad / 16][kt_count][16 (c)][16 (k)] f16
 // (ws is Wᵀ column-major per fragment; the names and AS are the ones subgroup-matrix.wgsl's loads use.)
 
 @group(0) @binding(0) var<storage, read> xs: array<f16>;
@@ -23,8 +20,7 @@
 @group(0) @binding(8) var<uniform> params: Params;
 
 const XS_STRIDE: u32 = 16u;
-// Elements between the columns of Wᵀ (rows of W) in ws: 16 in the fragments, k with DIRECT_W (set by gemm.ts).
-override AS: u32 = 16u;
+const AS: u32 = 16u;
 const BM: u32 = SG_M * TM * 16u;
 const BN: u32 = SG_N * TN * 16u;
 const NSG: u32 = SG_M * SG_N;
@@ -57,11 +53,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   // Fragment (tile t, k tile kt) starts at (t · kt_count + kt) · 512 in xs (hi, lo) and · 256 in ws.
   let kt_count = ((params.k + 63u) / 64u) * 4u;
   let a_row = (r0 / 16u + sm * TM) * kt_count * 512u;
-  let b_tile = c0 / 16u + sn * TN;
+  let b_col = (c0 / 16u + sn * TN) * kt_count * 256u;
   let out = Out(sg * STAGE, r0 + sm * TM * 16u, c0 + sn * TN * 16u, lane, ks);
 
   if (UNROLLED_2X2) {
-    main_2x2(out, slice, a_row, b_tile, kt_count);
+    main_2x2(out, slice, a_row, b_col, kt_count);
     return;
   }
   var acc: array<MatResult, TM * TN>;
@@ -74,7 +70,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     var b: array<MatRight, TN>;
     var b2: array<MatRight, TN>;
     for (var j = 0u; j < TN; j++) {
-      let at = right_at(b_tile + j, kt, kt_count);
+      let at = b_col + (j * kt_count + kt) * 256u;
       b[j] = load_right(at);
       if (SWIGLU) {
         b2[j] = load_right2(at);
@@ -105,14 +101,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
 }
 
-// Where the right fragment of column tile t (16 rows of W) at k step kt starts in ws (and ws2).
-fn right_at(t: u32, kt: u32, kt_count: u32) -> u32 {
-  if (DIRECT_W) {
-    return t * 16u * AS + kt * 16u;
-  }
-  return (t * kt_count + kt) * 256u;
-}
-
 // Where a subgroup's accumulators go: its stage at `base`, its 16 × 16 block (0, 0) of y at (r, c), k slice ks.
 struct Out {
   base: u32,
@@ -137,7 +125,7 @@ fn emit_result(out: Out, i: u32, j: u32, g: MatResult, u: MatResult) {
 // The 2 × 2 tile of one subgroup: per 16 of k, 2 right and 4 left fragments (hi, lo) feed 8 MMAs, where one
 // accumulator needs 3 loads for 2. With swiglu (PAIRED, a module const, so the up half folds away without it) the up
 // projection's 2 × 2 accumulators join: 2 more right fragments (W2) and 8 more MMAs, each after its gate partner.
-fn main_2x2(out: Out, slice: vec2<u32>, a_row: u32, b_tile: u32, kt_count: u32) {
+fn main_2x2(out: Out, slice: vec2<u32>, a_row: u32, b_col: u32, kt_count: u32) {
   var gate00 = mat_zero();
   var gate01 = mat_zero();
   var gate10 = mat_zero();
@@ -147,8 +135,8 @@ fn main_2x2(out: Out, slice: vec2<u32>, a_row: u32, b_tile: u32, kt_count: u32) 
   var up10 = mat_zero();
   var up11 = mat_zero();
   for (var kt = slice.x; kt < slice.y; kt++) {
-    let at0 = right_at(b_tile, kt, kt_count);
-    let at1 = right_at(b_tile + 1u, kt, kt_count);
+    let at0 = b_col + kt * 256u;
+    let at1 = b_col + (kt_count + kt) * 256u;
     let b0 = load_right(at0);
     let b1 = load_right(at1);
     var u0 = b0;

@@ -41,7 +41,7 @@ export interface GemmCase {
   swiglu?: boolean;
   /** Split W into this many row parts (lm_head style). */
   parts?: number;
-  /** Re-encode W (and W2) in place with storeAsF16 first, and pass the f16 views it returns (they must be exact). */
+  /** Re-encode W (and W2) in place as f16w fragments with storeAsF16 first, and pass the views it returns (n and k multiples of 64, weights exact in f16). */
   storeF16?: boolean;
 }
 

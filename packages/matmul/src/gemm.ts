@@ -168,7 +168,8 @@ const splitKReduceKernel = defineKernel({
   uniforms: gemmUniforms,
 });
 
-const wF16Kernel = defineKernel({
+/** W to f16 fragments (w-f16.wgsl): per call for f16w, and once for good by storeAsF16. */
+export const wF16Kernel = defineKernel({
   label: 'gemm W to f16 fragments',
   code: `${dtypeWgsl}\n${common}\n${wF16Source}`,
   bindings: { w: 'read', w2: 'read', wf: 'read_write', y: 'read_write' },
@@ -345,10 +346,9 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
   if (wanted === 'subgroup-matrix' && support.reason) throw new Error(`gemm: the subgroup-matrix path is not available here: ${support.reason}`);
   const path: GemmPath = wanted === 'fma' || support.reason ? 'fma' : 'subgroup-matrix';
   const pathReason = wanted === 'fma' ? 'fma requested' : support.reason;
-  let sg: { tile: SubgroupMatrixTile; bm: number; bn: number; forSplit: (split: number, direct?: boolean) => SgRun } | undefined;
+  let sg: { tile: SubgroupMatrixTile; bm: number; bn: number; forSplit: (split: number) => SgRun } | undefined;
   let rowScale: ReturnType<typeof rowScaleKernel.compile> | undefined;
-  // W to f16 fragments, per dtype of W (f16 for weights storeAsF16 re-encoded) and which of W, W2.
-  let toF16: ((dtype: GemmDtype, second: boolean) => ReturnType<typeof wF16Kernel.compile>) | undefined;
+  let toF16: ReturnType<typeof wF16Kernel.compile>[] | undefined;
   if (path === 'subgroup-matrix') {
     const f16wMaxBytes = options.f16wMaxBytes ?? DEFAULT_F16W_MAX_BYTES;
     if (!(f16wMaxBytes >= 0)) throw new RangeError(`gemm: f16wMaxBytes must be a non-negative number of bytes, got ${f16wMaxBytes}`);
@@ -378,23 +378,14 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
     const sgConstants = tile.variant === 'presplit' ? { ...constants, W_VEC: k % (wDtype === 'f32' ? 4 : 8) === 0 ? 1 : 0 } : constants;
     // Per k split (f16w's by shape depends on the rows of a call): the kernel and (split > 1) the reduce, compiled on
     // first use; the tile's own split (1 for 'by shape') at once, so that a module that does not validate fails here.
-    // direct: f16w loading W's fragments straight from weights re-encoded by storeAsF16 (AS = k).
-    const bySplit = new Map<string, SgRun>();
+    const bySplit = new Map<number, SgRun>();
     const resolved = tile;
-    const forSplit = (split: number, direct = false): SgRun => {
-      let run = bySplit.get(`${split}/${direct}`);
+    const forSplit = (split: number): SgRun => {
+      let run = bySplit.get(split);
       if (!run) {
-        const kernel = compileSg(
-          ctx,
-          { ...resolved, splitK: split },
-          support.subgroupSize,
-          swiglu,
-          emulate,
-          direct ? { ...sgConstants, AS: k } : sgConstants,
-          direct,
-        );
+        const kernel = compileSg(ctx, { ...resolved, splitK: split }, support.subgroupSize, swiglu, emulate, sgConstants);
         run = split > 1 ? { kernel, reduce: splitKReduceKernel.compile(ctx, { ...constants, SPLIT_K: split }) } : { kernel };
-        bySplit.set(`${split}/${direct}`, run);
+        bySplit.set(split, run);
       }
       return run;
     };
@@ -403,10 +394,11 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
     rowScale = rowScaleKernel.compile(ctx, { SPLIT: tile.variant === 'inline' ? 0 : 1 });
     if (tile.variant === 'f16w') {
       // 16-bit weights in whole aligned words of 8 (k % 8 == 0): w-f16.wgsl reads them as they are.
-      toF16 = (dtype, second) =>
-        wF16Kernel.compile(ctx, { W_DTYPE: wgslDtypeCode(dtype), SECOND: second ? 1 : 0, VEC8: dtype !== 'f32' && k % 8 === 0 ? 1 : 0 });
-      toF16(wDtype, false);
-      toF16(wDtype, true);
+      const VEC8 = wDtype !== 'f32' && k % 8 === 0 ? 1 : 0;
+      toF16 = [
+        wF16Kernel.compile(ctx, { W_DTYPE: constants.W_DTYPE, SECOND: 0, VEC8 }),
+        wF16Kernel.compile(ctx, { W_DTYPE: constants.W_DTYPE, SECOND: 1, VEC8 }),
+      ];
     }
   }
 
@@ -432,10 +424,9 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
     const wf = grow(which ? 'W2 as f16' : 'W as f16', words);
     const filled = (Math.ceil(part.rowCount / 16) * 16 * (Math.ceil(k / XS_K_ALIGN) * XS_K_ALIGN)) / 2;
     // One invocation per 4 words (8 halves).
-    const dtype = (which ? second : part.tensor).dtype as GemmDtype;
-    toF16!(dtype, which === 1).encode(pass, { w: part.tensor, w2: second, wf, y }, params, Math.ceil(filled / 4 / 256), {
+    toF16![which]!.encode(pass, { w: part.tensor, w2: second, wf, y }, params, Math.ceil(filled / 4 / 256), {
       tag: `${tag} W to f16`,
-      bytes: part.rowCount * k * dtypeBytes(dtype) + filled * 4,
+      bytes: part.rowCount * k * dtypeBytes(wDtype) + filled * 4,
     });
     return wf;
   };
@@ -464,12 +455,13 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
   };
 
   const partsOf = (w: Tensor | RowPart[]): RowPart[] => (Array.isArray(w) ? w : [{ rowStart: 0, rowCount: w.shape[0] ?? 0, tensor: w }]);
-  // Weights storeAsF16 re-encoded (f16 · 2^s) are read by the f16w kernel only, whatever the handle's wDtype.
+  // Weights storeAsF16 re-encoded (f16 · 2^s fragments) are read by the f16w kernel only, whatever the handle's wDtype,
+  // with column tiles that never pass their last row.
   const checkWeight = (t: Tensor, name: string) => {
     const stored = storedF16Scale(t);
-    if (stored !== undefined && sg?.tile.variant !== 'f16w') {
+    if (stored !== undefined && (sg?.tile.variant !== 'f16w' || (t.shape[0] ?? 0) % sg.bn !== 0)) {
       throw new TypeError(
-        `gemm: ${name} [${t.shape}] holds f16 · 2^${stored} (storeAsF16), which only the tensor-core f16w kernel reads; this handle runs ${sg ? `the ${sg.tile.variant} kernel` : `the ${path} path (${pathReason})`}`,
+        `gemm: ${name} [${t.shape}] holds f16 · 2^${stored} fragments (storeAsF16), which only the tensor-core f16w kernel with column tiles dividing its rows reads; this handle runs ${sg ? `the ${sg.tile.variant} kernel, ${sg.bn} columns a tile` : `the ${path} path (${pathReason})`}`,
       );
     }
     if (t.dtype !== wDtype && stored === undefined) throw new TypeError(`gemm: ${name} must be ${wDtype} (the handle's wDtype), got ${t.dtype}`);
@@ -548,19 +540,15 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
             rowScale!.encode(pass, { x, row_exp: scaled.exps, xs: scaled.xs }, { rows, k }, rows, { tag: `${tag} split x`, bytes: rows * k * 8 });
           }
           const split = subgroupMatrixSplitK(sg.tile, rows, part.rowCount, k);
+          const { kernel, reduce } = sg.forSplit(split);
           const groups = Math.ceil(rows / sg.bm) * Math.ceil(part.rowCount / sg.bn) * split;
           const params = { ...base, w_scale: 2 ** range!.scaleLog2, w2_scale: 2 ** range2!.scaleLog2 };
-          // Weights stored as f16 · 2^s: fragments loaded from W itself where whole tiles of it are in bounds, else
-          // converted as usual with nothing more to multiply (the kernel still divides 2^s out).
-          const stored = range!.stored === true;
-          const direct = stored && part.rowCount % sg.bn === 0 && k % 16 === 0;
-          const { kernel, reduce } = sg.forSplit(split, direct);
-          const multiply = stored ? { ...params, w_scale: 1, w2_scale: 1 } : params;
           // part: [split][rows][n][gate, up] f32 raw sums (a placeholder without a k-split).
           const sums = splitKSums(split, rows, part.rowCount);
-          const convert = toF16 && !direct;
-          const ws = convert ? toFragments(pass, part, second, y, multiply, 0, tag) : part.tensor;
-          const ws2 = convert && swiglu ? toFragments(pass, part, second, y, multiply, 1, tag) : direct ? second : ws;
+          // Weights stored as f16 · 2^s fragments (storeAsF16) are loaded as they are: no W pass.
+          const convert = toF16 && !range!.stored;
+          const ws = convert ? toFragments(pass, part, second, y, params, 0, tag) : part.tensor;
+          const ws2 = convert && swiglu ? toFragments(pass, part, second, y, params, 1, tag) : range!.stored ? second : ws;
           kernel(pass, { x, xs: scaled.xs, w: part.tensor, w2: second, y, row_exp: scaled.exps, part: sums, ws, ws2 }, params, groups, {
             tag,
             bytes: bytes(part.rowCount),
@@ -624,7 +612,7 @@ function sgSharedBytes(tile: SubgroupMatrixTile, swiglu: boolean): number {
 // Kernels by module text (tile, subgroup size, swiglu, emulation): handles of one shape share one pipeline.
 const sgKernels = new Map<string, ReturnType<typeof definePresplit> | ReturnType<typeof defineInline> | ReturnType<typeof defineF16w>>();
 
-function sgModule(tile: SubgroupMatrixTile, subgroupSize: number, swiglu: boolean, emulate: boolean, direct: boolean): string {
+function sgModule(tile: SubgroupMatrixTile, subgroupSize: number, swiglu: boolean, emulate: boolean): string {
   const header = [
     `const SG_M: u32 = ${tile.sgM}u;`,
     `const SG_N: u32 = ${tile.sgN}u;`,
@@ -639,7 +627,7 @@ function sgModule(tile: SubgroupMatrixTile, subgroupSize: number, swiglu: boolea
           `const SPLIT_K: u32 = ${tile.splitK}u;`,
         ]
       : tile.variant === 'f16w'
-        ? [`const PAIRED: bool = ${swiglu};`, `const SPLIT_K: u32 = ${tile.splitK}u;`, `const DIRECT_W: bool = ${direct};`]
+        ? [`const PAIRED: bool = ${swiglu};`, `const SPLIT_K: u32 = ${tile.splitK}u;`]
         : []),
   ].join('\n');
   const body =
@@ -671,10 +659,9 @@ function compileSg(
   swiglu: boolean,
   emulate: boolean,
   constants: Record<string, number>,
-  direct = false,
 ): SgKernel {
-  const code = sgModule(tile, subgroupSize, swiglu, emulate, direct);
-  const label = `gemm subgroup-matrix ${tile.variant}${direct ? ' direct' : ''}${emulate ? ' (emulated)' : ''} ${tile.sgM}x${tile.sgN}/${tile.tm}x${tile.tn}/${tile.bk}${tile.prefetchA ? ' prefetch' : ''}${tile.splitK > 1 ? ` split-k ${tile.splitK}` : ''}`;
+  const code = sgModule(tile, subgroupSize, swiglu, emulate);
+  const label = `gemm subgroup-matrix ${tile.variant}${emulate ? ' (emulated)' : ''} ${tile.sgM}x${tile.sgN}/${tile.tm}x${tile.tn}/${tile.bk}${tile.prefetchA ? ' prefetch' : ''}${tile.splitK > 1 ? ` split-k ${tile.splitK}` : ''}`;
   if (tile.variant === 'presplit') {
     let kernel = sgKernels.get(code) as ReturnType<typeof definePresplit> | undefined;
     if (!kernel) sgKernels.set(code, (kernel = definePresplit(label, code)));

@@ -25,12 +25,12 @@ function halfToNumber(h: number): number {
   return sign * (1 + m / 1024) * 2 ** (e - 15);
 }
 
-describe('storeAsF16: weights re-encoded in place as f16 · 2^s', () => {
-  it('bf16 and f16 weights become exactly W · 2^s (Qwen3 and ragged sizes, magnitudes spanning 20 binades)', async () => {
+describe('storeAsF16: weights re-encoded in place as f16w fragments of W · 2^s', () => {
+  it('bf16 and f16 weights become exactly W · 2^s, fragment by fragment (Qwen3 and small sizes, tiny and large scales)', async () => {
     for (const [rows, cols, dtype, std] of [
       [1024, 1024, 'bf16', 0.02],
-      [37, 130, 'bf16', 3e-6],
-      [64, 100, 'f16', 0.05],
+      [64, 192, 'bf16', 3e-6],
+      [128, 64, 'f16', 0.05],
     ] as const) {
       const values = rng.normalArray(rows * cols, std);
       values[7] = std * 2 ** -18; // a small weight: the scale must keep it an f16 normal
@@ -44,8 +44,14 @@ describe('storeAsF16: weights re-encoded in place as f16 · 2^s', () => {
         const bytes = await readBytes(stored!.tensor);
         const halves = new Uint16Array(bytes.buffer, bytes.byteOffset, rows * cols);
         const want = roundToDtype(values, dtype);
+        // Element (r, c) at fragment (r / 16, c / 16), row r % 16, column c % 16.
         let bad = 0;
-        for (let i = 0; i < halves.length; i++) if (halfToNumber(halves[i]!) !== want[i]! * 2 ** range.scaleLog2) bad++;
+        for (let r = 0; r < rows; r++) {
+          for (let c = 0; c < cols; c++) {
+            const at = ((Math.floor(r / 16) * (cols / 16) + Math.floor(c / 16)) * 16 + (r % 16)) * 16 + (c % 16);
+            if (halfToNumber(halves[at]!) !== want[r * cols + c]! * 2 ** range.scaleLog2) bad++;
+          }
+        }
         expect(bad, `${dtype} [${rows}, ${cols}]: ${bad} weights differ from W · 2^${range.scaleLog2}`).toBe(0);
         // Asking again converts nothing and returns the same view.
         const [again] = await storeAsF16(ctx, [w]);
@@ -57,17 +63,18 @@ describe('storeAsF16: weights re-encoded in place as f16 · 2^s', () => {
     }
   });
 
-  it('leaves alone what is not exact in f16, f32 weights and tensors that end inside a u32 word', async () => {
-    const wide = rng.normalArray(40 * 64, 0.05);
+  it('leaves alone what is not exact in f16, f32 weights, and shapes whose fragments would need padding', async () => {
+    const wide = rng.normalArray(64 * 64, 0.05);
     wide[3] = 1e-12;
     const cases = [
-      uploadTensor(ctx, [40, 64], 'bf16', wide),
-      uploadTensor(ctx, [8, 8], 'f32', roundToDtype(rng.normalArray(64, 0.05), 'f16')),
-      uploadTensor(ctx, [3, 3], 'bf16', rng.normalArray(9, 0.05)),
+      uploadTensor(ctx, [64, 64], 'bf16', wide),
+      uploadTensor(ctx, [64, 64], 'f32', roundToDtype(rng.normalArray(64 * 64, 0.05), 'f16')),
+      uploadTensor(ctx, [40, 64], 'bf16', rng.normalArray(40 * 64, 0.05)),
+      uploadTensor(ctx, [64, 96], 'bf16', rng.normalArray(64 * 96, 0.05)),
     ];
     try {
       const before = await Promise.all(cases.map((t) => readBytes(t)));
-      expect(await storeAsF16(ctx, cases)).toEqual([undefined, undefined, undefined]);
+      expect(await storeAsF16(ctx, cases)).toEqual([undefined, undefined, undefined, undefined]);
       const after = await Promise.all(cases.map((t) => readBytes(t)));
       after.forEach((b, i) => expect(Array.from(b)).toEqual(Array.from(before[i]!)));
     } finally {
@@ -76,21 +83,21 @@ describe('storeAsF16: weights re-encoded in place as f16 · 2^s', () => {
   });
 
   it('the GEMM refuses the old view of re-encoded bytes, and FMA handles refuse stored weights, saying why', async () => {
-    const w = uploadTensor(ctx, [32, 32], 'bf16', rng.normalArray(32 * 32, 0.05));
-    const x = uploadTensor(ctx, [2, 32], 'f32', rng.normalArray(64));
-    const y = uploadTensor(ctx, [2, 32], 'f32', rng.normalArray(64));
+    const w = uploadTensor(ctx, [64, 64], 'bf16', rng.normalArray(64 * 64, 0.05));
+    const x = uploadTensor(ctx, [2, 64], 'f32', rng.normalArray(128));
+    const y = uploadTensor(ctx, [2, 64], 'f32', rng.normalArray(128));
     fillTensor(y, NaN);
-    const fma = createGemm(ctx, { n: 32, k: 32, wDtype: 'bf16', path: 'fma' });
+    const fma = createGemm(ctx, { n: 64, k: 64, wDtype: 'bf16', path: 'fma' });
     try {
       const [stored] = await storeAsF16(ctx, [w]);
       const pass = ctx.device.createCommandEncoder().beginComputePass();
       expect(() => fma.encode(pass, { x, w, y, rows: 2 })).toThrow(/re-encoded as f16 · 2\^\d+; pass the f16 view/);
       expect(() => fma.encode(pass, { x, w: stored!.tensor, y, rows: 2 })).toThrow(
-        /only the tensor-core f16w kernel reads it|only the tensor-core f16w kernel reads/,
+        /only the tensor-core f16w kernel with column tiles dividing its rows reads/,
       );
       pass.end();
       // A view reaching past the stored bytes is refused too.
-      const past = new Tensor(ctx, w.buffer, [33, 32], 'f16', 0, false);
+      const past = new Tensor(ctx, w.buffer, [65, 64], 'f16', 0, false);
       expect(() => fma.encode(ctx.device.createCommandEncoder().beginComputePass(), { x, w: past, y, rows: 2 })).toThrow(/storeAsF16/);
     } finally {
       fma.destroy();
@@ -99,9 +106,8 @@ describe('storeAsF16: weights re-encoded in place as f16 · 2^s', () => {
   });
 });
 
-// The f16w kernel reading stored weights, builtins emulated (lavapipe): straight from W where whole tiles are in
-// bounds, through the per-call conversion (nothing more to multiply) elsewhere; small tiles keep compiles short.
-describe('f16w on weights stored as f16 · 2^s, builtins emulated', () => {
+// The f16w kernel reading stored fragments (no W pass), builtins emulated (lavapipe); small tiles keep compiles short.
+describe('f16w on weights stored as f16 · 2^s fragments, builtins emulated', () => {
   const f16w = (o: Omit<GemmOptions, 'path'>): GemmOptions => ({
     ...o,
     subgroupMatrixTile: { variant: 'f16w', sgM: 1, sgN: 2, tm: 1, tn: 1, ...o.subgroupMatrixTile },
@@ -118,13 +124,10 @@ describe('f16w on weights stored as f16 · 2^s, builtins emulated', () => {
       gemm.destroy();
     }
   }
-  it('direct loads (n a multiple of the tile, k of 16): overwrite, swiglu with a k split, tiny weights scaled up', async () => {
-    await check(f16w({ n: 64, k: 48, wDtype: 'bf16' }), 21);
-    await check(f16w({ n: 32, k: 64, wDtype: 'bf16', swiglu: true, subgroupMatrixTile: { splitK: 2 } }), 9, { swiglu: true });
-    await check(f16w({ n: 32, k: 32, wDtype: 'bf16' }), 5, { w: rng.normalArray(32 * 32, 1e-7) });
-  });
-  it('ragged n or k: converted per call from the stored f16, accumulate', async () => {
-    await check(f16w({ n: 40, k: 48, wDtype: 'bf16', accumulate: true }), 13, { accumulate: true });
-    await check(f16w({ n: 32, k: 40, wDtype: 'f16' }), 7);
+  it('overwrite, accumulate, swiglu with a k split, tiny weights scaled up', async () => {
+    await check(f16w({ n: 64, k: 64, wDtype: 'bf16' }), 21);
+    await check(f16w({ n: 128, k: 64, wDtype: 'f16', accumulate: true }), 13, { accumulate: true });
+    await check(f16w({ n: 64, k: 128, wDtype: 'bf16', swiglu: true, subgroupMatrixTile: { splitK: 2 } }), 9, { swiglu: true });
+    await check(f16w({ n: 64, k: 64, wDtype: 'bf16' }), 5, { w: rng.normalArray(64 * 64, 1e-7) });
   });
 });
