@@ -31,10 +31,21 @@ override NKV: u32 = 8u;
 override HD: u32 = 128u;
 override KV_CACHE: bool = false;
 override LANES: u32 = 32u;
+// Wq, Wk, Wv as @qwen3-webgpu/matmul's storeAsF16 leaves them (f16 16 × 16 fragments [row / 16][k / 16][16][16]):
+// word i of a row lies in fragment (row / 16, i / 2) at row % 16, half i % 2.
+override FRAGMENTS: bool = false;
 const UNROLL: u32 = 4u;
 const WG: u32 = 256u;
 
 var<workgroup> red: array<f32, WG>;
+
+// Index of 16-byte word i of row `row` (of its task's matrix), rows of `words` words.
+fn w_index(row: u32, i: u32, words: u32) -> u32 {
+  if (FRAGMENTS) {
+    return ((row / 16u) * (words / 2u) + i / 2u) * 32u + (row % 16u) * 2u + (i % 2u);
+  }
+  return row * words + i;
+}
 
 fn weight_word(task: u32, i: u32) -> vec4<u32> {
   if (task < NH) {
@@ -59,12 +70,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let r = row % HD;
   let head = select(select(task - NH - NKV, task - NH, task < NH + NKV), task, task < NH);
   let words = select(params.hidden / 8u, params.hidden / 4u, W_DTYPE == F32);
-  let base = (head * HD + r) * words;
+  let w_row = head * HD + r;
   var s = 0.0;
   for (var i0 = lane; i0 < words; i0 += UNROLL * LANES) {
     var wa: array<vec4<u32>, UNROLL>;
     for (var u = 0u; u < UNROLL; u++) {
-      wa[u] = weight_word(task, base + min(i0 + u * LANES, words - 1u));
+      wa[u] = weight_word(task, w_index(w_row, min(i0 + u * LANES, words - 1u), words));
     }
     for (var u = 0u; u < UNROLL; u++) {
       let i = i0 + u * LANES;

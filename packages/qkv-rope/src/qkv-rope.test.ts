@@ -231,7 +231,16 @@ describe('decode paths in the other kernel layout', () => {
   }
 });
 
-describe('weights stored scaled (wScale: matmul storeAsF16 keeps f16 · 2^s)', () => {
+/** W [rows, cols] as 16 × 16 fragments [rows / 16][cols / 16][16][16] (matmul's storeAsF16 layout). */
+function toFragments(w: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) out[((Math.floor(r / 16) * (cols / 16) + Math.floor(c / 16)) * 16 + (r % 16)) * 16 + (c % 16)] = w[r * cols + c]!;
+  }
+  return out;
+}
+
+describe('weights stored scaled (wScale, wFragments: matmul storeAsF16 keeps f16 · 2^s fragments)', () => {
   // Wq, Wk, Wv uploaded as f16 · 2^6 (exact: a power of two, inside f16's range) and wScale = 2^-6: every path that
   // reads the weights must give the projections of W itself, in both kernel layouts.
   for (const layout of ['gpu', 'cpu'] as const) {
@@ -271,6 +280,42 @@ describe('weights stored scaled (wScale: matmul storeAsF16 keeps f16 · 2^s)', (
               await on.run((pass) => op.encode(pass, { ...p.gpu, ...w, ...out, seq, position: 100, path, wScale: 2 ** -6 }), 'qkv-rope');
               for (const name of ['q', 'k', 'v'] as const) expectClose(`${layout} ${path} hidden ${d.hidden} ${name}`, await readFloat(out[name]), want[name]);
               for (const t of Object.values(out)) t.destroy();
+            }
+            // The same weights as matmul's storeAsF16 leaves them (16 × 16 fragments): the one-row GEMV paths.
+            if (d.hidden % 64 === 0) {
+              const frag = (host: Float32Array, rows: number) =>
+                uploadTensor(
+                  on,
+                  [rows, d.hidden],
+                  'f16',
+                  toFragments(
+                    host.map((v) => v * 64),
+                    rows,
+                    d.hidden,
+                  ),
+                );
+              const wf = {
+                wq: frag(p.host.wq, d.numHeads * d.headDim),
+                wk: frag(p.host.wk, d.numKvHeads * d.headDim),
+                wv: frag(p.host.wv, d.numKvHeads * d.headDim),
+              };
+              const raw = qkvProjections(d, p.host.x.subarray(0, d.hidden), p.host.wq, p.host.wk, p.host.wv, 1);
+              for (const path of ['decode-split', 'decode-projection'] as const) {
+                const want = path === 'decode-projection' ? raw : { ...normRope(d, raw.q, raw.k, p.host.qNorm, p.host.kNorm, 1, 100, EPS, THETA), v: raw.v };
+                const out = {
+                  q: createTensor(on, [1, d.numHeads, d.headDim], 'f32'),
+                  k: createTensor(on, [1, d.numKvHeads, d.headDim], 'f32'),
+                  v: createTensor(on, [1, d.numKvHeads, d.headDim], 'f32'),
+                };
+                for (const t of Object.values(out)) fillTensor(t, NaN);
+                await on.run(
+                  (pass) => op.encode(pass, { ...p.gpu, ...wf, ...out, seq: 1, position: 100, path, wScale: 2 ** -6, wFragments: true }),
+                  'qkv-rope',
+                );
+                for (const name of ['q', 'k', 'v'] as const) expectClose(`${layout} ${path} fragments ${name}`, await readFloat(out[name]), want[name]);
+                for (const t of Object.values(out)) t.destroy();
+              }
+              for (const t of Object.values(wf)) t.destroy();
             }
           } finally {
             p.destroy();

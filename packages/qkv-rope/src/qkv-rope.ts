@@ -73,6 +73,11 @@ export interface QkvRopeArgs {
    * @qwen3-webgpu/matmul's storeAsF16 for its tensor cores); default 1. A power of two, so exact.
    */
   wScale?: number;
+  /**
+   * Wq, Wk, Wv are f16 in matmul's tensor-core fragments (storeAsF16; with wScale = 2^-s): read by the one-row GEMV
+   * of 'decode-split' and 'decode-projection' (16-byte-aligned rows) and not read by 'projected'; other paths refuse.
+   */
+  wFragments?: boolean;
 }
 
 export type QkvPath = 'decode' | 'decode-split' | 'decode-projection' | 'prefill' | 'projected';
@@ -213,6 +218,9 @@ export function createQkvRope(ctx: GpuContext, options: QkvRopeOptions): QkvRope
       const wScale = a.wScale ?? 1;
       if (!(Number.isFinite(wScale) && wScale > 0)) fail(`wScale must be a positive finite number, got ${a.wScale}`);
       const params = { seq, hidden, pos0: position, kv_capacity: capacity, eps: o.eps, w_scale: wScale };
+      if (a.wFragments && (path === 'decode' || path === 'prefill'))
+        fail(`the ${path} path reads weights row by row; wFragments weights take decode-split, decode-projection or projected`);
+      if (a.wFragments && wDtype !== 'f16') fail(`wFragments weights are f16, got ${wDtype}`);
       // Weights once, x once, q/k/v written (the norm + RoPE pass re-reads and rewrites q and k).
       const weightBytes = tasks * hd * hidden * dtypeBytes(wDtype);
       const ioBytes = seq * (hidden + tasks * hd) * 4;
@@ -229,11 +237,21 @@ export function createQkvRope(ctx: GpuContext, options: QkvRopeOptions): QkvRope
         // load is a gather there, and a 16-byte one per 8 weights costs less than a 4-byte one per 2); else u32 words.
         const rowBytes = hidden * dtypeBytes(wDtype);
         const aligned = rowBytes % 16 === 0 && [a.x, a.wq, a.wk, a.wv].every((t) => t.byteOffset % 16 === 0);
+        if (a.wFragments && !aligned) fail('wFragments needs rows of whole 16-byte words, each weight starting on one');
         if (aligned) {
           const lanes = ctx.kernelLayout === 'cpu' ? 1 : gemvLanes(rowBytes / 16, tasks * hd);
           const reduce = laneReduceVariant(ctx, lanes);
           const { W_DTYPE, NH, NKV, HD, KV_CACHE } = common;
-          const k4 = kernels.gemv4[reduce.variant].compile(ctx, { W_DTYPE, NH, NKV, HD, KV_CACHE, LANES: lanes, ...reduce.constants });
+          const k4 = kernels.gemv4[reduce.variant].compile(ctx, {
+            W_DTYPE,
+            NH,
+            NKV,
+            HD,
+            KV_CACHE,
+            LANES: lanes,
+            FRAGMENTS: a.wFragments ? 1 : 0,
+            ...reduce.constants,
+          });
           patches.push(k4.encode(target, bound, params, Math.ceil((tasks * hd) / (WG / lanes)), meta));
         } else {
           const lanes = ctx.kernelLayout === 'cpu' ? 1 : 32;
