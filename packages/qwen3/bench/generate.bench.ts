@@ -172,7 +172,7 @@ if (values.prefill) {
   await run(prefillLm, promptOf(Math.min(...lengths)), { maxTokens: 1 }); // pipelines compiled, weights checked
   // The decode model above stored the shared weights already; this one takes the f16 views of the same bytes.
   console.log(
-    `projection weights stored as f16 · 2^s: ${prefillLm.model.storedWeights} of ${weights.layers.length * 6}${storeWeightsAsF16 ? '' : ' (--no-store-f16)'}`,
+    `projection weights stored as f16 · 2^s fragments: ${prefillLm.model.storedWeights} of ${weights.layers.length * 7}${storeWeightsAsF16 ? '' : ' (--no-store-f16)'}`,
   );
   for (const n of lengths) {
     const times: number[] = [];

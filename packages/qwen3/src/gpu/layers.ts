@@ -45,6 +45,7 @@ export class Qwen3AttentionSeparated {
   #wk!: Tensor;
   #wv!: Tensor;
   #qkvScale = 1;
+  #qkvFragments = false;
 
   constructor(
     readonly ctx: GpuContext,
@@ -71,7 +72,9 @@ export class Qwen3AttentionSeparated {
     const { numAttentionHeads: nh, numKeyValueHeads: nkv, headDim: hd } = this.config;
     const [wq, wk, wv] = (['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj'] as const).map((name) => w[name].tensor) as [Tensor, Tensor, Tensor];
     [this.#wq, this.#wk, this.#wv] = [wq, wk, wv];
-    this.#qkvScale = 2 ** -(storedF16Scale(wq) ?? 0);
+    const stored = storedF16Scale(wq);
+    this.#qkvScale = 2 ** -(stored ?? 0);
+    this.#qkvFragments = stored !== undefined;
     // One part, one dispatch, where the loader packed q|k|v into one buffer; else (weights built by hand) three.
     // prepare() and encode() pass this same view: matmul's weight-range cache keys it by buffer and offset anyway.
     const packed = adjacentRows([wq, wk, wv]);
@@ -142,6 +145,7 @@ export class Qwen3AttentionSeparated {
       wk: this.#wk,
       wv: this.#wv,
       wScale: this.#qkvScale,
+      wFragments: this.#qkvFragments,
       qNorm,
       kNorm,
       q: t.q,

@@ -74,11 +74,13 @@ export interface GpuModelOptions {
   /** Keep the residual stream after the embedding and after every layer (for parity checks); default false. */
   hiddenStates?: boolean;
   /**
-   * Where the layers' projections run the tensor-core f16w GEMM: re-encode each weight that is exact in f16 in place
-   * as f16 · 2^s (its power-of-two scale; matmul's storeAsF16) before the first pass, so that prefill loads the weights
-   * as they are instead of converting them on every call (H200, 512 tokens: 140 conversion dispatches fewer a chunk);
-   * decode GEMVs divide 2^s out, the values are the same. Default true. The bytes of the Qwen3Weights given to the model
-   * change: other models may share them only on the same path (a model forced to 'fma' refuses them, saying so).
+   * Where the layers' projections run the tensor-core f16w GEMM: before the first step, re-encode each weight that is
+   * exact in f16 (n and k multiples of 64) in place as that kernel's f16 fragments of W · 2^s (matmul's storeAsF16), so
+   * prefill loads the weights as they are instead of converting them on every call; decode GEMVs read the fragments
+   * and divide 2^s out, the values are the same. H200, Qwen3-0.6B, 512 tokens to the first token: 11.4–11.5 ms against
+   * 13.4–15.2 (140 dispatches a chunk fewer; packages/qwen3/BENCHMARKS.md). Default true. The bytes of the Qwen3Weights
+   * given to the model change and their entries become the f16 views: models made later on them start from those, on
+   * the same path (one forced to 'fma' refuses them, saying so).
    */
   storeWeightsAsF16?: boolean;
 }

@@ -1,7 +1,7 @@
 // What the decode GEMVs share (gemv.wgsl: lanes along a row, on GPUs; gemv-serial.wgsl: one invocation a row, on CPU
 // adapters): y[col0 + c] (+)= Σ_k x[k] · W[c, k] over W in 16-byte words — 8 bf16/f16 or 4 f32 weights a load.
 // SWIGLU makes y = silu(x·Wᵀ) ⊙ x·W2ᵀ (gate and up in one pass over x). Weights that matmul's storeAsF16 re-encoded
-// as f16 · 2^s come with w_scale = 2^-s (exact: a power of two), 1 otherwise.
+// (FRAGMENTS: f16 · 2^s in its tensor-core fragments) come with w_scale = 2^-s (exact: a power of two), else 1.
 //   x: [k] f32 (as vec4);  W, W2: [n, k] W_DTYPE (as vec4<u32>, k·bytes a multiple of 16);  y: [col0 + n] f32
 
 struct Params {
@@ -21,6 +21,17 @@ struct Params {
 override W_DTYPE: u32 = BF16;
 override ACCUMULATE: bool = false;
 override SWIGLU: bool = false;
+// W (and W2) as matmul's storeAsF16 leaves them: 16 × 16 f16 fragments [c / 16][k / 16][c % 16][k % 16], so the 16
+// bytes of word i of row c lie in fragment (c / 16, i / 2) at row c % 16, half i % 2 (32 words a fragment).
+override FRAGMENTS: bool = false;
+
+// Index of the 16-byte word i of row col of W (or W2).
+fn w_index(col: u32, i: u32) -> u32 {
+  if (FRAGMENTS) {
+    return ((col / 16u) * (params.words / 2u) + i / 2u) * 32u + (col % 16u) * 2u + (i % 2u);
+  }
+  return col * params.words + i;
+}
 
 // Σ over word i of a row (16 bytes of weights) times the matching x values (dot_word: dtypes.wgsl).
 fn row_word(word: vec4<u32>, i: u32) -> f32 {

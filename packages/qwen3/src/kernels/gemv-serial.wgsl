@@ -13,13 +13,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   if (col >= params.n) {
     return;
   }
-  let base = col * params.words;
   var s = 0.0;
   var s2 = 0.0;
   for (var i = 0u; i < params.words; i++) {
-    s += row_word(w[base + i], i);
+    s += row_word(w[w_index(col, i)], i);
     if (SWIGLU) {
-      s2 += row_word(w2[base + i], i);
+      s2 += row_word(w2[w_index(col, i)], i);
     }
   }
   store_column(col, s, s2);

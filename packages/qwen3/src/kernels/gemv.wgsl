@@ -17,7 +17,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let r = lid / LANES;
   let col = (wid.x + wid.y * nwg.x) * ROWS + r;
   // Clamped, not returned: every lane must reach the reduction (WGSL uniformity).
-  let base = min(col, params.n - 1u) * params.words;
+  let row = min(col, params.n - 1u);
   let words = params.words;
   var s = 0.0;
   var s2 = 0.0;
@@ -27,9 +27,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     var wb: array<vec4<u32>, UNROLL>;
     for (var u = 0u; u < UNROLL; u++) {
       let i = min(i0 + u * LANES, words - 1u);
-      wa[u] = w[base + i];
+      wa[u] = w[w_index(row, i)];
       if (SWIGLU) {
-        wb[u] = w2[base + i];
+        wb[u] = w2[w_index(row, i)];
       }
     }
     for (var u = 0u; u < UNROLL; u++) {

@@ -86,9 +86,9 @@ export interface Linear {
    */
   prepare(w: Tensor | RowPart[], w2?: Tensor): Promise<void>;
   /**
-   * Where several rows run the tensor-core f16w kernel and one row a GEMV, re-encodes W (and W2) in place as
-   * f16 · 2^s (matmul's storeAsF16): prefill then loads them with no conversion pass per call, the GEMV divides 2^s
-   * out. Resolves to the views to pass from now on (the old ones must not be used again), or undefined where nothing
+   * Where several rows run the tensor-core f16w kernel and one row a GEMV, re-encodes W (and W2) in place as that
+   * kernel's f16 fragments of W · 2^s (matmul's storeAsF16): prefill then loads them with no conversion pass per call,
+   * the GEMV reads the fragments and divides 2^s out. Resolves to the views to pass from now on (the old ones must not be used again), or undefined where nothing
    * changed: another path, W in several parts, or a weight not exact in f16 (W2 too: both or neither).
    */
   storeAsF16(w: Tensor, w2?: Tensor): Promise<{ w: Tensor; w2?: Tensor } | undefined>;
@@ -113,15 +113,15 @@ export function createLinear(ctx: GpuContext, o: LinearOptions): Linear {
   const wordsPerRow = rowBytes / 16;
   const lanes = gemvLanes(wordsPerRow, n);
   const reduce = laneReduceVariant(ctx, lanes);
-  // The decode GEMVs, per weight dtype: o.dtype, and f16 for weights re-encoded by storeAsF16 (same bytes a row).
+  // The decode GEMVs: for o.dtype, and for weights storeAsF16 re-encoded (f16 fragments; same bytes a row).
   const gemvOk = !o.noGemv && rowBytes % 16 === 0 && k % 4 === 0;
-  const gemvFor = (dtype: 'bf16' | 'f16' | 'f32') => {
-    const f = { ...flags, W_DTYPE: wgslDtypeCode(dtype) };
+  const gemvFor = (stored: boolean) => {
+    const f = stored ? { ...flags, W_DTYPE: wgslDtypeCode('f16'), FRAGMENTS: 1 } : flags;
     if (ctx.kernelLayout === 'gpu')
       return { kernel: gemv[reduce.variant].compile(ctx, { ...f, ...reduce.constants, LANES: lanes, ROWS: 256 / lanes }), rows: 256 / lanes };
     return { kernel: gemvSerial.compile(ctx, f), rows: 64 };
   };
-  const gemvs = new Map(gemvOk ? [[o.dtype, gemvFor(o.dtype)]] : []);
+  const gemvs = new Map(gemvOk ? [[false, gemvFor(false)]] : []);
   const tag = o.tag ?? (o.swiglu ? 'gate_up' : 'linear');
   const gemmChoice = o.gemm ?? 'auto';
   const gemm: Gemm | undefined =
@@ -144,7 +144,7 @@ export function createLinear(ctx: GpuContext, o: LinearOptions): Linear {
       await gemm?.prepare(w, w2);
     },
     async storeAsF16(w, w2) {
-      if (!gemm || gemm.subgroupMatrixTile?.variant !== 'f16w' || !gemvOk || o.dtype === 'f32' || o.swiglu !== (w2 !== undefined)) return undefined;
+      if (!gemm || gemm.subgroupMatrixTile?.variant !== 'f16w' || !gemvOk || o.dtype === 'f32' || (o.swiglu ?? false) !== (w2 !== undefined)) return undefined;
       const ranges = await gemm.prepare(w, w2);
       if (!ranges.every((r) => r.exact)) return undefined;
       const stored = await storeAsF16(ctx, w2 ? [w, w2] : [w]);
@@ -181,9 +181,9 @@ export function createLinear(ctx: GpuContext, o: LinearOptions): Linear {
         const meta = { tag, bytes: bytes(p.rowCount) };
         const scales = { w_scale: scaleOf(p.tensor), w2_scale: scaleOf(a.w2 ?? p.tensor) };
         if (useGemv) {
-          const dtype = p.tensor.dtype as 'bf16' | 'f16' | 'f32';
-          let g = gemvs.get(dtype);
-          if (!g) gemvs.set(dtype, (g = gemvFor(dtype)));
+          const stored = storedF16Scale(p.tensor) !== undefined;
+          let g = gemvs.get(stored);
+          if (!g) gemvs.set(stored, (g = gemvFor(stored)));
           g.kernel.encode(target, bound, { n: p.rowCount, words: wordsPerRow, col0: p.rowStart, ...scales }, Math.ceil(p.rowCount / g.rows), meta);
         } else if (storedF16Scale(p.tensor) !== undefined) {
           throw new TypeError(`linear ${tag}: weights stored as f16 · 2^s are read by the GEMV (one row, 16-byte aligned) and the GEMM only`);
