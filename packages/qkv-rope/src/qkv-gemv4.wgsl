@@ -31,8 +31,7 @@ override NKV: u32 = 8u;
 override HD: u32 = 128u;
 override KV_CACHE: bool = false;
 override LANES: u32 = 32u;
-// Wq, Wk, Wv as @qwen3-webgpu/matmul's storeAsF16 leaves them (f16 16 × 16 fragments [row / 16][k / 16][16][16]):
-// word i of a row lies in fragment (row / 16, i / 2) at row % 16, half i % 2.
+// Wq, Wk, Wv as @qwen3-webgpu/matmul's storeAsF16 leaves them: f16 in 16 × 16 tiles (tiled_word, dtypes.wgsl).
 override FRAGMENTS: bool = false;
 const UNROLL: u32 = 4u;
 const WG: u32 = 256u;
@@ -42,7 +41,7 @@ var<workgroup> red: array<f32, WG>;
 // Index of 16-byte word i of row `row` (of its task's matrix), rows of `words` words.
 fn w_index(row: u32, i: u32, words: u32) -> u32 {
   if (FRAGMENTS) {
-    return ((row / 16u) * (words / 2u) + i / 2u) * 32u + (row % 16u) * 2u + (i % 2u);
+    return tiled_word(row, i, words);
   }
   return row * words + i;
 }

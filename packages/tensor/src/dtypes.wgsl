@@ -29,3 +29,10 @@ fn dot_word(word: vec4<u32>, xa: vec4<f32>, xb: vec4<f32>, dtype: u32) -> f32 {
   let b = vec4<f32>(unpack2x16float(word.z), unpack2x16float(word.w));
   return dot(a, xa) + dot(b, xb);
 }
+
+// 16-bit weights laid out as 16 × 16 tiles ([row / 16][column / 16][16][16], @qwen3-webgpu/matmul's storeAsF16, for
+// its tensor cores): the index, in 16-byte words, of word i (halves 8i … 8i + 7) of `row`, rows of `words` words.
+// A tile is 32 words, a row of it 2: word i lies in tile (row / 16, i / 2) at row % 16, half i % 2.
+fn tiled_word(row: u32, i: u32, words: u32) -> u32 {
+  return ((row / 16u) * (words / 2u) + i / 2u) * 32u + (row % 16u) * 2u + (i % 2u);
+}

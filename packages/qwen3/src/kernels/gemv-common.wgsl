@@ -21,14 +21,13 @@ struct Params {
 override W_DTYPE: u32 = BF16;
 override ACCUMULATE: bool = false;
 override SWIGLU: bool = false;
-// W (and W2) as matmul's storeAsF16 leaves them: 16 × 16 f16 fragments [c / 16][k / 16][c % 16][k % 16], so the 16
-// bytes of word i of row c lie in fragment (c / 16, i / 2) at row c % 16, half i % 2 (32 words a fragment).
+// W (and W2) as matmul's storeAsF16 leaves them: f16 in 16 × 16 tiles (tiled_word, dtypes.wgsl).
 override FRAGMENTS: bool = false;
 
 // Index of the 16-byte word i of row col of W (or W2).
 fn w_index(col: u32, i: u32) -> u32 {
   if (FRAGMENTS) {
-    return ((col / 16u) * (params.words / 2u) + i / 2u) * 32u + (col % 16u) * 2u + (i % 2u);
+    return tiled_word(col, i, params.words);
   }
   return col * params.words + i;
 }
