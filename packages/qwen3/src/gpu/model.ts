@@ -360,7 +360,8 @@ export class Qwen3ForCausalLM implements TokenBackend {
     this.#logits = createTensor(ctx, [this.#logitRows, c.vocabSize], 'f32', { label: 'logits' });
     this.#seen = createTensor(ctx, [c.vocabSize], 'u32', { label: 'seen tokens' });
     this.#token = createTensor(ctx, [4], 'u32', { label: 'next token' });
-    this.#readbacks = new ReadbackRing(ctx.device);
+    // CPU adapters: reads paced, so that no core spins on a pending mapping while the device needs it (readback-ring.ts).
+    this.#readbacks = new ReadbackRing(ctx.device, 4, ctx.kernelLayout === 'cpu');
     this.#lmHead = createLinear(ctx, { n: c.vocabSize, k: c.hiddenSize, dtype: weights.lmHead.tensor.dtype, tag: 'lm_head', gemm: options.gemm ?? 'auto' });
     this.#sampler = createSampler(ctx, c.vocabSize);
     this.#markSeen = createMarkSeen(ctx);
