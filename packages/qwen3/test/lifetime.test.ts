@@ -55,8 +55,10 @@ describe('1000 consecutive generate() calls', () => {
     expect(end.buffers).toBe(atWarm.buffers);
     // Generation itself allocates no GPU buffer: only forward()'s logits readback would.
     expect(end.created).toBe(atWarm.created);
-    // 500 calls: a leak of 64 KiB per call would show as 32 MiB (3000 calls measured 322 → 338 → 333 MiB at 500/2000/3000).
-    expect(end.rss - atWarm.rss).toBeLessThan(32 * 2 ** 20);
+    // 500 calls: a leak of 128 KiB per call would show as 64 MiB. RSS saws up and down by tens of MiB without a leak
+    // (the allocator; lavapipe, 4000 calls sampled every 500: 303, 336, 360, 328, 345, 365, 322, 345 MiB, no trend;
+    // a 32 MiB bound failed on +35 once), so the JS heap and the GPU buffers above and below are the precise checks.
+    expect(end.rss - atWarm.rss).toBeLessThan(64 * 2 ** 20);
     // After a collection, JS objects kept per call would show here: 16 KiB a call is 8 MiB over 500 calls.
     expect(end.heap - atWarm.heap).toBeLessThan(8 * 2 ** 20);
   });
