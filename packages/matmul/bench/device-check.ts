@@ -29,7 +29,16 @@ import {
   type GpuContext,
 } from '@qwen3-webgpu/tensor';
 import { createGemm, subgroupMatrixSplitK, subgroupMatrixSupport, type FmaTile, type GemmOptions, type SubgroupMatrixTileOptions } from '../src/index.ts';
-import { describeResult, inOnePass, randomRows, runGemmCase, runInterleavedCases, withinBounds, type GemmCase } from '../src/gemm.test-helpers.ts';
+import {
+  describeResult,
+  f16ExactWeights,
+  inOnePass,
+  randomRows,
+  runGemmCase,
+  runInterleavedCases,
+  withinBounds,
+  type GemmCase,
+} from '../src/gemm.test-helpers.ts';
 import probeSource from './mma-probe.wgsl';
 import { BENCH_SHAPES, measureMmaPeak, printStageTimings, printTimings, timeGemm, timeGemmStages, type GemmStageTiming, type GemmTiming } from './timing.ts';
 
@@ -218,8 +227,8 @@ if (!support.reason) {
     }
   }
   // Weights stored as f16 · 2^s fragments in place (storeAsF16, as the model stores its projections): the default f16w
-  // kernel loads them with no W pass. No weight below 1e-5 in magnitude: a span one f16 scale holds, so every draw is exact.
-  const exactW = (count: number) => rng.normalArray(count, 0.05).map((v) => (Math.abs(v) < 1e-5 ? Math.sign(v || 1) * 1e-5 : v));
+  // kernel loads them with no W pass (weights drawn so that every one is exact in f16).
+  const exactW = (count: number) => f16ExactWeights(rng, count);
   for (const [name, options, rows] of qwen.slice(0, 6)) {
     await attempt(`tensor cores (auto), W stored as f16, Qwen3-0.6B ${name} [${rows}, ${options.k}]·[${options.n}, ${options.k}]ᵀ`, () =>
       gemmCheck(options, { rows, storeF16: true, w: exactW(options.n * options.k), w2: exactW(options.n * options.k) }, 'subgroup-matrix'),

@@ -11,8 +11,8 @@ import {
   type GpuContext,
   type TimingOptions,
 } from '@qwen3-webgpu/tensor';
-import { createGemm, storeAsF16, subgroupMatrixSplitK, type Gemm, type GemmArgs, type GemmOptions, type GemmPath } from '../src/index.ts';
-import { randomRows } from '../src/gemm.test-helpers.ts';
+import { createGemm, subgroupMatrixSplitK, type Gemm, type GemmArgs, type GemmOptions, type GemmPath } from '../src/index.ts';
+import { f16ExactWeights, randomRows, storeCaseWeights } from '../src/gemm.test-helpers.ts';
 import peakSource from './mma-peak.wgsl';
 
 /** Issue #14's shapes: [rows, k] · [n, k]ᵀ. */
@@ -38,23 +38,20 @@ async function withGemm<T>(
   ctx: GpuContext,
   options: GemmOptions,
   rows: number,
+  storeF16: boolean,
   body: (gemm: Gemm, args: GemmArgs) => Promise<T>,
-  storeF16 = false,
 ): Promise<T> {
   const { n, k } = options;
   const rng = createRng(7);
   const x = uploadTensor(ctx, [rows, k], 'f32', randomRows(rng, rows, k));
-  // With storeF16, no weight below 1e-5 in magnitude: a span one f16 scale holds, so every draw is exact.
-  const draw = () => rng.normalArray(n * k, 0.05).map((v) => (storeF16 && Math.abs(v) < 1e-5 ? Math.sign(v || 1) * 1e-5 : v));
+  const draw = () => (storeF16 ? f16ExactWeights(rng, n * k) : rng.normalArray(n * k, 0.05));
   const w = uploadTensor(ctx, [n, k], options.wDtype, draw());
   const w2 = options.swiglu ? uploadTensor(ctx, [n, k], options.wDtype, draw()) : undefined;
   const y = createTensor(ctx, [rows, n], 'f32');
   const gemm = createGemm(ctx, options);
   try {
-    // storeF16: W (and W2) re-encoded in place as f16 · 2^s first (storeAsF16), as a model stores its weights.
-    const stored = storeF16 ? await storeAsF16(ctx, w2 ? [w, w2] : [w]) : [];
-    if (storeF16 && !stored.every((s) => s)) throw new Error('storeAsF16 left a weight as it was');
-    const [wIn, w2In] = storeF16 ? [stored[0]!.tensor, stored[1]?.tensor] : [w, w2];
+    // storeF16: W (and W2) stored as f16 fragments first, as a model stores its weights.
+    const [wIn, w2In] = storeF16 ? await storeCaseWeights(ctx, w, w2) : [w, w2];
     await gemm.prepare(wIn, w2In);
     return await body(gemm, { x, w: wIn, ...(w2In ? { w2: w2In } : {}), y, rows });
   } finally {
@@ -67,7 +64,7 @@ const flopsOf = (options: GemmOptions, rows: number) => 2 * rows * options.n * o
 
 /** Times one GEMM handle on fresh random bf16 data; says which path each part ran. */
 export async function timeGemm(ctx: GpuContext, label: string, options: GemmOptions, rows: number, timing: TimingOptions): Promise<GemmTiming> {
-  return withGemm(ctx, options, rows, async (gemm, args) => {
+  return withGemm(ctx, options, rows, false, async (gemm, args) => {
     let paths: GemmPath[] = [];
     const t = await timeGpu(
       ctx,
@@ -105,43 +102,37 @@ export async function timeGemmStages(
   timing: TimingOptions,
   storeF16 = false,
 ): Promise<GemmStageTiming> {
-  return withGemm(
-    ctx,
-    options,
-    rows,
-    async (gemm, args) => {
-      const list = new DispatchList(ctx, `time ${label}`);
-      try {
-        const paths = gemm.encode(list, { ...args, tag: 'gemm' });
-        const whole = await timeGpu(ctx, (pass) => list.encode(pass), timing);
-        const stages: { stage: string; ms: number }[] = [];
-        for (const tag of new Set(list.describe().map((d) => d.tag))) {
-          const picked = list.select((t) => t === tag);
-          stages.push({ stage: tag === 'gemm' ? 'gemm' : tag.replace(/^gemm /, ''), ms: (await timeGpu(ctx, (pass) => picked.encode(pass), timing)).ms });
-        }
-        const { n, k } = options;
-        const flops = flopsOf(options, rows);
-        const kernelMs = (stages.find((s) => s.stage === 'gemm')?.ms ?? Number.NaN) + (stages.find((s) => s.stage === 'split-k sum')?.ms ?? 0);
-        const t = gemm.subgroupMatrixTile;
-        const split = t ? subgroupMatrixSplitK(t, rows, n, k) : 1;
-        return {
-          label,
-          rows,
-          n,
-          k,
-          path: [...new Set(paths)].join('+'),
-          ms: whole.ms,
-          tflops: flops / (whole.ms * 1e9),
-          tile: t ? `${t.variant} ${t.sgM}x${t.sgN}/${t.tm}x${t.tn}${split > 1 ? ` split-k ${split}` : ''}` : 'fma',
-          stages,
-          kernelTflops: flops / (kernelMs * 1e9),
-        };
-      } finally {
-        list.destroy();
+  return withGemm(ctx, options, rows, storeF16, async (gemm, args) => {
+    const list = new DispatchList(ctx, `time ${label}`);
+    try {
+      const paths = gemm.encode(list, { ...args, tag: 'gemm' });
+      const whole = await timeGpu(ctx, (pass) => list.encode(pass), timing);
+      const stages: { stage: string; ms: number }[] = [];
+      for (const tag of new Set(list.describe().map((d) => d.tag))) {
+        const picked = list.select((t) => t === tag);
+        stages.push({ stage: tag === 'gemm' ? 'gemm' : tag.replace(/^gemm /, ''), ms: (await timeGpu(ctx, (pass) => picked.encode(pass), timing)).ms });
       }
-    },
-    storeF16,
-  );
+      const { n, k } = options;
+      const flops = flopsOf(options, rows);
+      const kernelMs = (stages.find((s) => s.stage === 'gemm')?.ms ?? Number.NaN) + (stages.find((s) => s.stage === 'split-k sum')?.ms ?? 0);
+      const t = gemm.subgroupMatrixTile;
+      const split = t ? subgroupMatrixSplitK(t, rows, n, k) : 1;
+      return {
+        label,
+        rows,
+        n,
+        k,
+        path: [...new Set(paths)].join('+'),
+        ms: whole.ms,
+        tflops: flops / (whole.ms * 1e9),
+        tile: t ? `${t.variant} ${t.sgM}x${t.sgN}/${t.tm}x${t.tn}${split > 1 ? ` split-k ${split}` : ''}` : 'fma',
+        stages,
+        kernelTflops: flops / (kernelMs * 1e9),
+      };
+    } finally {
+      list.destroy();
+    }
+  });
 }
 
 /** TFLOP/s of a pure subgroup-matrix multiply-accumulate loop (no memory traffic): the ceiling from WGSL. */

@@ -1,4 +1,14 @@
-import { createTensor, fillTensor, readFloat, splitRows, uploadTensor, type DispatchTarget, type GpuContext, type Rng } from '@qwen3-webgpu/tensor';
+import {
+  createTensor,
+  fillTensor,
+  readFloat,
+  splitRows,
+  uploadTensor,
+  type DispatchTarget,
+  type GpuContext,
+  type Rng,
+  type Tensor,
+} from '@qwen3-webgpu/tensor';
 import type { Gemm, GemmArgs, GemmDtype, GemmPath } from './gemm.ts';
 import { gemmReference } from './reference.ts';
 import { storeAsF16 } from './store-f16.ts';
@@ -45,6 +55,21 @@ export interface GemmCase {
   storeF16?: boolean;
 }
 
+/**
+ * Normal(0, std) weights with none below 1e-5 in magnitude: a span one f16 scale holds, so storeAsF16 takes every draw
+ * (plain normal draws of millions of weights may hold one too small to scale in).
+ */
+export function f16ExactWeights(rng: Rng, count: number, std = 0.05): Float32Array {
+  return rng.normalArray(count, std).map((v) => (Math.abs(v) < 1e-5 ? Math.sign(v || 1) * 1e-5 : v));
+}
+
+/** W (and W2) re-encoded in place with storeAsF16, as a model stores its weights: the views to pass from then on. */
+export async function storeCaseWeights(ctx: GpuContext, w: Tensor, w2?: Tensor): Promise<[Tensor, Tensor | undefined]> {
+  const stored = await storeAsF16(ctx, w2 ? [w, w2] : [w]);
+  if (stored.some((s) => !s)) throw new Error('storeAsF16 left a case weight as it was: not exact in f16, or n or k not a multiple of 64');
+  return [stored[0]!.tensor, stored[1]?.tensor];
+}
+
 /** Random rows with magnitudes spread over 2^-6 … 2^6 (never zeros). */
 export function randomRows(rng: Rng, rows: number, k: number): Float32Array {
   const x = new Float32Array(rows * k);
@@ -83,12 +108,7 @@ export async function stageGemmCase(ctx: GpuContext, gemm: Gemm, rng: Rng, c: Ge
   };
   try {
     if (!y0) fillTensor(y, NaN);
-    let [wIn, w2In] = [w, w2];
-    if (c.storeF16) {
-      const stored = await storeAsF16(ctx, w2 ? [w, w2] : [w]);
-      if (stored.some((s) => !s)) throw new Error('storeF16: the case weights are not exact in f16');
-      [wIn, w2In] = [stored[0]!.tensor, stored[1]?.tensor];
-    }
+    const [wIn, w2In] = c.storeF16 ? await storeCaseWeights(ctx, w, w2) : [w, w2];
     const rowBytes = k * (wDtype === 'f32' ? 4 : 2);
     const wArg = c.parts && c.parts > 1 ? splitRows(wIn, Math.max(256, Math.ceil(n / c.parts) * rowBytes)) : wIn;
     await gemm.prepare(wArg, w2In);
