@@ -88,8 +88,9 @@ export interface Linear {
   /**
    * Where several rows run the tensor-core f16w kernel and one row a GEMV, re-encodes W (and W2) in place as that
    * kernel's f16 fragments of W · 2^s (matmul's storeAsF16): prefill then loads them with no conversion pass per call,
-   * the GEMV reads the fragments and divides 2^s out. Resolves to the views to pass from now on (the old ones must not be used again), or undefined where nothing
-   * changed: another path, W in several parts, or a weight not exact in f16 (W2 too: both or neither).
+   * the GEMV reads the fragments and divides 2^s out. Resolves to the views to pass from now on (the old ones must not
+   * be used again), or undefined where nothing changed: another path, W in several parts, or a weight not exact in f16
+   * (W2 too: both or neither).
    */
   storeAsF16(w: Tensor, w2?: Tensor): Promise<{ w: Tensor; w2?: Tensor } | undefined>;
   /** Records y (+)= x · Wᵀ (several dispatches when W comes in parts). */
@@ -158,10 +159,10 @@ export function createLinear(ctx: GpuContext, o: LinearOptions): Linear {
       // Weights storeAsF16 re-encoded: f16 views, 2^s divided out (storedF16Scale refuses other views of them).
       const scaleOf = (t: Tensor) => {
         const s = storedF16Scale(t);
-        return s === undefined ? 1 : 2 ** -s;
+        return { stored: s !== undefined, scale: s === undefined ? 1 : 2 ** -s };
       };
       for (const p of parts) {
-        if ((p.tensor.dtype !== o.dtype && storedF16Scale(p.tensor) === undefined) || p.tensor.shape[1] !== k)
+        if ((p.tensor.dtype !== o.dtype && !scaleOf(p.tensor).stored) || p.tensor.shape[1] !== k)
           throw new TypeError(`linear: W must be [n, ${k}] ${o.dtype}, got [${p.tensor.shape}] ${p.tensor.dtype}`);
       }
       if (total !== n) throw new RangeError(`linear: W has ${total} rows, expected n = ${n}`);
@@ -179,13 +180,13 @@ export function createLinear(ctx: GpuContext, o: LinearOptions): Linear {
       for (const p of parts) {
         const bound = { x: a.x, w: p.tensor, w2: a.w2 ?? p.tensor, y: a.y };
         const meta = { tag, bytes: bytes(p.rowCount) };
-        const scales = { w_scale: scaleOf(p.tensor), w2_scale: scaleOf(a.w2 ?? p.tensor) };
+        const { stored, scale } = scaleOf(p.tensor);
+        const scales = { w_scale: scale, w2_scale: scaleOf(a.w2 ?? p.tensor).scale };
         if (useGemv) {
-          const stored = storedF16Scale(p.tensor) !== undefined;
           let g = gemvs.get(stored);
           if (!g) gemvs.set(stored, (g = gemvFor(stored)));
           g.kernel.encode(target, bound, { n: p.rowCount, words: wordsPerRow, col0: p.rowStart, ...scales }, Math.ceil(p.rowCount / g.rows), meta);
-        } else if (storedF16Scale(p.tensor) !== undefined) {
+        } else if (stored) {
           throw new TypeError(`linear ${tag}: weights stored as f16 · 2^s are read by the GEMV (one row, 16-byte aligned) and the GEMM only`);
         } else {
           tiledKernel.encode(target, bound, { rows, n: p.rowCount, k, y_stride: n, col0: p.rowStart }, Math.ceil(p.rowCount / cols), meta);
