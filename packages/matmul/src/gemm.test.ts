@@ -1,8 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRng, createTensor, fillTensor, readFloat, roundToDtype, uploadTensor, type GpuContext } from '@qwen3-webgpu/tensor';
+import {
+  createRng,
+  createTensor,
+  defineKernel,
+  defineUniforms,
+  DispatchList,
+  fillTensor,
+  readFloat,
+  roundToDtype,
+  uploadTensor,
+  type GpuContext,
+} from '@qwen3-webgpu/tensor';
 import { openTestContext } from '@qwen3-webgpu/tensor/testing';
-import { createGemm, type GemmDtype, type GemmOptions, type SubgroupMatrixTileOptions } from './index.ts';
-import { compare, describeResult, randomRows, runGemmCase, withinBounds, type GemmCase } from './gemm.test-helpers.ts';
+import { createGemm, xSplitWgsl, type GemmDtype, type GemmOptions, type SubgroupMatrixTileOptions } from './index.ts';
+import { compare, describeResult, randomRows, runGemmCase, stageGemmCase, withinBounds, type GemmCase } from './gemm.test-helpers.ts';
 import { gemmReference } from './reference.ts';
 import { acquireScratch } from './scratch.ts';
 import { checkWeightRange, checkWeightRanges, decide } from './weight-range.ts';
@@ -26,6 +37,42 @@ const QWEN = [
   [3072, 1024],
   [1024, 3072],
 ] as const;
+
+// A producer of x already split, as a model's kernel would write it with xSplitWgsl: one invocation per row.
+const splitProducer = defineKernel({
+  label: 'test split producer',
+  code: `${xSplitWgsl}
+struct Params { rows: u32, k: u32 }
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> xs: array<u32>;
+@group(0) @binding(2) var<storage, read_write> row_exp: array<i32>;
+@group(0) @binding(3) var<uniform> params: Params;
+@compute @workgroup_size(1)
+fn main(@builtin(workgroup_id) wid: vec3<u32>) {
+  let row = wid.x;
+  var m = 0u;
+  for (var c = 0u; c < params.k; c++) {
+    m = max(m, bitcast<u32>(x[row * params.k + c]) & 0x7fffffffu);
+  }
+  let t = split_row_exp(m);
+  row_exp[row] = t;
+  let kt_count = split_kt_count(params.k);
+  for (var c = 0u; c < kt_count * 16u; c += 2u) {
+    var v = vec2<f32>(0.0);
+    if (c < params.k) {
+      v.x = ldexp(x[row * params.k + c], -t);
+    }
+    if (c + 1u < params.k) {
+      v.y = ldexp(x[row * params.k + c + 1u], -t);
+    }
+    let words = split_pair(v);
+    xs[split_word(row, c, kt_count)] = words.x;
+    xs[split_word(row, c, kt_count) + 128u] = words.y;
+  }
+}`,
+  bindings: { x: 'read', xs: 'read_write', row_exp: 'read_write' },
+  uniforms: defineUniforms({ rows: 'u32', k: 'u32' }),
+});
 
 let ctx: GpuContext;
 beforeAll(async () => {
@@ -267,6 +314,43 @@ describe('subgroup-matrix path, builtins emulated', () => {
     const w = rng.normalArray(n * k, 1e-3);
     await check(sg({ n, k, wDtype: 'bf16' }), { rows, x, w }, 'subgroup-matrix');
     await check(sg({ n, k, wDtype: 'bf16', subgroupMatrixTile: { variant: 'inline' } }), { rows, x, w }, 'subgroup-matrix');
+  });
+  it("a caller's x already split (GemmArgs.xSplit, written with xSplitWgsl) replaces the row-scale pass: x poisoned", async () => {
+    const [rows, n, k] = [37, 70, 100];
+    const x = randomRows(rng, rows, k);
+    for (let i = 0; i < k; i++) x[3 * k + i] = rng.normal() * 1e6; // a row scaled down, one far below f16 normals
+    for (let i = 0; i < k; i++) x[5 * k + i] = rng.normal() * 1e-30;
+    for (const tile of [{ variant: 'f16w', sgM: 2, sgN: 1, tm: 1, tn: 2 }, { variant: 'presplit' }] as const) {
+      const gemm = createGemm(ctx, sg({ n, k, wDtype: 'bf16', subgroupMatrixTile: tile }));
+      const staged = await stageGemmCase(ctx, gemm, rng, { rows, n, k, wDtype: 'bf16', x });
+      const xSplit = { xs: createTensor(ctx, [gemm.splitXWords(rows)], 'u32'), rowExp: createTensor(ctx, [rows], 'i32') };
+      const list = new DispatchList(ctx, 'xSplit test');
+      try {
+        fillTensor(xSplit.xs, 0x7fff7fff); // NaN halves wherever the producer does not write
+        await ctx.run(
+          (pass) => splitProducer.compile(ctx).encode(pass, { x: staged.args.x, xs: xSplit.xs, row_exp: xSplit.rowExp }, { rows, k }, rows),
+          'split producer',
+        );
+        fillTensor(staged.args.x, NaN);
+        gemm.encode(list, { ...staged.args, xSplit });
+        // f16w converts W in a pass of its own; nothing splits x.
+        expect(list.describe().map((d) => d.tag)).toEqual(tile.variant === 'f16w' ? ['gemm W to f16', 'gemm'] : ['gemm']);
+        await ctx.run((pass) => list.encode(pass), 'gemm');
+        const r = await staged.check(['subgroup-matrix']);
+        expect(withinBounds(r), `${tile.variant}: ${describeResult(r)}`).toBe(true);
+        expect(() => gemm.encode(list, { ...staged.args, xSplit: { ...xSplit, xs: xSplit.xs.rows(0, 8) } })).toThrow(/xSplit.xs must be u32 with at least/);
+      } finally {
+        list.destroy();
+        staged.destroy();
+        xSplit.xs.destroy();
+        xSplit.rowExp.destroy();
+        gemm.destroy();
+      }
+    }
+    // Handles that never read a pre-split x say so.
+    const fma = createGemm(ctx, { n, k, wDtype: 'bf16', path: 'fma' });
+    expect(fma.splitXWords(rows)).toBe(0);
+    fma.destroy();
   });
   it('weights all below f16 normals (1e-7) enter exactly through a power-of-two scale', async () => {
     const gemm = createGemm(ctx, sg({ n: 40, k: 64, wDtype: 'bf16' }));

@@ -126,6 +126,19 @@ export interface GemmArgs {
   rows: number;
   /** Profile label of the dispatches (DispatchList.describe); default 'gemm'. */
   tag?: string;
+  /**
+   * x already scaled and split by the caller's own kernel (x-split.wgsl, exported as xSplitWgsl; rows < `rows`
+   * written): the tensor-core kernels read it and the row-scale pass is skipped. xs: at least splitXWords(rows)
+   * words (u32), rowExp: at least `rows` i32 (a u32 tensor holds them). Paths that read x itself (FMA, the inline
+   * kernel, weights not exact in f16) ignore it, so x must hold the same values.
+   */
+  xSplit?: XSplit;
+}
+
+/** x as x-split.wgsl lays it out: the row exponents and the f16 hi/lo fragments of x · 2^-row_exp. */
+export interface XSplit {
+  xs: Tensor;
+  rowExp: Tensor;
 }
 
 export interface Gemm {
@@ -144,6 +157,11 @@ export interface Gemm {
    * path; resolves at once on the FMA path.
    */
   prepare(w: Tensor | RowPart[], w2?: Tensor): Promise<WeightRange[]>;
+  /**
+   * u32 words of GemmArgs.xSplit.xs for `rows` rows (rows padded to the tile), or 0 where this handle never reads a
+   * pre-split x (the FMA path, the inline kernel).
+   */
+  splitXWords(rows: number): number;
   /** Records y (+)= x·Wᵀ into a pass or a DispatchList and says which kernel runs for each part of W. */
   encode(target: DispatchTarget, args: GemmArgs): GemmPath[];
   /**
@@ -156,7 +174,7 @@ export interface Gemm {
 const gemmUniforms = defineUniforms({ rows: 'u32', n: 'u32', k: 'u32', y_stride: 'u32', col0: 'u32', w_scale: 'f32', w2_scale: 'f32' });
 const rowScaleKernel = defineKernel({
   label: 'gemm row scale',
-  code: `${rowScaleSource}\n${xSplitSource}`,
+  code: `${xSplitSource}\n${rowScaleSource}`,
   bindings: { x: 'read', row_exp: 'read_write', xs: 'read_write' },
   uniforms: defineUniforms({ rows: 'u32', k: 'u32' }),
 });
@@ -432,9 +450,9 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
   };
   const rowExp = (rows: number) => grow('row exponents', rows);
   // xs: [ceil(rows / bm) · bm / 16][kt][hi, lo][16][16] f16 = 2 halves (one u32) per element of x, padded.
+  const splitXWords = (rows: number) => (sg && sg.tile.variant !== 'inline' ? Math.ceil(rows / sg.bm) * sg.bm * Math.ceil(k / XS_K_ALIGN) * XS_K_ALIGN : 0);
   const splitX = (rows: number) => {
-    const bm = sg!.bm;
-    const words = Math.ceil(rows / bm) * bm * Math.ceil(k / XS_K_ALIGN) * XS_K_ALIGN;
+    const words = splitXWords(rows);
     if (words * 4 > limits.maxStorageBufferBindingSize) {
       throw new RangeError(
         `gemm: the split of x [${rows}, ${k}] (${words * 4} B) exceeds one binding (${limits.maxStorageBufferBindingSize} B); encode fewer rows at a time`,
@@ -480,6 +498,7 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
     path,
     pathReason,
     subgroupMatrixTile: sg?.tile,
+    splitXWords,
     async prepare(w, w2) {
       if (path !== 'subgroup-matrix') return [];
       return checkWeightRanges(ctx, [...partsOf(w).map((p) => p.tensor), ...(w2 ? [w2] : [])]);
@@ -516,6 +535,14 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
       } else if (w2) {
         throw new TypeError('gemm: w2 is for swiglu handles only');
       }
+      const given = args.xSplit && splitXWords(rows) > 0 ? args.xSplit : undefined;
+      if (given) {
+        const { xs, rowExp } = given;
+        if (xs.dtype !== 'u32' || xs.numel < splitXWords(rows))
+          throw new RangeError(`gemm: xSplit.xs must be u32 with at least ${splitXWords(rows)} words for ${rows} rows, got [${xs.shape}] ${xs.dtype}`);
+        if ((rowExp.dtype !== 'i32' && rowExp.dtype !== 'u32') || rowExp.numel < rows)
+          throw new RangeError(`gemm: xSplit.rowExp must be i32 (or u32) with at least ${rows} elements, got [${rowExp.shape}] ${rowExp.dtype}`);
+      }
       const ran: GemmPath[] = [];
       if (rows === 0) return ran;
 
@@ -534,6 +561,7 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
         }
         const base = { rows, n: part.rowCount, k, y_stride: n, col0: part.rowStart };
         if (sg && range!.exact && range2!.exact) {
+          if (!scaled && given) scaled = { exps: given.rowExp, xs: given.xs };
           if (!scaled) {
             // The inline kernel splits x itself: the row-scale pass only writes exponents, xs is a placeholder.
             scaled = { exps: rowExp(rows), xs: sg.tile.variant === 'inline' ? grow('split x', 1) : splitX(rows) };

@@ -9,7 +9,9 @@ export type {
   SubgroupMatrixTile,
   SubgroupMatrixTileOptions,
   SubgroupMatrixVariant,
+  XSplit,
 } from './gemm.ts';
+export { xSplitWgsl } from './x-split.ts';
 export { checkWeightRange, checkWeightRanges, storedF16Scale } from './weight-range.ts';
 export { storeAsF16 } from './store-f16.ts';
 export type { StoredF16 } from './store-f16.ts';

@@ -1,11 +1,8 @@
-// Per-row power-of-two scale for the subgroup-matrix GEMM: row_exp[r] = t such that max_k |x[r, k]| · 2^-t lies in
-// [2^14, 2^15) (top of f16's range: room for hi = f16(x'), and lo keeps its bits), 0 for a zero row, clamped to
-// ±126 so that 2^-t is an f32 normal. With SPLIT (the presplit kernel) it also splits the scaled row x' = hi + lo
-// (x-split.wgsl) into the 16 × 16 f16 fragments that kernel loads straight into subgroup matrices. One workgroup
-// per row. Module = this + x-split.wgsl.
-//   x: [rows, k] f32  →  row_exp: [rows] i32
-//   xs: [ceil(rows / 16)][kt_count][hi, lo][16][16] f16 as u32 pairs, kt_count = 4 · ceil(k / 64); columns
-//       k … 16 · kt_count − 1 are zeros (the kernel's last k step reads them); rows past `rows` are not written.
+// Per-row power-of-two scale for the subgroup-matrix GEMM: row_exp[r] = t (x-split.wgsl's split_row_exp of the row's
+// largest |x|). With SPLIT (the presplit and f16w kernels) it also splits the scaled row x' = hi + lo into the
+// 16 × 16 f16 fragments those kernels load straight into subgroup matrices (x-split.wgsl's layout). One workgroup
+// per row. Module = x-split.wgsl + this.
+//   x: [rows, k] f32  →  row_exp: [rows] i32;  xs: x-split.wgsl's layout (rows past `rows` are not written)
 
 struct Params {
   rows: u32,
@@ -42,23 +39,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
     workgroupBarrier();
   }
-  let bits = partial[0];
-  var t = 0;
-  if (bits != 0u) {
-    // Biased exponent of the largest |x| (0 for f32 subnormals, whose largest is below 2^-126).
-    let e = i32(bits >> 23u) - 127;
-    t = clamp(e - 14, -126, 126);
-  }
+  let t = split_row_exp(partial[0]);
   if (lid == 0u) {
     row_exp[row] = t;
   }
   if (!SPLIT) {
     return;
   }
-  // Pairs of columns (2p, 2p + 1) → one u32 of the hi fragment and one of the lo fragment (128 words each).
+  // Pairs of columns (2p, 2p + 1) → one u32 of the hi fragment and one of the lo fragment.
   let mul = ldexp(1.0, -t);
-  let kt_count = ((params.k + 63u) / 64u) * 4u;
-  let row_base = ((row / 16u) * kt_count * 2u) * 128u + (row % 16u) * 8u;
+  let kt_count = split_kt_count(params.k);
   for (var p = lid; p < kt_count * 8u; p += WG) {
     let kk = 2u * p;
     var v = vec2<f32>(0.0);
@@ -68,9 +58,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     if (kk + 1u < params.k) {
       v.y = x[row * params.k + kk + 1u] * mul;
     }
-    let hi = vec2<f32>(split_hi(v.x), split_hi(v.y));
-    let at = row_base + (kk / 16u) * 256u + (p % 8u);
-    xs[at] = pack2x16float(hi);
-    xs[at + 128u] = pack2x16float(v - hi);
+    let words = split_pair(v);
+    let at = split_word(row, kk, kt_count);
+    xs[at] = words.x;
+    xs[at + 128u] = words.y;
   }
 }
