@@ -9,10 +9,11 @@ import {
   readFloat,
   roundToDtype,
   uploadTensor,
+  xSplitWgsl,
   type GpuContext,
 } from '@qwen3-webgpu/tensor';
 import { openTestContext } from '@qwen3-webgpu/tensor/testing';
-import { createGemm, xSplitWgsl, type GemmDtype, type GemmOptions, type SubgroupMatrixTileOptions } from './index.ts';
+import { createGemm, type GemmDtype, type GemmOptions, type SubgroupMatrixTileOptions } from './index.ts';
 import { compare, describeResult, randomRows, runGemmCase, stageGemmCase, withinBounds, type GemmCase } from './gemm.test-helpers.ts';
 import { gemmReference } from './reference.ts';
 import { acquireScratch } from './scratch.ts';
@@ -38,7 +39,7 @@ const QWEN = [
   [1024, 3072],
 ] as const;
 
-// A producer of x already split, as a model's kernel would write it with xSplitWgsl: one invocation per row.
+// A producer of x already split, as a model's kernel would write it with tensor's xSplitWgsl: one invocation per row.
 const splitProducer = defineKernel({
   label: 'test split producer',
   code: `${xSplitWgsl}

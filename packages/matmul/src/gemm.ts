@@ -4,6 +4,7 @@ import {
   dtypeBytes,
   dtypeWgsl,
   wgslDtypeCode,
+  xSplitWgsl,
   type DispatchMeta,
   type DispatchTarget,
   type GpuContext,
@@ -23,7 +24,6 @@ import sgEpilogue from './subgroup-matrix-epilogue.wgsl';
 import sgNative from './subgroup-matrix.wgsl';
 import sgSplitK from './subgroup-matrix-split-k.wgsl';
 import wF16Source from './w-f16.wgsl';
-import xSplitSource from './x-split.wgsl';
 import { acquireScratch, type SharedScratch } from './scratch.ts';
 import { checkWeightRanges, knownWeightRange, storedF16Scale, type WeightRange } from './weight-range.ts';
 
@@ -127,8 +127,8 @@ export interface GemmArgs {
   /** Profile label of the dispatches (DispatchList.describe); default 'gemm'. */
   tag?: string;
   /**
-   * x already scaled and split by the caller's own kernel (x-split.wgsl, exported as xSplitWgsl; rows < `rows`
-   * written): the tensor-core kernels read it and the row-scale pass is skipped. xs: at least splitXWords(rows)
+   * x already scaled and split by the caller's own kernel (x-split.wgsl, @qwen3-webgpu/tensor's xSplitWgsl; rows
+   * < `rows` written): the tensor-core kernels read it and the row-scale pass is skipped. xs: at least splitXWords(rows)
    * words (u32), rowExp: at least `rows` i32 (a u32 tensor holds them). Paths that read x itself (FMA, the inline
    * kernel, weights not exact in f16) ignore it, so x must hold the same values.
    */
@@ -174,7 +174,7 @@ export interface Gemm {
 const gemmUniforms = defineUniforms({ rows: 'u32', n: 'u32', k: 'u32', y_stride: 'u32', col0: 'u32', w_scale: 'f32', w2_scale: 'f32' });
 const rowScaleKernel = defineKernel({
   label: 'gemm row scale',
-  code: `${xSplitSource}\n${rowScaleSource}`,
+  code: `${xSplitWgsl}\n${rowScaleSource}`,
   bindings: { x: 'read', row_exp: 'read_write', xs: 'read_write' },
   uniforms: defineUniforms({ rows: 'u32', k: 'u32' }),
 });
@@ -663,7 +663,7 @@ function sgModule(tile: SubgroupMatrixTile, subgroupSize: number, swiglu: boolea
       ? `${sgSplitK}\n${sgPresplitSource}`
       : tile.variant === 'f16w'
         ? `${sgSplitK}\n${sgF16wSource}`
-        : `${xSplitSource}\n${sgInlineSource}`;
+        : `${xSplitWgsl}\n${sgInlineSource}`;
   // The prelude opens the module: `enable` directives must come first.
   return `${emulate ? sgEmulated : sgNative}\n${header}\n${dtypeWgsl}\n${common}\n${unscaleSource}\n${sgEpilogue}\n${body}`;
 }

@@ -11,7 +11,6 @@ export type {
   SubgroupMatrixVariant,
   XSplit,
 } from './gemm.ts';
-export { xSplitWgsl } from './x-split.ts';
 export { checkWeightRange, checkWeightRanges, storedF16Scale } from './weight-range.ts';
 export { storeAsF16 } from './store-f16.ts';
 export type { StoredF16 } from './store-f16.ts';

@@ -11,6 +11,7 @@ export { defineUniforms } from './uniforms.ts';
 export type { UniformLayout, UniformType } from './uniforms.ts';
 export { defineKernel } from './kernel.ts';
 export { dtypeWgsl, wgslDtypeCode } from './wgsl-dtypes.ts';
+export { decodeXSplit, xSplitKTiles, xSplitWgsl } from './x-split.ts';
 export { gemvLanes, laneReduceVariant, laneReduceWgsl } from './lane-reduce.ts';
 export type { Bindable, BindingAccess, CompiledKernel, DispatchTarget, Kernel, KernelSpec } from './kernel.ts';
 export { dispatchGrid } from './dispatch.ts';

@@ -1,5 +1,5 @@
-// x split for the tensor-core GEMM, shared by what writes it (row-scale.wgsl; producers that emit x already split,
-// GemmArgs.xSplit) and the inline kernel. A row r of x is scaled by 2^-t (t = row_exp[r], split_row_exp) so that
+// x split for the tensor-core GEMM (@qwen3-webgpu/matmul), shared by what writes it (its row-scale pass; kernels
+// that write x already split as they produce a row, GemmArgs.xSplit) and its inline kernel. A row r of x is scaled by 2^-t (t = row_exp[r], split_row_exp) so that
 // |x'| < 2^15, and x' ≈ hi + lo, two f16 values (split_hi). Layout of xs, one u32 per pair of halves:
 //   xs: [ceil(rows / 16)][kt_count][hi, lo][16 rows][16 columns] f16,  kt_count = split_kt_count(k)
 // columns k … 16 · kt_count − 1 hold zeros (the kernels' last k step reads them).
