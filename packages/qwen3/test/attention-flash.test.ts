@@ -1,5 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DispatchList, createRng, createTensor, fillTensor, readFloat, reference, uploadTensor, type GpuContext } from '@qwen3-webgpu/tensor';
+import {
+  DispatchList,
+  createRng,
+  createTensor,
+  decodeXSplit,
+  fillTensor,
+  readFloat,
+  readTensor,
+  reference,
+  uploadTensor,
+  xSplitKTiles,
+  type GpuContext,
+} from '@qwen3-webgpu/tensor';
 import { openTestContext } from '@qwen3-webgpu/tensor/testing';
 import { createFlashAttention } from '../src/kernels/attention-flash.ts';
 import { attentionReference } from './attention-reference.ts';
@@ -40,20 +52,35 @@ describe('flash-attention prefill vs the float64 reference', () => {
       const out = createTensor(ctx, [seq, nh * hd], 'f32');
       // Keys walked whole by each workgroup (no scratch), split as the model splits them, and in 3 splits of 64 keys
       // or more whatever the position (splits ending mid-prompt, rows that see only some splits).
+      // With xSplit the merge also writes out split for the tensor-core GEMM, and runs with one split too.
       const configs = [
         { name: 'unsplit', split: undefined, scratch: false },
         { name: 'default split', split: undefined, scratch: true },
         { name: '≤ 3 splits of ≥ 64 keys, even deep in a prompt', split: { maxSplits: 3, minKeys: 64, always: true }, scratch: true },
+        { name: 'default split, out also split for the GEMM (xSplit)', split: undefined, scratch: true, xSplit: true },
       ];
       try {
         for (const config of configs) {
           const flash = createFlashAttention(ctx, { numHeads: nh, numKvHeads: nkv, headDim: hd, ...(config.split ? { split: config.split } : {}) });
           const scratch = config.scratch ? createTensor(ctx, [flash.scratchSize(seq)], 'f32') : undefined;
+          const k = nh * hd;
+          const xSplit = config.xSplit
+            ? { xs: createTensor(ctx, [Math.ceil(seq / 16) * 16 * xSplitKTiles(k) * 16], 'u32'), rowExp: createTensor(ctx, [seq], 'i32') }
+            : undefined;
           try {
             fillTensor(out, NaN);
             if (scratch) fillTensor(scratch, NaN);
-            await ctx.run((pass) => void flash.encode(pass, { q: qt, kCache: kt, vCache: vt, out, seq, pos0, ...(scratch ? { scratch } : {}) }));
+            if (xSplit) {
+              expect(flash.writesSplitX(seq, scratch)).toBe(true);
+              fillTensor(xSplit.xs, 0x7fff7fff);
+              fillTensor(xSplit.rowExp, 999);
+            }
+            await ctx.run(
+              (pass) =>
+                void flash.encode(pass, { q: qt, kCache: kt, vCache: vt, out, seq, pos0, ...(scratch ? { scratch } : {}), ...(xSplit ? { xSplit } : {}) }),
+            );
             const got = await readFloat(out);
+            if (xSplit) expectSplitOf(got, seq, k, new Int32Array((await readTensor(xSplit.rowExp)).buffer), (await readTensor(xSplit.xs)) as Uint32Array);
             expect(
               got.findIndex((x) => !Number.isFinite(x)),
               `${config.name}: first output never written`,
@@ -63,6 +90,8 @@ describe('flash-attention prefill vs the float64 reference', () => {
             expect(maxAbsError, config.name).toBeLessThanOrEqual(1e-5 * maxAbsRef + 1e-6);
           } finally {
             scratch?.destroy();
+            xSplit?.xs.destroy();
+            xSplit?.rowExp.destroy();
           }
         }
       } finally {
@@ -85,15 +114,18 @@ describe('flash-attention prefill vs the float64 reference', () => {
       };
       expect(tags(true)).toEqual(['attention flash', 'attention flash combine']);
       expect(tags(false)).toEqual(['attention flash']);
-      // A chunk deep into a prompt: every row block sees about as many keys, nothing to balance.
+      // A chunk deep into a prompt: every row block sees about as many keys, nothing to balance; with xSplit the merge
+      // runs all the same (it writes the split).
       expect(tags(true, 64, 512)).toEqual(['attention flash']);
-      expect(flash.scratchSize(512)).toBe(512 * 16 * 8 * 130);
+      expect(flash.writesSplitX(512, scratch)).toBe(true);
+      expect(flash.writesSplitX(512, undefined)).toBe(false);
+      expect(flash.scratchSize(512)).toBe(512 * 16 * 4 * 130);
       expect(createFlashAttention(ctx, { numHeads: 16, numKvHeads: 8, headDim: 128, split: { maxSplits: 1 } }).scratchSize(512)).toBe(0);
       // Partials that would not fit one storage binding of this adapter: no scratch asked for, keys walked whole.
       const wide = createFlashAttention(ctx, { numHeads: 64, numKvHeads: 8, headDim: 128 });
-      const perRow = 64 * 8 * 130 * 4;
+      const perRow = 64 * 4 * 130 * 4;
       const fits = Math.floor(ctx.limits.maxStorageBufferBindingSize / perRow);
-      expect(wide.scratchSize(fits)).toBe(fits * 64 * 8 * 130);
+      expect(wide.scratchSize(fits)).toBe(fits * 64 * 4 * 130);
       expect(wide.scratchSize(fits + 1)).toBe(0);
     } finally {
       for (const t of [kt, q, scratch]) t.destroy();
@@ -106,3 +138,25 @@ describe('flash-attention prefill vs the float64 reference', () => {
     expect(() => createFlashAttention(ctx, { numHeads: 16, numKvHeads: 8, headDim: 128, split: { maxSplits: 0 } })).toThrow(/maxSplits/);
   });
 });
+
+/**
+ * xs and row exponents as the tensor-core GEMM reads them (tensor's x-split.wgsl) for `out` [seq, k]: each row's
+ * exponent puts its largest |value| in [2^14, 2^15), hi + lo gives the value to f32-class precision, and the padding
+ * columns are zeros.
+ */
+function expectSplitOf(out: Float32Array, seq: number, k: number, rowExp: Int32Array, xs: Uint32Array): void {
+  const width = xSplitKTiles(k) * 16;
+  const decoded = decodeXSplit(xs, rowExp, seq, k);
+  for (let t = 0; t < seq; t++) {
+    const row = out.subarray(t * k, (t + 1) * k);
+    const big = row.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    const e = rowExp[t]!;
+    expect(big * 2 ** -e, `row ${t}: largest |out| · 2^-${e}`).toBeGreaterThanOrEqual(2 ** 14);
+    expect(big * 2 ** -e, `row ${t}: largest |out| · 2^-${e}`).toBeLessThan(2 ** 15);
+    for (let c = 0; c < width; c++) {
+      const value = decoded[t * width + c]!;
+      if (c >= k) expect(value, `row ${t}, padding column ${c}`).toBe(0);
+      else if (Math.abs(value - row[c]!) > 2 ** -21 * big) throw new Error(`row ${t}, column ${c}: hi + lo gives ${value}, out holds ${row[c]}`);
+    }
+  }
+}

@@ -20,6 +20,9 @@ export interface Activations {
   qkv: Tensor;
   /** Partials of split keys: decode steps and flash-attention prompts split the keys with it. */
   partials: Tensor;
+  /** attn split for o_proj's tensor-core GEMM (GemmArgs.xSplit), where prompts run it: xs and row exponents. */
+  attnXs?: Tensor;
+  attnRowExp?: Tensor;
 }
 
 /** A weight entry for a view that replaces the loader's whole tensor (one part: the loader's was one too). */
@@ -156,6 +159,12 @@ export class Qwen3AttentionSeparated {
       position: pos0,
       ...(fused ? { path: 'decode-projection' as const } : gemmPrefill ? { path: 'projected' as const } : {}),
     });
+    // Prompts on flash attention hand o_proj's tensor-core GEMM its input split (no row-scale pass).
+    const words = this.oProj.splitXWords(seq);
+    const xSplit =
+      t.attnXs && t.attnRowExp && words > 0 && t.attnXs.numel >= words && this.attention.writesSplitX(seq, t.partials)
+        ? { xs: t.attnXs, rowExp: t.attnRowExp }
+        : undefined;
     const attentionAt = this.attention.encode(target, {
       q: t.q,
       kCache: this.kCache,
@@ -165,8 +174,9 @@ export class Qwen3AttentionSeparated {
       pos0,
       scratch: t.partials,
       ...(fused ? { qkNorm: { qNorm, kNorm, rope: this.qkv.rope } } : {}),
+      ...(xSplit ? { xSplit } : {}),
     });
-    this.oProj.encode(target, { x: t.attn, w: this.#oParts, y: t.x, rows: seq });
+    this.oProj.encode(target, { x: t.attn, w: this.#oParts, y: t.x, rows: seq, ...(xSplit ? { xSplit } : {}) });
     return (p) => {
       qkvAt(p);
       attentionAt(p);

@@ -171,6 +171,20 @@ export class Qwen3Model {
       mlp: t([rows, c.intermediateSize], 'mlp hidden'),
       qkv: t([rows, (c.numAttentionHeads + 2 * c.numKeyValueHeads) * c.headDim], 'qkv projections'),
       partials: t([this.#attention.scratchSize(rows)], 'attention partials'),
+      ...this.#attentionSplit(rows, label),
+    };
+  }
+
+  /**
+   * Prompts whose o_proj runs on the tensor-core GEMM: the attention output as that GEMM reads it (x-split.wgsl),
+   * written by flash attention's merge so that no row-scale pass splits it again.
+   */
+  #attentionSplit(rows: number, label: string): Pick<Activations, 'attnXs' | 'attnRowExp'> {
+    const words = rows > 1 ? (this.layers[0]?.attention.oProj.splitXWords(rows) ?? 0) : 0;
+    if (words === 0) return {};
+    return {
+      attnXs: createTensor(this.ctx, [words], 'u32', { label: `${label} attention out split` }),
+      attnRowExp: createTensor(this.ctx, [rows], 'i32', { label: `${label} attention out exponents` }),
     };
   }
 
@@ -203,7 +217,7 @@ export class Qwen3Model {
 
   #destroyPrefill(): void {
     if (!this.#prefill) return;
-    for (const t of [...Object.values(this.#prefill.act), ...(this.#prefill.hidden ? [this.#prefill.hidden.tensor] : [])]) t.destroy();
+    for (const t of [...Object.values(this.#prefill.act), ...(this.#prefill.hidden ? [this.#prefill.hidden.tensor] : [])]) t?.destroy();
     this.#prefill = undefined;
   }
 
@@ -286,7 +300,7 @@ export class Qwen3Model {
 
   destroy(): void {
     this.#destroyPrefill();
-    for (const t of [this.ids, ...Object.values(this.decodeActivations), ...this.#kvCaches]) t.destroy();
+    for (const t of [this.ids, ...Object.values(this.decodeActivations), ...this.#kvCaches]) t?.destroy();
   }
 }
 
@@ -569,9 +583,12 @@ export class Qwen3ForCausalLM implements TokenBackend {
   /**
    * A prompt of up to maxRows ids at positions length … measured like profileStep: the chunk recorded as prefill
    * encodes it (projections on the prefill GEMM, attention over the new rows), the final norm and lm_head on the last
-   * row. Advances the cache like a prefill; the next token is not picked.
+   * row. Advances the cache like a prefill; the next token is not picked. With `keep` (one pass only) just the
+   * dispatches whose tag it passes run: the chunk without one kind shows that kind's share of the one-pass time
+   * (the values are then wrong; the times are what the rest costs).
    */
-  async profilePrefill(ids: readonly number[], perDispatch: boolean): Promise<StepProfile> {
+  async profilePrefill(ids: readonly number[], perDispatch: boolean, keep?: (tag: string) => boolean): Promise<StepProfile> {
+    if (keep && perDispatch) throw new TypeError('profilePrefill: keep times one pass; it cannot be combined with perDispatch');
     this.#check(ids);
     if (ids.length > this.maxRows) throw new RangeError(`profilePrefill takes up to maxRows (${this.maxRows}) ids, got ${ids.length}`);
     this.#needTimestamps();
@@ -585,7 +602,7 @@ export class Qwen3ForCausalLM implements TokenBackend {
       const act = model.activations(seq);
       model.encode(list, seq, this.length, 'last', model.ids, act);
       this.#lmHead.encode(list, { x: act.a, w: this.weights.lmHead.parts, y: this.#logits, rows: 1 });
-      const profile = await this.#timeList(list, perDispatch);
+      const profile = await this.#timeList(keep ? list.select(keep) : list, perDispatch);
       this.length += seq;
       return profile;
     } finally {
@@ -598,7 +615,11 @@ export class Qwen3ForCausalLM implements TokenBackend {
     if (!this.ctx.features.timestampQuery) throw new Error('profiling needs the timestamp-query feature, which this adapter lacks');
   }
 
-  async #timeList(list: DispatchList, perDispatch: boolean, after?: (encoder: GPUCommandEncoder) => void): Promise<StepProfile> {
+  async #timeList(
+    list: DispatchList | ReturnType<DispatchList['select']>,
+    perDispatch: boolean,
+    after?: (encoder: GPUCommandEncoder) => void,
+  ): Promise<StepProfile> {
     const { device } = this.ctx;
     const count = perDispatch ? 2 * list.length : 2;
     const querySet = device.createQuerySet({ type: 'timestamp', count });
@@ -607,8 +628,10 @@ export class Qwen3ForCausalLM implements TokenBackend {
     try {
       const t0 = performance.now();
       const encoder = device.createCommandEncoder();
-      if (perDispatch) list.encodeProfiled(encoder, querySet);
-      else {
+      if (perDispatch) {
+        if (!(list instanceof DispatchList)) throw new TypeError('per-dispatch timing needs a whole DispatchList');
+        list.encodeProfiled(encoder, querySet);
+      } else {
         const pass = encoder.beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } });
         list.encode(pass);
         pass.end();

@@ -1,18 +1,15 @@
-// Merges flash-decoding partials (the first `live` chunks; later ones are past the causal end), and the key splits of
-// flash-attention prefill (attention-flash.wgsl), where each row sees its own number of them:
+// Merges flash-decoding partials (the first `live` chunks; later ones are past the causal end; prompts on flash
+// attention merge theirs with attention-flash-merge.wgsl):
 //   out[t, h, i] = Σ_c acc_c[i] · e^(m_c − M) / Σ_c l_c · e^(m_c − M),  M = max_c m_c.
 // The chunk weights e^(m_c − M) are computed once, in parallel, into workgroup memory; each output dimension then
 // sums its column with independent loads (at 8,192 positions a serial chain over the 66 chunks' maxima and sums
 // cost ~40 µs per layer).
 //   partials: [seq, NH, CHUNKS, HD + 2] f32 (output, max, sum);  out: [seq, NH·HD] f32
 
-// live: the chunks that hold keys; the rest are empty and skipped. chunk > 0 (prefill): keys per chunk, and row t
-// (at position pos0 + t) reads only the chunks holding its keys 0 … pos0 + t; 0: every row reads `live` (decode).
+// live: the chunks that hold keys; the rest are empty and skipped.
 struct Params {
   seq: u32,
   live: u32,
-  pos0: u32,
-  chunk: u32,
 }
 
 @group(0) @binding(0) var<storage, read> partials: array<f32>;
@@ -47,10 +44,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         @builtin(local_invocation_index) lid: u32) {
   let row_head = min(wid.x + wid.y * nwg.x, params.seq * NH - 1u); // t · NH + h; clamped: barriers below
   let base = row_head * CHUNKS * (HD + 2u);
-  var live = min(params.live, CHUNKS);
-  if (params.chunk > 0u) {
-    live = min(live, (params.pos0 + row_head / NH) / params.chunk + 1u);
-  }
+  let live = min(params.live, CHUNKS);
   var big = -3.0e38;
   for (var c = lid; c < live; c += WG) {
     big = max(big, partials[base + c * (HD + 2u) + HD]);

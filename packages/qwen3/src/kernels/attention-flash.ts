@@ -1,5 +1,7 @@
-import { defineKernel, defineUniforms, type DispatchTarget, type GpuContext, type Tensor, type UniformPatch } from '@qwen3-webgpu/tensor';
-import { attentionCombine } from './attention-combine.ts';
+import type { XSplit } from '@qwen3-webgpu/matmul';
+import { defineKernel, defineUniforms, xSplitWgsl, type DispatchTarget, type GpuContext, type Tensor, type UniformPatch } from '@qwen3-webgpu/tensor';
+import mergeSplitSource from './attention-flash-merge-split.wgsl';
+import mergeSource from './attention-flash-merge.wgsl';
 import source from './attention-flash.wgsl';
 
 export interface FlashAttentionOptions {
@@ -9,11 +11,12 @@ export interface FlashAttentionOptions {
   headDim: number;
   /**
    * How the keys of a prompt are split across workgroups (given a scratch): at most `maxSplits` splits of at least
-   * `minKeys` keys each (a multiple of 64). Default { maxSplits: 8, minKeys: 64 }; maxSplits 1 never splits. Only
+   * `minKeys` keys each (a multiple of 64). Default { maxSplits: 4, minKeys: 128 }; maxSplits 1 never splits. Only
    * prompts that start before their own length (pos0 < seq) split: there the causal triangle leaves the last row
    * blocks most of the keys; a chunk deep into a prompt gives every block about as many keys, and the merge only
-   * costs (H200, bench/attention-flash.device.ts: 512 tokens at 0: 0.097 → 0.094 ms per layer, 2,048 at 0:
-   * 0.989 → 0.892 ms, 512 at 1,536: 0.374 → 0.389 ms); `always` splits those too (tests).
+   * costs (H200, bench/attention-flash.device.ts, per layer with the merge of one row a workgroup: 512 tokens at 0:
+   * unsplit 0.090 ms, ≤ 8 × ≥ 64 keys 0.086, ≤ 4 × ≥ 128 0.083; 2,048 at 0: 0.909, 0.808, 0.778; 512 at 1,536:
+   * 0.345, 0.362, 0.371); `always` splits those too (tests).
    */
   split?: { maxSplits?: number; minKeys?: number; always?: boolean };
   /**
@@ -35,6 +38,12 @@ export interface FlashAttentionArgs {
   pos0: number;
   /** Partials of the key splits: at least scratchSize(seq) f32; without it (or smaller) every workgroup walks all its keys. */
   scratch?: Tensor;
+  /**
+   * Also write `out` as the tensor-core GEMM reads it (x-split.wgsl; the next projection's GemmArgs.xSplit, k =
+   * numHeads · headDim), so that GEMM skips its row-scale pass: the merge of the key splits writes it, and runs even
+   * with one split. Needs the scratch (writesSplitX).
+   */
+  xSplit?: XSplit;
 }
 
 export interface FlashAttention {
@@ -43,6 +52,8 @@ export interface FlashAttention {
    * that many partials would not fit one storage binding of this adapter (those prompts then walk their keys whole).
    */
   scratchSize(rows: number): number;
+  /** Whether a prompt of `rows` rows can write FlashAttentionArgs.xSplit with this scratch (it must hold scratchSize(rows)). */
+  writesSplitX(rows: number, scratch: Tensor | undefined): boolean;
   /**
    * Records causal GQA attention (scale headDim^-½, online softmax in f32): one dispatch, or two with the key splits
    * and their merge. Returns the setter of pos0 (a no-op for seq 0); the split count is fixed at encode, so a recorded
@@ -51,7 +62,28 @@ export interface FlashAttention {
   encode(target: DispatchTarget, args: FlashAttentionArgs): (pos0: number) => void;
 }
 
-const uniforms = defineUniforms({ seq: 'u32', pos0: 'u32', capacity: 'u32', scale: 'f32', keys_per_split: 'u32', splits: 'u32' });
+const uniforms = defineUniforms({ seq: 'u32', pos0: 'u32', capacity: 'u32', scale: 'f32', keys_per_split: 'u32', splits: 'u32', partials: 'u32' });
+/**
+ * attention-flash-merge.wgsl for nh × hd and `chunks` splits: plain, and writing out split for the GEMM too (without
+ * the split xs and row_exp are not declared: placeholders bound to them would alias `out`).
+ */
+const mergeKernels = (nh: number, hd: number, chunks: number) => {
+  const wg = 256; // WG in attention-flash-merge.wgsl
+  const ppt = Math.ceil((Math.ceil((nh * hd) / 64) * 32) / wg);
+  const header = `${xSplitWgsl}\nconst NH: u32 = ${nh}u;\nconst HD: u32 = ${hd}u;\nconst CHUNKS: u32 = ${chunks}u;\nconst PPT: u32 = ${ppt}u;\n${mergeSource}`;
+  const plainEmit = '@group(0) @binding(2) var<uniform> params: Params;\nfn emit_split(t: u32, lid: u32, v: array<vec2<f32>, PPT>, m: u32) {}';
+  const uniforms = defineUniforms({ seq: 'u32', splits: 'u32', pos0: 'u32', keys_per_split: 'u32' });
+  const label = `attention flash merge ${nh}x${hd}/${chunks}`;
+  return {
+    plain: defineKernel({ label, code: `${header}\n${plainEmit}`, bindings: { partials: 'read', out: 'read_write' }, uniforms }),
+    split: defineKernel({
+      label: `${label} split`,
+      code: `${header}\n${mergeSplitSource}`,
+      bindings: { partials: 'read', out: 'read_write', xs: 'read_write', row_exp: 'read_write' },
+      uniforms,
+    }),
+  };
+};
 const bindings = { q: 'read', k_cache: 'read', v_cache: 'read', out: 'read_write' } as const;
 /** Rows (position × head-in-group) per workgroup and keys per block: R and KB in attention-flash.wgsl. */
 const ROWS_PER_GROUP = 64;
@@ -71,8 +103,8 @@ export function createFlashAttention(ctx: GpuContext, options: FlashAttentionOpt
   }
   if (numHeads % numKvHeads !== 0) throw new RangeError(`attention-flash: numHeads ${numHeads} must be a multiple of numKvHeads ${numKvHeads}`);
   if (headDim % 16 !== 0 || headDim > 256) throw new RangeError(`attention-flash: headDim must be a multiple of 16 up to 256, got ${headDim}`);
-  const maxSplits = options.split?.maxSplits ?? 8;
-  const minKeys = options.split?.minKeys ?? 64;
+  const maxSplits = options.split?.maxSplits ?? 4;
+  const minKeys = options.split?.minKeys ?? 128;
   if (!Number.isSafeInteger(maxSplits) || maxSplits < 1 || maxSplits > 1024)
     throw new RangeError(`attention-flash: split.maxSplits must be an integer in 1 … 1024, got ${maxSplits}`);
   if (!Number.isSafeInteger(minKeys) || minKeys < KEYS_PER_BLOCK || minKeys % KEYS_PER_BLOCK !== 0)
@@ -96,7 +128,9 @@ export function createFlashAttention(ctx: GpuContext, options: FlashAttentionOpt
     bindings,
     uniforms,
   }).compile(ctx, { NH: numHeads, NKV: numKvHeads });
-  const combine = maxSplits > 1 ? attentionCombine.compile(ctx, { NH: numHeads, HD: headDim, CHUNKS: maxSplits }) : undefined;
+  const merges = maxSplits > 1 ? mergeKernels(numHeads, headDim, maxSplits) : undefined;
+  const combine = merges?.plain.compile(ctx);
+  const combineSplit = merges?.split.compile(ctx);
   const group = numHeads / numKvHeads;
   const scratchSize = (rows: number) => {
     const floats = maxSplits > 1 ? rows * numHeads * maxSplits * (headDim + 2) : 0;
@@ -107,8 +141,14 @@ export function createFlashAttention(ctx: GpuContext, options: FlashAttentionOpt
     const blocks = Math.ceil(nKeys / KEYS_PER_BLOCK);
     return Math.max(minKeys / KEYS_PER_BLOCK, Math.ceil(blocks / maxSplits)) * KEYS_PER_BLOCK;
   };
+  const scratchFor = (rows: number, scratch: Tensor | undefined) => {
+    const need = scratchSize(rows);
+    // Bound as a view of the partials this prompt needs: a larger buffer may exceed one binding.
+    return need > 0 && scratch && scratch.dtype === 'f32' && scratch.numel >= need ? scratch.view([scratch.numel]).rows(0, need) : undefined;
+  };
   return {
     scratchSize,
+    writesSplitX: (rows, scratch) => rows > 0 && scratchFor(rows, scratch) !== undefined,
     encode(target, a) {
       const { seq, pos0 } = a;
       if (!Number.isSafeInteger(seq) || seq < 0 || !Number.isSafeInteger(pos0) || pos0 < 0) {
@@ -131,33 +171,35 @@ export function createFlashAttention(ctx: GpuContext, options: FlashAttentionOpt
       if (a.out.numel < seq * numHeads * headDim) throw new RangeError(`attention-flash: out [${a.out.shape}] is smaller than [${seq}, ${numHeads * headDim}]`);
       if (seq === 0) return () => {};
       const nKeys = pos0 + seq;
-      const need = scratchSize(seq);
-      // Bound as a view of the partials this prompt needs: a larger buffer may exceed one binding.
-      const scratch =
-        need > 0 && a.scratch && a.scratch.dtype === 'f32' && a.scratch.numel >= need ? a.scratch.view([a.scratch.numel]).rows(0, need) : undefined;
+      const scratch = scratchFor(seq, a.scratch);
+      if (a.xSplit && !scratch) throw new RangeError(`attention-flash: xSplit needs a scratch of ${scratchSize(seq)} f32 for ${seq} rows (writesSplitX)`);
       const perSplit = scratch && (pos0 < seq || options.split?.always) ? keysPerSplit(nKeys) : nKeys;
       const splits = Math.ceil(nKeys / perSplit);
+      // The merge runs when the keys split, and whenever it also writes the split of out.
+      const merged = splits > 1 || a.xSplit !== undefined;
       const blocks = numKvHeads * Math.ceil((seq * group) / ROWS_PER_GROUP);
       const patches: UniformPatch<'pos0'>[] = [];
       patches.push(
         kernel.encode(
           target,
-          { q: a.q, k_cache: a.kCache, v_cache: a.vCache, out: splits > 1 ? scratch! : a.out },
-          { seq, pos0, capacity, scale: 1 / Math.sqrt(headDim), keys_per_split: perSplit, splits },
+          { q: a.q, k_cache: a.kCache, v_cache: a.vCache, out: merged ? scratch! : a.out },
+          { seq, pos0, capacity, scale: 1 / Math.sqrt(headDim), keys_per_split: perSplit, splits, partials: merged ? 1 : 0 },
           blocks * splits,
           {
             tag: 'attention flash',
             // K and V of the keys seen, once per workgroup of rows; q read and out (or the partials) written once.
-            bytes: blocks * nKeys * headDim * 8 + seq * numHeads * headDim * 4 * (splits > 1 ? 1 + splits : 2),
+            bytes: blocks * nKeys * headDim * 8 + seq * numHeads * headDim * 4 * (merged ? 1 + splits : 2),
           },
         ),
       );
-      if (splits > 1) {
+      if (merged) {
+        const split = a.xSplit;
+        const meta = { tag: 'attention flash combine', bytes: seq * numHeads * headDim * 4 * (1 + splits + (split ? 1 : 0)) };
+        const params = { seq, splits, pos0, keys_per_split: perSplit };
         patches.push(
-          combine!.encode(target, { partials: scratch!, out: a.out }, { seq, live: splits, pos0, chunk: perSplit }, seq * numHeads, {
-            tag: 'attention flash combine',
-            bytes: seq * numHeads * headDim * 4 * (1 + splits),
-          }),
+          split
+            ? combineSplit!.encode(target, { partials: scratch!, out: a.out, xs: split.xs, row_exp: split.rowExp }, params, seq, meta)
+            : combine!.encode(target, { partials: scratch!, out: a.out }, params, seq, meta),
         );
       }
       return (p) => {

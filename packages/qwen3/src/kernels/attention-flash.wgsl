@@ -13,14 +13,16 @@
 //   O (64 × HD): invocation (a, b) holds rows 4a … 4a + 3 (a vec4 per dim) and dims b + 16·j, keys VC at a time.
 // Long prompts leave few workgroups (one per 64 rows of a kv head: 128 at 512 tokens, under one per SM of a large
 // GPU) each walking every key, so the keys are split too: workgroup (kv head g, row block, split s) takes keys
-// s·keys_per_split … (s + 1)·keys_per_split − 1 (keys_per_split a multiple of KB) and, with splits > 1, writes its
+// s·keys_per_split … (s + 1)·keys_per_split − 1 (keys_per_split a multiple of KB) and, with `partials`, writes its
 // unnormalized O with its running max m and sum l into `out` laid out as flash-decoding partials
-// [seq, NH, CHUNKS, HD + 2] (CHUNKS ≥ splits), which attention-combine.wgsl merges over the splits each row can see.
+// [seq, NH, CHUNKS, HD + 2] (CHUNKS ≥ splits), which attention-flash-merge.wgsl merges over the splits each row can
+// see (`partials` set: also with one split, when the merge writes o_proj's input split for the tensor cores).
 // A split a row cannot see at all (it starts past the row's last key) leaves junk in that row's partial, finite
 // (every score is the mask value): the combine never reads it.
 // HD, CHUNKS and DC (dims of Q and K staged at a time) come as `const`s before this module (attention-flash.ts): the
 // per-invocation arrays must have const sizes.
 
+// partials = 1: write partials (unnormalized, with m and l) for attention-flash-merge.wgsl, even with one split.
 struct Params {
   seq: u32,
   pos0: u32,
@@ -28,6 +30,7 @@ struct Params {
   scale: f32,
   keys_per_split: u32,
   splits: u32,
+  partials: u32,
 }
 
 @group(0) @binding(0) var<storage, read> q: array<f32>;
@@ -258,7 +261,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       // Unnormalized into a split's partial, or divided by the row's sum.
       var base = (t * NH + h) * HD;
       var mul = 1.0 / row_l[r];
-      if (params.splits > 1u) {
+      if (params.partials != 0u) {
         base = ((t * NH + h) * CHUNKS + split) * (HD + 2u);
         mul = 1.0;
       }
@@ -274,7 +277,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
           out[base + b + 16u * j] = o[j][i] * mul;
         }
       }
-      if (params.splits > 1u && b == 0u) {
+      if (params.partials != 0u && b == 0u) {
         out[base + HD] = row_m[r];
         out[base + HD + 1u] = row_l[r];
       }

@@ -1,6 +1,7 @@
 // The model's small kernels, each a factory bound to the context and its shapes that resolves its pipelines once
 // and returns a handle; encode() records into a pass (immediate) or a DispatchList (replayed every decode step) and
 // returns the setters of what changes per step.
+import type { XSplit } from '@qwen3-webgpu/matmul';
 import {
   createTensor,
   defineKernel,
@@ -139,6 +140,11 @@ export interface AttentionArgs {
   tiled?: boolean;
   /** With fusesQkNormRope(seq): q and the key at pos0 are raw; normalize and rotate them with these. */
   qkNorm?: QkNormRopeArgs;
+  /**
+   * Where writesSplitX(seq, scratch): also write out split as the tensor-core GEMM reads it (o_proj's GemmArgs.xSplit;
+   * flash attention's merge writes it).
+   */
+  xSplit?: XSplit;
 }
 
 export interface Attention {
@@ -149,6 +155,8 @@ export interface Attention {
    * on the grouped decode kernel, with norm weights of the dtype given there).
    */
   fusesQkNormRope(seq: number, normDtype: Tensor['dtype']): boolean;
+  /** Whether a step of `seq` rows with this scratch can write AttentionArgs.xSplit (prompts on flash attention). */
+  writesSplitX(seq: number, scratch: Tensor | undefined): boolean;
   /** Records attention; returns the setter of the first row's position (for a replayed decode step). */
   encode(target: DispatchTarget, a: AttentionArgs): (pos0: number) => void;
 }
@@ -200,6 +208,7 @@ export function createAttention(ctx: GpuContext, o: AttentionOptions): Attention
   return {
     scratchSize: (rows) => Math.max(attentionScratchSize(1, nh, hd, capacity), flash?.scratchSize(rows) ?? 0),
     fusesQkNormRope: (seq, normDtype) => fuse && seq === 1 && normDtype === o.qkNorm?.dtype,
+    writesSplitX: (seq, scratch) => seq > 1 && flash !== undefined && flash.writesSplitX(seq, scratch),
     encode(target, a) {
       if (a.kCache.shape[1] !== capacity || a.kCache.shape[0] !== nkv || a.kCache.shape[2] !== hd)
         throw new RangeError(`attention: caches must be [${nkv}, ${capacity}, ${hd}], got [${a.kCache.shape}]`);
@@ -220,9 +229,11 @@ export function createAttention(ctx: GpuContext, o: AttentionOptions): Attention
         for (const p of combines) p.set('live', live(pos0));
         for (const set of setters) set(pos0);
       };
-      if (a.seq > 1 && !a.simple && flash && !a.tiled) {
+      const flashRuns = a.seq > 1 && !a.simple && flash && !a.tiled;
+      if (a.xSplit && !(flashRuns && flash.writesSplitX(a.seq, a.scratch))) throw new TypeError('attention: xSplit given where writesSplitX() is false');
+      if (flashRuns) {
         const flashArgs = { q: a.q, kCache: a.kCache, vCache: a.vCache, out: a.out, seq: a.seq, pos0: a.pos0 };
-        setters.push(flash.encode(target, a.scratch ? { ...flashArgs, scratch: a.scratch } : flashArgs));
+        setters.push(flash.encode(target, { ...flashArgs, ...(a.scratch ? { scratch: a.scratch } : {}), ...(a.xSplit ? { xSplit: a.xSplit } : {}) }));
       } else if (a.seq > 1 && !a.simple) {
         if (!prefill) throw new RangeError(`attention: head_dim ${hd} > 256 is not supported by the tiled prefill kernel`);
         patches.push(prefill.encode(target, { ...bindings, out: a.out }, params, Math.ceil(a.seq / tile) * nh, { tag: 'attention', bytes }));
@@ -248,7 +259,7 @@ export function createAttention(ctx: GpuContext, o: AttentionOptions): Attention
         }
         const combineBytes = () => a.seq * nh * (live(keys - a.seq) * (hd + 2) + hd) * 4;
         combines.push(
-          combine.encode(target, { partials: a.scratch, out: a.out }, { seq: a.seq, live: live(a.pos0), pos0: 0, chunk: 0 }, a.seq * nh, {
+          combine.encode(target, { partials: a.scratch, out: a.out }, { seq: a.seq, live: live(a.pos0) }, a.seq * nh, {
             tag: 'attention combine',
             bytes: combineBytes,
           }),

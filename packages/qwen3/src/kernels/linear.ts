@@ -1,4 +1,4 @@
-import { createGemm, storeAsF16, storedF16Scale, type Gemm, type SubgroupMatrixVariant } from '@qwen3-webgpu/matmul';
+import { createGemm, storeAsF16, storedF16Scale, type Gemm, type SubgroupMatrixVariant, type XSplit } from '@qwen3-webgpu/matmul';
 import {
   defineKernel,
   defineUniforms,
@@ -72,6 +72,8 @@ export interface LinearArgs {
   /** y: [rows, n] f32 (row stride = n). */
   y: Tensor;
   rows: number;
+  /** x already split for the tensor-core GEMM (several rows; see splitXWords): its row-scale pass is skipped. */
+  xSplit?: XSplit;
 }
 
 export interface Linear {
@@ -80,6 +82,8 @@ export interface Linear {
   readonly gemmPath: 'subgroup-matrix' | 'fma' | 'tiled';
   /** Its tensor-core kernel ('f16w', 'presplit'), when gemmPath is 'subgroup-matrix'. */
   readonly tcVariant: SubgroupMatrixVariant | undefined;
+  /** u32 words of LinearArgs.xSplit.xs for `rows` rows (> 1), or 0 where several rows never read a pre-split x. */
+  splitXWords(rows: number): number;
   /**
    * Checks W (and W2) once for the tensor-core path (matmul's prepare: a GPU reduction per tensor); call it after the
    * weights are uploaded and before encoding several rows. Resolves at once where that path is not taken.
@@ -141,6 +145,7 @@ export function createLinear(ctx: GpuContext, o: LinearOptions): Linear {
     options: o,
     gemmPath: gemm?.path ?? 'tiled',
     tcVariant: gemm?.subgroupMatrixTile?.variant,
+    splitXWords: (rows) => (gemm && rows > 1 ? gemm.splitXWords(rows) : 0),
     async prepare(w, w2) {
       await gemm?.prepare(w, w2);
     },
@@ -174,7 +179,7 @@ export function createLinear(ctx: GpuContext, o: LinearOptions): Linear {
       const bytes = (count: number) => count * rowBytes * (o.swiglu ? 2 : 1) + rows * (k + count * (o.accumulate ? 2 : 1)) * 4;
       const useGemv = gemvOk && rows === 1 && a.x.byteOffset % 16 === 0 && parts.every((p) => p.tensor.byteOffset % 16 === 0);
       if (gemm && rows > 1) {
-        gemm.encode(target, { x: a.x, w: a.w, ...(o.swiglu ? { w2: a.w2! } : {}), y: a.y, rows, tag });
+        gemm.encode(target, { x: a.x, w: a.w, ...(o.swiglu ? { w2: a.w2! } : {}), y: a.y, rows, tag, ...(a.xSplit ? { xSplit: a.xSplit } : {}) });
         return;
       }
       for (const p of parts) {
