@@ -105,4 +105,25 @@ export async function printPrefillProfile(lm: Qwen3ForCausalLM, prompt: number[]
     perDispatch.push((await lm.profilePrefill(prompt, true)).dispatches!);
   }
   printKinds(perDispatch, copyGbps, 'chunk');
+  // Each kind's share of the one-pass time: the chunk in one pass without that kind's dispatches (what the rest costs),
+  // so pass costs do not inflate it and overlap between neighbours is counted once.
+  // Each run without a kind follows a run of the whole chunk, which both refreshes what the omitted kind would leave
+  // stale and gives the time it is compared with (one-pass times of one process were seen to drift by ~30 % over a
+  // few seconds of these runs).
+  const tags = [...new Set(perDispatch[0]!.map((d) => d.tag))];
+  console.log(`one pass without one kind (median of ${runs} pairs; marginal: the whole chunk's time just before, minus it):`);
+  for (const tag of tags) {
+    const without: number[] = [];
+    const marginal: number[] = [];
+    for (let r = 0; r < runs; r++) {
+      lm.reset();
+      const whole = (await lm.profilePrefill(prompt, false)).gpuMs;
+      lm.reset();
+      const rest = (await lm.profilePrefill(prompt, false, (t) => t !== tag)).gpuMs;
+      without.push(rest);
+      marginal.push(whole - rest);
+    }
+    const count = perDispatch[0]!.filter((d) => d.tag === tag).length;
+    console.log(`  ${tag.padEnd(24)} ${pad(count, 4)} dispatches: rest ${median(without).toFixed(2)} ms, marginal ${(median(marginal) * 1000).toFixed(0)} µs`);
+  }
 }
