@@ -10,6 +10,7 @@ import {
   type GpuContext,
   type RowPart,
   type Tensor,
+  type XSplit,
 } from '@qwen3-webgpu/tensor';
 import common from './gemm-common.wgsl';
 import sgF16wSource from './gemm-subgroup-matrix-f16w.wgsl';
@@ -133,12 +134,6 @@ export interface GemmArgs {
    * kernel, weights not exact in f16) ignore it, so x must hold the same values.
    */
   xSplit?: XSplit;
-}
-
-/** x as x-split.wgsl lays it out: the row exponents and the f16 hi/lo fragments of x · 2^-row_exp. */
-export interface XSplit {
-  xs: Tensor;
-  rowExp: Tensor;
 }
 
 export interface Gemm {

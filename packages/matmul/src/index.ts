@@ -9,8 +9,8 @@ export type {
   SubgroupMatrixTile,
   SubgroupMatrixTileOptions,
   SubgroupMatrixVariant,
-  XSplit,
 } from './gemm.ts';
+export type { XSplit } from '@qwen3-webgpu/tensor';
 export { checkWeightRange, checkWeightRanges, storedF16Scale } from './weight-range.ts';
 export { storeAsF16 } from './store-f16.ts';
 export type { StoredF16 } from './store-f16.ts';

@@ -5,6 +5,7 @@
 // exponent of its max|x| (ldexp: exact), and writes y = (x·2^-e) / sqrt(s/n + eps·2^-2e) · w. Ordinary rows pay
 // for none of this.
 
+// split_row0 (rmsnorm-vec4.wgsl with SPLIT): where this dispatch's row 0 goes in the split (calls over bindings).
 struct Params {
   rows: u32,
   n: u32,
@@ -13,6 +14,7 @@ struct Params {
   y_offset: u32,
   y_stride: u32,
   eps: f32,
+  split_row0: u32,
 }
 
 // F32 / BF16 / F16 and unpack_half come from the tensor package's dtypes.wgsl, prepended to the module.

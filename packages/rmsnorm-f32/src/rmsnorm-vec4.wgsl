@@ -5,12 +5,14 @@
 //   x: [rows, n] f32 | bf16 | f16; x_offset, x_stride and n multiples of 4 (of 8 bytes for 16-bit, 16 for f32)
 //   w: [n] f32 | bf16 | f16, starting at element 0
 //   y: [rows, n] f32; y_offset, y_stride multiples of 4
-// Module = reduce-{subgroup,workgroup}.wgsl + common.wgsl + this file.
+// With SPLIT it also writes y as the tensor-core GEMM reads it (@qwen3-webgpu/tensor's x-split.wgsl, rows at
+// split_row0 + row): the row's largest |y| sets its exponent, the same y values split hi + lo.
+// Module = reduce-{subgroup,workgroup}.wgsl + common.wgsl + x-split.wgsl + this file + the tail that declares params
+// and SPLIT: rmsnorm-vec4-split.wgsl or rmsnorm-vec4-plain.wgsl.
 
 @group(0) @binding(0) var<storage, read> x: array<vec2<u32>>;
 @group(0) @binding(1) var<storage, read> w: array<vec2<u32>>;
 @group(0) @binding(2) var<storage, read_write> y: array<vec4<f32>>;
-@group(0) @binding(3) var<uniform> params: Params;
 
 // Loads issued together per thread: 1, 2 or 4.
 override UNROLL: u32 = 4u;
@@ -78,12 +80,45 @@ fn row_stats(x_base: u32, nvec: u32, t: u32, e: i32) -> Stats {
   return p;
 }
 
-fn store_vec(v: vec4<u32>, j: u32, y_base: u32, e: i32, inv: f32) {
+// y of unit j (raw bits v): the one expression both the store and the split use.
+fn y_of(v: vec4<u32>, j: u32, e: i32, inv: f32) -> vec4<f32> {
   var f = widen(v, X_DTYPE);
   if (e != 0) {
     f = ldexp(f, vec4<i32>(-e));
   }
-  y[y_base + j] = f * inv * load_w4(j);
+  return f * inv * load_w4(j);
+}
+
+fn store_vec(v: vec4<u32>, j: u32, y_base: u32, e: i32, inv: f32) {
+  y[y_base + j] = y_of(v, j, e, inv);
+}
+
+// The largest |y| of this thread's units of the row.
+fn thread_y_max(x_base: u32, nvec: u32, t: u32, e: i32, inv: f32) -> f32 {
+  var m = 0.0;
+  for (var j = t; j < nvec; j += TPR) {
+    let a = abs(y_of(load_unit(x_base, j), j, e, inv));
+    m = max(m, max(max(a.x, a.y), max(a.z, a.w)));
+  }
+  return m;
+}
+
+// This thread's units of the row into the split (y_max: the row's largest |y|), the padding units past n as zeros.
+fn split_row(row: u32, x_base: u32, nvec: u32, t: u32, e: i32, inv: f32, y_max: f32) {
+  let te = split_row_exp(bitcast<u32>(y_max));
+  let at_row = params.split_row0 + row;
+  if (t == 0u) {
+    split_store_exp(at_row, te);
+  }
+  let mul = ldexp(1.0, -te);
+  let kt = split_kt_count(params.n);
+  for (var j = t; j < kt * 4u; j += TPR) {
+    var v = vec4<f32>(0.0);
+    if (j < nvec) {
+      v = y_of(load_unit(x_base, j), j, e, inv) * mul;
+    }
+    split_store_unit(at_row, j, v, kt);
+  }
 }
 
 fn group_stats(v0: vec4<u32>, v1: vec4<u32>, v2: vec4<u32>, v3: vec4<u32>, j: u32, nvec: u32, e: i32) -> Stats {
@@ -145,8 +180,16 @@ fn rmsnorm(group: u32, lid: u32) {
   }
 
   let inv = 1.0 / sqrt(total.s / f32(params.n) + ldexp(params.eps, -2 * e));
+  // SPLIT: the row's largest |y|, every thread of the workgroup joining the reduction (grid-tail rows too: barriers).
+  var y_max = 0.0;
+  if (SPLIT) {
+    y_max = reduce_row(Stats(0.0, thread_y_max(x_base, nvec, t, e, inv)), lid).m;
+  }
   if (row >= params.rows) {
     return;
+  }
+  if (SPLIT) {
+    split_row(row, x_base, nvec, t, e, inv, y_max);
   }
   let y_base = (params.y_offset + r * params.y_stride) / 4u;
   if (SINGLE) {

@@ -1,6 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createGpuContext, createRng, createTensor, fillTensor, readFloat, roundToDtype, uploadTensor, type GpuContext } from '@qwen3-webgpu/tensor';
-import { openTestContext } from '@qwen3-webgpu/tensor/testing';
+import {
+  createGpuContext,
+  createRng,
+  createTensor,
+  fillTensor,
+  readFloat,
+  readTensor,
+  roundToDtype,
+  uploadTensor,
+  xSplitKTiles,
+  type GpuContext,
+} from '@qwen3-webgpu/tensor';
+import { openTestContext, xSplitProblem } from '@qwen3-webgpu/tensor/testing';
 import { createRmsNormF32, type ReductionPath, type RmsNormDtype } from './index.ts';
 import { compareWithReference, describeResult, runCase, runCaseWith, runOnGpu, withinBounds } from './rmsnorm.test-helpers.ts';
 
@@ -218,6 +229,61 @@ describe('large grids', () => {
     } finally {
       small.destroy();
     }
+  });
+});
+
+describe('y also split for a tensor-core GEMM (RmsNormArgs.split)', () => {
+  // n not a multiple of 64 (padding columns), rows not a multiple of 16, a row that takes the overflow rescue, rows
+  // scaled far apart; one row a workgroup and several, one load group a row (SINGLE) and several, both reductions.
+  it('the same y, and its split: exponents, hi + lo, zero padding, every row written', async () => {
+    for (const [rows, n, xDtype, extra] of [
+      [37, 100, 'bf16', {}],
+      [70, 1024, 'f32', {}],
+      [19, 2056, 'f16', { threadsPerRow: 16, unroll: 1 }],
+      [33, 64, 'bf16', { threadsPerRow: 4 }],
+    ] as const) {
+      const { x: raw, w: wRaw } = randomCase(rows, n);
+      if (xDtype === 'f32') for (let i = 0; i < n; i++) raw[3 * n + i] = rng.uniform(-1, 1) * 1e30; // Σx² overflows
+      for (let i = 0; i < n; i++) raw[5 * n + i] = raw[5 * n + i]! * 1e-20;
+      const xs = roundToDtype(raw, xDtype);
+      const x = uploadTensor(ctx, [rows, n], xDtype, xs);
+      const w = uploadTensor(ctx, [n], 'bf16', roundToDtype(wRaw, 'bf16'));
+      const y = createTensor(ctx, [rows, n], 'f32');
+      const split = { xs: createTensor(ctx, [Math.ceil(rows / 16) * 16 * 16 * xSplitKTiles(n)], 'u32'), rowExp: createTensor(ctx, [rows], 'i32') };
+      try {
+        for (const path of paths) {
+          const norm = createRmsNormF32(ctx, { n, path, ...extra });
+          fillTensor(split.xs, 0x7fff7fff);
+          fillTensor(split.rowExp, 999);
+          const plain = await runOnGpu(ctx, norm, { x, w, y, rows });
+          const got = await runOnGpu(ctx, norm, { x, w, y, rows, split });
+          const label = `[${rows}, ${n}] ${xDtype}, ${path} ${JSON.stringify(extra)}`;
+          expect(got, `${label}: y with the split equals y without`).toEqual(plain);
+          const r = compareWithReference(got, xs, roundToDtype(wRaw, 'bf16'), rows, n, 1e-6);
+          expect(withinBounds(r), `${label}: ${describeResult(r)}`).toBe(true);
+          const rowExp = new Int32Array((await readTensor(split.rowExp)).buffer);
+          expect(xSplitProblem(got, rows, n, rowExp, (await readTensor(split.xs)) as Uint32Array), label).toBeUndefined();
+        }
+      } finally {
+        for (const t of [x, w, y, split.xs, split.rowExp]) t.destroy();
+      }
+    }
+  });
+  it('refuses rows it cannot split and splits too small', () => {
+    const norm = createRmsNormF32(ctx, { n: 6 });
+    const x = createTensor(ctx, [4, 6], 'f32');
+    const w = createTensor(ctx, [6], 'f32');
+    const y = createTensor(ctx, [4, 6], 'f32');
+    const split = { xs: createTensor(ctx, [16 * 16 * 4], 'u32'), rowExp: createTensor(ctx, [4], 'i32') };
+    const pass = ctx.device.createCommandEncoder().beginComputePass();
+    expect(() => norm.encode(pass, { x, w, y, rows: 4, split })).toThrow(/whole 4-element units/);
+    const norm8 = createRmsNormF32(ctx, { n: 8 });
+    const x8 = createTensor(ctx, [4, 8], 'f32');
+    expect(() => norm8.encode(pass, { x: x8, w: x8, y: x8, rows: 4, split: { ...split, xs: split.xs.rows(0, 100) } })).toThrow(
+      /split.xs must be u32 with at least 1024 words/,
+    );
+    pass.end();
+    for (const t of [x, w, y, x8, split.xs, split.rowExp]) t.destroy();
   });
 });
 

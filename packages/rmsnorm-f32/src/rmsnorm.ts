@@ -5,13 +5,18 @@ import {
   dtypeWgsl,
   elementWindow,
   wgslDtypeCode,
+  xSplitKTiles,
+  xSplitWgsl,
   type DispatchTarget,
   type GpuContext,
   type Tensor,
+  type XSplit,
 } from '@qwen3-webgpu/tensor';
 import common from './common.wgsl';
 import reduceSubgroup from './reduce-subgroup.wgsl';
 import reduceWorkgroup from './reduce-workgroup.wgsl';
+import vec4Plain from './rmsnorm-vec4-plain.wgsl';
+import vec4Split from './rmsnorm-vec4-split.wgsl';
 import vec4Body from './rmsnorm-vec4.wgsl';
 import scalarBody from './rmsnorm.wgsl';
 
@@ -49,6 +54,14 @@ export interface RmsNormArgs {
   xStride?: number;
   yOffset?: number;
   yStride?: number;
+  /**
+   * Also write y as a tensor-core GEMM reads it (@qwen3-webgpu/tensor's x-split.wgsl: each row scaled by the power of
+   * two that puts its largest |y| in [2^14, 2^15), split into f16 hi + lo; the same y values), so that GEMM needs no
+   * splitting pass of its own (@qwen3-webgpu/matmul's GemmArgs.xSplit). Rows of whole 4-element units only (n,
+   * strides and offsets multiples of 4). xs: at least ceil(rows / 16) · 16 · 16 · xSplitKTiles(n) words (u32; a
+   * GEMM's splitXWords(rows) for k = n), rowExp: at least `rows` (i32).
+   */
+  split?: XSplit;
 }
 
 export interface RmsNormF32 {
@@ -70,20 +83,30 @@ const uniforms = defineUniforms({
   y_offset: 'u32',
   y_stride: 'u32',
   eps: 'f32',
+  split_row0: 'u32',
 });
 const bindings = { x: 'read', w: 'read', y: 'read_write' } as const;
+const splitBindings = { ...bindings, xs: 'read_write', row_exp: 'read_write' } as const;
 // A module is reduction + common + body; `enable subgroups;` must open it, so the reduction comes first.
 const reductions = { workgroup: reduceWorkgroup, subgroup: reduceSubgroup } as const;
 const define = (path: ReductionPath, layout: 'scalar' | 'vec4') =>
   defineKernel({
     label: `rmsnorm_f32_${layout}_${path}`,
-    code: `${reductions[path]}\n${dtypeWgsl}\n${common}\n${layout === 'vec4' ? vec4Body : scalarBody}`,
+    code: `${reductions[path]}\n${dtypeWgsl}\n${common}\n${layout === 'vec4' ? `${xSplitWgsl}\n${vec4Body}\n${vec4Plain}` : scalarBody}`,
     bindings,
+    uniforms,
+  });
+const defineSplit = (path: ReductionPath) =>
+  defineKernel({
+    label: `rmsnorm_f32_vec4_${path}_split`,
+    code: `${reductions[path]}\n${dtypeWgsl}\n${common}\n${xSplitWgsl}\n${vec4Body}\n${vec4Split}`,
+    bindings: splitBindings,
     uniforms,
   });
 const kernels = {
   scalar: { workgroup: define('workgroup', 'scalar'), subgroup: define('subgroup', 'scalar') },
   vec4: { workgroup: define('workgroup', 'vec4'), subgroup: define('subgroup', 'vec4') },
+  split: { workgroup: defineSplit('workgroup'), subgroup: defineSplit('subgroup') },
 };
 
 function dtypeOf(t: Tensor, name: string): RmsNormDtype {
@@ -141,6 +164,18 @@ export function createRmsNormF32(ctx: GpuContext, options: RmsNormF32Options): R
         throw new RangeError(`rmsnorm-f32: x [${x.shape}] is too small for ${rows} rows of ${n} at offset ${xOffset}, stride ${xStride}`);
       if (span(yOffset, yStride, rows) > y.numel)
         throw new RangeError(`rmsnorm-f32: y [${y.shape}] is too small for ${rows} rows of ${n} at offset ${yOffset}, stride ${yStride}`);
+      const split = args.split;
+      if (split) {
+        const words = Math.ceil(rows / 16) * 16 * 16 * xSplitKTiles(n);
+        if (split.xs.dtype !== 'u32' || split.xs.numel < words)
+          throw new RangeError(
+            `rmsnorm-f32: split.xs must be u32 with at least ${words} words for ${rows} rows of ${n}, got [${split.xs.shape}] ${split.xs.dtype}`,
+          );
+        if ((split.rowExp.dtype !== 'i32' && split.rowExp.dtype !== 'u32') || split.rowExp.numel < rows)
+          throw new RangeError(
+            `rmsnorm-f32: split.rowExp must be i32 (or u32) with at least ${rows} elements, got [${split.rowExp.shape}] ${split.rowExp.dtype}`,
+          );
+      }
       const layouts: ('vec4' | 'scalar')[] = [];
       if (rows === 0) return { layouts };
 
@@ -151,6 +186,10 @@ export function createRmsNormF32(ctx: GpuContext, options: RmsNormF32Options): R
       const vecRows = n % 4 === 0 && xStride % 4 === 0 && yStride % 4 === 0 && ctx.limits.minStorageBufferOffsetAlignment % 16 === 0;
       const nvec = n / 4;
       const variant = (vec4: boolean) => {
+        if (split && !vec4)
+          throw new RangeError(
+            `rmsnorm-f32: the split output needs rows of whole 4-element units (n ${n}, strides ${xStride}/${yStride} and offsets multiples of 4)`,
+          );
         // vec4 kernel: up to four 4-element units per thread, issued together, with up to 256 threads per row
         // (measured best on H100: 64 threads × 4 units for hidden 1024, README); scalar kernel: about four loads
         // per thread.
@@ -159,7 +198,7 @@ export function createRmsNormF32(ctx: GpuContext, options: RmsNormF32Options): R
         const constants: Record<string, number> = { X_DTYPE: wgslDtypeCode(xDtype), W_DTYPE: wgslDtypeCode(wDtype), WG, TPR: tpr };
         if (vec4) Object.assign(constants, { UNROLL: unroll, SINGLE: nvec <= unroll * tpr ? 1 : 0 });
         if (path === 'subgroup') constants['SUBGROUP_ONLY'] = tpr <= ctx.info.subgroupMinSize ? 1 : 0;
-        return { kernel: kernels[vec4 ? 'vec4' : 'scalar'][path].compile(ctx, constants), rowsPerWg: WG / tpr };
+        return { kernel: kernels[split ? 'split' : vec4 ? 'vec4' : 'scalar'][path].compile(ctx, constants), rowsPerWg: WG / tpr };
       };
 
       // Rows per dispatch: as many as fit one binding of x and of y (the whole tensor when it fits).
@@ -175,10 +214,10 @@ export function createRmsNormF32(ctx: GpuContext, options: RmsNormF32Options): R
         layouts.push(vec4 ? 'vec4' : 'scalar');
         kernel.encode(
           target,
-          { x: xw.binding, w: wWindow.binding, y: yw.binding },
-          { rows: count, n, x_offset: xw.elementOffset, x_stride: xStride, y_offset: yw.elementOffset, y_stride: yStride, eps },
+          { x: xw.binding, w: wWindow.binding, y: yw.binding, ...(split ? { xs: split.xs, row_exp: split.rowExp } : {}) },
+          { rows: count, n, x_offset: xw.elementOffset, x_stride: xStride, y_offset: yw.elementOffset, y_stride: yStride, eps, split_row0: r0 },
           Math.ceil(count / rowsPerWg),
-          { tag: 'rmsnorm', bytes: count * n * (xBytes + 4) + n * dtypeBytes(wDtype) },
+          { tag: 'rmsnorm', bytes: count * n * (xBytes + 4 + (split ? 4 : 0)) + n * dtypeBytes(wDtype) },
         );
       }
       return { layouts };

@@ -2,6 +2,7 @@
 /// <reference types="@webgpu/types" preserve="true" />
 import { createGpuContext, type GpuContext, type GpuContextOptions } from './context.ts';
 import { maxAbsError, relativeL2 } from './reference.ts';
+import { decodeXSplit, xSplitKTiles } from './x-split.ts';
 
 /**
  * Opens a context for a test file and prints the adapter, so every test log names the GPU it ran on. Without an
@@ -61,4 +62,26 @@ export function trackBuffers(device: GPUDevice): BufferTracker {
     return buffer;
   };
   return { live, created: (prefix = '') => labels.filter((l) => l.startsWith(prefix)).length };
+}
+
+/**
+ * What is wrong with a split (x-split.wgsl: xs, rowExp) of `values` [rows, k], or undefined: each row's exponent must
+ * put its largest |value| in [2^14, 2^15), hi + lo must give each value back within 2^-21 of that largest one, and the
+ * padding columns must be zeros.
+ */
+export function xSplitProblem(values: Float32Array, rows: number, k: number, rowExp: Int32Array, xs: Uint32Array): string | undefined {
+  const width = xSplitKTiles(k) * 16;
+  const decoded = decodeXSplit(xs, rowExp, rows, k);
+  for (let r = 0; r < rows; r++) {
+    const row = values.subarray(r * k, (r + 1) * k);
+    const big = row.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    const e = rowExp[r]!;
+    if (big !== 0 && !(big * 2 ** -e >= 2 ** 14 && big * 2 ** -e < 2 ** 15)) return `row ${r}: largest |value| ${big} · 2^-${e} is outside [2^14, 2^15)`;
+    for (let c = 0; c < width; c++) {
+      const got = decoded[r * width + c]!;
+      if (c >= k ? got !== 0 : !(Math.abs(got - row[c]!) <= 2 ** -21 * big))
+        return `row ${r}, column ${c}: hi + lo gives ${got}, expected ${c >= k ? 0 : row[c]}`;
+    }
+  }
+  return undefined;
 }

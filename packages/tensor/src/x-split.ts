@@ -1,5 +1,12 @@
 import { f16ToF32 } from './codecs.ts';
+import type { Tensor } from './tensor.ts';
 import source from './x-split.wgsl';
+
+/** x as x-split.wgsl lays it out: the f16 hi/lo fragments of x · 2^-rowExp (u32 pairs) and the row exponents (i32). */
+export interface XSplit {
+  xs: Tensor;
+  rowExp: Tensor;
+}
 
 /**
  * WGSL of x split for the tensor-core GEMM (x-split.wgsl: split_hi, split_row_exp, split_kt_count, split_word,

@@ -7,7 +7,7 @@
 import { storedF16Scale } from '@qwen3-webgpu/matmul';
 import type { QkvRope } from '@qwen3-webgpu/qkv-rope';
 import type { RmsNormF32 } from '@qwen3-webgpu/rmsnorm-f32';
-import { adjacentRows, type DispatchTarget, type GpuContext, type RowPart, type Tensor } from '@qwen3-webgpu/tensor';
+import { adjacentRows, type DispatchTarget, type GpuContext, type RowPart, type Tensor, type XSplit } from '@qwen3-webgpu/tensor';
 import type { Qwen3Config, Qwen3LayerWeights, WeightTensor } from '@qwen3-webgpu/weights';
 import { createLinear, type Attention, type Linear, type LinearOptions } from '../kernels/index.ts';
 
@@ -20,9 +20,20 @@ export interface Activations {
   qkv: Tensor;
   /** Partials of split keys: decode steps and flash-attention prompts split the keys with it. */
   partials: Tensor;
-  /** attn split for o_proj's tensor-core GEMM (GemmArgs.xSplit), where prompts run it: xs and row exponents. */
+  /**
+   * Where prompts run the tensor-core GEMM: a and attn as it reads them (GemmArgs.xSplit: xs and row exponents), written
+   * by the RMSNorm before q|k|v and gate/up and by flash attention's merge before o_proj, so no GEMM splits them again.
+   */
+  aXs?: Tensor;
+  aRowExp?: Tensor;
   attnXs?: Tensor;
   attnRowExp?: Tensor;
+}
+
+/** The split buffers a GEMM of `seq` rows takes as its x (LinearArgs.xSplit), where it takes one and they hold it. */
+function splitFor(linear: Linear, seq: number, xs: Tensor | undefined, rowExp: Tensor | undefined): XSplit | undefined {
+  const words = linear.splitXWords(seq);
+  return xs && rowExp && words > 0 && xs.numel >= words && rowExp.numel >= seq ? { xs, rowExp } : undefined;
 }
 
 /** A weight entry for a view that replaces the loader's whole tensor (one part: the loader's was one too). */
@@ -134,10 +145,11 @@ export class Qwen3AttentionSeparated {
 
   encode(target: DispatchTarget, t: Activations, seq: number, pos0: number): SetPosition {
     const { w } = this;
-    this.norm.encode(target, { x: t.x, w: w.input_layernorm.tensor, y: t.a, rows: seq });
     // Prefill on GPUs: the projection on matmul's GEMM (tensor cores or register tiles), QK-norm + RoPE after it.
     const gemmPrefill = seq > 1 && this.qkvProj.gemmPath !== 'tiled';
-    if (gemmPrefill) this.qkvProj.encode(target, { x: t.a, w: this.#qkvParts, y: t.qkv, rows: seq });
+    const normSplit = gemmPrefill ? splitFor(this.qkvProj, seq, t.aXs, t.aRowExp) : undefined;
+    this.norm.encode(target, { x: t.x, w: w.input_layernorm.tensor, y: t.a, rows: seq, ...(normSplit ? { split: normSplit } : {}) });
+    if (gemmPrefill) this.qkvProj.encode(target, { x: t.a, w: this.#qkvParts, y: t.qkv, rows: seq, ...(normSplit ? { xSplit: normSplit } : {}) });
     // Decode steps on the grouped attention kernel take q and the new key raw and normalize + rotate them there.
     const qNorm = w['self_attn.q_norm'].tensor;
     const kNorm = w['self_attn.k_norm'].tensor;
@@ -160,11 +172,7 @@ export class Qwen3AttentionSeparated {
       ...(fused ? { path: 'decode-projection' as const } : gemmPrefill ? { path: 'projected' as const } : {}),
     });
     // Prompts on flash attention hand o_proj's tensor-core GEMM its input split (no row-scale pass).
-    const words = this.oProj.splitXWords(seq);
-    const xSplit =
-      t.attnXs && t.attnRowExp && words > 0 && t.attnXs.numel >= words && this.attention.writesSplitX(seq, t.partials)
-        ? { xs: t.attnXs, rowExp: t.attnRowExp }
-        : undefined;
+    const xSplit = this.attention.writesSplitX(seq, t.partials) ? splitFor(this.oProj, seq, t.attnXs, t.attnRowExp) : undefined;
     const attentionAt = this.attention.encode(target, {
       q: t.q,
       kCache: this.kCache,
@@ -233,9 +241,10 @@ export class Qwen3MLP {
   }
 
   encode(target: DispatchTarget, t: Activations, seq: number): void {
-    this.norm.encode(target, { x: t.x, w: this.w.post_attention_layernorm.tensor, y: t.a, rows: seq });
+    const split = splitFor(this.gateUp, seq, t.aXs, t.aRowExp);
+    this.norm.encode(target, { x: t.x, w: this.w.post_attention_layernorm.tensor, y: t.a, rows: seq, ...(split ? { split } : {}) });
     const { w } = this;
-    this.gateUp.encode(target, { x: t.a, w: w['mlp.gate_proj'].tensor, w2: w['mlp.up_proj'].tensor, y: t.mlp, rows: seq });
+    this.gateUp.encode(target, { x: t.a, w: w['mlp.gate_proj'].tensor, w2: w['mlp.up_proj'].tensor, y: t.mlp, rows: seq, ...(split ? { xSplit: split } : {}) });
     this.down.encode(target, { x: t.mlp, w: w['mlp.down_proj'].parts, y: t.x, rows: seq });
   }
 }

@@ -176,15 +176,27 @@ export class Qwen3Model {
   }
 
   /**
-   * Prompts whose o_proj runs on the tensor-core GEMM: the attention output as that GEMM reads it (x-split.wgsl),
-   * written by flash attention's merge so that no row-scale pass splits it again.
+   * Prompts whose projections run on the tensor-core GEMM: the normed rows and the attention output as that GEMM reads
+   * them (x-split.wgsl), written by the RMSNorm and flash attention's merge so that no GEMM pass splits them again.
    */
-  #attentionSplit(rows: number, label: string): Pick<Activations, 'attnXs' | 'attnRowExp'> {
-    const words = rows > 1 ? (this.layers[0]?.attention.oProj.splitXWords(rows) ?? 0) : 0;
-    if (words === 0) return {};
+  #attentionSplit(rows: number, label: string): Pick<Activations, 'aXs' | 'aRowExp' | 'attnXs' | 'attnRowExp'> {
+    const layer = rows > 1 ? this.layers[0] : undefined;
+    const split = (words: number, name: string) =>
+      words > 0
+        ? {
+            xs: createTensor(this.ctx, [words], 'u32', { label: `${label} ${name} split` }),
+            rowExp: createTensor(this.ctx, [rows], 'i32', { label: `${label} ${name} exponents` }),
+          }
+        : undefined;
+    // The RMSNorm splits rows of whole 4-element units only.
+    const normed =
+      this.config.hiddenSize % 4 === 0
+        ? split(Math.max(layer?.attention.qkvProj.splitXWords(rows) ?? 0, layer?.mlp.gateUp.splitXWords(rows) ?? 0), 'normed')
+        : undefined;
+    const attn = split(layer?.attention.oProj.splitXWords(rows) ?? 0, 'attention out');
     return {
-      attnXs: createTensor(this.ctx, [words], 'u32', { label: `${label} attention out split` }),
-      attnRowExp: createTensor(this.ctx, [rows], 'i32', { label: `${label} attention out exponents` }),
+      ...(normed ? { aXs: normed.xs, aRowExp: normed.rowExp } : {}),
+      ...(attn ? { attnXs: attn.xs, attnRowExp: attn.rowExp } : {}),
     };
   }
 
