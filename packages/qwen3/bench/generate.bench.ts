@@ -18,6 +18,7 @@ import { createGpuContext, measureCopyBandwidth } from '@qwen3-webgpu/tensor';
 import { loadQwen3Weights, QWEN3_0_6B_CONFIG } from '@qwen3-webgpu/weights';
 import { writeSyntheticCheckpoint } from '@qwen3-webgpu/weights/node';
 import { generate, Qwen3ForCausalLM, type GenerateOptions } from '../src/index.ts';
+import { describeTrace, tracePrefill } from './prefill-trace.ts';
 import { printPrefillProfile, printProfile } from './profile.ts';
 
 const { values } = parseArgs({
@@ -174,34 +175,24 @@ if (values.prefill) {
   console.log(
     `projection weights stored as f16 · 2^s fragments: ${prefillLm.model.storedWeights} of ${weights.layers.length * 7}${storeWeightsAsF16 ? '' : ' (--no-store-f16)'}`,
   );
-  // When each command buffer of a prompt went to the queue, relative to the call (the host's share of the time to the
-  // first token: until the first submit the GPU idles; after the last one only the GPU and the readback remain).
-  const queue = ctx.device.queue;
-  const submitAt: number[] = [];
-  const submit = queue.submit.bind(queue);
-  queue.submit = (buffers: Iterable<GPUCommandBuffer>) => {
-    submitAt.push(performance.now());
-    submit(buffers);
-  };
   for (const n of lengths) {
     const times: number[] = [];
-    const trace: string[] = [];
-    for (let i = 0; i < 5; i++) {
-      submitAt.length = 0;
-      const t0 = performance.now();
-      const ms = (await run(prefillLm, promptOf(n), { maxTokens: 1 })).stats.prefillMs;
-      times.push(ms);
-      trace.push(`${ms.toFixed(1)} (first submit +${(submitAt[0]! - t0).toFixed(2)}, last +${(submitAt.at(-1)! - t0).toFixed(2)} of ${submitAt.length})`);
-    }
+    for (let i = 0; i < 5; i++) times.push((await run(prefillLm, promptOf(n), { maxTokens: 1 })).stats.prefillMs);
     const sorted = [...times].sort((a, b) => a - b);
     const ms = sorted[2]!;
     console.log(
       `prefill ${n} tokens to the first token: median ${ms.toFixed(1)} ms (min ${sorted[0]!.toFixed(1)}) = ${((n / ms) * 1000).toFixed(0)} tok/s, ` +
-        `${((flopsPerToken * n) / (ms * 1e9)).toPrecision(3)} TFLOP/s of projections`,
+        `${((flopsPerToken * n) / (ms * 1e9)).toPrecision(3)} TFLOP/s of projections (runs: ${times.map((t) => t.toFixed(1)).join(', ')})`,
     );
-    console.log(`  runs, ms to the first token (host submits, ms after the call): ${trace.join('; ')}`);
+    // Then traced runs (not in the figure above): host submits and the GPU's passes.
+    for (let i = 0; i < 3; i++) {
+      let ttft = 0;
+      const trace = await tracePrefill(ctx, async () => {
+        ttft = (await run(prefillLm, promptOf(n), { maxTokens: 1 })).stats.prefillMs;
+      });
+      console.log(`  traced run: ${ttft.toFixed(1)} ms to the first token; ${describeTrace(trace)}`);
+    }
   }
-  queue.submit = submit;
   if (values['profile-prefill']) await printPrefillProfile(prefillLm, promptOf(Number(values['profile-prefill'])), copy.gbps);
   prefillLm.destroy();
 }

@@ -1,0 +1,82 @@
+// Where a prompt's time to the first token goes between host and GPU: when the host submitted each command buffer
+// (relative to the call), and, on adapters with timestamp queries, when each of their compute passes ran on the GPU
+// (one clock for all passes): the span from the first pass's start to the last one's end, the time passes ran, and
+// the gaps between them (the GPU waiting for the host's next command buffer, or the cost of a submit).
+import type { GpuContext } from '@qwen3-webgpu/tensor';
+
+export interface PrefillTrace {
+  /** ms after the call of each submit. */
+  submits: number[];
+  /** ms: first pass start to last pass end, the sum of pass times, and the passes traced (undefined: no timestamps). */
+  gpu?: { span: number; busy: number; passes: number };
+}
+
+const MAX_PASSES = 256;
+
+/**
+ * Runs `call` once with the queue's submits (and, where the adapter has timestamp queries, every compute pass begun
+ * meanwhile) recorded. Passes get timestamps only here: runs whose time is reported are not traced.
+ */
+export async function tracePrefill(ctx: GpuContext, call: () => Promise<unknown>): Promise<PrefillTrace> {
+  const { device } = ctx;
+  const queue = device.queue;
+  const submits: number[] = [];
+  const querySet = ctx.features.timestampQuery ? device.createQuerySet({ type: 'timestamp', count: 2 * MAX_PASSES }) : undefined;
+  let passes = 0;
+  const submit = queue.submit.bind(queue);
+  const createEncoder = device.createCommandEncoder.bind(device);
+  let t0 = 0;
+  queue.submit = (buffers: Iterable<GPUCommandBuffer>) => {
+    submits.push(performance.now() - t0);
+    submit(buffers);
+  };
+  if (querySet) {
+    device.createCommandEncoder = (descriptor?: GPUCommandEncoderDescriptor) => {
+      const encoder = createEncoder(descriptor);
+      const begin = encoder.beginComputePass.bind(encoder);
+      encoder.beginComputePass = (pass?: GPUComputePassDescriptor) => {
+        if (passes >= MAX_PASSES) return begin(pass);
+        const i = passes++;
+        return begin({ ...pass, timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
+      };
+      return encoder;
+    };
+  }
+  try {
+    t0 = performance.now();
+    await call();
+  } finally {
+    queue.submit = submit;
+    device.createCommandEncoder = createEncoder;
+  }
+  if (!querySet || passes === 0) {
+    querySet?.destroy();
+    return { submits };
+  }
+  const resolve = device.createBuffer({ size: 16 * passes, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+  const read = device.createBuffer({ size: 16 * passes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  try {
+    const encoder = device.createCommandEncoder();
+    encoder.resolveQuerySet(querySet, 0, 2 * passes, resolve, 0);
+    encoder.copyBufferToBuffer(resolve, 0, read, 0, 16 * passes);
+    queue.submit([encoder.finish()]);
+    await read.mapAsync(GPUMapMode.READ);
+    const ts = new BigUint64Array(read.getMappedRange().slice(0));
+    read.unmap();
+    let busy = 0n;
+    for (let i = 0; i < passes; i++) busy += ts[2 * i + 1]! - ts[2 * i]!;
+    return { submits, gpu: { span: Number(ts[2 * passes - 1]! - ts[0]!) / 1e6, busy: Number(busy) / 1e6, passes } };
+  } finally {
+    querySet.destroy();
+    resolve.destroy();
+    read.destroy();
+  }
+}
+
+/** One line of a trace: submits after the call, and the GPU's span, busy time and gaps. */
+export function describeTrace(t: PrefillTrace): string {
+  const host = `first submit +${t.submits[0]?.toFixed(2)}, last +${t.submits.at(-1)?.toFixed(2)} ms of ${t.submits.length}`;
+  if (!t.gpu) return host;
+  const { span, busy, passes } = t.gpu;
+  return `${host}; GPU ${span.toFixed(2)} ms first pass to last, ${busy.toFixed(2)} in ${passes} passes, ${(span - busy).toFixed(2)} between them`;
+}
