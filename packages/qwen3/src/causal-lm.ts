@@ -57,6 +57,15 @@ export async function loadCausalLM(source: ModelSource | Checkpoint, options: Lo
     ...(options.onWarning ? { onWarning: options.onWarning } : {}),
   });
   const lm = new Qwen3ForCausalLM(ctx, weights, options.maxContext ? { maxContext: options.maxContext } : {});
+  // Weights checked and stored, decode steps recorded: the first generation starts at the steady rate.
+  try {
+    await lm.prepare();
+  } catch (err) {
+    lm.destroy();
+    weights.destroy();
+    if (!options.ctx) ctx.destroy();
+    throw err;
+  }
   // After a device loss every call rejects with DeviceLostError (no hang, no empty message); destroy() still works.
   const guard = guardDeviceLoss(ctx.device);
   return adapt(

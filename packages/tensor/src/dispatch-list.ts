@@ -118,6 +118,11 @@ export class DispatchList {
     this.#dirty = false;
   }
 
+  /** Creates the uniform buffer and the bind groups now (else the first encode does); nothing can be added after. */
+  prepare(): void {
+    if (!this.#buffer) this.#seal();
+  }
+
   /** Records every dispatch into `pass`, in order. */
   encode(pass: GPUComputePassEncoder): void {
     this.#upload();

@@ -33,7 +33,7 @@ import {
   type SampleStep,
 } from '../kernels/index.ts';
 import { checkSampledId } from '../non-finite.ts';
-import type { ResolvedSampling } from '../sampling.ts';
+import { resolveSampling, type ResolvedSampling } from '../sampling.ts';
 import {
   Qwen3AttentionSeparated,
   Qwen3DecoderLayerSeparated,
@@ -66,9 +66,10 @@ export interface GpuModelOptions {
    */
   tcVariant?: TcVariant;
   /**
-   * Command buffers a chunk of a prompt goes out in, each submitted as soon as it is encoded so the GPU starts on the
-   * first layers while the host encodes the rest; default 16 (H200, 512 tokens to the first token: 1 → 18.1 ms, 4 →
-   * 13.0, 8 → 12.4, 16 → 12.0, 30 → 12.2), at most one per stage (embedding, layers, final norm).
+   * The most command buffers a chunk of a prompt goes out in, each submitted as soon as it is encoded so the GPU
+   * starts on the first layers while the host encodes the rest: the first holds the embedding and the first layer's
+   * attention, each next about 1.3× the last (prefillGroups; 9 at Qwen3-0.6B's 28 layers), the tail merged past this
+   * cap. Default 16; 1 encodes the whole chunk before submitting it.
    */
   prefillSubmits?: number;
   /** Keep the residual stream after the embedding and after every layer (for parity checks); default false. */
@@ -253,7 +254,7 @@ export class Qwen3Model {
   }
 
   /**
-   * The same work as encode() as stages in order — embedding, each decoder layer, final norm — each encoding into a
+   * The same work as encode() as stages in order — embedding, each layer's attention and MLP, final norm — each encoding into a
    * target of the caller's choice (prefill spreads them over several submits so the GPU starts while the host
    * encodes the rest); a stage returns its position setter, if it has one.
    */
@@ -277,11 +278,15 @@ export class Qwen3Model {
         keep(target, 0);
         return undefined;
       },
-      ...this.layers.map((layer, l) => (target: DispatchTarget) => {
-        const at = layer.encode(target, act, seq, pos0);
-        keep(target, l + 1);
-        return at;
-      }),
+      // Each layer as two stages, attention and MLP: prefill's first command buffer ends after the first attention.
+      ...this.layers.flatMap((layer, l) => [
+        (target: DispatchTarget) => layer.attention.encode(target, act, seq, pos0),
+        (target: DispatchTarget) => {
+          layer.mlp.encode(target, act, seq);
+          keep(target, l + 1);
+          return undefined;
+        },
+      ]),
       (target) => {
         if (normRows === 'all') this.norm.encode(target, { x: act.x, w: this.weights.norm.tensor, y: act.a, rows: seq });
         if (normRows === 'last') this.norm.encode(target, { x: act.x.rows(seq - 1, 1), w: this.weights.norm.tensor, y: act.a, rows: 1 });
@@ -322,6 +327,22 @@ export function defaultMaxRows(c: Qwen3Config, maxBindingBytes: number): number 
   let rows = 2048;
   while (rows > 1 && rows * widest > maxBindingBytes) rows /= 2;
   return rows;
+}
+
+/**
+ * Where a prompt chunk's `stages` are cut into command buffers (bounds, 0 … stages): the first holds 2 stages (the
+ * embedding and the first layer's attention), so the GPU starts once a few dispatches are encoded; each next one 1.3×
+ * the last, so that the host encodes it while the GPU runs the one before (on the H200 a layer's GPU time at 512 rows
+ * is ~1.4× its host encoding; even groups left the GPU waiting early on); at most `most` buffers (the tail merged).
+ */
+export function prefillGroups(stages: number, most: number): number[] {
+  const bounds = [0];
+  let size = 2;
+  while (bounds.at(-1)! < stages) {
+    bounds.push(bounds.length === most ? stages : Math.min(stages, bounds.at(-1)! + Math.round(size)));
+    size *= 1.3;
+  }
+  return bounds;
 }
 
 /** GpuModelOptions.prefillSubmits by default. */
@@ -517,9 +538,16 @@ export class Qwen3ForCausalLM implements TokenBackend {
   }
 
   /**
-   * The projection weights checked for the tensor-core GEMM and, where they may be, stored as f16 (once, before the
-   * first step: a decode step recorded earlier, e.g. by decodeStep(), is recorded again with the new views).
+   * What comes before the first step, done once: the projection weights checked for the tensor-core GEMM and, where
+   * they may be, stored as f16 (a decode step recorded earlier, e.g. by decodeStep(), is recorded again with the new
+   * views), then both decode steps (greedy, sampled) recorded, which creates their pipelines and bind groups. Loaders
+   * call it (loadCausalLM: the CLI's load time includes it), so the first generate() decodes at the steady rate
+   * instead of creating pipelines between its first tokens; next(), forward() and the profilers await it too.
    */
+  prepare(): Promise<void> {
+    return this.#ready();
+  }
+
   #ready(): Promise<void> {
     this.#prepared ??= (async () => {
       await this.model.prepare();
@@ -528,6 +556,7 @@ export class Qwen3ForCausalLM implements TokenBackend {
         for (const d of this.#decode.values()) d.list.destroy();
         this.#decode.clear();
       }
+      for (const temperature of [0, 1]) this.#recording(resolveSampling({ temperature })).list.prepare();
     })();
     return this.#prepared;
   }
@@ -692,12 +721,12 @@ export class Qwen3ForCausalLM implements TokenBackend {
     writeTensor(model.ids, Uint32Array.from(ids));
     const act = model.activations(seq);
     const stages = model.stages(seq, pos0, head === 'all' ? 'all' : head === 'none' ? 'none' : 'last', model.ids, act);
-    const per = Math.ceil(stages.length / this.#prefillSubmits);
+    const bounds = prefillGroups(stages.length, this.#prefillSubmits);
     const group = (i: number) => (pass: GPUComputePassEncoder) => {
       if (i === 0) this.#markSeen.encode(pass, { ids: model.ids, seen: this.#seen, seq });
-      for (const stage of stages.slice(i * per, (i + 1) * per)) stage(pass);
+      for (const stage of stages.slice(bounds[i], bounds[i + 1])) stage(pass);
     };
-    const last = Math.ceil(stages.length / per) - 1;
+    const last = bounds.length - 2;
     device.pushErrorScope('validation');
     device.pushErrorScope('out-of-memory');
     let failure: unknown;
