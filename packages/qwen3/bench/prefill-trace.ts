@@ -7,6 +7,10 @@ import type { GpuContext } from '@qwen3-webgpu/tensor';
 export interface PrefillTrace {
   /** ms after the call of each submit. */
   submits: number[];
+  /** ms after the call of each queue.writeBuffer, the first pushErrorScope and the first command encoder made. */
+  writes: number[];
+  scope?: number;
+  encoder?: number;
   /** ms: first pass start to last pass end, the sum of pass times, and the passes traced (undefined: no timestamps). */
   gpu?: { span: number; busy: number; passes: number };
 }
@@ -21,37 +25,54 @@ export async function tracePrefill(ctx: GpuContext, call: () => Promise<unknown>
   const { device } = ctx;
   const queue = device.queue;
   const submits: number[] = [];
+  const writes: number[] = [];
+  let scope: number | undefined;
+  let encoderAt: number | undefined;
   const querySet = ctx.features.timestampQuery ? device.createQuerySet({ type: 'timestamp', count: 2 * MAX_PASSES }) : undefined;
   let passes = 0;
   const submit = queue.submit.bind(queue);
+  const writeBuffer = queue.writeBuffer.bind(queue);
+  const pushErrorScope = device.pushErrorScope.bind(device);
   const createEncoder = device.createCommandEncoder.bind(device);
   let t0 = 0;
   queue.submit = (buffers: Iterable<GPUCommandBuffer>) => {
     submits.push(performance.now() - t0);
     submit(buffers);
   };
-  if (querySet) {
-    device.createCommandEncoder = (descriptor?: GPUCommandEncoderDescriptor) => {
-      const encoder = createEncoder(descriptor);
+  queue.writeBuffer = ((...args: Parameters<GPUQueue['writeBuffer']>) => {
+    writes.push(performance.now() - t0);
+    writeBuffer(...args);
+  }) as GPUQueue['writeBuffer'];
+  device.pushErrorScope = (filter: GPUErrorFilter) => {
+    scope ??= performance.now() - t0;
+    pushErrorScope(filter);
+  };
+  device.createCommandEncoder = (descriptor?: GPUCommandEncoderDescriptor) => {
+    encoderAt ??= performance.now() - t0;
+    const encoder = createEncoder(descriptor);
+    if (querySet) {
       const begin = encoder.beginComputePass.bind(encoder);
       encoder.beginComputePass = (pass?: GPUComputePassDescriptor) => {
         if (passes >= MAX_PASSES) return begin(pass);
         const i = passes++;
         return begin({ ...pass, timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
       };
-      return encoder;
-    };
-  }
+    }
+    return encoder;
+  };
   try {
     t0 = performance.now();
     await call();
   } finally {
     queue.submit = submit;
+    queue.writeBuffer = writeBuffer;
+    device.pushErrorScope = pushErrorScope;
     device.createCommandEncoder = createEncoder;
   }
+  const host = { submits, writes, ...(scope !== undefined ? { scope } : {}), ...(encoderAt !== undefined ? { encoder: encoderAt } : {}) };
   if (!querySet || passes === 0) {
     querySet?.destroy();
-    return { submits };
+    return host;
   }
   const resolve = device.createBuffer({ size: 16 * passes, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
   const read = device.createBuffer({ size: 16 * passes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
@@ -65,7 +86,7 @@ export async function tracePrefill(ctx: GpuContext, call: () => Promise<unknown>
     read.unmap();
     let busy = 0n;
     for (let i = 0; i < passes; i++) busy += ts[2 * i + 1]! - ts[2 * i]!;
-    return { submits, gpu: { span: Number(ts[2 * passes - 1]! - ts[0]!) / 1e6, busy: Number(busy) / 1e6, passes } };
+    return { ...host, gpu: { span: Number(ts[2 * passes - 1]! - ts[0]!) / 1e6, busy: Number(busy) / 1e6, passes } };
   } finally {
     querySet.destroy();
     resolve.destroy();
@@ -75,7 +96,13 @@ export async function tracePrefill(ctx: GpuContext, call: () => Promise<unknown>
 
 /** One line of a trace: submits after the call, and the GPU's span, busy time and gaps. */
 export function describeTrace(t: PrefillTrace): string {
-  const host = `first submit +${t.submits[0]?.toFixed(2)}, last +${t.submits.at(-1)?.toFixed(2)} ms of ${t.submits.length}`;
+  const at = (v: number | undefined) => (v === undefined ? '–' : `+${v.toFixed(2)}`);
+  const host =
+    `first writes ${t.writes
+      .slice(0, 3)
+      .map((w) => at(w))
+      .join(' ')} (of ${t.writes.length}), error scopes ${at(t.scope)}, first encoder ${at(t.encoder)}, ` +
+    `first submit ${at(t.submits[0])}, last ${at(t.submits.at(-1))} ms of ${t.submits.length}`;
   if (!t.gpu) return host;
   const { span, busy, passes } = t.gpu;
   return `${host}; GPU ${span.toFixed(2)} ms first pass to last, ${busy.toFixed(2)} in ${passes} passes, ${(span - busy).toFixed(2)} between them`;
