@@ -172,7 +172,7 @@ export class Qwen3Model {
       mlp: t([rows, c.intermediateSize], 'mlp hidden'),
       qkv: t([rows, (c.numAttentionHeads + 2 * c.numKeyValueHeads) * c.headDim], 'qkv projections'),
       partials: t([this.#attention.scratchSize(rows)], 'attention partials'),
-      ...this.#attentionSplit(rows, label),
+      ...this.#gemmInputSplits(rows, label),
     };
   }
 
@@ -180,7 +180,7 @@ export class Qwen3Model {
    * Prompts whose projections run on the tensor-core GEMM: the normed rows and the attention output as that GEMM reads
    * them (x-split.wgsl), written by the RMSNorm and flash attention's merge so that no GEMM pass splits them again.
    */
-  #attentionSplit(rows: number, label: string): Pick<Activations, 'aXs' | 'aRowExp' | 'attnXs' | 'attnRowExp'> {
+  #gemmInputSplits(rows: number, label: string): Pick<Activations, 'aXs' | 'aRowExp' | 'attnXs' | 'attnRowExp'> {
     const layer = rows > 1 ? this.layers[0] : undefined;
     const split = (words: number, name: string) =>
       words > 0
