@@ -7,7 +7,8 @@
 // chosen by --gemm (auto: tensor cores where offered, which --tensor-cores asks Dawn for; fma; tiled: the old kernel)
 // and, on tensor cores, --tc-variant (auto: f16w where W as f16 fits matmul's cap, presplit elsewhere; presplit; f16w);
 // --max-rows N sets the prompt chunk (default the model's: 2,048 rows), --submits N the command buffers a chunk goes
-// out in (default 16).
+// out in (default 16); --cpu-profile FILE writes a CPU profile of the host during the timed prefill prompts and prints
+// its heaviest functions.
 //   node tools/bundle.mjs packages/qwen3/bench/generate.bench.ts .device/bench && node .device/bench/generate.bench.mjs [--dir D] [--profile]
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -18,6 +19,7 @@ import { createGpuContext, measureCopyBandwidth } from '@qwen3-webgpu/tensor';
 import { loadQwen3Weights, QWEN3_0_6B_CONFIG } from '@qwen3-webgpu/weights';
 import { writeSyntheticCheckpoint } from '@qwen3-webgpu/weights/node';
 import { generate, Qwen3ForCausalLM, type GenerateOptions } from '../src/index.ts';
+import { startCpuProfile } from './cpu-profile.ts';
 import { describeTrace, tracePrefill } from './prefill-trace.ts';
 import { printPrefillProfile, printProfile } from './profile.ts';
 
@@ -40,6 +42,8 @@ const { values } = parseArgs({
     'profile-prefill': { type: 'string' },
     'max-rows': { type: 'string' },
     submits: { type: 'string' },
+    // A CPU profile (.cpuprofile, Chrome DevTools format) of the host while it runs the timed prefill prompts only.
+    'cpu-profile': { type: 'string' },
     // Keep the weights as loaded (GpuModelOptions.storeWeightsAsF16 false): the tensor-core GEMM converts W per call.
     'no-store-f16': { type: 'boolean', default: false },
   },
@@ -175,6 +179,7 @@ if (values.prefill) {
   console.log(
     `projection weights stored as f16 · 2^s fragments: ${prefillLm.model.storedWeights} of ${weights.layers.length * 7}${storeWeightsAsF16 ? '' : ' (--no-store-f16)'}`,
   );
+  const profiling = values['cpu-profile'] ? await startCpuProfile() : undefined;
   for (const n of lengths) {
     const times: number[] = [];
     for (let i = 0; i < 5; i++) times.push((await run(prefillLm, promptOf(n), { maxTokens: 1 })).stats.prefillMs);
@@ -193,6 +198,7 @@ if (values.prefill) {
       console.log(`  traced run: ${ttft.toFixed(1)} ms to the first token; ${describeTrace(trace)}`);
     }
   }
+  if (profiling) console.log(await profiling.stop(values['cpu-profile']!));
   if (values['profile-prefill']) await printPrefillProfile(prefillLm, promptOf(Number(values['profile-prefill'])), copy.gbps);
   prefillLm.destroy();
 }
