@@ -2,23 +2,30 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reference, type GpuContext } from '@qwen3-webgpu/tensor';
 import { openTestContext } from '@qwen3-webgpu/tensor/testing';
 import { loadQwen3Weights } from '@qwen3-webgpu/weights';
-import { CpuQwen3Model, Qwen3ForCausalLM, loadCpuWeights } from '../src/index.ts';
+import { CpuQwen3Model, Qwen3ForCausalLM, generate, loadCpuWeights } from '../src/index.ts';
 import { argmax, goldenNames as specs, readGolden, withGoldenCheckpoint } from './goldens.ts';
 
 // The WebGPU backend against the CPU backend (float64) and HF's greedy continuation, on the golden checkpoints.
 
 let ctx: GpuContext;
+// The other kernel layout on the same adapter (lavapipe's own is 'cpu'): a GPU's decode steps take the grouped
+// attention kernel with QK-norm + RoPE fused into it, which only the 'gpu' layout runs.
+let other: GpuContext;
 beforeAll(async () => {
   ctx = await openTestContext();
+  other = await openTestContext({ kernelLayout: ctx.kernelLayout === 'cpu' ? 'gpu' : 'cpu' });
 });
-afterAll(() => ctx?.destroy());
+afterAll(() => {
+  ctx?.destroy();
+  other?.destroy();
+});
 
-/** Both backends over a golden checkpoint. */
-function backends(name: string, options: ConstructorParameters<typeof Qwen3ForCausalLM>[2]) {
+/** Both backends over a golden checkpoint (the WebGPU one on `on`, default the adapter's own layout). */
+function backends(name: string, options: ConstructorParameters<typeof Qwen3ForCausalLM>[2], on = () => ctx) {
   return withGoldenCheckpoint(name, async (checkpoint) => {
-    const cpu = new CpuQwen3Model(await loadCpuWeights(checkpoint), { maxContext: 64 });
-    const weights = await loadQwen3Weights(ctx, checkpoint);
-    return { config: checkpoint.config, cpu, weights, gpu: new Qwen3ForCausalLM(ctx, weights, options) };
+    const cpu = new CpuQwen3Model(await loadCpuWeights(checkpoint), { maxContext: options?.maxContext ?? 64 });
+    const weights = await loadQwen3Weights(on(), checkpoint);
+    return { config: checkpoint.config, cpu, weights, gpu: new Qwen3ForCausalLM(on(), weights, options) };
   });
 }
 
@@ -67,11 +74,18 @@ describe('activations of host-fed passes', () => {
 });
 
 describe('WebGPU backend vs CPU backend', () => {
-  for (const name of specs) {
-    it(`${name}: prefill logits at every position, 10 decode steps, HF's greedy ids`, async () => {
+  // Every golden on the adapter's own layout; the head_dim-128 stress golden on the other one too.
+  const cases = [...specs.map((name) => ({ name, layout: 'own' as const })), { name: 'hd128-stress-bf16.json', layout: 'other' as const }];
+  for (const { name, layout } of cases) {
+    it(`${name}${layout === 'other' ? ' (the other kernel layout)' : ''}: prefill logits at every position, 10 decode steps, HF's greedy ids`, async () => {
       const golden = readGolden(name);
-      const { config, cpu, weights, gpu } = await backends(name, { maxContext: 64, maxRows: 32 });
+      const { config, cpu, weights, gpu } = await backends(name, { maxContext: 64, maxRows: 32 }, () => (layout === 'own' ? ctx : other));
       try {
+        if (layout === 'other' && other.kernelLayout === 'gpu') {
+          // The case exists for the fused decode attention: make sure the steps below take it.
+          const qNorm = weights.layers[0]!['self_attn.q_norm'].tensor;
+          expect(gpu.model.layers[0]!.attention.attention.fusesQkNormRope(1, qNorm.dtype), 'decode fuses QK-norm + RoPE').toBe(true);
+        }
         const vocab = config.vocabSize;
         const want = cpu.forward(golden.prompt_ids).logits;
         const got = (await gpu.forward(golden.prompt_ids)).logits;
@@ -97,4 +111,29 @@ describe('WebGPU backend vs CPU backend', () => {
       }
     });
   }
+});
+
+describe('recorded decode steps on the gpu layout', () => {
+  it("direct below directDecodeKeys, split with a combine past it: the CPU backend's greedy ids across the switch", async () => {
+    const gpuCtx = ctx.kernelLayout === 'gpu' ? ctx : other;
+    const { config, cpu, weights, gpu } = await backends('hd128-stress-bf16.json', { maxContext: 320 }, () => gpuCtx);
+    try {
+      const switchAt = gpu.model.directDecodeKeys;
+      expect(switchAt, 'this adapter records direct decode steps on the gpu layout').toBeGreaterThan(0);
+      // A prompt ending 6 positions before the switch, then 12 greedy tokens: steps on both recordings.
+      const prompt = Array.from({ length: switchAt - 6 }, (_, i) => (i * 7919 + 13) % config.vocabSize);
+      const got: number[] = [];
+      for await (const id of generate(gpu, prompt, { maxTokens: 12, temperature: 0 })) got.push(id);
+      const want: number[] = [];
+      let logits = cpu.forward(prompt).logits.subarray((prompt.length - 1) * config.vocabSize);
+      for (let i = 0; i < 12; i++) {
+        want.push(argmax(logits));
+        logits = cpu.forward([want[i]!]).logits;
+      }
+      expect(got).toEqual(want);
+    } finally {
+      gpu.destroy();
+      weights.destroy();
+    }
+  });
 });

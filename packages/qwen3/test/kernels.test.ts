@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createRng,
   createTensor,
+  DispatchList,
   fillTensor,
   readFloat,
   readTensor,
@@ -227,6 +228,95 @@ describe.each(['gpu', 'cpu', 'gpu without subgroups'] as const)('attention, %s l
         expect(reference.relativeL2(await readFloat(out), want), tiled ? 'tiled' : 'default').toBeLessThanOrEqual(1e-5);
       }
       for (const tt of [qt, kt, vt, out, ...(scratch ? [scratch] : [])]) tt.destroy();
+    });
+  }
+});
+
+// QK-norm (RMSNorm over head_dim · q_norm / k_norm) and RoPE (rotate_half with a cos/sin table) in float64.
+function normRopeHead(x: Float32Array, at: number, hd: number, w: Float32Array, cs: Float32Array, pos: number, eps: number): Float64Array {
+  let ss = 0;
+  for (let i = 0; i < hd; i++) ss += x[at + i]! ** 2;
+  const inv = 1 / Math.sqrt(ss / hd + eps);
+  const half = hd / 2;
+  const out = new Float64Array(hd);
+  for (let i = 0; i < half; i++) {
+    const a = x[at + i]! * inv * w[i]!;
+    const b = x[at + i + half]! * inv * w[i + half]!;
+    const [c, sn] = [cs[(pos * half + i) * 2]!, cs[(pos * half + i) * 2 + 1]!];
+    out[i] = a * c - b * sn;
+    out[i + half] = b * c + a * sn;
+  }
+  return out;
+}
+
+// Decode steps on the grouped kernel (gpu layout): partials + combine, and `direct` (one workgroup per KV head writes
+// the output) where the keys fit, each plain and with QK-norm + RoPE applied in the kernel to raw q and the new key.
+describe('grouped decode attention, gpu layout', () => {
+  for (const [nh, nkv, hd, pos0] of [
+    [16, 8, 128, 255],
+    [16, 8, 128, 37],
+    [4, 4, 32, 0],
+  ] as const) {
+    it(`${nh}/${nkv} heads, hd ${hd}, the row at position ${pos0}: split and direct, plain and with QK-norm + RoPE fused`, async () => {
+      const ctx = layouts['gpu']!;
+      const capacity = 320;
+      const eps = 1e-6;
+      const attention = createAttention(ctx, { numHeads: nh, numKvHeads: nkv, headDim: hd, capacity, qkNorm: { eps, dtype: 'f32' } });
+      expect(attention.directDecodeKeys, 'direct steps offered').toBeGreaterThanOrEqual(pos0 + 1);
+      expect(attention.fusesQkNormRope(1, 'f32')).toBe(true);
+      const q = rng.normalArray(nh * hd);
+      const k = rng.normalArray(nkv * capacity * hd);
+      const v = rng.normalArray(nkv * capacity * hd);
+      const qNorm = Float32Array.from(rng.normalArray(hd), (x) => 1 + 0.3 * x);
+      const kNorm = Float32Array.from(rng.normalArray(hd), (x) => 1 + 0.3 * x);
+      const cs = new Float32Array(capacity * hd);
+      for (let p = 0; p < capacity; p++)
+        for (let i = 0; i < hd / 2; i++) {
+          const angle = p / 10000 ** ((2 * i) / hd);
+          cs.set([Math.cos(angle), Math.sin(angle)], ((p * hd) / 2) * 2 + 2 * i);
+        }
+      // With the fusion the kernel sees raw q and a raw key at pos0; the reference normalizes and rotates them first.
+      const qFused = new Float32Array(nh * hd);
+      for (let h = 0; h < nh; h++) qFused.set(normRopeHead(q, h * hd, hd, qNorm, cs, pos0, eps), h * hd);
+      const kFused = Float32Array.from(k);
+      for (let g = 0; g < nkv; g++) kFused.set(normRopeHead(k, (g * capacity + pos0) * hd, hd, kNorm, cs, pos0, eps), (g * capacity + pos0) * hd);
+      const want = {
+        plain: attentionReference(q, k, v, 1, pos0, nh, nkv, hd, capacity),
+        fused: attentionReference(qFused, kFused, v, 1, pos0, nh, nkv, hd, capacity),
+      };
+      const qt = uploadTensor(ctx, [1, nh, hd], 'f32', q);
+      const vt = uploadTensor(ctx, [nkv, capacity, hd], 'f32', v);
+      const out = createTensor(ctx, [1, nh * hd], 'f32');
+      const scratch = createTensor(ctx, [attention.scratchSize(1)], 'f32');
+      const qkNorm = {
+        qNorm: uploadTensor(ctx, [hd], 'f32', qNorm),
+        kNorm: uploadTensor(ctx, [hd], 'f32', kNorm),
+        rope: uploadTensor(ctx, [capacity, hd / 2, 2], 'f32', cs),
+      };
+      for (const direct of [false, true]) {
+        for (const fused of [false, true]) {
+          const kt = uploadTensor(ctx, [nkv, capacity, hd], 'f32', k); // the fused kernel rewrites the new key
+          fillTensor(out, NaN);
+          fillTensor(scratch, NaN);
+          const args = { q: qt, kCache: kt, vCache: vt, out, seq: 1, pos0, scratch, direct, ...(fused ? { qkNorm } : {}) };
+          await ctx.run((pass) => attention.encode(pass, args));
+          const label = `${direct ? 'direct' : 'split + combine'}${fused ? ', QK-norm + RoPE fused' : ''}`;
+          expect(reference.relativeL2(await readFloat(out), fused ? want.fused : want.plain), label).toBeLessThanOrEqual(1e-5);
+          if (fused) {
+            const key = (await readFloat(kt)).subarray(pos0 * hd, (pos0 + 1) * hd);
+            expect(reference.relativeL2(key, kFused.subarray(pos0 * hd, (pos0 + 1) * hd)), `${label}: the new key written back`).toBeLessThanOrEqual(1e-6);
+          }
+          kt.destroy();
+        }
+      }
+      // A recorded direct step refuses positions whose keys no longer fit it.
+      const list = new DispatchList(ctx, 'direct step');
+      const kt = uploadTensor(ctx, [nkv, capacity, hd], 'f32', k);
+      const setPosition = attention.encode(list, { q: qt, kCache: kt, vCache: vt, out, seq: 1, pos0: 0, direct: true });
+      setPosition(attention.directDecodeKeys - 1);
+      expect(() => setPosition(attention.directDecodeKeys)).toThrow(/at most/);
+      list.destroy();
+      for (const t of [qt, kt, vt, out, scratch, ...Object.values(qkNorm)]) t.destroy();
     });
   }
 });

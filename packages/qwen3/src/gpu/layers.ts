@@ -143,7 +143,8 @@ export class Qwen3AttentionSeparated {
     return count;
   }
 
-  encode(target: DispatchTarget, t: Activations, seq: number, pos0: number): SetPosition {
+  /** `direct`: a decode step recorded for short contexts (AttentionArgs.direct; see Attention.directDecodeKeys). */
+  encode(target: DispatchTarget, t: Activations, seq: number, pos0: number, direct = false): SetPosition {
     const { w } = this;
     // Prefill on GPUs: the projection on matmul's GEMM (tensor cores or register tiles), QK-norm + RoPE after it.
     const gemmPrefill = seq > 1 && this.qkvProj.gemmPath !== 'tiled';
@@ -183,6 +184,7 @@ export class Qwen3AttentionSeparated {
       scratch: t.partials,
       ...(fused ? { qkNorm: { qNorm, kNorm, rope: this.qkv.rope } } : {}),
       ...(xSplit ? { xSplit } : {}),
+      ...(direct ? { direct } : {}),
     });
     this.oProj.encode(target, { x: t.attn, w: this.#oParts, y: t.x, rows: seq, ...(xSplit ? { xSplit } : {}) });
     return (p) => {
@@ -256,8 +258,8 @@ export class Qwen3DecoderLayerSeparated {
     readonly mlp: Qwen3MLP,
   ) {}
 
-  encode(target: DispatchTarget, t: Activations, seq: number, pos0: number): SetPosition {
-    const at = this.attention.encode(target, t, seq, pos0);
+  encode(target: DispatchTarget, t: Activations, seq: number, pos0: number, direct = false): SetPosition {
+    const at = this.attention.encode(target, t, seq, pos0, direct);
     this.mlp.encode(target, t, seq);
     return at;
   }

@@ -228,6 +228,11 @@ export class Qwen3Model {
     return this.#prefill?.hidden;
   }
 
+  /** Positions up to which a decode step may be recorded `direct` (encode()); 0: never on this adapter. */
+  get directDecodeKeys(): number {
+    return this.layers[0]?.attention.attention.directDecodeKeys ?? 0;
+  }
+
   #destroyPrefill(): void {
     if (!this.#prefill) return;
     for (const t of [...Object.values(this.#prefill.act), ...(this.#prefill.hidden ? [this.#prefill.hidden.tensor] : [])]) t?.destroy();
@@ -237,7 +242,8 @@ export class Qwen3Model {
   /**
    * Encodes the seq ids in `ids` (this.ids unless given, e.g. the id the previous step picked, still on the GPU) at
    * positions pos0 … over `act` (by default the host-fed set, activations(seq)); leaves the normalized rows in act.a.
-   * Returns the setter of pos0 for a recorded step.
+   * Returns the setter of pos0 for a recorded step. `direct`: a decode step for contexts of up to directDecodeKeys
+   * positions (attention without partials or a combine; its setter refuses later positions).
    */
   encode(
     target: DispatchTarget,
@@ -246,8 +252,9 @@ export class Qwen3Model {
     normRows: 'all' | 'last' | 'none',
     ids: Tensor = this.ids,
     act: Activations = this.activations(seq),
+    direct = false,
   ): SetPosition {
-    const setters = this.stages(seq, pos0, normRows, ids, act).flatMap((stage) => stage(target) ?? []);
+    const setters = this.stages(seq, pos0, normRows, ids, act, direct).flatMap((stage) => stage(target) ?? []);
     return (p) => {
       for (const at of setters) at(p);
     };
@@ -264,6 +271,7 @@ export class Qwen3Model {
     normRows: 'all' | 'last' | 'none',
     ids: Tensor = this.ids,
     act: Activations = this.activations(seq),
+    direct = false,
   ): ((target: DispatchTarget) => SetPosition | undefined)[] {
     const { ctx } = this;
     const h = this.config.hiddenSize;
@@ -280,7 +288,7 @@ export class Qwen3Model {
       },
       // Each layer as two stages, attention and MLP: prefill's first command buffer ends after the first attention.
       ...this.layers.flatMap((layer, l) => [
-        (target: DispatchTarget) => layer.attention.encode(target, act, seq, pos0),
+        (target: DispatchTarget) => layer.attention.encode(target, act, seq, pos0, direct),
         (target: DispatchTarget) => {
           layer.mlp.encode(target, act, seq);
           keep(target, l + 1);
@@ -383,8 +391,11 @@ export class Qwen3ForCausalLM implements TokenBackend {
   #prepared: Promise<void> | undefined;
   readonly #sampler: Sampler;
   readonly #markSeen: MarkSeen;
-  /** Recorded decode steps: greedy (parallel argmax) and sampling pick with different dispatches. */
-  readonly #decode = new Map<boolean, DecodeRecording>();
+  /**
+   * Recorded decode steps: greedy (parallel argmax) and sampling pick with different dispatches; each also recorded
+   * direct (attention without a combine) for steps at positions below the model's directDecodeKeys.
+   */
+  readonly #decode = new Map<string, DecodeRecording>();
   /** How many times each id was fed (prompt ids, and picked ids once a later step consumed them). */
   readonly #fed = new Map<number, number>();
   /** The id the latest step will pick (resolves when its readback does). */
@@ -540,7 +551,8 @@ export class Qwen3ForCausalLM implements TokenBackend {
   /**
    * What comes before the first step, done once: the projection weights checked for the tensor-core GEMM and, where
    * they may be, stored as f16 (a decode step recorded earlier, e.g. by decodeStep(), is recorded again with the new
-   * views), then both decode steps (greedy, sampled) recorded, which creates their pipelines and bind groups. Loaders
+   * views), then the decode steps (greedy, sampled; each also direct where the model offers it) recorded, which creates
+   * their pipelines and bind groups. Loaders
    * call it (loadCausalLM: the CLI's load time includes it), so the first generate() decodes at the steady rate
    * instead of creating pipelines between its first tokens; next(), forward() and the profilers await it too.
    */
@@ -556,7 +568,10 @@ export class Qwen3ForCausalLM implements TokenBackend {
         for (const d of this.#decode.values()) d.list.destroy();
         this.#decode.clear();
       }
-      for (const temperature of [0, 1]) this.#recording(resolveSampling({ temperature })).list.prepare();
+      for (const temperature of [0, 1]) {
+        for (const direct of this.model.directDecodeKeys > 0 ? [false, true] : [false])
+          this.#recording(resolveSampling({ temperature }), direct).list.prepare();
+      }
     })();
     return this.#prepared;
   }
@@ -576,9 +591,9 @@ export class Qwen3ForCausalLM implements TokenBackend {
     return count;
   }
 
-  /** The recorded decode step for these settings, patched for the next position and this draw. */
+  /** The recorded decode step for these settings and the next position, patched for it and this draw. */
   #prepare(sampling: ResolvedSampling, u: number): DecodeRecording {
-    const d = this.#recording(sampling);
+    const d = this.#recording(sampling, this.length + 1 <= this.model.directDecodeKeys);
     d.setPosition(this.length);
     d.sample.set(sampling, u);
     return d;
@@ -586,21 +601,22 @@ export class Qwen3ForCausalLM implements TokenBackend {
 
   /** The recorded decode step (recorded now if needed), for benchmarks that time its kernels in isolation. */
   decodeStep(sampling: ResolvedSampling): DispatchList {
-    return this.#recording(sampling).list;
+    return this.#recording(sampling, false).list;
   }
 
-  #recording(sampling: ResolvedSampling): DecodeRecording {
+  #recording(sampling: ResolvedSampling, direct: boolean): DecodeRecording {
     const greedy = sampling.temperature <= 0;
-    const recorded = this.#decode.get(greedy);
+    const key = `${greedy ? 'greedy' : 'sampled'}${direct ? ' direct' : ''}`;
+    const recorded = this.#decode.get(key);
     if (recorded) return recorded;
     const { ctx, model } = this;
-    const list = new DispatchList(ctx, 'qwen3 decode step');
+    const list = new DispatchList(ctx, `qwen3 decode step (${key})`);
     this.#markSeen.encode(list, { ids: this.#token, seen: this.#seen, seq: 1 });
-    const setPosition = model.encode(list, 1, 0, 'last', this.#token, model.decodeActivations);
+    const setPosition = model.encode(list, 1, 0, 'last', this.#token, model.decodeActivations, direct);
     this.#lmHead.encode(list, { x: model.decodeActivations.a, w: this.weights.lmHead.parts, y: this.#logits, rows: 1 });
     const sample = this.#sampler.encode(list, { logits: this.#logits, seen: this.#seen, out: this.#token, rowOffset: 0, sampling, u: 0 });
     const d = { list, setPosition, sample, checked: false };
-    this.#decode.set(greedy, d);
+    this.#decode.set(key, d);
     return d;
   }
 

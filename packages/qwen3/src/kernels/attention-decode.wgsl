@@ -5,12 +5,15 @@
 //   2. per head: the chunk's max m and weights p_j = e^(s_j − m), sum l;
 //   3. values: thread t owns vec4 column t mod HD/4 for keys j ≡ t div HD/4, for all G heads; slices meet in
 //      workgroup memory.
-// Writes the same partials as attention.wgsl with SPLIT, so attention-combine.wgsl merges the chunks.
+// Writes the same partials as attention.wgsl with SPLIT, so attention-combine.wgsl merges the chunks; with DIRECT
+// (CHUNKS = 1, one chunk of CHUNK keys holds them all) it writes the output itself, o / l — what the combine makes of
+// one chunk — and no combine follows: a dispatch fewer per layer for steps at short contexts.
 // NORM_ROPE: q and the new key arrive raw (qkv-rope's 'decode-projection' path) and Qwen3's QK-norm (RMSNorm over
 // head_dim in f32, times q_norm / k_norm) and RoPE (rotate_half, cos/sin from the host's f64 table) happen here:
 // every workgroup normalizes its group's q heads, and the one whose chunk holds position pos0 normalizes that key
 // and writes it back to the cache — one dispatch per layer fewer than a separate norm + RoPE pass.
-//   q: [1, NH, HD] f32;  k_cache, v_cache: [NKV, capacity, HD] f32 (read as vec4);  out: [1, NH, CHUNKS, HD + 2]
+//   q: [1, NH, HD] f32;  k_cache, v_cache: [NKV, capacity, HD] f32 (read as vec4);
+//   out: [1, NH, CHUNKS, HD + 2] partials, or with DIRECT [1, NH·HD]
 // Module = `enable subgroups;` + dtypes.wgsl + this. K and V read as vec4.
 
 struct Params {
@@ -31,6 +34,7 @@ struct Params {
 @group(0) @binding(7) var<uniform> params: Params;
 
 override NORM_ROPE: bool = false;
+override DIRECT: bool = false;
 override N_DTYPE: u32 = BF16;
 
 override NH: u32 = 16u;
@@ -43,12 +47,15 @@ override SG: u32 = 32u;
 override G: u32 = NH / NKV;
 override D4: u32 = HD / 4u;         // vec4 columns of a head
 override SLICES: u32 = WG / D4;     // key slices of phase 3
+// Keys whose loads a thread issues together in phases 1 and 3 (H200, 8,192 cached positions: 4 lost a fifth of the
+// decode rate to register pressure, 2 measured best, 1 is the serial loop).
+const KU: u32 = 2u;
 
 var<workgroup> qs: array<vec4<f32>, G * D4>;
 var<workgroup> p: array<f32, G * CHUNK>;
 var<workgroup> parts: array<vec4<f32>, WG * G>;
-var<workgroup> sg_red: array<f32, WG>;
-var<workgroup> head: array<f32, HD>;
+var<workgroup> sg_red: array<f32, G * WG / SG>; // [head][subgroup]
+var<workgroup> heads: array<f32, (G + 1u) * HD>;
 
 fn norm_weight(is_q: bool, i: u32) -> f32 {
   let idx = select(i >> 1u, i, N_DTYPE == F32);
@@ -59,30 +66,61 @@ fn norm_weight(is_q: bool, i: u32) -> f32 {
   return unpack_half(word, i & 1u, N_DTYPE);
 }
 
-// RMSNorm over head_dim (f32) · q_norm or k_norm, then RoPE at pos0, of the raw head in head[] (HD ≤ WG): thread
-// i < HD/2 returns rotated elements i and i + HD/2. Call from uniform control flow.
-fn norm_rope(is_q: bool, lid: u32) -> vec2<f32> {
-  let v = select(0.0, head[min(lid, HD - 1u)], lid < HD);
-  let ss = reduce_sg(v * v, lid, false);
-  let inv = 1.0 / sqrt(ss / f32(HD) + params.eps);
+// Qwen3's QK-norm + RoPE of the G raw q heads (into qs) and, where has_key, the raw new key (back into the cache row
+// key_row), held in heads[] ([G + 1][HD], the key last): a subgroup a head, all heads at once, rounds of WG / SG
+// heads; the sum of squares meets through subgroupAdd (control flow uniform: a subgroup without a head this round
+// adds zeros and stores nothing). RMSNorm over head_dim in f32, times q_norm / k_norm, then rotate_half at pos0.
+fn norm_rope_heads(has_key: bool, key_row: u32, lid: u32) {
   let half = HD / 2u;
-  let i = min(lid, half - 1u);
-  let a = head[i] * inv * norm_weight(is_q, i);
-  let b = head[i + half] * inv * norm_weight(is_q, i + half);
-  let cs = rope[params.pos0 * half + i];
-  return vec2<f32>(a * cs.x - b * cs.y, b * cs.x + a * cs.y);
+  let lane = lid % SG;
+  let count = select(G, G + 1u, has_key);
+  for (var h0 = 0u; h0 < G + 1u; h0 += WG / SG) {
+    let h = h0 + lid / SG;
+    let live = h < count;
+    let at = min(h, G) * HD;
+    var ss = 0.0;
+    for (var e = lane; e < HD; e += SG) {
+      let v = select(0.0, heads[at + e], live);
+      ss += v * v;
+    }
+    let inv = 1.0 / sqrt(subgroupAdd(ss) / f32(HD) + params.eps);
+    if (live) {
+      let is_q = h < G;
+      for (var i = lane; i < half; i += SG) {
+        let a = heads[at + i] * inv * norm_weight(is_q, i);
+        let b = heads[at + i + half] * inv * norm_weight(is_q, i + half);
+        let cs = rope[params.pos0 * half + i];
+        let ra = a * cs.x - b * cs.y;
+        let rb = b * cs.x + a * cs.y;
+        if (is_q) {
+          qs[h * D4 + i / 4u][i % 4u] = ra;
+          qs[h * D4 + (i + half) / 4u][(i + half) % 4u] = rb;
+        } else {
+          k_cache[key_row * D4 + i / 4u][i % 4u] = ra;
+          k_cache[key_row * D4 + (i + half) / 4u][(i + half) % 4u] = rb;
+        }
+      }
+    }
+  }
 }
 
-// Workgroup-wide max or sum through subgroups (two barriers); every thread gets the result.
-fn reduce_sg(v: f32, lid: u32, is_max: bool) -> f32 {
-  let s = select(subgroupAdd(v), subgroupMax(v), is_max);
-  if (lid % SG == 0u) {
-    sg_red[lid / SG] = s;
+// Workgroup-wide max or sum of each of the G heads' values at once, through subgroups (two barriers for all heads);
+// every thread gets the results.
+fn reduce_heads(v: array<f32, 8>, lid: u32, is_max: bool) -> array<f32, 8> {
+  let groups = WG / SG;
+  for (var h = 0u; h < G; h++) {
+    let s = select(subgroupAdd(v[h]), subgroupMax(v[h]), is_max);
+    if (lid % SG == 0u) {
+      sg_red[h * groups + lid / SG] = s;
+    }
   }
   workgroupBarrier();
-  var r = sg_red[0];
-  for (var i = 1u; i < WG / SG; i++) {
-    r = select(r + sg_red[i], max(r, sg_red[i]), is_max);
+  var r: array<f32, 8>;
+  for (var h = 0u; h < G; h++) {
+    r[h] = sg_red[h * groups];
+    for (var i = 1u; i < groups; i++) {
+      r[h] = select(r[h] + sg_red[h * groups + i], max(r[h], sg_red[h * groups + i]), is_max);
+    }
   }
   workgroupBarrier();
   return r;
@@ -110,34 +148,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
 
   if (NORM_ROPE) {
-    let half = HD / 2u;
-    for (var hq = 0u; hq < G; hq++) {
-      if (lid < HD) {
-        head[lid] = q[(g * G + hq) * HD + lid];
-      }
-      workgroupBarrier();
-      let r = norm_rope(true, lid);
-      if (lid < half) {
-        qs[hq * D4 + lid / 4u][lid % 4u] = r.x;
-        qs[hq * D4 + (lid + half) / 4u][(lid + half) % 4u] = r.y;
-      }
-      workgroupBarrier();
+    // The new key (raw in the cache at pos0) is the chunk's that holds pos0 to finish; no other workgroup reads that row.
+    let has_key = chunk == params.pos0 / CHUNK;
+    let key_row = g * params.capacity + params.pos0;
+    for (var i = lid; i < G * HD; i += WG) {
+      heads[i] = q[g * G * HD + i];
     }
-    if (chunk == params.pos0 / CHUNK) {
-      // The new key (raw in the cache at pos0) is this chunk's to finish; no other workgroup reads that row.
-      let row = g * params.capacity + params.pos0;
-      if (lid < HD) {
-        head[lid] = k_cache[row * D4 + lid / 4u][lid % 4u];
+    if (has_key) {
+      for (var i = lid; i < HD; i += WG) {
+        heads[G * HD + i] = k_cache[key_row * D4 + i / 4u][i % 4u];
       }
-      workgroupBarrier();
-      let r = norm_rope(false, lid);
-      if (lid < half) {
-        k_cache[row * D4 + lid / 4u][lid % 4u] = r.x;
-        k_cache[row * D4 + (lid + half) / 4u][(lid + half) % 4u] = r.y;
-      }
-      storageBarrier();
-      workgroupBarrier();
     }
+    workgroupBarrier();
+    norm_rope_heads(has_key, key_row, lid);
+    storageBarrier();
   } else {
     for (var i = lid; i < G * D4; i += WG) {
       let h = g * G + i / D4;
@@ -148,43 +172,55 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
   workgroupBarrier();
 
-  // 1. Scores. Every subgroup runs the same trip count (keys masked past n) so subgroupAdd stays uniform.
+  // 1. Scores. Every subgroup runs the same trip count (n is workgroup-uniform; keys past it masked) so subgroupAdd
+  // stays uniform; entries of p past n are never read. A subgroup
+  // takes KU keys a round and issues their loads together: a key at a time, each round waited out one load's latency.
   let sg = lid / SG;
   let lane = lid % SG;
-  for (var j0 = 0u; j0 < CHUNK; j0 += WG / SG) {
-    let j = j0 + sg;
-    let row = g * params.capacity + min(first + j, all_keys - 1u); // masked past n; stays inside head g
-    var d: array<f32, 8>;
-    for (var h = 0u; h < G; h++) {
-      d[h] = 0.0;
+  for (var j0 = 0u; j0 < n; j0 += KU * (WG / SG)) {
+    var d: array<f32, 8 * KU>; // d[u · 8 + h]: key j0 + u · (WG / SG) + sg, head h
+    for (var i = 0u; i < 8u * KU; i++) {
+      d[i] = 0.0;
     }
     for (var c = lane; c < D4; c += SG) {
-      let k = k_cache[row * D4 + c];
-      for (var h = 0u; h < G; h++) {
-        d[h] += dot(qs[h * D4 + c], k);
+      var k: array<vec4<f32>, KU>;
+      for (var u = 0u; u < KU; u++) {
+        let j = j0 + u * (WG / SG) + sg;
+        let row = g * params.capacity + min(first + j, all_keys - 1u); // masked past n; stays inside head g
+        k[u] = k_cache[row * D4 + c];
+      }
+      for (var u = 0u; u < KU; u++) {
+        for (var h = 0u; h < G; h++) {
+          d[u * 8u + h] += dot(qs[h * D4 + c], k[u]);
+        }
       }
     }
-    for (var h = 0u; h < G; h++) {
-      let s = subgroupAdd(d[h]);
-      if (lane == 0u && j < CHUNK) {
-        p[h * CHUNK + j] = select(-3.0e38, s * params.scale, j < n);
+    for (var u = 0u; u < KU; u++) {
+      let j = j0 + u * (WG / SG) + sg;
+      for (var h = 0u; h < G; h++) {
+        let s = subgroupAdd(d[u * 8u + h]);
+        if (lane == 0u && j < CHUNK) {
+          p[h * CHUNK + j] = select(-3.0e38, s * params.scale, j < n);
+        }
       }
     }
   }
   workgroupBarrier();
 
-  // 2. Per head: max, weights, sum (CHUNK ≤ WG: one key per thread).
-  var m: array<f32, 8>;
-  var l: array<f32, 8>;
+  // 2. Per head: max, weights, sum (CHUNK ≤ WG: one key per thread), every head in the same reductions.
+  var sv: array<f32, 8>;
   for (var h = 0u; h < G; h++) {
-    let s = select(-3.0e38, p[h * CHUNK + min(lid, CHUNK - 1u)], lid < n);
-    m[h] = reduce_sg(s, lid, true);
-    let e = select(0.0, exp(s - m[h]), lid < n);
+    sv[h] = select(-3.0e38, p[h * CHUNK + min(lid, CHUNK - 1u)], lid < n);
+  }
+  var m = reduce_heads(sv, lid, true);
+  for (var h = 0u; h < G; h++) {
+    let e = select(0.0, exp(sv[h] - m[h]), lid < n);
     if (lid < CHUNK) {
       p[h * CHUNK + lid] = e;
     }
-    l[h] = reduce_sg(e, lid, false); // its barriers also publish p[]
+    sv[h] = e;
   }
+  var l = reduce_heads(sv, lid, false); // its barriers also publish p[]
 
   // 3. Values: column c of keys j ≡ slice (mod SLICES), every head at once.
   let c = lid % D4;
@@ -194,7 +230,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     acc[h] = vec4<f32>();
   }
   if (slice < SLICES) {
-    for (var j = slice; j < n; j += SLICES) {
+    // KU keys' loads issued together, then added in key order (the sums of one key at a time).
+    var j = slice;
+    for (; j + (KU - 1u) * SLICES < n; j += KU * SLICES) {
+      var v: array<vec4<f32>, KU>;
+      for (var u = 0u; u < KU; u++) {
+        v[u] = v_cache[(row0 + j + u * SLICES) * D4 + c];
+      }
+      for (var u = 0u; u < KU; u++) {
+        for (var h = 0u; h < G; h++) {
+          acc[h] += p[h * CHUNK + j + u * SLICES] * v[u];
+        }
+      }
+    }
+    for (; j < n; j += SLICES) {
       let v = v_cache[(row0 + j) * D4 + c];
       for (var h = 0u; h < G; h++) {
         acc[h] += p[h * CHUNK + j] * v;
@@ -210,6 +259,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       var sum = vec4<f32>();
       for (var s = 0u; s < SLICES; s++) {
         sum += parts[h * WG + s * D4 + lid];
+      }
+      if (DIRECT) {
+        let at = (g * G + h) * HD + 4u * lid;
+        out[at] = sum.x / l[h];
+        out[at + 1u] = sum.y / l[h];
+        out[at + 2u] = sum.z / l[h];
+        out[at + 3u] = sum.w / l[h];
+        continue;
       }
       let base = base_of + h * CHUNKS * (HD + 2u);
       out[base + 4u * lid] = sum.x;

@@ -87,8 +87,15 @@ const attentionDecode = defineKernel({
   uniforms: defineUniforms({ seq: 'u32', pos0: 'u32', capacity: 'u32', scale: 'f32', eps: 'f32' }),
 });
 
+type GroupedKernel = ReturnType<typeof attentionDecode.compile>;
+
 /** Keys per flash-decoding chunk. */
 export const ATTENTION_CHUNK = 128;
+/**
+ * Keys up to which a decode step on the grouped kernel may take one workgroup per KV head over all of them and
+ * write its output itself (AttentionArgs.direct): no combine dispatch, for steps at short contexts.
+ */
+const DIRECT_DECODE_KEYS = 256;
 /** Query heads per KV head the grouped decode kernel takes at most (its per-thread arrays). */
 const MAX_GROUP = 8;
 
@@ -141,6 +148,12 @@ export interface AttentionArgs {
   /** With fusesQkNormRope(seq): q and the key at pos0 are raw; normalize and rotate them with these. */
   qkNorm?: QkNormRopeArgs;
   /**
+   * A one-row step whose keys (pos0 + 1) stay within directDecodeKeys: one workgroup per KV head walks them all and
+   * writes `out` itself, no partials and no combine (a recording for short contexts; its position setter refuses
+   * positions past that).
+   */
+  direct?: boolean;
+  /**
    * Where writesSplitX(seq, scratch): also write out split as the tensor-core GEMM reads it (o_proj's GemmArgs.xSplit;
    * flash attention's merge writes it).
    */
@@ -155,6 +168,8 @@ export interface Attention {
    * on the grouped decode kernel, with norm weights of the dtype given there).
    */
   fusesQkNormRope(seq: number, normDtype: Tensor['dtype']): boolean;
+  /** Keys up to which a one-row step may take AttentionArgs.direct (0: never, this adapter runs no grouped kernel). */
+  readonly directDecodeKeys: number;
   /** Whether a step of `seq` rows with this scratch can write AttentionArgs.xSplit (prompts on flash attention). */
   writesSplitX(seq: number, scratch: Tensor | undefined): boolean;
   /** Records attention; returns the setter of the first row's position (for a replayed decode step). */
@@ -166,8 +181,9 @@ export interface Attention {
  * (attention-flash.wgsl: 64 rows of one KV head share each K/V block in workgroup memory) and the tiled kernel
  * elsewhere (16 rows share each key/value block); one row with `scratch` on a GPU is split into chunks of ATTENTION_CHUNK
  * keys across workgroups and combined (flash-decoding) — always, whatever the position, so a recorded step replays
- * at any length (chunks past the causal end weigh nothing); otherwise (and on CPU adapters) one workgroup walks all
- * keys of a (row, head).
+ * at any length (chunks past the causal end weigh nothing) — or, recorded `direct` for short contexts, walks up to
+ * directDecodeKeys keys in one workgroup per KV head without a combine; otherwise (and on CPU adapters) one workgroup
+ * walks all keys of a (row, head).
  */
 export function createAttention(ctx: GpuContext, o: AttentionOptions): Attention {
   const { numHeads: nh, numKvHeads: nkv, headDim: hd, capacity } = o;
@@ -196,11 +212,19 @@ export function createAttention(ctx: GpuContext, o: AttentionOptions): Attention
     hd / 4 <= 256 &&
     Number.isInteger(group) &&
     group <= MAX_GROUP &&
-    decodeShared + 4 * hd <= ctx.limits.maxComputeWorkgroupStorageSize;
+    decodeShared + 4 * (group + 1) * hd <= ctx.limits.maxComputeWorkgroupStorageSize;
   const fuse = canGroup && o.qkNorm !== undefined && hd <= 256 && hd % 2 === 0;
   const decodeConstants = { NH: nh, NKV: nkv, HD: hd, CHUNK: ATTENTION_CHUNK, CHUNKS: maxChunks, SG: sg };
   const grouped = canGroup ? attentionDecode.compile(ctx, decodeConstants) : undefined;
-  const groupedNormRope = fuse ? attentionDecode.compile(ctx, { ...decodeConstants, NORM_ROPE: 1, N_DTYPE: wgslDtypeCode(o.qkNorm!.dtype) }) : undefined;
+  const normRope = fuse ? { NORM_ROPE: 1, N_DTYPE: wgslDtypeCode(o.qkNorm!.dtype) } : undefined;
+  const groupedNormRope = normRope ? attentionDecode.compile(ctx, { ...decodeConstants, ...normRope }) : undefined;
+  // Direct steps: one chunk of DIRECT_DECODE_KEYS keys (its weights in workgroup memory too), where they fit.
+  const directKeys = Math.min(DIRECT_DECODE_KEYS, capacity);
+  const directFits = canGroup && decodeShared + 4 * group * (directKeys - ATTENTION_CHUNK) + 4 * (group + 1) * hd <= ctx.limits.maxComputeWorkgroupStorageSize;
+  const directConstants = { ...decodeConstants, CHUNK: directKeys, CHUNKS: 1, DIRECT: 1 };
+  const direct = directFits
+    ? { plain: attentionDecode.compile(ctx, directConstants), normRope: normRope && attentionDecode.compile(ctx, { ...directConstants, ...normRope }) }
+    : undefined;
   // A decode row splits its keys into chunks on GPUs only. A CPU adapter (lavapipe) runs few workgroups at a time
   // and pays for each one, including the chunks past the causal end that a recorded step must launch: there one
   // workgroup per head walks the live keys, and no combine pass follows.
@@ -208,6 +232,7 @@ export function createAttention(ctx: GpuContext, o: AttentionOptions): Attention
   return {
     scratchSize: (rows) => Math.max(attentionScratchSize(1, nh, hd, capacity), flash?.scratchSize(rows) ?? 0),
     fusesQkNormRope: (seq, normDtype) => fuse && seq === 1 && normDtype === o.qkNorm?.dtype,
+    directDecodeKeys: direct ? directKeys : 0,
     writesSplitX: (seq, scratch) => seq > 1 && flash !== undefined && flash.writesSplitX(seq, scratch),
     encode(target, a) {
       if (a.kCache.shape[1] !== capacity || a.kCache.shape[0] !== nkv || a.kCache.shape[2] !== hd)
@@ -229,6 +254,33 @@ export function createAttention(ctx: GpuContext, o: AttentionOptions): Attention
         for (const p of combines) p.set('live', live(pos0));
         for (const set of setters) set(pos0);
       };
+      // The grouped kernel (plain, or with QK-norm + RoPE) into `out`: partials of every chunk, or a direct output.
+      const encodeGrouped = (kernels: { plain: GroupedKernel; normRope: GroupedKernel | undefined }, out: Tensor, workgroups: number) => {
+        if (a.qkNorm && (!kernels.normRope || a.qkNorm.qNorm.dtype !== o.qkNorm!.dtype || a.qkNorm.kNorm.dtype !== o.qkNorm!.dtype)) {
+          throw new TypeError('attention: qkNorm given where fusesQkNormRope() is false');
+        }
+        // Without the fusion the norm bindings are unused: q stands in for them.
+        const norm = a.qkNorm ? { q_norm: a.qkNorm.qNorm, k_norm: a.qkNorm.kNorm, rope: a.qkNorm.rope } : { q_norm: a.q, k_norm: a.q, rope: a.q };
+        const kernel = a.qkNorm ? kernels.normRope! : kernels.plain;
+        patches.push(
+          kernel.encode(target, { ...bindings, ...norm, out }, { ...params, eps: o.qkNorm?.eps ?? 0 }, workgroups, {
+            tag: a.qkNorm ? 'attention+qk_norm' : 'attention',
+            bytes: () => 2 * nkv * keys * hd * 4 + 2 * nh * hd * 4,
+          }),
+        );
+      };
+      if (a.direct) {
+        if (!direct || a.seq !== 1) throw new TypeError('attention: direct given for more than one row or where directDecodeKeys is 0');
+        const refuse = (pos0: number) => {
+          if (pos0 + 1 > directKeys) throw new RangeError(`attention: a direct step sees at most ${directKeys} keys, not ${pos0 + 1}`);
+        };
+        refuse(a.pos0);
+        encodeGrouped(direct, a.out, nkv);
+        return (pos0) => {
+          refuse(pos0);
+          at(pos0);
+        };
+      }
       const flashRuns = a.seq > 1 && !a.simple && flash && !a.tiled;
       if (a.xSplit && !(flashRuns && flash.writesSplitX(a.seq, a.scratch))) throw new TypeError('attention: xSplit given where writesSplitX() is false');
       if (flashRuns) {
@@ -240,20 +292,7 @@ export function createAttention(ctx: GpuContext, o: AttentionOptions): Attention
       } else if (a.scratch && splitsKeys && (maxChunks > 1 || grouped) && !a.simple) {
         if (a.scratch.numel < a.seq * nh * maxChunks * (hd + 2)) throw new RangeError('attention: scratch is smaller than attentionScratchSize()');
         if (grouped && a.seq === 1) {
-          if (a.qkNorm && (!groupedNormRope || a.qkNorm.qNorm.dtype !== o.qkNorm!.dtype || a.qkNorm.kNorm.dtype !== o.qkNorm!.dtype)) {
-            throw new TypeError('attention: qkNorm given where fusesQkNormRope() is false');
-          }
-          const kernel = a.qkNorm ? groupedNormRope! : grouped;
-          const groupedBytes = () => 2 * nkv * keys * hd * 4 + 2 * nh * hd * 4;
-          // Without the fusion the norm bindings are unused: q stands in for them.
-          const norm = a.qkNorm ? { q_norm: a.qkNorm.qNorm, k_norm: a.qkNorm.kNorm, rope: a.qkNorm.rope } : { q_norm: a.q, k_norm: a.q, rope: a.q };
-          const p = { ...params, eps: o.qkNorm?.eps ?? 0 };
-          patches.push(
-            kernel.encode(target, { ...bindings, ...norm, out: a.scratch }, p, nkv * maxChunks, {
-              tag: a.qkNorm ? 'attention+qk_norm' : 'attention',
-              bytes: groupedBytes,
-            }),
-          );
+          encodeGrouped({ plain: grouped, normRope: groupedNormRope }, a.scratch, nkv * maxChunks);
         } else {
           patches.push(split.encode(target, { ...bindings, out: a.scratch }, params, a.seq * nh * maxChunks, { tag: 'attention', bytes }));
         }
