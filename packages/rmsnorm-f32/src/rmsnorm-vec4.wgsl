@@ -121,6 +121,57 @@ fn split_row(row: u32, x_base: u32, nvec: u32, t: u32, e: i32, inv: f32, y_max: 
   }
 }
 
+// SINGLE: unit k of this thread's row is j = t + k·TPR, held in registers while k < UNROLL and j < nvec (all of its
+// units below nvec: nvec ≤ UNROLL · TPR).
+fn unit_live(k: u32, t: u32, nvec: u32) -> bool {
+  return k < UNROLL && t + k * TPR < nvec;
+}
+
+// SINGLE: y of this thread's units (raw bits v0 … v3), computed once for the max, the split and the store.
+fn single_y(v0: vec4<u32>, v1: vec4<u32>, v2: vec4<u32>, v3: vec4<u32>, t: u32, nvec: u32, e: i32, inv: f32) -> array<vec4<f32>, 4> {
+  let v = array<vec4<u32>, 4>(v0, v1, v2, v3);
+  var ys: array<vec4<f32>, 4>;
+  for (var k = 0u; k < 4u; k++) {
+    if (unit_live(k, t, nvec)) {
+      ys[k] = y_of(v[k], t + k * TPR, e, inv);
+    }
+  }
+  return ys;
+}
+
+// SINGLE: the largest |y| of this thread's units.
+fn single_y_max(ys: array<vec4<f32>, 4>, t: u32, nvec: u32) -> f32 {
+  var m = 0.0;
+  for (var k = 0u; k < 4u; k++) {
+    if (unit_live(k, t, nvec)) {
+      let a = abs(ys[k]);
+      m = max(m, max(max(a.x, a.y), max(a.z, a.w)));
+    }
+  }
+  return m;
+}
+
+// SINGLE: split_row from the units in registers; the padding units past n as zeros.
+fn single_split(row: u32, ys: array<vec4<f32>, 4>, t: u32, nvec: u32, y_max: f32) {
+  let te = split_row_exp(bitcast<u32>(y_max));
+  let at_row = params.split_row0 + row;
+  if (t == 0u) {
+    split_store_exp(at_row, te);
+  }
+  let mul = ldexp(1.0, -te);
+  let kt = split_kt_count(params.n);
+  for (var k = 0u; k < 4u; k++) {
+    if (unit_live(k, t, nvec)) {
+      split_store_unit(at_row, t + k * TPR, ys[k] * mul, kt);
+    }
+  }
+  for (var j = t; j < kt * 4u; j += TPR) {
+    if (j >= nvec) {
+      split_store_unit(at_row, j, vec4<f32>(0.0), kt);
+    }
+  }
+}
+
 fn group_stats(v0: vec4<u32>, v1: vec4<u32>, v2: vec4<u32>, v3: vec4<u32>, j: u32, nvec: u32, e: i32) -> Stats {
   var p = add_vec(Stats(0.0, 0.0), v0, e, true);
   p = add_vec(p, v1, e, UNROLL > 1u && j + TPR < nvec);
@@ -180,23 +231,38 @@ fn rmsnorm(group: u32, lid: u32) {
   }
 
   let inv = 1.0 / sqrt(total.s / f32(params.n) + ldexp(params.eps, -2 * e));
+  var ys: array<vec4<f32>, 4>;
+  if (SINGLE) {
+    ys = single_y(v0, v1, v2, v3, t, nvec, e, inv);
+  }
   // SPLIT: the row's largest |y|, every thread of the workgroup joining the reduction (grid-tail rows too: barriers).
   var y_max = 0.0;
   if (SPLIT) {
-    y_max = reduce_row(Stats(0.0, thread_y_max(x_base, nvec, t, e, inv)), lid).m;
+    var m = 0.0;
+    if (SINGLE) {
+      m = single_y_max(ys, t, nvec);
+    } else {
+      m = thread_y_max(x_base, nvec, t, e, inv);
+    }
+    y_max = reduce_row(Stats(0.0, m), lid).m;
   }
   if (row >= params.rows) {
     return;
   }
-  if (SPLIT) {
-    split_row(row, x_base, nvec, t, e, inv, y_max);
-  }
   let y_base = (params.y_offset + r * params.y_stride) / 4u;
   if (SINGLE) {
-    if (live) {
-      store_group(v0, v1, v2, v3, t, nvec, y_base, e, inv);
+    if (SPLIT) {
+      single_split(row, ys, t, nvec, y_max);
+    }
+    for (var k = 0u; k < 4u; k++) {
+      if (unit_live(k, t, nvec)) {
+        y[y_base + t + k * TPR] = ys[k];
+      }
     }
     return;
+  }
+  if (SPLIT) {
+    split_row(row, x_base, nvec, t, e, inv, y_max);
   }
   for (var j = t; j < nvec; j += UNROLL * TPR) {
     store_group(load_group(x_base, j, 0u, nvec), load_group(x_base, j, 1u, nvec), load_group(x_base, j, 2u, nvec),
