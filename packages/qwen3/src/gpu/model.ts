@@ -125,7 +125,10 @@ export class Qwen3Model {
     if (!Number.isSafeInteger(this.maxRows) || this.maxRows < 1) throw new RangeError(`maxRows must be a positive integer, got ${this.maxRows}`);
     if (this.maxContext > c.maxPositionEmbeddings)
       throw new RangeError(`maxContext ${this.maxContext} exceeds the model's ${c.maxPositionEmbeddings} positions`);
-    this.norm = createRmsNormF32(ctx, { n: c.hiddenSize, eps: c.rmsNormEps });
+    // The subgroup reduction on GPUs: faster at the rows a model normalizes (rmsnorm-f32's README, H100: 1 row 3.8
+    // against 4.2 µs, 512 rows 12.1 against 13.8); the workgroup tree stays the default only for ≥ 32k rows.
+    const normPath = ctx.kernelLayout === 'gpu' && ctx.features.subgroups ? 'subgroup' : 'workgroup';
+    this.norm = createRmsNormF32(ctx, { n: c.hiddenSize, eps: c.rmsNormEps, path: normPath });
     const qkv = createQkvRope(ctx, {
       hidden: c.hiddenSize,
       numHeads: c.numAttentionHeads,
