@@ -11,8 +11,11 @@ export interface PrefillTrace {
   writes: number[];
   scope?: number;
   encoder?: number;
-  /** ms: first pass start to last pass end, the sum of pass times, and the passes traced (undefined: no timestamps). */
-  gpu?: { span: number; busy: number; passes: number };
+  /**
+   * ms: first pass start to last pass end, the sum of pass times, the passes traced, and the idle time before each
+   * pass after the first (undefined: no timestamps).
+   */
+  gpu?: { span: number; busy: number; passes: number; gaps: number[] };
 }
 
 const MAX_PASSES = 256;
@@ -86,7 +89,8 @@ export async function tracePrefill(ctx: GpuContext, call: () => Promise<unknown>
     read.unmap();
     let busy = 0n;
     for (let i = 0; i < passes; i++) busy += ts[2 * i + 1]! - ts[2 * i]!;
-    return { ...host, gpu: { span: Number(ts[2 * passes - 1]! - ts[0]!) / 1e6, busy: Number(busy) / 1e6, passes } };
+    const gaps = Array.from({ length: passes - 1 }, (_, i) => Number(ts[2 * i + 2]! - ts[2 * i + 1]!) / 1e6);
+    return { ...host, gpu: { span: Number(ts[2 * passes - 1]! - ts[0]!) / 1e6, busy: Number(busy) / 1e6, passes, gaps } };
   } finally {
     querySet.destroy();
     resolve.destroy();
@@ -102,8 +106,10 @@ export function describeTrace(t: PrefillTrace): string {
       .slice(0, 3)
       .map((w) => at(w))
       .join(' ')} (of ${t.writes.length}), error scopes ${at(t.scope)}, first encoder ${at(t.encoder)}, ` +
-    `first submit ${at(t.submits[0])}, last ${at(t.submits.at(-1))} ms of ${t.submits.length}`;
+    `submits ${t.submits.map((v) => at(v)).join(' ')} ms`;
   if (!t.gpu) return host;
-  const { span, busy, passes } = t.gpu;
-  return `${host}; GPU ${span.toFixed(2)} ms first pass to last, ${busy.toFixed(2)} in ${passes} passes, ${(span - busy).toFixed(2)} between them`;
+  const { span, busy, passes, gaps } = t.gpu;
+  // Gaps of 20 µs or more, by the pass they precede (pass i starts command buffer i where each holds one pass).
+  const idle = gaps.flatMap((g, i) => (g >= 0.02 ? [`#${i + 1} ${g.toFixed(2)}`] : [])).join(' ');
+  return `${host}; GPU ${span.toFixed(2)} ms first pass to last, ${busy.toFixed(2)} in ${passes} passes, ${(span - busy).toFixed(2)} between them${idle ? ` (before pass ${idle})` : ''}`;
 }
