@@ -8,7 +8,7 @@
 // and, on tensor cores, --tc-variant (auto: f16w where W as f16 fits matmul's cap, presplit elsewhere; presplit; f16w);
 // --max-rows N sets the prompt chunk (default the model's: 2,048 rows), --submits N the command buffers a chunk goes
 // out in (default 16); --cpu-profile FILE writes a CPU profile of the host during the timed prefill prompts and prints
-// its heaviest functions.
+// its heaviest functions; --cpu-profile-decode FILE the same for the timed decode run.
 //   node tools/bundle.mjs packages/qwen3/bench/generate.bench.ts .device/bench && node .device/bench/generate.bench.mjs [--dir D] [--profile]
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -44,6 +44,8 @@ const { values } = parseArgs({
     submits: { type: 'string' },
     // A CPU profile (.cpuprofile, Chrome DevTools format) of the host while it runs the timed prefill prompts only.
     'cpu-profile': { type: 'string' },
+    // The same for the timed decode run (generate() with run-ahead).
+    'cpu-profile-decode': { type: 'string' },
     // Keep the weights as loaded (GpuModelOptions.storeWeightsAsF16 false): the tensor-core GEMM converts W per call.
     'no-store-f16': { type: 'boolean', default: false },
   },
@@ -112,7 +114,9 @@ const storeWeightsAsF16 = !values['no-store-f16'];
 const lm = new Qwen3ForCausalLM(ctx, weights, { maxContext, gemm, tcVariant, storeWeightsAsF16 });
 await run(lm, prompt, { maxTokens: 8 }); // warm-up: pipelines compiled, the step recorded, clocks up
 const memory = gpuMemoryMiB();
+const decodeProfile = values['cpu-profile-decode'] ? await startCpuProfile() : undefined;
 const { ids, stats } = await run(lm, prompt, { maxTokens: tokens, runAhead });
+const decodeProfileSummary = decodeProfile ? await decodeProfile.stop(values['cpu-profile-decode']!) : undefined;
 const stepwise = await run(lm, prompt, { maxTokens: tokens, runAhead: 1 });
 // Bytes of weights one decode step reads: everything but the embedding (one row is gathered), plus lm_head (the
 // embedding itself when tied).
@@ -149,6 +153,7 @@ if (values.torch) {
     `HF transformers generate() on ${torch.device} (${torch.dtype}): decode ${torch.decode_tok_s.toFixed(1)} tok/s → ours ×${(stats.decodeTokensPerSecond / torch.decode_tok_s).toFixed(2)}`,
   );
 }
+if (decodeProfileSummary) console.log(decodeProfileSummary);
 if (values.profile) await printProfile(ctx, lm, prompt, copy.gbps);
 lm.destroy();
 
