@@ -143,6 +143,7 @@ export function createRmsNormF32(ctx: GpuContext, options: RmsNormF32Options): R
     throw new RangeError(`rmsnorm-f32: threadsPerRow must be a power of two in [1, workgroupSize], got ${tprOption}`);
   }
 
+  const variants = new Map<string, { kernel: ReturnType<(typeof kernels)['vec4']['workgroup']['compile']>; rowsPerWg: number }>();
   return {
     n,
     eps,
@@ -200,6 +201,15 @@ export function createRmsNormF32(ctx: GpuContext, options: RmsNormF32Options): R
         if (path === 'subgroup') constants['SUBGROUP_ONLY'] = tpr <= ctx.info.subgroupMinSize ? 1 : 0;
         return { kernel: kernels[split ? 'split' : vec4 ? 'vec4' : 'scalar'][path].compile(ctx, constants), rowsPerWg: WG / tpr };
       };
+      // What variant() returns depends on the dtypes, the layout and the split only (the rest is the handle's): looked
+      // up once a call, not rebuilt per chunk of rows and call.
+      const variantKey = (vec4: boolean) => `${xDtype}|${wDtype}|${vec4 ? 'vec4' : 'scalar'}|${split ? 'split' : 'plain'}`;
+      const cachedVariant = (vec4: boolean) => {
+        const key = variantKey(vec4);
+        let v = variants.get(key);
+        if (!v) variants.set(key, (v = variant(vec4)));
+        return v;
+      };
 
       // Rows per dispatch: as many as fit one binding of x and of y (the whole tensor when it fits).
       const align = ctx.limits.minStorageBufferOffsetAlignment;
@@ -210,7 +220,7 @@ export function createRmsNormF32(ctx: GpuContext, options: RmsNormF32Options): R
         const xw = elementWindow(x, xOffset + r0 * xStride, span(0, xStride, count));
         const yw = elementWindow(y, yOffset + r0 * yStride, span(0, yStride, count));
         const vec4 = vecRows && xw.elementOffset % 4 === 0 && yw.elementOffset % 4 === 0;
-        const { kernel, rowsPerWg } = variant(vec4);
+        const { kernel, rowsPerWg } = cachedVariant(vec4);
         layouts.push(vec4 ? 'vec4' : 'scalar');
         kernel.encode(
           target,

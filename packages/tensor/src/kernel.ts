@@ -138,15 +138,21 @@ export function defineKernel<B extends string, U extends string>(spec: KernelSpe
     return {
       label: spec.label,
       encode(target, bindings, params, workgroups, meta) {
-        const resolved = names.map((n) => {
-          const b = bindings[n];
-          if (!b) throw new TypeError(`kernel ${spec.label}: binding '${n}' is missing`);
-          return toBinding(b);
-        });
-        const key = resolved.map((r) => `${bufferId(r.buffer)}:${r.offset ?? 0}:${r.size ?? -1}`).join('|');
+        // Once per dispatch of every step: a plain loop, one key string, no intermediate arrays.
+        const resolved: GPUBufferBinding[] = new Array(names.length);
+        let key = '';
+        for (let i = 0; i < names.length; i++) {
+          const b = bindings[names[i]!];
+          if (!b) throw new TypeError(`kernel ${spec.label}: binding '${names[i]}' is missing`);
+          const r = toBinding(b);
+          resolved[i] = r;
+          key += `${bufferId(r.buffer)}:${r.offset ?? 0}:${r.size ?? -1}|`;
+        }
         const [x, y, z] = typeof workgroups === 'number' ? dispatchGrid(workgroups, maxPerDim) : workgroups;
-        const packed = spec.uniforms.pack(params);
-        if (x === 0 || y === 0 || z === 0) return target instanceof DispatchList ? nothing : immediate;
+        if (x === 0 || y === 0 || z === 0) {
+          spec.uniforms.pack(params); // the values are checked even when nothing runs
+          return target instanceof DispatchList ? nothing : immediate;
+        }
         if (target instanceof DispatchList) {
           const tag = meta?.tag ?? spec.label;
           const r = recorded();
@@ -155,7 +161,7 @@ export function defineKernel<B extends string, U extends string>(spec: KernelSpe
             layout: r.layout,
             resources: resolved,
             uniforms: spec.uniforms,
-            params: packed,
+            params: spec.uniforms.pack(params),
             workgroups: [x, y, z],
             meta: { tag, bytes: meta?.bytes ?? 0 },
           });
@@ -173,7 +179,7 @@ export function defineKernel<B extends string, U extends string>(spec: KernelSpe
           });
           groups.set(key, group);
         }
-        const offset = ctx.uniforms.push(packed);
+        const offset = ctx.uniforms.pushFields(spec.uniforms, params);
         target.setPipeline(pipeline);
         target.setBindGroup(0, group, [offset]);
         target.dispatchWorkgroups(x, y, z);

@@ -19,6 +19,8 @@ export interface TensorOptions {
  */
 export class Tensor {
   #destroyed = false;
+  /** numel, computed on first use (encoders ask for it several times a dispatch; the shape never changes). */
+  #numel: number | undefined;
 
   constructor(
     readonly ctx: GpuContext,
@@ -30,7 +32,7 @@ export class Tensor {
   ) {}
 
   get numel(): number {
-    return numel(this.shape);
+    return (this.#numel ??= numel(this.shape));
   }
 
   /** Bytes the elements occupy. */

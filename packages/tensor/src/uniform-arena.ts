@@ -1,3 +1,5 @@
+import type { UniformLayout } from './uniforms.ts';
+
 /**
  * One uniform buffer shared by every dispatch of a pass. Each dispatch takes a slot (aligned to
  * minUniformBufferOffsetAlignment) and binds it through a dynamic offset, so bind groups stay cacheable and a
@@ -8,6 +10,7 @@ export class UniformArena {
   readonly slotBytes: number;
   readonly capacity: number;
   #mirror: Uint8Array;
+  #view: DataView;
   #used = 0;
 
   constructor(
@@ -17,6 +20,7 @@ export class UniformArena {
     this.slotBytes = Math.max(256, device.limits.minUniformBufferOffsetAlignment);
     this.capacity = slots;
     this.#mirror = new Uint8Array(this.slotBytes * slots);
+    this.#view = new DataView(this.#mirror.buffer);
     this.buffer = device.createBuffer({
       label: 'uniform arena',
       size: this.#mirror.byteLength,
@@ -32,6 +36,18 @@ export class UniformArena {
     }
     const offset = this.#used * this.slotBytes;
     this.#mirror.set(new Uint8Array(data), offset);
+    this.#used++;
+    return offset;
+  }
+
+  /** Packs `values` by `layout` straight into the next slot (UniformLayout.packInto) and returns its byte offset. */
+  pushFields<F extends string>(layout: UniformLayout<F>, values: Readonly<Record<F, number>>): number {
+    if (layout.byteSize > this.slotBytes) throw new RangeError(`uniform block of ${layout.byteSize} B exceeds a ${this.slotBytes} B slot`);
+    if (this.#used >= this.capacity) {
+      throw new RangeError(`more than ${this.capacity} dispatches in one submit; raise GpuContextOptions.uniformSlots`);
+    }
+    const offset = this.#used * this.slotBytes;
+    layout.packInto(this.#view, offset, values);
     this.#used++;
     return offset;
   }

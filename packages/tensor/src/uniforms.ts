@@ -7,6 +7,8 @@ export interface UniformLayout<F extends string = string> {
   readonly byteSize: number;
   /** Packs values in field order; rejects missing, non-finite or out-of-range values, naming the field. */
   pack(values: Readonly<Record<F, number>>): ArrayBuffer;
+  /** As pack(), into `view` at byte `offset` (a slot of a uniform arena): nothing allocated per call. */
+  packInto(view: DataView, offset: number, values: Readonly<Record<F, number>>): void;
 }
 
 /**
@@ -21,17 +23,24 @@ export function defineUniforms<F extends string>(spec: Readonly<Record<F, Unifor
     byteSize,
     pack(values) {
       const buf = new ArrayBuffer(byteSize);
-      const view = new DataView(buf);
-      fields.forEach(({ name, type }, i) => {
+      this.packInto(new DataView(buf), 0, values);
+      return buf;
+    },
+    packInto(view, offset, values) {
+      for (let i = 0; i < fields.length; i++) {
+        const { name, type } = fields[i]!;
         const v = values[name];
         if (typeof v !== 'number' || Number.isNaN(v)) throw new TypeError(`uniform '${name}' (${type}) is missing or NaN`);
-        if (type === 'f32') return view.setFloat32(i * 4, v, true);
-        const [lo, hi] = type === 'u32' ? [0, 2 ** 32 - 1] : [-(2 ** 31), 2 ** 31 - 1];
-        if (!Number.isInteger(v) || v < lo || v > hi) throw new RangeError(`uniform '${name}' must be a ${type}, got ${v}`);
-        if (type === 'u32') view.setUint32(i * 4, v, true);
-        else view.setInt32(i * 4, v, true);
-      });
-      return buf;
+        if (type === 'f32') {
+          view.setFloat32(offset + i * 4, v, true);
+          continue;
+        }
+        const u32 = type === 'u32';
+        if (!Number.isInteger(v) || v < (u32 ? 0 : -(2 ** 31)) || v > (u32 ? 2 ** 32 - 1 : 2 ** 31 - 1))
+          throw new RangeError(`uniform '${name}' must be a ${type}, got ${v}`);
+        if (u32) view.setUint32(offset + i * 4, v, true);
+        else view.setInt32(offset + i * 4, v, true);
+      }
     },
   };
 }

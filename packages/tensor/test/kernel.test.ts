@@ -39,6 +39,13 @@ describe('uniform layouts', () => {
     expect(() => layout.pack({ rows: 1.5, eps: 0, delta: 0 })).toThrow(/'rows'/);
     expect(() => layout.pack({ rows: 1, eps: NaN, delta: 0 })).toThrow(/'eps'/);
   });
+  it('packs into a slot of a larger buffer at an offset (a uniform arena), checking as pack() does', () => {
+    const view = new DataView(new ArrayBuffer(64));
+    layout.packInto(view, 32, { rows: 2 ** 32 - 1, eps: 0.5, delta: -(2 ** 31) });
+    expect([view.getUint32(32, true), view.getFloat32(36, true), view.getInt32(40, true)]).toEqual([2 ** 32 - 1, 0.5, -(2 ** 31)]);
+    expect(() => layout.packInto(view, 0, { rows: 1, eps: 0, delta: 2 ** 31 })).toThrow(/'delta' must be a i32/);
+    expect(() => layout.packInto(view, 0, { rows: 2 ** 32, eps: 0, delta: 0 })).toThrow(/'rows' must be a u32/);
+  });
 });
 
 describe('defineKernel', () => {
