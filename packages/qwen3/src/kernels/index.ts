@@ -202,7 +202,9 @@ export function createAttention(ctx: GpuContext, o: AttentionOptions): Attention
   // subgroups and the group's buffers fit in workgroup memory; else the per-head split kernel.
   const group = nh / nkv;
   const sg = ctx.info.subgroupMinSize;
-  const decodeShared = 4 * (group * hd + group * ATTENTION_CHUNK + 256 * group * 4 + 256);
+  // attention-decode.wgsl's workgroup arrays in floats: qs, p (one chunk's weights), parts, sg_red (a head's partial per
+  // subgroup); its heads[] ((group + 1) · hd) is added below.
+  const decodeShared = 4 * (group * hd + group * ATTENTION_CHUNK + 256 * group * 4 + group * Math.ceil(256 / Math.max(1, sg)));
   const canGroup =
     ctx.kernelLayout === 'gpu' &&
     ctx.features.subgroups &&
