@@ -4,7 +4,7 @@ import { openTestContext } from '@qwen3-webgpu/tensor/testing';
 import { createGemm, type GemmOptions } from './index.ts';
 import { describeResult, runGemmCase, withinBounds } from './gemm.test-helpers.ts';
 import { storeAsF16 } from './store-f16.ts';
-import { checkWeightRange } from './weight-range.ts';
+import { checkWeightRange, markStoredF16, storedF16Scale } from './weight-range.ts';
 
 const rng = createRng();
 console.log(`store-f16 tests: seed ${rng.seed}`);
@@ -79,6 +79,25 @@ describe('storeAsF16: weights re-encoded in place as f16w fragments of W · 2^s'
       after.forEach((b, i) => expect(Array.from(b)).toEqual(Array.from(before[i]!)));
     } finally {
       for (const t of cases) t.destroy();
+    }
+  });
+
+  it("finds a view's stored range among several of one buffer (recorded in any order), and refuses views across or over them", () => {
+    const buffer = ctx.device.createBuffer({ size: 4096, usage: GPUBufferUsage.STORAGE });
+    for (const [begin, end, scale] of [
+      [2048, 3072, 5],
+      [0, 1024, 3],
+      [1024, 2048, -2],
+    ] as const)
+      markStoredF16(buffer, begin, end, scale);
+    const view = (offset: number, elements: number, dtype: 'f16' | 'bf16' = 'f16') => new Tensor(ctx, buffer, [elements], dtype, offset, false);
+    try {
+      expect([storedF16Scale(view(0, 512)), storedF16Scale(view(1024, 256)), storedF16Scale(view(2560, 256))]).toEqual([3, -2, 5]);
+      expect(storedF16Scale(view(3072, 256)), 'bytes past every range').toBeUndefined();
+      expect(() => storedF16Scale(view(512, 512)), 'a view across two ranges').toThrow(/re-encoded as f16/);
+      expect(() => storedF16Scale(view(0, 256, 'bf16')), 'a bf16 view of stored bytes').toThrow(/re-encoded as f16 · 2\^3/);
+    } finally {
+      buffer.destroy();
     }
   });
 

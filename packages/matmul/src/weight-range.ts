@@ -43,14 +43,18 @@ const kernel = defineKernel({
 const checked = new WeakMap<GPUBuffer, Map<string, WeightRange>>();
 const keyOf = (t: Tensor) => `${t.byteOffset}:${t.numel}:${t.dtype}`;
 
-/** Byte ranges of buffers that storeAsF16 re-encoded in place as f16 · 2^scaleLog2. */
+/**
+ * Byte ranges of buffers that storeAsF16 re-encoded in place as f16 · 2^scaleLog2: disjoint, sorted by begin (a
+ * loader's one buffer holds every layer's weights: each GEMM encode looks its weights up, by binary search).
+ */
 const storedRanges = new WeakMap<GPUBuffer, { begin: number; end: number; scaleLog2: number }[]>();
 
 /** Records that bytes [begin, end) of `buffer` now hold f16 · 2^scaleLog2 (store-f16.ts, after converting them). */
 export function markStoredF16(buffer: GPUBuffer, begin: number, end: number, scaleLog2: number): void {
   let list = storedRanges.get(buffer);
   if (!list) storedRanges.set(buffer, (list = []));
-  list.push({ begin, end, scaleLog2 });
+  const at = list.findIndex((r) => r.begin > begin);
+  list.splice(at < 0 ? list.length : at, 0, { begin, end, scaleLog2 });
 }
 
 /**
@@ -63,7 +67,16 @@ export function storedF16Scale(t: Tensor): number | undefined {
   if (!list) return undefined;
   const begin = t.byteOffset;
   const end = begin + t.byteLength;
-  const hit = list.find((r) => begin < r.end && r.begin < end);
+  // The last range starting before the view's end: the only one that can overlap it without an earlier one
+  // overlapping too (the ranges are disjoint), and a view over several ranges fails the containment check below.
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid]!.begin < end) lo = mid + 1;
+    else hi = mid;
+  }
+  const hit = lo > 0 && list[lo - 1]!.end > begin ? list[lo - 1]! : undefined;
   if (!hit) return undefined;
   if (t.dtype !== 'f16' || begin < hit.begin || end > hit.end) {
     throw new TypeError(
