@@ -490,13 +490,14 @@ export class Qwen3ForCausalLM implements TokenBackend {
       this.#inputs.length = 0;
       return id;
     }
-    for (const id of ids) this.#feed(id, 1);
     // The pick's readback rides in the last chunk's last command buffer: the id is mapped as soon as the GPU is done.
     const readback = this.#readbacks.take();
     for (let start = 0; start < ids.length; start += this.maxRows) {
       const last = start + this.maxRows >= ids.length;
       await this.#step(ids.slice(start, start + this.maxRows), last ? { sampling, u, readback } : 'none');
     }
+    // The host's count of fed ids (for discard()) once the GPU has its work: nothing before the first submit waits on it.
+    for (const id of ids) this.#feed(id, 1);
     return (this.#lastPick = this.#pick(readback, this.length - 1));
   }
 
