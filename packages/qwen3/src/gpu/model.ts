@@ -392,6 +392,8 @@ export class Qwen3ForCausalLM implements TokenBackend {
   readonly #prefillSubmits: number;
   /** The weights' check for the tensor-core GEMM, started by the first pass of several rows. */
   #prepared: Promise<void> | undefined;
+  /** #prepared has resolved: next() then reaches its first submit without yielding to the microtask queue. */
+  #isPrepared = false;
   readonly #sampler: Sampler;
   readonly #markSeen: MarkSeen;
   /**
@@ -481,8 +483,9 @@ export class Qwen3ForCausalLM implements TokenBackend {
    */
   async next(ids: readonly number[], sampling: ResolvedSampling, u: number): Promise<number> {
     this.#check(ids);
-    await this.#settle();
-    await this.#ready();
+    // Awaited only when there is something to wait for: a prompt goes from the call to its first submit in one go.
+    if (this.#inputs.length > 0) await this.#settle();
+    if (!this.#isPrepared) await this.#ready();
     if (ids.length === 1) {
       writeTensor(this.#token, Uint32Array.of(ids[0]!, 0, 0, 0));
       this.#lastPick = Promise.resolve(ids[0]!);
@@ -576,6 +579,7 @@ export class Qwen3ForCausalLM implements TokenBackend {
         for (const direct of this.model.directDecodeKeys > 0 ? [false, true] : [false])
           this.#recording(resolveSampling({ temperature }), direct).list.prepare();
       }
+      this.#isPrepared = true;
     })();
     return this.#prepared;
   }
