@@ -97,20 +97,31 @@ fn store_vec(v: vec4<u32>, j: u32, y_base: u32, e: i32, inv: f32) {
 fn thread_y_max(x_base: u32, nvec: u32, t: u32, e: i32, inv: f32) -> f32 {
   var m = 0.0;
   for (var j = t; j < nvec; j += TPR) {
-    let a = abs(y_of(load_unit(x_base, j), j, e, inv));
-    m = max(m, max(max(a.x, a.y), max(a.z, a.w)));
+    m = max(m, abs_max(y_of(load_unit(x_base, j), j, e, inv)));
   }
   return m;
 }
 
-// This thread's units of the row into the split (y_max: the row's largest |y|), the padding units past n as zeros.
-fn split_row(row: u32, x_base: u32, nvec: u32, t: u32, e: i32, inv: f32, y_max: f32) {
+// The split's exponent of a row from its largest |y| (stored once, by thread 0) and the factor 2^-t its units are
+// scaled by.
+fn split_scale(at_row: u32, t: u32, y_max: f32) -> f32 {
   let te = split_row_exp(bitcast<u32>(y_max));
-  let at_row = params.split_row0 + row;
   if (t == 0u) {
     split_store_exp(at_row, te);
   }
-  let mul = ldexp(1.0, -te);
+  return ldexp(1.0, -te);
+}
+
+// The largest |element| of a unit.
+fn abs_max(v: vec4<f32>) -> f32 {
+  let a = abs(v);
+  return max(max(a.x, a.y), max(a.z, a.w));
+}
+
+// This thread's units of the row into the split (y_max: the row's largest |y|), the padding units past n as zeros.
+fn split_row(row: u32, x_base: u32, nvec: u32, t: u32, e: i32, inv: f32, y_max: f32) {
+  let at_row = params.split_row0 + row;
+  let mul = split_scale(at_row, t, y_max);
   let kt = split_kt_count(params.n);
   for (var j = t; j < kt * 4u; j += TPR) {
     var v = vec4<f32>(0.0);
@@ -144,8 +155,7 @@ fn single_y_max(ys: array<vec4<f32>, 4>, t: u32, nvec: u32) -> f32 {
   var m = 0.0;
   for (var k = 0u; k < 4u; k++) {
     if (unit_live(k, t, nvec)) {
-      let a = abs(ys[k]);
-      m = max(m, max(max(a.x, a.y), max(a.z, a.w)));
+      m = max(m, abs_max(ys[k]));
     }
   }
   return m;
@@ -153,12 +163,8 @@ fn single_y_max(ys: array<vec4<f32>, 4>, t: u32, nvec: u32) -> f32 {
 
 // SINGLE: split_row from the units in registers; the padding units past n as zeros.
 fn single_split(row: u32, ys: array<vec4<f32>, 4>, t: u32, nvec: u32, y_max: f32) {
-  let te = split_row_exp(bitcast<u32>(y_max));
   let at_row = params.split_row0 + row;
-  if (t == 0u) {
-    split_store_exp(at_row, te);
-  }
-  let mul = ldexp(1.0, -te);
+  let mul = split_scale(at_row, t, y_max);
   let kt = split_kt_count(params.n);
   for (var k = 0u; k < 4u; k++) {
     if (unit_live(k, t, nvec)) {
