@@ -30,11 +30,7 @@ export class UniformArena {
 
   /** Copies `data` (≤ slotBytes) into the next slot and returns its byte offset. */
   push(data: ArrayBuffer): number {
-    if (data.byteLength > this.slotBytes) throw new RangeError(`uniform block of ${data.byteLength} B exceeds a ${this.slotBytes} B slot`);
-    if (this.#used >= this.capacity) {
-      throw new RangeError(`more than ${this.capacity} dispatches in one submit; raise GpuContextOptions.uniformSlots`);
-    }
-    const offset = this.#used * this.slotBytes;
+    const offset = this.#next(data.byteLength);
     this.#mirror.set(new Uint8Array(data), offset);
     this.#used++;
     return offset;
@@ -42,14 +38,19 @@ export class UniformArena {
 
   /** Packs `values` by `layout` straight into the next slot (UniformLayout.packInto) and returns its byte offset. */
   pushFields<F extends string>(layout: UniformLayout<F>, values: Readonly<Record<F, number>>): number {
-    if (layout.byteSize > this.slotBytes) throw new RangeError(`uniform block of ${layout.byteSize} B exceeds a ${this.slotBytes} B slot`);
+    const offset = this.#next(layout.byteSize);
+    layout.packInto(this.#view, offset, values); // a refused value throws before the slot is counted
+    this.#used++;
+    return offset;
+  }
+
+  /** The byte offset of the next free slot, checked to hold a block of `bytes`. */
+  #next(bytes: number): number {
+    if (bytes > this.slotBytes) throw new RangeError(`uniform block of ${bytes} B exceeds a ${this.slotBytes} B slot`);
     if (this.#used >= this.capacity) {
       throw new RangeError(`more than ${this.capacity} dispatches in one submit; raise GpuContextOptions.uniformSlots`);
     }
-    const offset = this.#used * this.slotBytes;
-    layout.packInto(this.#view, offset, values);
-    this.#used++;
-    return offset;
+    return this.#used * this.slotBytes;
   }
 
   /** Uploads the slots used since the last flush (queued before the submit that follows). */
