@@ -6,14 +6,16 @@ import {
   defineUniforms,
   DispatchList,
   fillTensor,
+  readBytes,
   readFloat,
   roundToDtype,
   uploadTensor,
+  writeTensor,
   xSplitWgsl,
   type GpuContext,
 } from '@qwen3-webgpu/tensor';
 import { openTestContext } from '@qwen3-webgpu/tensor/testing';
-import { createGemm, type GemmDtype, type GemmOptions, type SubgroupMatrixTileOptions } from './index.ts';
+import { createGemm, type GemmDtype, type GemmOptions, type SplitSums, type SubgroupMatrixTileOptions } from './index.ts';
 import { compare, describeResult, randomRows, runGemmCase, stageGemmCase, withinBounds, type GemmCase } from './gemm.test-helpers.ts';
 import { gemmReference } from './reference.ts';
 import { acquireScratch } from './scratch.ts';
@@ -379,6 +381,82 @@ describe('subgroup-matrix path, builtins emulated', () => {
     pass.end();
     for (const t of [x, w, y]) t.destroy();
     gemm.destroy();
+  });
+});
+
+describe('k-split sums left to the caller (encodeDeferringSum)', () => {
+  const emulated = { path: 'subgroup-matrix', emulateSubgroupMatrix: true } as const;
+  // The sums added on the host as SplitSums describes them: Σ_s in order, times 2^(rowExp[r] − shift), into y0.
+  async function addOnHost(y0: Float32Array, sums: SplitSums): Promise<Float32Array> {
+    const part = new Float32Array((await readBytes(sums.sums)).buffer);
+    const exps = sums.rowExp ? new Int32Array((await readBytes(sums.rowExp)).buffer) : undefined;
+    const out = Float32Array.from(y0);
+    for (let r = 0; r < sums.rows; r++) {
+      for (let c = 0; c < sums.n; c++) {
+        let g = 0;
+        for (let s = 0; s < sums.splits; s++) g = Math.fround(g + part[(s * sums.rows + r) * sums.n + c]!);
+        if (exps) g = Math.fround(g * 2 ** (exps[r]! - sums.shift));
+        out[r * sums.n + c] = Math.fround(out[r * sums.n + c]! + g);
+      }
+    }
+    return out;
+  }
+  it("y untouched, and the sums added as SplitSums says give encode()'s y bit for bit: FMA, presplit and f16w splits; none without a split", async () => {
+    for (const [label, options, rows, split] of [
+      ['fma, split 3', { n: 70, k: 200, wDtype: 'bf16', fmaTile: { splitK: 3 } }, 37, 3],
+      [
+        'presplit, split 3',
+        { n: 37, k: 136, wDtype: 'bf16', ...emulated, subgroupMatrixTile: { variant: 'presplit', sgM: 2, sgN: 1, tm: 1, tn: 1, bk: 16, splitK: 3 } },
+        40,
+        3,
+      ],
+      ['f16w, split 4', { n: 64, k: 96, wDtype: 'f16', ...emulated, subgroupMatrixTile: { variant: 'f16w', splitK: 4 } }, 21, 4],
+      ['fma, no split', { n: 70, k: 200, wDtype: 'bf16', fmaTile: { splitK: 1 } }, 9, 1],
+    ] as const) {
+      const gemm = createGemm(ctx, { ...options, accumulate: true });
+      const staged = await stageGemmCase(ctx, gemm, rng, { rows, n: options.n, k: options.k, wDtype: options.wDtype, accumulate: true });
+      try {
+        const { y } = staged.args;
+        const y0 = Float32Array.from(await readFloat(y));
+        let sums: SplitSums | undefined;
+        await ctx.run((pass) => {
+          sums = gemm.encodeDeferringSum(pass, staged.args);
+        }, 'gemm deferred');
+        const deferredY = Float32Array.from(await readFloat(y));
+        writeTensor(y, y0);
+        await ctx.run((pass) => void gemm.encode(pass, staged.args), 'gemm');
+        const want = await readFloat(y);
+        expect((await staged.check([])).relL2, `${label}: encode() against float64`).toBeLessThan(1e-5);
+        if (split > 1) {
+          expect(sums, label).toMatchObject({ splits: split, rows, n: options.n });
+          expect(deferredY, `${label}: y untouched`).toEqual(y0);
+          expect(await addOnHost(y0, sums!), `${label}: y0 + the sums`).toEqual(want);
+        } else {
+          expect(sums, label).toBeUndefined();
+          expect(deferredY, `${label}: y written as encode() writes it`).toEqual(want);
+        }
+      } finally {
+        staged.destroy();
+        gemm.destroy();
+      }
+    }
+  });
+  it('refuses handles whose sums it cannot leave', () => {
+    const x = createTensor(ctx, [4, 8], 'f32');
+    const w = createTensor(ctx, [8, 8], 'bf16');
+    const y = createTensor(ctx, [4, 8], 'f32');
+    const pass = ctx.device.createCommandEncoder().beginComputePass();
+    const plain = createGemm(ctx, { n: 8, k: 8, wDtype: 'bf16', path: 'fma' });
+    expect(() => plain.encodeDeferringSum(pass, { x, w, y, rows: 4 })).toThrow(/encodeDeferringSum is for handles that accumulate/);
+    const acc = createGemm(ctx, { n: 8, k: 8, wDtype: 'bf16', path: 'fma', accumulate: true });
+    const parts = [
+      { rowStart: 0, rowCount: 4, tensor: w.rows(0, 4) },
+      { rowStart: 4, rowCount: 4, tensor: w.rows(4, 4) },
+    ];
+    expect(() => acc.encodeDeferringSum(pass, { x, w: parts, y, rows: 4 })).toThrow(/W in one part, got 2/);
+    pass.end();
+    for (const h of [plain, acc]) h.destroy();
+    for (const t of [x, w, y]) t.destroy();
   });
 });
 

@@ -10,6 +10,7 @@ import {
   type GpuContext,
   type RowPart,
   type Tensor,
+  type SplitSums,
   type XSplit,
 } from '@qwen3-webgpu/tensor';
 import common from './gemm-common.wgsl';
@@ -159,6 +160,13 @@ export interface Gemm {
   splitXWords(rows: number): number;
   /** Records y (+)= x·Wᵀ into a pass or a DispatchList and says which kernel runs for each part of W. */
   encode(target: DispatchTarget, args: GemmArgs): GemmPath[];
+  /**
+   * As encode, for a handle that accumulates (y += x·Wᵀ, the residual stream) with W in one part: where the GEMM
+   * splits k, its sums are left for the caller to add into y (@qwen3-webgpu/rmsnorm-f32's RmsNormArgs.addSums), one
+   * pass fewer; returned, valid until the next GEMM of this context writes its sums. Undefined where y was written
+   * here (no k split). y must not be read before the sums are added.
+   */
+  encodeDeferringSum(target: DispatchTarget, args: GemmArgs): SplitSums | undefined;
   /**
    * Releases the handle: the tensor-core scratch (shared by the context's handles) is freed with the last one. Encode
    * after destroy throws.
@@ -499,108 +507,12 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
       return checkWeightRanges(ctx, [...partsOf(w).map((p) => p.tensor), ...(w2 ? [w2] : [])]);
     },
     encode(pass, args) {
-      if (destroyed) throw new Error('gemm: handle used after destroy()');
-      const { x, y, rows } = args;
-      const tag = args.tag ?? 'gemm';
-      // Bytes each dispatch must move at least: its rows of W (and W2), x once, y written (read too when accumulating).
-      const bytes = (count: number) => count * k * dtypeBytes(wDtype) * (swiglu ? 2 : 1) + rows * (k + count * (accumulate ? 2 : 1)) * 4;
-      if (!Number.isSafeInteger(rows) || rows < 0) throw new RangeError(`gemm: rows must be a non-negative integer, got ${rows}`);
-      if (x.dtype !== 'f32' || y.dtype !== 'f32') throw new TypeError(`gemm: x and y must be f32, got ${x.dtype} and ${y.dtype}`);
-      if (x.numel < rows * k) throw new RangeError(`gemm: x [${x.shape}] is smaller than [${rows}, ${k}]`);
-      if (y.numel < rows * n) throw new RangeError(`gemm: y [${y.shape}] is smaller than [${rows}, ${n}]`);
-      for (const [t, name] of [
-        [x, 'x'],
-        [y, 'y'],
-      ] as const) {
-        if (t.bindingSize > limits.maxStorageBufferBindingSize)
-          throw new RangeError(`gemm: ${name} [${t.shape}] exceeds one binding (${limits.maxStorageBufferBindingSize} B); encode fewer rows at a time`);
-      }
-      const parts = partsOf(args.w);
-      parts.forEach((p, i) => checkWeight(p.tensor, parts.length > 1 ? `w part ${i}` : 'w'));
-      const total = parts.reduce((s, p) => s + p.rowCount, 0);
-      if (total !== n) throw new RangeError(`gemm: W has ${total} rows, the handle was made for n = ${n}`);
-      let w2 = args.w2;
-      if (swiglu) {
-        if (!w2) throw new TypeError('gemm: swiglu needs w2 (the up projection)');
-        if (parts.length !== 1) throw new TypeError('gemm: swiglu takes whole weights, not parts');
-        checkWeight(w2, 'w2');
-        if (w2.shape[0] !== n) throw new RangeError(`gemm: w2 must be [${n}, ${k}], got [${w2.shape}]`);
-        if ((storedF16Scale(w2) === undefined) !== (storedF16Scale(parts[0]!.tensor) === undefined))
-          throw new TypeError('gemm: w and w2 must both be re-encoded by storeAsF16, or neither');
-      } else if (w2) {
-        throw new TypeError('gemm: w2 is for swiglu handles only');
-      }
-      const given = args.xSplit && splitXWords(rows) > 0 ? args.xSplit : undefined;
-      if (given) {
-        const { xs, rowExp } = given;
-        if (xs.dtype !== 'u32' || xs.numel < splitXWords(rows))
-          throw new RangeError(`gemm: xSplit.xs must be u32 with at least ${splitXWords(rows)} words for ${rows} rows, got [${xs.shape}] ${xs.dtype}`);
-        if ((rowExp.dtype !== 'i32' && rowExp.dtype !== 'u32') || rowExp.numel < rows)
-          throw new RangeError(`gemm: xSplit.rowExp must be i32 (or u32) with at least ${rows} elements, got [${rowExp.shape}] ${rowExp.dtype}`);
-      }
-      const ran: GemmPath[] = [];
-      if (rows === 0) return ran;
-
-      let scaled: { exps: Tensor; xs: Tensor } | undefined;
-      for (const part of parts) {
-        const second = w2 ?? part.tensor;
-        let range: WeightRange | undefined;
-        let range2: WeightRange | undefined;
-        if (sg) {
-          range = knownWeightRange(part.tensor);
-          range2 = w2 ? knownWeightRange(w2) : range;
-          if (!range || !range2)
-            throw new Error(
-              `gemm: weight [${part.tensor.shape}] was not checked for the tensor-core path; await gemm.prepare(w${swiglu ? ', w2' : ''}) once after uploading it`,
-            );
-        }
-        const base = { rows, n: part.rowCount, k, y_stride: n, col0: part.rowStart };
-        if (sg && range!.exact && range2!.exact) {
-          if (!scaled && given) scaled = { exps: given.rowExp, xs: given.xs };
-          if (!scaled) {
-            // The inline kernel splits x itself: the row-scale pass only writes exponents, xs is a placeholder.
-            scaled = { exps: rowExp(rows), xs: sg.tile.variant === 'inline' ? grow('split x', 1) : splitX(rows) };
-            rowScale!.encode(pass, { x, row_exp: scaled.exps, xs: scaled.xs }, { rows, k }, rows, { tag: `${tag} split x`, bytes: rows * k * 8 });
-          }
-          const split = subgroupMatrixSplitK(sg.tile, rows, part.rowCount, k);
-          const { kernel, reduce } = sg.forSplit(split);
-          const groups = Math.ceil(rows / sg.bm) * Math.ceil(part.rowCount / sg.bn) * split;
-          const params = { ...base, w_scale: 2 ** range!.scaleLog2, w2_scale: 2 ** range2!.scaleLog2 };
-          // part: [split][rows][n][gate, up] f32 raw sums (a placeholder without a k-split).
-          const sums = splitKSums(split, rows, part.rowCount);
-          // Weights stored as f16 · 2^s fragments (storeAsF16) are loaded as they are: no W pass.
-          const convert = toF16 && !range!.stored;
-          const ws = convert ? toFragments(pass, part, second, y, params, 0, tag) : part.tensor;
-          const ws2 = convert && swiglu ? toFragments(pass, part, second, y, params, 1, tag) : range!.stored ? second : ws;
-          kernel(pass, { x, xs: scaled.xs, w: part.tensor, w2: second, y, row_exp: scaled.exps, part: sums, ws, ws2 }, params, groups, {
-            tag,
-            bytes: bytes(part.rowCount),
-          });
-          if (reduce) {
-            reduce.encode(pass, { w: part.tensor, w2: second, y, row_exp: scaled.exps, part: sums }, params, Math.ceil((rows * part.rowCount) / 256), {
-              tag: `${tag} split-k sum`,
-              bytes: sums.byteLength + rows * part.rowCount * 4,
-            });
-          }
-          ran.push('subgroup-matrix');
-        } else {
-          const split = fmaSplitK(ft, rows, part.rowCount, k);
-          const { kernel, reduce: fmaReduce } = fmaFor(split);
-          const sums = splitKSums(split, rows, part.rowCount);
-          const params = { ...base, w_scale: 1, w2_scale: 1 };
-          const groups = Math.ceil(rows / ft.bm) * Math.ceil(part.rowCount / ft.bn) * split;
-          kernel.encode(pass, { x, w: part.tensor, w2: second, y, part: sums }, params, groups, { tag, bytes: bytes(part.rowCount) });
-          if (fmaReduce) {
-            // row_exp is not read without SCALED: the sums stand in for it.
-            fmaReduce.encode(pass, { w: part.tensor, w2: second, y, row_exp: sums, part: sums }, params, Math.ceil((rows * part.rowCount) / 256), {
-              tag: `${tag} split-k sum`,
-              bytes: sums.byteLength + rows * part.rowCount * 4,
-            });
-          }
-          ran.push('fma');
-        }
-      }
-      return ran;
+      return run(pass, args, false).ran;
+    },
+    encodeDeferringSum(pass, args) {
+      if (!accumulate || swiglu) throw new TypeError('gemm: encodeDeferringSum is for handles that accumulate into y (not swiglu)');
+      if (Array.isArray(args.w) && args.w.length !== 1) throw new TypeError(`gemm: encodeDeferringSum takes W in one part, got ${args.w.length}`);
+      return run(pass, args, true).sums;
     },
     destroy() {
       if (destroyed) return;
@@ -608,6 +520,117 @@ export function createGemm(ctx: GpuContext, options: GemmOptions): Gemm {
       scratch?.release();
     },
   };
+
+  // encode and encodeDeferringSum: `defer` leaves a k split's sums to the caller.
+  function run(pass: DispatchTarget, args: GemmArgs, defer: boolean): { ran: GemmPath[]; sums?: SplitSums } {
+    if (destroyed) throw new Error('gemm: handle used after destroy()');
+    const { x, y, rows } = args;
+    const tag = args.tag ?? 'gemm';
+    // Bytes each dispatch must move at least: its rows of W (and W2), x once, y written (read too when accumulating).
+    const bytes = (count: number) => count * k * dtypeBytes(wDtype) * (swiglu ? 2 : 1) + rows * (k + count * (accumulate ? 2 : 1)) * 4;
+    if (!Number.isSafeInteger(rows) || rows < 0) throw new RangeError(`gemm: rows must be a non-negative integer, got ${rows}`);
+    if (x.dtype !== 'f32' || y.dtype !== 'f32') throw new TypeError(`gemm: x and y must be f32, got ${x.dtype} and ${y.dtype}`);
+    if (x.numel < rows * k) throw new RangeError(`gemm: x [${x.shape}] is smaller than [${rows}, ${k}]`);
+    if (y.numel < rows * n) throw new RangeError(`gemm: y [${y.shape}] is smaller than [${rows}, ${n}]`);
+    for (const [t, name] of [
+      [x, 'x'],
+      [y, 'y'],
+    ] as const) {
+      if (t.bindingSize > limits.maxStorageBufferBindingSize)
+        throw new RangeError(`gemm: ${name} [${t.shape}] exceeds one binding (${limits.maxStorageBufferBindingSize} B); encode fewer rows at a time`);
+    }
+    const parts = partsOf(args.w);
+    parts.forEach((p, i) => checkWeight(p.tensor, parts.length > 1 ? `w part ${i}` : 'w'));
+    const total = parts.reduce((s, p) => s + p.rowCount, 0);
+    if (total !== n) throw new RangeError(`gemm: W has ${total} rows, the handle was made for n = ${n}`);
+    let w2 = args.w2;
+    if (swiglu) {
+      if (!w2) throw new TypeError('gemm: swiglu needs w2 (the up projection)');
+      if (parts.length !== 1) throw new TypeError('gemm: swiglu takes whole weights, not parts');
+      checkWeight(w2, 'w2');
+      if (w2.shape[0] !== n) throw new RangeError(`gemm: w2 must be [${n}, ${k}], got [${w2.shape}]`);
+      if ((storedF16Scale(w2) === undefined) !== (storedF16Scale(parts[0]!.tensor) === undefined))
+        throw new TypeError('gemm: w and w2 must both be re-encoded by storeAsF16, or neither');
+    } else if (w2) {
+      throw new TypeError('gemm: w2 is for swiglu handles only');
+    }
+    const given = args.xSplit && splitXWords(rows) > 0 ? args.xSplit : undefined;
+    if (given) {
+      const { xs, rowExp } = given;
+      if (xs.dtype !== 'u32' || xs.numel < splitXWords(rows))
+        throw new RangeError(`gemm: xSplit.xs must be u32 with at least ${splitXWords(rows)} words for ${rows} rows, got [${xs.shape}] ${xs.dtype}`);
+      if ((rowExp.dtype !== 'i32' && rowExp.dtype !== 'u32') || rowExp.numel < rows)
+        throw new RangeError(`gemm: xSplit.rowExp must be i32 (or u32) with at least ${rows} elements, got [${rowExp.shape}] ${rowExp.dtype}`);
+    }
+    const ran: GemmPath[] = [];
+    let deferred: SplitSums | undefined;
+    if (rows === 0) return { ran };
+
+    let scaled: { exps: Tensor; xs: Tensor } | undefined;
+    for (const part of parts) {
+      const second = w2 ?? part.tensor;
+      let range: WeightRange | undefined;
+      let range2: WeightRange | undefined;
+      if (sg) {
+        range = knownWeightRange(part.tensor);
+        range2 = w2 ? knownWeightRange(w2) : range;
+        if (!range || !range2)
+          throw new Error(
+            `gemm: weight [${part.tensor.shape}] was not checked for the tensor-core path; await gemm.prepare(w${swiglu ? ', w2' : ''}) once after uploading it`,
+          );
+      }
+      const base = { rows, n: part.rowCount, k, y_stride: n, col0: part.rowStart };
+      if (sg && range!.exact && range2!.exact) {
+        if (!scaled && given) scaled = { exps: given.rowExp, xs: given.xs };
+        if (!scaled) {
+          // The inline kernel splits x itself: the row-scale pass only writes exponents, xs is a placeholder.
+          scaled = { exps: rowExp(rows), xs: sg.tile.variant === 'inline' ? grow('split x', 1) : splitX(rows) };
+          rowScale!.encode(pass, { x, row_exp: scaled.exps, xs: scaled.xs }, { rows, k }, rows, { tag: `${tag} split x`, bytes: rows * k * 8 });
+        }
+        const split = subgroupMatrixSplitK(sg.tile, rows, part.rowCount, k);
+        const { kernel, reduce } = sg.forSplit(split);
+        const groups = Math.ceil(rows / sg.bm) * Math.ceil(part.rowCount / sg.bn) * split;
+        const params = { ...base, w_scale: 2 ** range!.scaleLog2, w2_scale: 2 ** range2!.scaleLog2 };
+        // part: [split][rows][n][gate, up] f32 raw sums (a placeholder without a k-split).
+        const sums = splitKSums(split, rows, part.rowCount);
+        // Weights stored as f16 · 2^s fragments (storeAsF16) are loaded as they are: no W pass.
+        const convert = toF16 && !range!.stored;
+        const ws = convert ? toFragments(pass, part, second, y, params, 0, tag) : part.tensor;
+        const ws2 = convert && swiglu ? toFragments(pass, part, second, y, params, 1, tag) : range!.stored ? second : ws;
+        kernel(pass, { x, xs: scaled.xs, w: part.tensor, w2: second, y, row_exp: scaled.exps, part: sums, ws, ws2 }, params, groups, {
+          tag,
+          bytes: bytes(part.rowCount),
+        });
+        if (reduce && defer) {
+          deferred = { sums, splits: split, rows, n: part.rowCount, rowExp: scaled.exps, shift: range!.scaleLog2 };
+        } else if (reduce) {
+          reduce.encode(pass, { w: part.tensor, w2: second, y, row_exp: scaled.exps, part: sums }, params, Math.ceil((rows * part.rowCount) / 256), {
+            tag: `${tag} split-k sum`,
+            bytes: sums.byteLength + rows * part.rowCount * 4,
+          });
+        }
+        ran.push('subgroup-matrix');
+      } else {
+        const split = fmaSplitK(ft, rows, part.rowCount, k);
+        const { kernel, reduce: fmaReduce } = fmaFor(split);
+        const sums = splitKSums(split, rows, part.rowCount);
+        const params = { ...base, w_scale: 1, w2_scale: 1 };
+        const groups = Math.ceil(rows / ft.bm) * Math.ceil(part.rowCount / ft.bn) * split;
+        kernel.encode(pass, { x, w: part.tensor, w2: second, y, part: sums }, params, groups, { tag, bytes: bytes(part.rowCount) });
+        if (fmaReduce && defer) {
+          deferred = { sums, splits: split, rows, n: part.rowCount, shift: 0 };
+        } else if (fmaReduce) {
+          // row_exp is not read without SCALED: the sums stand in for it.
+          fmaReduce.encode(pass, { w: part.tensor, w2: second, y, row_exp: sums, part: sums }, params, Math.ceil((rows * part.rowCount) / 256), {
+            tag: `${tag} split-k sum`,
+            bytes: sums.byteLength + rows * part.rowCount * 4,
+          });
+        }
+        ran.push('fma');
+      }
+    }
+    return deferred ? { ran, sums: deferred } : { ran };
+  }
 }
 
 type SgBindings = Record<'x' | 'xs' | 'w' | 'w2' | 'y' | 'row_exp' | 'part' | 'ws' | 'ws2', Tensor>;

@@ -10,7 +10,7 @@ export type {
   SubgroupMatrixTileOptions,
   SubgroupMatrixVariant,
 } from './gemm.ts';
-export type { XSplit } from '@qwen3-webgpu/tensor';
+export type { SplitSums, XSplit } from '@qwen3-webgpu/tensor';
 export { checkWeightRange, checkWeightRanges, storedF16Scale } from './weight-range.ts';
 export { storeAsF16 } from './store-f16.ts';
 export type { StoredF16 } from './store-f16.ts';

@@ -12,7 +12,7 @@ export type { UniformLayout, UniformType } from './uniforms.ts';
 export { defineKernel } from './kernel.ts';
 export { dtypeWgsl, wgslDtypeCode } from './wgsl-dtypes.ts';
 export { decodeXSplit, xSplitKTiles, xSplitWgsl } from './x-split.ts';
-export type { XSplit } from './x-split.ts';
+export type { SplitSums, XSplit } from './x-split.ts';
 export { gemvLanes, laneReduceVariant, laneReduceWgsl } from './lane-reduce.ts';
 export type { Bindable, BindingAccess, CompiledKernel, DispatchTarget, Kernel, KernelSpec } from './kernel.ts';
 export { dispatchGrid } from './dispatch.ts';

@@ -9,6 +9,23 @@ export interface XSplit {
 }
 
 /**
+ * A k-split GEMM's partial sums left for the kernel that consumes its output (@qwen3-webgpu/matmul's
+ * encodeDeferringSum; @qwen3-webgpu/rmsnorm-f32's RmsNormArgs.addSums adds them into its x): output (r, c) is
+ * 2^(rowExp[r] − shift) · Σ_{s < splits} sums[(s · rows + r) · n + c] (f32 words), summed in the order s = 0, 1, …
+ * and then scaled (a power of two: exact); without rowExp the factor is 1.
+ */
+export interface SplitSums {
+  /** [splits, rows, n] f32 (the scratch may be typed u32 and larger). */
+  sums: Tensor;
+  splits: number;
+  rows: number;
+  n: number;
+  /** i32 per row (the tensor-core GEMM's row exponents); absent where the sums are unscaled (FMA). */
+  rowExp?: Tensor;
+  shift: number;
+}
+
+/**
  * WGSL of x split for the tensor-core GEMM (x-split.wgsl: split_hi, split_row_exp, split_kt_count, split_word,
  * split_pair): f32 rows scaled by a power of two per row and stored as f16 hi + lo fragments. Shared by the GEMM that
  * reads the layout (@qwen3-webgpu/matmul) and the kernels that write it as they produce a row (its GemmArgs.xSplit).
