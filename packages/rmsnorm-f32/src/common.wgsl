@@ -6,6 +6,7 @@
 // for none of this.
 
 // split_row0 (rmsnorm-vec4.wgsl with SPLIT): where this dispatch's row 0 goes in the split (calls over bindings).
+// sums_splits, sums_shift (rmsnorm-vec4-add.wgsl): the k-split sums added into x, and their exponent shift.
 struct Params {
   rows: u32,
   n: u32,
@@ -15,6 +16,8 @@ struct Params {
   y_stride: u32,
   eps: f32,
   split_row0: u32,
+  sums_splits: u32,
+  sums_shift: i32,
 }
 
 // F32 / BF16 / F16 and unpack_half come from the tensor package's dtypes.wgsl, prepended to the module.

@@ -1,23 +1,18 @@
-// The tail of rmsnorm-vec4.wgsl that also writes y split for the tensor-core GEMM (RmsNormArgs.split): the split's
-// bindings and stores (layout: @qwen3-webgpu/tensor's x-split.wgsl, prepended to the module).
+// The tail of rmsnorm-vec4.wgsl that also writes y split for the tensor-core GEMM (RmsNormArgs.split): x read-only,
+// the split's bindings (its stores: rmsnorm-vec4-split-store.wgsl; layout: @qwen3-webgpu/tensor's x-split.wgsl).
 
+@group(0) @binding(0) var<storage, read> x: array<vec2<u32>>;
 @group(0) @binding(3) var<storage, read_write> xs: array<u32>;
 @group(0) @binding(4) var<storage, read_write> row_exp: array<i32>;
 @group(0) @binding(5) var<uniform> params: Params;
 
 const SPLIT: bool = true;
+const ADD: bool = false;
 
-fn split_store_exp(row: u32, e: i32) {
-  row_exp[row] = e;
+fn unit_sums(r: u32, j: u32) -> vec4<f32> {
+  return vec4<f32>(0.0);
 }
 
-// Unit j of a row already scaled: columns 4j … 4j + 3, two pairs in adjacent words (a 16-column tile holds them).
-fn split_store_unit(row: u32, j: u32, v: vec4<f32>, kt_count: u32) {
-  let a = split_pair(v.xy);
-  let b = split_pair(v.zw);
-  let at = split_word(row, 4u * j, kt_count);
-  xs[at] = a.x;
-  xs[at + 1u] = b.x;
-  xs[at + 128u] = a.y;
-  xs[at + 129u] = b.y;
+fn add_unit(x_base: u32, j: u32, v: vec4<u32>, g: vec4<f32>) -> vec4<u32> {
+  return v;
 }

@@ -7,10 +7,12 @@
 //   y: [rows, n] f32; y_offset, y_stride multiples of 4
 // With SPLIT it also writes y as the tensor-core GEMM reads it (@qwen3-webgpu/tensor's x-split.wgsl, rows at
 // split_row0 + row): the row's largest |y| sets its exponent, the same y values split hi + lo.
-// Module = reduce-{subgroup,workgroup}.wgsl + common.wgsl + x-split.wgsl + this file + the tail that declares params
-// and SPLIT: rmsnorm-vec4-split.wgsl or rmsnorm-vec4-plain.wgsl.
+// With ADD it first adds a k-split GEMM's sums into x and writes them back (the residual add fused in; see
+// rmsnorm-vec4-add.wgsl): everything after reads x + sums.
+// Module = reduce-{subgroup,workgroup}.wgsl + common.wgsl + x-split.wgsl + this file + the tail that declares x,
+// params, SPLIT and ADD: rmsnorm-vec4-plain.wgsl, rmsnorm-vec4-split.wgsl or rmsnorm-vec4-add.wgsl (the last two
+// followed by rmsnorm-vec4-split-store.wgsl).
 
-@group(0) @binding(0) var<storage, read> x: array<vec2<u32>>;
 @group(0) @binding(1) var<storage, read> w: array<vec2<u32>>;
 @group(0) @binding(2) var<storage, read_write> y: array<vec4<f32>>;
 
@@ -138,6 +140,22 @@ fn unit_live(k: u32, t: u32, nvec: u32) -> bool {
   return k < UNROLL && t + k * TPR < nvec;
 }
 
+// ADD, a unit held in registers: its sums (unit_sums) where it is one of the row's, else zeros.
+fn unit_sums_if(live: bool, r: u32, j: u32) -> vec4<f32> {
+  if (!live) {
+    return vec4<f32>(0.0);
+  }
+  return unit_sums(r, j);
+}
+
+// ADD, a unit held in registers: add_unit where it is one of the row's, else v as it is.
+fn add_unit_if(live: bool, x_base: u32, j: u32, v: vec4<u32>, g: vec4<f32>) -> vec4<u32> {
+  if (!live) {
+    return v;
+  }
+  return add_unit(x_base, j, v, g);
+}
+
 // SINGLE: y of this thread's units (raw bits v0 … v3), computed once for the max, the split and the store.
 fn single_y(v0: vec4<u32>, v1: vec4<u32>, v2: vec4<u32>, v3: vec4<u32>, t: u32, nvec: u32, e: i32, inv: f32) -> array<vec4<f32>, 4> {
   let v = array<vec4<u32>, 4>(v0, v1, v2, v3);
@@ -213,15 +231,34 @@ fn rmsnorm(group: u32, lid: u32) {
   var v2 = vec4<u32>();
   var v3 = vec4<u32>();
   var p = Stats(0.0, 0.0);
+  // ADD: each thread adds the sums into its own units of x (rows of the grid tail leave x alone); every later read
+  // of a unit is by the same thread, so it sees its own write.
+  let add = ADD && row < params.rows;
   if (SINGLE) {
     v0 = load_group(x_base, t, 0u, nvec);
     v1 = load_group(x_base, t, 1u, nvec);
     v2 = load_group(x_base, t, 2u, nvec);
     v3 = load_group(x_base, t, 3u, nvec);
+    if (add) {
+      // Every unit's sums loaded before any store to x (the compiler may not move loads past a store).
+      let g0 = unit_sums_if(unit_live(0u, t, nvec), r, t);
+      let g1 = unit_sums_if(unit_live(1u, t, nvec), r, t + TPR);
+      let g2 = unit_sums_if(unit_live(2u, t, nvec), r, t + 2u * TPR);
+      let g3 = unit_sums_if(unit_live(3u, t, nvec), r, t + 3u * TPR);
+      v0 = add_unit_if(unit_live(0u, t, nvec), x_base, t, v0, g0);
+      v1 = add_unit_if(unit_live(1u, t, nvec), x_base, t + TPR, v1, g1);
+      v2 = add_unit_if(unit_live(2u, t, nvec), x_base, t + 2u * TPR, v2, g2);
+      v3 = add_unit_if(unit_live(3u, t, nvec), x_base, t + 3u * TPR, v3, g3);
+    }
     if (live) {
       p = group_stats(v0, v1, v2, v3, t, nvec, 0);
     }
   } else {
+    if (add) {
+      for (var j = t; j < nvec; j += TPR) {
+        add_unit(x_base, j, load_unit(x_base, j), unit_sums(r, j));
+      }
+    }
     p = row_stats(x_base, nvec, t, 0);
   }
   var total = reduce_row(p, lid);

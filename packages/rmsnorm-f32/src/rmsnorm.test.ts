@@ -8,6 +8,7 @@ import {
   readTensor,
   roundToDtype,
   uploadTensor,
+  writeTensor,
   xSplitKTiles,
   type GpuContext,
 } from '@qwen3-webgpu/tensor';
@@ -284,6 +285,84 @@ describe('y also split for a tensor-core GEMM (RmsNormArgs.split)', () => {
     );
     pass.end();
     for (const t of [x, w, y, x8, split.xs, split.rowExp]) t.destroy();
+  });
+});
+
+describe("x plus a k-split GEMM's sums first (RmsNormArgs.addSums)", () => {
+  // x + 2^(e_r − shift) · Σ_s sums[s] in f32, in the kernel's order (what matmul's split-k sum pass and residual add do).
+  function addedX(x: Float32Array, sums: Float32Array, exps: Int32Array | undefined, shift: number, splits: number, rows: number, n: number) {
+    const out = new Float32Array(rows * n);
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < n; c++) {
+        let g = 0;
+        for (let s = 0; s < splits; s++) g = Math.fround(g + sums[(s * rows + r) * n + c]!);
+        if (exps) g = Math.fround(g * 2 ** (exps[r]! - shift));
+        out[r * n + c] = Math.fround(x[r * n + c]! + g);
+      }
+    }
+    return out;
+  }
+  // One load group a row (SINGLE, Qwen3-0.6B's hidden size) and several (n 4104 > 4 · 256 units; 2056 at 16 threads),
+  // rows not a multiple of a workgroup's (grid-tail rows must not add twice), scaled and unscaled sums, with the split
+  // and without, a row whose Σx² overflows after the add (the rescue re-reads x: it must see x + sums).
+  it('writes x + sums back bit for bit and normalizes it: y against float64, the split of that y', async () => {
+    for (const [rows, n, splits, scaled, withSplit, extra] of [
+      [37, 1024, 4, true, true, {}],
+      [19, 4104, 3, false, false, {}],
+      [33, 64, 2, true, false, { threadsPerRow: 4 }],
+      [5, 2056, 1, false, true, { threadsPerRow: 16, unroll: 1 }],
+    ] as const) {
+      const { x: xs, w: wRaw } = randomCase(rows, n);
+      const sumsData = Float32Array.from({ length: splits * rows * n }, () => rng.uniform(-1, 1) * 2 ** rng.uniform(-3, 3));
+      const shift = scaled ? 5 : 0;
+      const exps = scaled ? Int32Array.from({ length: rows }, () => Math.floor(rng.uniform(-6, 14))) : undefined;
+      if (rows > 3) for (let c = 0; c < n; c++) xs[3 * n + c] = rng.uniform(-1, 1) * 1e30;
+      const want = addedX(xs, sumsData, exps, shift, splits, rows, n);
+      const ws = roundToDtype(wRaw, 'bf16');
+      const x = uploadTensor(ctx, [rows, n], 'f32', xs);
+      const w = uploadTensor(ctx, [n], 'bf16', ws);
+      const y = createTensor(ctx, [rows, n], 'f32');
+      const sums = uploadTensor(ctx, [splits * rows * n], 'f32', sumsData);
+      const rowExp = createTensor(ctx, [rows], 'i32');
+      if (exps) writeTensor(rowExp, exps);
+      const split = { xs: createTensor(ctx, [Math.ceil(rows / 16) * 16 * 16 * xSplitKTiles(n)], 'u32'), rowExp: createTensor(ctx, [rows], 'i32') };
+      try {
+        for (const path of paths) {
+          const label = `[${rows}, ${n}] ${splits} splits${scaled ? ' scaled' : ''}${withSplit ? ', split' : ''}, ${path} ${JSON.stringify(extra)}`;
+          writeTensor(x, xs);
+          fillTensor(split.xs, 0x7fff7fff);
+          fillTensor(split.rowExp, 999);
+          const norm = createRmsNormF32(ctx, { n, path, ...extra });
+          const addSums = { sums, splits, rows, n, shift, ...(exps ? { rowExp } : {}) };
+          const got = await runOnGpu(ctx, norm, { x, w, y, rows, addSums, ...(withSplit ? { split } : {}) });
+          expect(await readFloat(x), `${label}: x + sums written back`).toEqual(want);
+          const r = compareWithReference(got, want, ws, rows, n, 1e-6);
+          expect(withinBounds(r), `${label}: ${describeResult(r)}`).toBe(true);
+          if (withSplit) {
+            const rowExps = new Int32Array((await readTensor(split.rowExp)).buffer);
+            expect(xSplitProblem(got, rows, n, rowExps, (await readTensor(split.xs)) as Uint32Array), label).toBeUndefined();
+          }
+        }
+      } finally {
+        for (const t of [x, w, y, sums, rowExp, split.xs, split.rowExp]) t.destroy();
+      }
+    }
+  });
+  it('names what it cannot add', () => {
+    const norm = createRmsNormF32(ctx, { n: 8 });
+    const x = createTensor(ctx, [4, 8], 'f32');
+    const xb = createTensor(ctx, [4, 8], 'bf16');
+    const w = createTensor(ctx, [8], 'f32');
+    const y = createTensor(ctx, [4, 8], 'f32');
+    const sums = createTensor(ctx, [2 * 4 * 8], 'f32');
+    const pass = ctx.device.createCommandEncoder().beginComputePass();
+    const addSums = { sums, splits: 2, rows: 4, n: 8, shift: 0 };
+    expect(() => norm.encode(pass, { x: xb, w, y, rows: 4, addSums })).toThrow(/addSums adds into x, which must then be f32, got bf16/);
+    expect(() => norm.encode(pass, { x, w, y, rows: 3, addSums })).toThrow(/addSums holds \[4, 8\] sums, the call normalizes \[3, 8\]/);
+    expect(() => norm.encode(pass, { x, w, y, rows: 4, addSums: { ...addSums, splits: 3 } })).toThrow(/addSums.sums must be f32 words \(3 × 4 × 8\)/);
+    expect(() => norm.encode(pass, { x, w, y, rows: 4, addSums: { ...addSums, splits: 0 } })).toThrow(/splits must be a positive integer/);
+    pass.end();
+    for (const t of [x, xb, w, y, sums]) t.destroy();
   });
 });
 

@@ -1,4 +1,5 @@
 import {
+  createTensor,
   defineKernel,
   defineUniforms,
   dtypeBytes,
@@ -9,13 +10,16 @@ import {
   xSplitWgsl,
   type DispatchTarget,
   type GpuContext,
+  type SplitSums,
   type Tensor,
   type XSplit,
 } from '@qwen3-webgpu/tensor';
 import common from './common.wgsl';
 import reduceSubgroup from './reduce-subgroup.wgsl';
 import reduceWorkgroup from './reduce-workgroup.wgsl';
+import vec4Add from './rmsnorm-vec4-add.wgsl';
 import vec4Plain from './rmsnorm-vec4-plain.wgsl';
+import vec4SplitStore from './rmsnorm-vec4-split-store.wgsl';
 import vec4Split from './rmsnorm-vec4-split.wgsl';
 import vec4Body from './rmsnorm-vec4.wgsl';
 import scalarBody from './rmsnorm.wgsl';
@@ -62,6 +66,12 @@ export interface RmsNormArgs {
    * GEMM's splitXWords(rows) for k = n), rowExp: at least `rows` (i32).
    */
   split?: XSplit;
+  /**
+   * First add a k-split GEMM's partial sums into x and write x back (@qwen3-webgpu/matmul's encodeDeferringSum on the
+   * projection that adds into the residual stream: its own sum pass is skipped), then normalize the new x. x must be
+   * f32 rows of whole 4-element units in one dispatch; the sums [splits, rows, n] of exactly these rows and n.
+   */
+  addSums?: SplitSums;
 }
 
 export interface RmsNormF32 {
@@ -84,6 +94,8 @@ const uniforms = defineUniforms({
   y_stride: 'u32',
   eps: 'f32',
   split_row0: 'u32',
+  sums_splits: 'u32',
+  sums_shift: 'i32',
 });
 const bindings = { x: 'read', w: 'read', y: 'read_write' } as const;
 const splitBindings = { ...bindings, xs: 'read_write', row_exp: 'read_write' } as const;
@@ -99,14 +111,24 @@ const define = (path: ReductionPath, layout: 'scalar' | 'vec4') =>
 const defineSplit = (path: ReductionPath) =>
   defineKernel({
     label: `rmsnorm_f32_vec4_${path}_split`,
-    code: `${reductions[path]}\n${dtypeWgsl}\n${common}\n${xSplitWgsl}\n${vec4Body}\n${vec4Split}`,
+    code: `${reductions[path]}\n${dtypeWgsl}\n${common}\n${xSplitWgsl}\n${vec4Body}\n${vec4Split}\n${vec4SplitStore}`,
     bindings: splitBindings,
+    uniforms,
+  });
+// x + k-split sums first (RmsNormArgs.addSums), with the split (SPLIT) or without (xs and row_exp: placeholders).
+const addBindings = { x: 'read_write', w: 'read', y: 'read_write', xs: 'read_write', row_exp: 'read_write', sums: 'read', sums_exp: 'read' } as const;
+const defineAdd = (path: ReductionPath) =>
+  defineKernel({
+    label: `rmsnorm_f32_vec4_${path}_add`,
+    code: `${reductions[path]}\n${dtypeWgsl}\n${common}\n${xSplitWgsl}\n${vec4Body}\n${vec4Add}\n${vec4SplitStore}`,
+    bindings: addBindings,
     uniforms,
   });
 const kernels = {
   scalar: { workgroup: define('workgroup', 'scalar'), subgroup: define('subgroup', 'scalar') },
   vec4: { workgroup: define('workgroup', 'vec4'), subgroup: define('subgroup', 'vec4') },
   split: { workgroup: defineSplit('workgroup'), subgroup: defineSplit('subgroup') },
+  add: { workgroup: defineAdd('workgroup'), subgroup: defineAdd('subgroup') },
 };
 
 function dtypeOf(t: Tensor, name: string): RmsNormDtype {
@@ -143,7 +165,11 @@ export function createRmsNormF32(ctx: GpuContext, options: RmsNormF32Options): R
     throw new RangeError(`rmsnorm-f32: threadsPerRow must be a power of two in [1, workgroupSize], got ${tprOption}`);
   }
 
-  const variants = new Map<string, { kernel: ReturnType<(typeof kernels)['vec4']['workgroup']['compile']>; rowsPerWg: number }>();
+  // Every variant's bindings are a subset of the add kernel's: each kernel reads the names it declares.
+  type Compiled = ReturnType<(typeof kernels)['add']['workgroup']['compile']>;
+  const variants = new Map<string, { kernel: Compiled; rowsPerWg: number }>();
+  // Bound as xs and row_exp where the add kernel writes no split (it never touches them; writable bindings may not alias).
+  let placeholders: { xs: Tensor; row_exp: Tensor } | undefined;
   return {
     n,
     eps,
@@ -177,6 +203,29 @@ export function createRmsNormF32(ctx: GpuContext, options: RmsNormF32Options): R
             `rmsnorm-f32: split.rowExp must be i32 (or u32) with at least ${rows} elements, got [${split.rowExp.shape}] ${split.rowExp.dtype}`,
           );
       }
+      const add = args.addSums;
+      if (add) {
+        if (xDtype !== 'f32') throw new TypeError(`rmsnorm-f32: addSums adds into x, which must then be f32, got ${xDtype}`);
+        if (add.n !== n || add.rows !== rows)
+          throw new RangeError(`rmsnorm-f32: addSums holds [${add.rows}, ${add.n}] sums, the call normalizes [${rows}, ${n}]`);
+        if (!Number.isSafeInteger(add.splits) || add.splits < 1)
+          throw new RangeError(`rmsnorm-f32: addSums.splits must be a positive integer, got ${add.splits}`);
+        if (!Number.isSafeInteger(add.shift) || Math.abs(add.shift) > 126)
+          throw new RangeError(`rmsnorm-f32: addSums.shift must be an integer in −126 … 126, got ${add.shift}`);
+        const sums = add.sums;
+        if (
+          (sums.dtype !== 'f32' && sums.dtype !== 'u32') ||
+          sums.numel < add.splits * rows * n ||
+          sums.byteOffset % ctx.limits.minStorageBufferOffsetAlignment !== 0
+        )
+          throw new RangeError(
+            `rmsnorm-f32: addSums.sums must be f32 words (${add.splits} × ${rows} × ${n}) at an aligned offset, got [${sums.shape}] ${sums.dtype} at byte ${sums.byteOffset}`,
+          );
+        if (sums.bindingSize > maxBinding) throw new RangeError(`rmsnorm-f32: addSums.sums [${sums.shape}] exceeds one binding (${maxBinding} B)`);
+        const exps = add.rowExp;
+        if (exps && ((exps.dtype !== 'i32' && exps.dtype !== 'u32') || exps.numel < rows))
+          throw new RangeError(`rmsnorm-f32: addSums.rowExp must be i32 (or u32) with at least ${rows} elements, got [${exps.shape}] ${exps.dtype}`);
+      }
       const layouts: ('vec4' | 'scalar')[] = [];
       if (rows === 0) return { layouts };
 
@@ -187,23 +236,28 @@ export function createRmsNormF32(ctx: GpuContext, options: RmsNormF32Options): R
       const vecRows = n % 4 === 0 && xStride % 4 === 0 && yStride % 4 === 0 && ctx.limits.minStorageBufferOffsetAlignment % 16 === 0;
       const nvec = n / 4;
       const variant = (vec4: boolean) => {
-        if (split && !vec4)
+        if ((split || add) && !vec4)
           throw new RangeError(
-            `rmsnorm-f32: the split output needs rows of whole 4-element units (n ${n}, strides ${xStride}/${yStride} and offsets multiples of 4)`,
+            `rmsnorm-f32: ${add ? 'addSums' : 'the split output'} needs rows of whole 4-element units (n ${n}, strides ${xStride}/${yStride} and offsets multiples of 4)`,
           );
         // vec4 kernel: up to four 4-element units per thread, issued together, with up to 256 threads per row
         // (measured best on H100: 64 threads × 4 units for hidden 1024, README); scalar kernel: about four loads
         // per thread.
-        const unroll = unrollOption ?? (nvec <= 64 ? 1 : nvec <= 128 ? 2 : 4);
+        // With addSums each unit is 1 + splits loads already: as many threads as units (one a thread up to a
+        // workgroup a row; H200, 512 rows of 1,024: 17 µs a dispatch against 28 at four units a thread).
+        const unroll = unrollOption ?? (add ? Math.min(4, pow2AtLeast(Math.ceil(nvec / WG))) : nvec <= 64 ? 1 : nvec <= 128 ? 2 : 4);
         const tpr = Math.min(WG, options.threadsPerRow ?? pow2AtLeast(Math.ceil(vec4 ? nvec / unroll : n / 4)));
         const constants: Record<string, number> = { X_DTYPE: wgslDtypeCode(xDtype), W_DTYPE: wgslDtypeCode(wDtype), WG, TPR: tpr };
         if (vec4) Object.assign(constants, { UNROLL: unroll, SINGLE: nvec <= unroll * tpr ? 1 : 0 });
         if (path === 'subgroup') constants['SUBGROUP_ONLY'] = tpr <= ctx.info.subgroupMinSize ? 1 : 0;
-        return { kernel: kernels[split ? 'split' : vec4 ? 'vec4' : 'scalar'][path].compile(ctx, constants), rowsPerWg: WG / tpr };
+        if (add) Object.assign(constants, { SPLIT: split ? 1 : 0, SUMS_SCALED: add.rowExp ? 1 : 0 });
+        const kind = add ? 'add' : split ? 'split' : vec4 ? 'vec4' : 'scalar';
+        return { kernel: kernels[kind][path].compile(ctx, constants) as Compiled, rowsPerWg: WG / tpr };
       };
       // What variant() returns depends on the dtypes, the layout and the split only (the rest is the handle's): looked
       // up once a call, not rebuilt per chunk of rows and call.
-      const variantKey = (vec4: boolean) => `${xDtype}|${wDtype}|${vec4 ? 'vec4' : 'scalar'}|${split ? 'split' : 'plain'}`;
+      const variantKey = (vec4: boolean) =>
+        `${xDtype}|${wDtype}|${vec4 ? 'vec4' : 'scalar'}|${split ? 'split' : 'plain'}|${add ? (add.rowExp ? 'add scaled' : 'add') : ''}`;
       const cachedVariant = (vec4: boolean) => {
         const key = variantKey(vec4);
         let v = variants.get(key);
@@ -215,6 +269,20 @@ export function createRmsNormF32(ctx: GpuContext, options: RmsNormF32Options): R
       const align = ctx.limits.minStorageBufferOffsetAlignment;
       const rowBytes = Math.max(xStride * xBytes, yStride * 4);
       const chunk = Math.max(1, Math.floor((maxBinding - 2 * align - 16) / rowBytes));
+      // The sums are laid out for the whole call: it must be one dispatch.
+      if (add && chunk < rows) throw new RangeError(`rmsnorm-f32: addSums takes rows that fit one binding (${chunk} of ${n}), got ${rows}`);
+      const addBound = add
+        ? {
+            sums: add.sums,
+            sums_exp: add.rowExp ?? add.sums,
+            ...(split
+              ? {}
+              : (placeholders ??= {
+                  xs: createTensor(ctx, [4], 'u32', { label: 'rmsnorm-f32 xs placeholder' }),
+                  row_exp: createTensor(ctx, [4], 'i32', { label: 'rmsnorm-f32 row_exp placeholder' }),
+                })),
+          }
+        : {};
       for (let r0 = 0; r0 < rows; r0 += chunk) {
         const count = Math.min(chunk, rows - r0);
         const xw = elementWindow(x, xOffset + r0 * xStride, span(0, xStride, count));
@@ -224,10 +292,23 @@ export function createRmsNormF32(ctx: GpuContext, options: RmsNormF32Options): R
         layouts.push(vec4 ? 'vec4' : 'scalar');
         kernel.encode(
           target,
-          { x: xw.binding, w: wWindow.binding, y: yw.binding, ...(split ? { xs: split.xs, row_exp: split.rowExp } : {}) },
-          { rows: count, n, x_offset: xw.elementOffset, x_stride: xStride, y_offset: yw.elementOffset, y_stride: yStride, eps, split_row0: r0 },
+          { x: xw.binding, w: wWindow.binding, y: yw.binding, ...(split ? { xs: split.xs, row_exp: split.rowExp } : {}), ...addBound } as Parameters<
+            Compiled['encode']
+          >[1],
+          {
+            rows: count,
+            n,
+            x_offset: xw.elementOffset,
+            x_stride: xStride,
+            y_offset: yw.elementOffset,
+            y_stride: yStride,
+            eps,
+            split_row0: r0,
+            sums_splits: add?.splits ?? 0,
+            sums_shift: add?.shift ?? 0,
+          },
           Math.ceil(count / rowsPerWg),
-          { tag: 'rmsnorm', bytes: count * n * (xBytes + 4 + (split ? 4 : 0)) + n * dtypeBytes(wDtype) },
+          { tag: 'rmsnorm', bytes: count * n * (xBytes + 4 + (split ? 4 : 0) + (add ? 4 + 4 * add.splits : 0)) + n * dtypeBytes(wDtype) },
         );
       }
       return { layouts };
