@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { reference, type GpuContext } from '@qwen3-webgpu/tensor';
+import { DispatchList, reference, type GpuContext } from '@qwen3-webgpu/tensor';
 import { openTestContext } from '@qwen3-webgpu/tensor/testing';
 import { loadQwen3Weights } from '@qwen3-webgpu/weights';
 import { CpuQwen3Model, Qwen3ForCausalLM, generate, loadCpuWeights } from '../src/index.ts';
@@ -111,6 +111,41 @@ describe('WebGPU backend vs CPU backend', () => {
       }
     });
   }
+});
+
+describe('residual adds of prompts on the gpu layout', () => {
+  it("o_proj's and down's k-split sums are added by the RMSNorm after them, except where x must be whole", async () => {
+    const on = () => (ctx.kernelLayout === 'gpu' ? ctx : other);
+    const name = 'hd128-stress-bf16.json';
+    const keeps = await backends(name, { maxContext: 64, maxRows: 32, hiddenStates: true }, on);
+    const fused = await backends(name, { maxContext: 64, maxRows: 32 }, on);
+    try {
+      // The residual projections' own sum passes in a 16-row prompt's dispatches, by projection.
+      const sumPasses = (lm: Qwen3ForCausalLM, normRows: 'all' | 'last' | 'none') => {
+        const list = new DispatchList(on(), 'prompt');
+        lm.model.encode(list, 16, 0, normRows);
+        const tags = list.describe().map((d) => d.tag);
+        list.destroy();
+        const count = (tag: string) => tags.filter((t) => t === tag).length;
+        return { oProj: count('o_proj split-k sum'), down: count('down split-k sum') };
+      };
+      const layers = fused.config.numHiddenLayers;
+      const whole = sumPasses(keeps.gpu, 'all');
+      expect(whole.oProj + whole.down, 'hidden states kept: x whole after every layer, each split GEMM sums itself').toBeGreaterThanOrEqual(layers);
+      expect([0, layers]).toContain(whole.oProj);
+      expect([0, layers]).toContain(whole.down);
+      expect(sumPasses(fused.gpu, 'all'), 'every sum to the next RMSNorm (the final norm takes the last down)').toEqual({ oProj: 0, down: 0 });
+      // The last layer's down sums itself (the final norm runs on one row, or none follows).
+      const lastDown = { oProj: 0, down: whole.down > 0 ? 1 : 0 };
+      expect(sumPasses(fused.gpu, 'last')).toEqual(lastDown);
+      expect(sumPasses(fused.gpu, 'none')).toEqual(lastDown);
+    } finally {
+      for (const b of [keeps, fused]) {
+        b.gpu.destroy();
+        b.weights.destroy();
+      }
+    }
+  });
 });
 
 describe('recorded decode steps on the gpu layout', () => {

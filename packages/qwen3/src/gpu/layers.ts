@@ -3,11 +3,12 @@
 // x [rows, hidden] the residual stream, a [rows, hidden] normalized, q [rows, nh, hd], attn [rows, nh·hd],
 // mlp [rows, intermediate], qkv [rows, (nh + 2·nkv)·hd] the raw projections of a GEMM prefill, partials the key
 // splits of attention (Attention.scratchSize(rows) f32). encode() returns the setter of the step's first position,
-// so a recorded decode step replays at every position.
+// so a recorded decode step replays at every position. A ResidualCarry hands o_proj's and down's k-split sums to the
+// RMSNorm that follows (one pass fewer each, on prompts through matmul's GEMM).
 import { storedF16Scale } from '@qwen3-webgpu/matmul';
 import type { QkvRope } from '@qwen3-webgpu/qkv-rope';
 import type { RmsNormF32 } from '@qwen3-webgpu/rmsnorm-f32';
-import { adjacentRows, type DispatchTarget, type GpuContext, type RowPart, type Tensor, type XSplit } from '@qwen3-webgpu/tensor';
+import { adjacentRows, type DispatchTarget, type GpuContext, type RowPart, type SplitSums, type Tensor, type XSplit } from '@qwen3-webgpu/tensor';
 import type { Qwen3Config, Qwen3LayerWeights, WeightTensor } from '@qwen3-webgpu/weights';
 import { createLinear, type Attention, type Linear, type LinearOptions } from '../kernels/index.ts';
 
@@ -46,6 +47,34 @@ export type TcVariant = NonNullable<LinearOptions['tcVariant']>;
 
 /** Sets the position of a recorded step's first row. */
 export type SetPosition = (pos0: number) => void;
+
+/**
+ * The residual add a stage leaves to the next RMSNorm: the k-split sums of the projection that adds into x (o_proj,
+ * down), which that RMSNorm adds into x before normalizing it (RmsNormArgs.addSums). Stages that are given one leave
+ * their sums in it (`leave`) and consume what it holds; x is complete only once the next RMSNorm has run.
+ */
+export interface ResidualCarry {
+  sums?: SplitSums;
+  /** false: the stage writes x whole (nothing follows to add the sums: the last layer of a chunk without a norm). */
+  leave: boolean;
+}
+
+/** The sums `carry` holds, taken out of it (the RMSNorm about to run adds them), as RmsNormArgs. */
+export function takeSums(carry: ResidualCarry | undefined): { addSums?: SplitSums } {
+  const sums = carry?.sums;
+  if (carry) delete carry.sums;
+  return sums ? { addSums: sums } : {};
+}
+
+/** y += x · Wᵀ by `linear`, its k-split sums left in `carry` where it takes them. */
+function encodeResidual(linear: Linear, target: DispatchTarget, args: Parameters<Linear['encode']>[1], carry: ResidualCarry | undefined): void {
+  if (carry?.leave) {
+    const sums = linear.encodeDeferringSum(target, args);
+    if (sums) carry.sums = sums;
+  } else {
+    linear.encode(target, args);
+  }
+}
 
 /** RMSNormF32 → QKVRoPE (K/V into this layer's cache) → causal GQA attention → o_proj added to the residual. */
 export class Qwen3AttentionSeparated {
@@ -144,12 +173,12 @@ export class Qwen3AttentionSeparated {
   }
 
   /** `direct`: a decode step recorded for short contexts (AttentionArgs.direct; see Attention.directDecodeKeys). */
-  encode(target: DispatchTarget, t: Activations, seq: number, pos0: number, direct = false): SetPosition {
+  encode(target: DispatchTarget, t: Activations, seq: number, pos0: number, direct = false, carry?: ResidualCarry): SetPosition {
     const { w } = this;
     // Prefill on GPUs: the projection on matmul's GEMM (tensor cores or register tiles), QK-norm + RoPE after it.
     const gemmPrefill = seq > 1 && this.qkvProj.gemmPath !== 'tiled';
     const normSplit = gemmPrefill ? splitFor(this.qkvProj, seq, t.aXs, t.aRowExp) : undefined;
-    this.norm.encode(target, { x: t.x, w: w.input_layernorm.tensor, y: t.a, rows: seq, ...(normSplit ? { split: normSplit } : {}) });
+    this.norm.encode(target, { x: t.x, w: w.input_layernorm.tensor, y: t.a, rows: seq, ...(normSplit ? { split: normSplit } : {}), ...takeSums(carry) });
     if (gemmPrefill) this.qkvProj.encode(target, { x: t.a, w: this.#qkvParts, y: t.qkv, rows: seq, ...(normSplit ? { xSplit: normSplit } : {}) });
     // Decode steps on the grouped attention kernel take q and the new key raw and normalize + rotate them there.
     const qNorm = w['self_attn.q_norm'].tensor;
@@ -186,7 +215,7 @@ export class Qwen3AttentionSeparated {
       ...(xSplit ? { xSplit } : {}),
       ...(direct ? { direct } : {}),
     });
-    this.oProj.encode(target, { x: t.attn, w: this.#oParts, y: t.x, rows: seq, ...(xSplit ? { xSplit } : {}) });
+    encodeResidual(this.oProj, target, { x: t.attn, w: this.#oParts, y: t.x, rows: seq, ...(xSplit ? { xSplit } : {}) }, carry);
     return (p) => {
       qkvAt(p);
       attentionAt(p);
@@ -242,12 +271,12 @@ export class Qwen3MLP {
     return count;
   }
 
-  encode(target: DispatchTarget, t: Activations, seq: number): void {
+  encode(target: DispatchTarget, t: Activations, seq: number, carry?: ResidualCarry): void {
     const split = splitFor(this.gateUp, seq, t.aXs, t.aRowExp);
-    this.norm.encode(target, { x: t.x, w: this.w.post_attention_layernorm.tensor, y: t.a, rows: seq, ...(split ? { split } : {}) });
+    this.norm.encode(target, { x: t.x, w: this.w.post_attention_layernorm.tensor, y: t.a, rows: seq, ...(split ? { split } : {}), ...takeSums(carry) });
     const { w } = this;
     this.gateUp.encode(target, { x: t.a, w: w['mlp.gate_proj'].tensor, w2: w['mlp.up_proj'].tensor, y: t.mlp, rows: seq, ...(split ? { xSplit: split } : {}) });
-    this.down.encode(target, { x: t.mlp, w: w['mlp.down_proj'].parts, y: t.x, rows: seq });
+    encodeResidual(this.down, target, { x: t.mlp, w: w['mlp.down_proj'].parts, y: t.x, rows: seq }, carry);
   }
 }
 
@@ -259,8 +288,11 @@ export class Qwen3DecoderLayerSeparated {
   ) {}
 
   encode(target: DispatchTarget, t: Activations, seq: number, pos0: number, direct = false): SetPosition {
-    const at = this.attention.encode(target, t, seq, pos0, direct);
-    this.mlp.encode(target, t, seq);
+    // x whole at the end: o_proj's sums (if any) go to the MLP's RMSNorm, down writes x itself.
+    const carry: ResidualCarry | undefined = this.attention.config.hiddenSize % 4 === 0 ? { leave: true } : undefined;
+    const at = this.attention.encode(target, t, seq, pos0, direct, carry);
+    if (carry) carry.leave = false;
+    this.mlp.encode(target, t, seq, carry);
     return at;
   }
 }

@@ -38,8 +38,10 @@ import {
   Qwen3AttentionSeparated,
   Qwen3DecoderLayerSeparated,
   Qwen3MLP,
+  takeSums,
   type Activations,
   type GemmChoice,
+  type ResidualCarry,
   type SetPosition,
   type TcVariant,
 } from './layers.ts';
@@ -283,6 +285,10 @@ export class Qwen3Model {
     const keep = (target: DispatchTarget, slot: number) => {
       if (hidden) encodeCopyWords(ctx, target, act.x, hidden.tensor.rows(slot, 1).view([hidden.slotWords]), Math.ceil((seq * h) / 4) * 4);
     };
+    // o_proj's and down's k-split sums go to the RMSNorm after them (rows of whole vec4s), except where x must be whole
+    // at a stage's end: hidden states kept, or the last layer of a chunk that ends without the norm over every row.
+    const carry: ResidualCarry | undefined = hidden || h % 4 !== 0 ? undefined : { leave: true };
+    const last = this.layers.length - 1;
     return [
       (target) => {
         this.embedding.encode(target, { ids, out: act.x, seq });
@@ -291,15 +297,19 @@ export class Qwen3Model {
       },
       // Each layer as two stages, attention and MLP: prefill's first command buffer ends after the first attention.
       ...this.layers.flatMap((layer, l) => [
-        (target: DispatchTarget) => layer.attention.encode(target, act, seq, pos0, direct),
         (target: DispatchTarget) => {
-          layer.mlp.encode(target, act, seq);
+          if (carry) carry.leave = true;
+          return layer.attention.encode(target, act, seq, pos0, direct, carry);
+        },
+        (target: DispatchTarget) => {
+          if (carry) carry.leave = l < last || normRows === 'all';
+          layer.mlp.encode(target, act, seq, carry);
           keep(target, l + 1);
           return undefined;
         },
       ]),
       (target) => {
-        if (normRows === 'all') this.norm.encode(target, { x: act.x, w: this.weights.norm.tensor, y: act.a, rows: seq });
+        if (normRows === 'all') this.norm.encode(target, { x: act.x, w: this.weights.norm.tensor, y: act.a, rows: seq, ...takeSums(carry) });
         if (normRows === 'last') this.norm.encode(target, { x: act.x.rows(seq - 1, 1), w: this.weights.norm.tensor, y: act.a, rows: 1 });
         return undefined;
       },

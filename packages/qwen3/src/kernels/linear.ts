@@ -1,4 +1,13 @@
-import { createGemm, storeAsF16, storedF16Scale, type Gemm, type SubgroupMatrixVariant, type XSplit } from '@qwen3-webgpu/matmul';
+import {
+  createGemm,
+  storeAsF16,
+  storedF16Scale,
+  type Gemm,
+  type GemmArgs,
+  type SplitSums,
+  type SubgroupMatrixVariant,
+  type XSplit,
+} from '@qwen3-webgpu/matmul';
 import {
   defineKernel,
   defineUniforms,
@@ -99,6 +108,12 @@ export interface Linear {
   storeAsF16(w: Tensor, w2?: Tensor): Promise<{ w: Tensor; w2?: Tensor } | undefined>;
   /** Records y (+)= x · Wᵀ (several dispatches when W comes in parts). */
   encode(target: DispatchTarget, a: LinearArgs): void;
+  /**
+   * As encode, for a handle that accumulates into y: where several rows take matmul's GEMM with k split and W in one
+   * part, the split's sums are left for the next RMSNorm to add into y (returned; RmsNormArgs.addSums) instead of a
+   * pass of their own. Undefined where y was written here.
+   */
+  encodeDeferringSum(target: DispatchTarget, a: LinearArgs): SplitSums | undefined;
 }
 
 /**
@@ -157,29 +172,22 @@ export function createLinear(ctx: GpuContext, o: LinearOptions): Linear {
       if (!stored.every((s) => s)) return undefined;
       return { w: stored[0]!.tensor, ...(w2 ? { w2: stored[1]!.tensor } : {}) };
     },
-    encode(target, a) {
-      const parts = Array.isArray(a.w) ? a.w : [{ rowStart: 0, rowCount: a.w.shape[0]!, tensor: a.w }];
-      const rows = a.rows;
-      const total = parts.reduce((s, p) => s + p.rowCount, 0);
-      // Weights storeAsF16 re-encoded: f16 views, 2^s divided out (storedF16Scale refuses other views of them).
-      const scaleOf = (t: Tensor) => {
-        const s = storedF16Scale(t);
-        return { stored: s !== undefined, scale: s === undefined ? 1 : 2 ** -s };
-      };
-      for (const p of parts) {
-        if ((p.tensor.dtype !== o.dtype && !scaleOf(p.tensor).stored) || p.tensor.shape[1] !== k)
-          throw new TypeError(`linear: W must be [n, ${k}] ${o.dtype}, got [${p.tensor.shape}] ${p.tensor.dtype}`);
+    encodeDeferringSum(target, a) {
+      const whole = !Array.isArray(a.w) || a.w.length === 1;
+      if (gemm && a.rows > 1 && whole && o.accumulate && !o.swiglu) {
+        check(a);
+        return gemm.encodeDeferringSum(target, gemmArgs(a));
       }
-      if (total !== n) throw new RangeError(`linear: W has ${total} rows, expected n = ${n}`);
-      if (o.swiglu && (!a.w2 || Array.isArray(a.w) || a.w2.dtype !== parts[0]!.tensor.dtype || a.w2.shape[0] !== n))
-        throw new TypeError('swiglu: gate and up weights must be whole [n, k] tensors of one dtype');
-      if (a.x.dtype !== 'f32' || a.y.dtype !== 'f32') throw new TypeError('linear: x and y must be f32');
-      if (a.x.numel < rows * k) throw new RangeError(`linear: x [${a.x.shape}] is smaller than [${rows}, ${k}]`);
-      if (a.y.numel < rows * n) throw new RangeError(`linear: y [${a.y.shape}] is smaller than [${rows}, ${n}]`);
+      this.encode(target, a);
+      return undefined;
+    },
+    encode(target, a) {
+      const parts = check(a);
+      const rows = a.rows;
       const bytes = (count: number) => count * rowBytes * (o.swiglu ? 2 : 1) + rows * (k + count * (o.accumulate ? 2 : 1)) * 4;
       const useGemv = gemvOk && rows === 1 && a.x.byteOffset % 16 === 0 && parts.every((p) => p.tensor.byteOffset % 16 === 0);
       if (gemm && rows > 1) {
-        gemm.encode(target, { x: a.x, w: a.w, ...(o.swiglu ? { w2: a.w2! } : {}), y: a.y, rows, tag, ...(a.xSplit ? { xSplit: a.xSplit } : {}) });
+        gemm.encode(target, gemmArgs(a));
         return;
       }
       for (const p of parts) {
@@ -199,4 +207,32 @@ export function createLinear(ctx: GpuContext, o: LinearOptions): Linear {
       }
     },
   };
+
+  // What both encodes check of a call; returns W's parts.
+  function check(a: LinearArgs): RowPart[] {
+    const parts = Array.isArray(a.w) ? a.w : [{ rowStart: 0, rowCount: a.w.shape[0]!, tensor: a.w }];
+    const rows = a.rows;
+    const total = parts.reduce((s, p) => s + p.rowCount, 0);
+    for (const p of parts) {
+      if ((p.tensor.dtype !== o.dtype && !scaleOf(p.tensor).stored) || p.tensor.shape[1] !== k)
+        throw new TypeError(`linear: W must be [n, ${k}] ${o.dtype}, got [${p.tensor.shape}] ${p.tensor.dtype}`);
+    }
+    if (total !== n) throw new RangeError(`linear: W has ${total} rows, expected n = ${n}`);
+    if (o.swiglu && (!a.w2 || Array.isArray(a.w) || a.w2.dtype !== parts[0]!.tensor.dtype || a.w2.shape[0] !== n))
+      throw new TypeError('swiglu: gate and up weights must be whole [n, k] tensors of one dtype');
+    if (a.x.dtype !== 'f32' || a.y.dtype !== 'f32') throw new TypeError('linear: x and y must be f32');
+    if (a.x.numel < rows * k) throw new RangeError(`linear: x [${a.x.shape}] is smaller than [${rows}, ${k}]`);
+    if (a.y.numel < rows * n) throw new RangeError(`linear: y [${a.y.shape}] is smaller than [${rows}, ${n}]`);
+    return parts;
+  }
+
+  function gemmArgs(a: LinearArgs): GemmArgs {
+    return { x: a.x, w: a.w, ...(o.swiglu ? { w2: a.w2! } : {}), y: a.y, rows: a.rows, tag, ...(a.xSplit ? { xSplit: a.xSplit } : {}) };
+  }
+}
+
+/** Weights storeAsF16 re-encoded: f16 views, 2^s divided out (storedF16Scale refuses other views of them). */
+function scaleOf(t: Tensor): { stored: boolean; scale: number } {
+  const s = storedF16Scale(t);
+  return { stored: s !== undefined, scale: s === undefined ? 1 : 2 ** -s };
 }
