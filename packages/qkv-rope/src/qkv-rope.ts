@@ -108,17 +108,19 @@ const bindings = {
 } as const;
 const define = (label: string, ...parts: string[]) => defineKernel({ label, code: [dtypeWgsl, common, ...parts].join('\n'), bindings, uniforms });
 const defineGemv4 = (reduce: string) => defineKernel({ label: 'qkv_rope_gemv4', code: [reduce, dtypeWgsl, gemv4Body].join('\n'), bindings, uniforms });
+const defineProjected = (reduce: string) =>
+  defineKernel({ label: 'qkv_rope_projected', code: [reduce, dtypeWgsl, common, projectedBody].join('\n'), bindings, uniforms });
 const kernels = {
   decode: define('qkv_rope_decode', dot, decodeBody),
   gemv: define('qkv_rope_gemv', dot, gemvBody),
   gemv4: { subgroup: defineGemv4(laneReduceWgsl.subgroup), workgroup: defineGemv4(laneReduceWgsl.workgroup) },
   normRope: define('qkv_rope_norm_rope', normRopeBody),
   prefill: define('qkv_rope_prefill', prefillBody),
-  projected: define('qkv_rope_projected', projectedBody),
+  projected: { subgroup: defineProjected(laneReduceWgsl.subgroup), workgroup: defineProjected(laneReduceWgsl.workgroup) },
 };
-/** Token rows per workgroup on the projected path: WG / 16 rows per pass of the epilogue. */
-const PROJECTED_TM = 16;
 const WG = 256;
+/** Threads per (task, token) row on the projected path (qkv-projected.wgsl's LANES): WG / 32 rows a workgroup. */
+const PROJECTED_LANES = 32;
 
 function fail(msg: string): never {
   throw new RangeError(`qkv-rope: ${msg}`);
@@ -154,7 +156,7 @@ export function createQkvRope(ctx: GpuContext, options: QkvRopeOptions): QkvRope
     'decode-split': (hd + WG + WG) * 4,
     'decode-projection': WG * 4,
     prefill: (tm * kt + headOut.prefill + WG) * 4,
-    projected: (PROJECTED_TM * hd + WG) * 4,
+    projected: (WG + WG / PROJECTED_LANES) * 4,
   };
   const table = ropeTable(ctx, hd, o.ropeTheta, o.maxPositions);
   const tasks = nh + 2 * nkv;
@@ -267,10 +269,11 @@ export function createQkvRope(ctx: GpuContext, options: QkvRopeOptions): QkvRope
           );
         }
       } else if (path === 'projected') {
+        const reduce = laneReduceVariant(ctx, PROJECTED_LANES);
         patches.push(
-          kernels.projected
-            .compile(ctx, { ...common, WG, TM: PROJECTED_TM })
-            .encode(target, bound, params, [tasks, Math.ceil(seq / PROJECTED_TM), 1], { tag: 'qk_norm rope', bytes: 2 * ioBytes }),
+          kernels.projected[reduce.variant]
+            .compile(ctx, { ...common, WG, LANES: PROJECTED_LANES, ...reduce.constants })
+            .encode(target, bound, params, [tasks, Math.ceil(seq / (WG / PROJECTED_LANES)), 1], { tag: 'qk_norm rope', bytes: 2 * ioBytes }),
         );
       } else {
         patches.push(
