@@ -118,23 +118,30 @@ fn epilogue(task: u32, tile: u32, lid: u32) {
         let inv = 1.0 / sqrt(row_sumsq[lid - sub] / f32(HD) + params.eps);
         let cs_base = (params.pos0 + token) * half;
         for (var i = sub; i < half; i += 16u) {
-          let a = head_out[t * HD + i] * inv * norm_weight(is_q, i);
-          let b = head_out[t * HD + i + half] * inv * norm_weight(is_q, i + half);
-          let cs = rope[cs_base + i];
-          let ra = a * cs.x - b * cs.y;
-          let rb = b * cs.x + a * cs.y;
-          if (is_q) {
-            q_out[base + i] = ra;
-            q_out[base + i + half] = rb;
-          } else {
-            k_out[base + i] = ra;
-            k_out[base + i + half] = rb;
-          }
+          norm_rope_store(is_q, base, i, head_out[t * HD + i], head_out[t * HD + i + half], inv, cs_base);
         }
       }
     }
     // row_sumsq is reused by the next group of rows.
     workgroupBarrier();
+  }
+}
+
+// The pair (i, i + HD/2) of a q or k head (raw values a, b): normalized (inv · norm weight), rotated by RoPE (cs_base:
+// the token's row of the table) and stored into q_out or k_out from `base`.
+fn norm_rope_store(is_q: bool, base: u32, i: u32, a: f32, b: f32, inv: f32, cs_base: u32) {
+  let half = HD / 2u;
+  let an = a * inv * norm_weight(is_q, i);
+  let bn = b * inv * norm_weight(is_q, i + half);
+  let cs = rope[cs_base + i];
+  let ra = an * cs.x - bn * cs.y;
+  let rb = bn * cs.x + an * cs.y;
+  if (is_q) {
+    q_out[base + i] = ra;
+    q_out[base + i + half] = rb;
+  } else {
+    k_out[base + i] = ra;
+    k_out[base + i + half] = rb;
   }
 }
 

@@ -56,17 +56,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       v_out[base + i + half] = b[m];
       continue;
     }
-    let av = a[m] * inv * norm_weight(is_q, i);
-    let bv = b[m] * inv * norm_weight(is_q, i + half);
-    let cs = rope[cs_base + i];
-    let ra = av * cs.x - bv * cs.y;
-    let rb = bv * cs.x + av * cs.y;
-    if (is_q) {
-      q_out[base + i] = ra;
-      q_out[base + i + half] = rb;
-    } else {
-      k_out[base + i] = ra;
-      k_out[base + i + half] = rb;
-    }
+    norm_rope_store(is_q, base, i, a[m], b[m], inv, cs_base);
   }
 }

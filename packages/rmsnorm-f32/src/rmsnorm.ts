@@ -108,22 +108,18 @@ const define = (path: ReductionPath, layout: 'scalar' | 'vec4') =>
     bindings,
     uniforms,
   });
-const defineSplit = (path: ReductionPath) =>
-  defineKernel({
-    label: `rmsnorm_f32_vec4_${path}_split`,
-    code: `${reductions[path]}\n${dtypeWgsl}\n${common}\n${xSplitWgsl}\n${vec4Body}\n${vec4Split}\n${vec4SplitStore}`,
-    bindings: splitBindings,
-    uniforms,
-  });
 // x + k-split sums first (RmsNormArgs.addSums), with the split (SPLIT) or without (xs and row_exp: placeholders).
 const addBindings = { x: 'read_write', w: 'read', y: 'read_write', xs: 'read_write', row_exp: 'read_write', sums: 'read', sums_exp: 'read' } as const;
-const defineAdd = (path: ReductionPath) =>
+// The vec4 kernels that write the split: their tail (split or add) declares x and the split's bindings.
+const defineWithSplit = <B extends string>(path: ReductionPath, kind: 'split' | 'add', tail: string, b: Readonly<Record<B, 'read' | 'read_write'>>) =>
   defineKernel({
-    label: `rmsnorm_f32_vec4_${path}_add`,
-    code: `${reductions[path]}\n${dtypeWgsl}\n${common}\n${xSplitWgsl}\n${vec4Body}\n${vec4Add}\n${vec4SplitStore}`,
-    bindings: addBindings,
+    label: `rmsnorm_f32_vec4_${path}_${kind}`,
+    code: `${reductions[path]}\n${dtypeWgsl}\n${common}\n${xSplitWgsl}\n${vec4Body}\n${tail}\n${vec4SplitStore}`,
+    bindings: b,
     uniforms,
   });
+const defineSplit = (path: ReductionPath) => defineWithSplit(path, 'split', vec4Split, splitBindings);
+const defineAdd = (path: ReductionPath) => defineWithSplit(path, 'add', vec4Add, addBindings);
 const kernels = {
   scalar: { workgroup: define('workgroup', 'scalar'), subgroup: define('subgroup', 'scalar') },
   vec4: { workgroup: define('workgroup', 'vec4'), subgroup: define('subgroup', 'vec4') },
