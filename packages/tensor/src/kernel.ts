@@ -2,7 +2,7 @@ import type { GpuContext } from './context.ts';
 import { dispatchGrid } from './dispatch.ts';
 import { DispatchList, type DispatchMeta, type UniformPatch } from './dispatch-list.ts';
 import { PipelineCache } from './pipeline-cache.ts';
-import { Tensor } from './tensor.ts';
+import { bindingKey, Tensor } from './tensor.ts';
 import type { UniformLayout } from './uniforms.ts';
 
 /** Storage access of a binding, as written in the WGSL `var<storage, …>` declaration. */
@@ -80,18 +80,6 @@ function checkShaderAgainstSpec(spec: KernelSpec<string, string>): void {
   }
 }
 
-let nextBufferId = 1;
-const bufferIds = new WeakMap<GPUBuffer, number>();
-function bufferId(b: GPUBuffer): number {
-  let id = bufferIds.get(b);
-  if (id === undefined) bufferIds.set(b, (id = nextBufferId++));
-  return id;
-}
-
-function toBinding(b: Bindable): GPUBufferBinding {
-  return b instanceof Tensor ? b.binding() : b;
-}
-
 const BIND_GROUP_CACHE_LIMIT = 512;
 let nextKernelId = 1;
 
@@ -144,9 +132,13 @@ export function defineKernel<B extends string, U extends string>(spec: KernelSpe
         for (let i = 0; i < names.length; i++) {
           const b = bindings[names[i]!];
           if (!b) throw new TypeError(`kernel ${spec.label}: binding '${names[i]}' is missing`);
-          const r = toBinding(b);
-          resolved[i] = r;
-          key += `${bufferId(r.buffer)}:${r.offset ?? 0}:${r.size ?? -1}|`;
+          if (b instanceof Tensor) {
+            resolved[i] = b.binding();
+            key += b.bindingKey;
+          } else {
+            resolved[i] = b;
+            key += bindingKey(b.buffer, b.offset ?? 0, b.size ?? -1);
+          }
         }
         const [x, y, z] = typeof workgroups === 'number' ? dispatchGrid(workgroups, maxPerDim) : workgroups;
         if (x === 0 || y === 0 || z === 0) {

@@ -13,6 +13,16 @@ export interface TensorOptions {
   usage?: GPUBufferUsageFlags;
 }
 
+let nextBufferId = 1;
+const bufferIds = new WeakMap<GPUBuffer, number>();
+
+/** A buffer range as a key of bind-group caches: the buffer's own number (per process), offset and size. */
+export function bindingKey(buffer: GPUBuffer, offset: number, size: number): string {
+  let id = bufferIds.get(buffer);
+  if (id === undefined) bufferIds.set(buffer, (id = nextBufferId++));
+  return `${id}:${offset}:${size}|`;
+}
+
 /**
  * A GPU buffer (or a row range of one) with a shape and a dtype. The owner of a buffer destroys it; views do not
  * own their buffer. Lifetimes are explicit: allocate once, reuse across steps, destroy when done.
@@ -21,6 +31,8 @@ export class Tensor {
   #destroyed = false;
   /** numel, computed on first use (encoders ask for it several times a dispatch; the shape never changes). */
   #numel: number | undefined;
+  #binding: GPUBufferBinding | undefined;
+  #bindingKey: string | undefined;
 
   constructor(
     readonly ctx: GpuContext,
@@ -50,9 +62,15 @@ export class Tensor {
     return numel(this.shape.slice(1));
   }
 
+  /** The whole tensor as a binding: one frozen object, made on first use (every dispatch that binds it asks). */
   binding(): GPUBufferBinding {
     this.#check();
-    return { buffer: this.buffer, offset: this.byteOffset, size: this.bindingSize };
+    return (this.#binding ??= Object.freeze({ buffer: this.buffer, offset: this.byteOffset, size: this.bindingSize }));
+  }
+
+  /** binding() as a bind-group cache key (bindingKey of its buffer range), made on first use. */
+  get bindingKey(): string {
+    return (this.#bindingKey ??= bindingKey(this.buffer, this.byteOffset, this.bindingSize));
   }
 
   /** A view of rows [start, start + count) along the first dimension, sharing the buffer. */
