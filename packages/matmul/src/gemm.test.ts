@@ -386,10 +386,13 @@ describe('subgroup-matrix path, builtins emulated', () => {
 
 describe('k-split sums left to the caller (encodeDeferringSum)', () => {
   const emulated = { path: 'subgroup-matrix', emulateSubgroupMatrix: true } as const;
-  // The sums added on the host as SplitSums describes them: Σ_s in order, times 2^(rowExp[r] − shift), into y0.
-  async function addOnHost(y0: Float32Array, sums: SplitSums): Promise<Float32Array> {
+  // What the sums and their row exponents hold, read before any other GEMM of the context reuses the scratch.
+  async function readSums(sums: SplitSums): Promise<{ part: Float32Array; exps?: Int32Array }> {
     const part = new Float32Array((await readBytes(sums.sums)).buffer);
-    const exps = sums.rowExp ? new Int32Array((await readBytes(sums.rowExp)).buffer) : undefined;
+    return sums.rowExp ? { part, exps: new Int32Array((await readBytes(sums.rowExp)).buffer) } : { part };
+  }
+  // The sums added on the host as SplitSums describes them: Σ_s in order, times 2^(rowExp[r] − shift), into y0.
+  function addOnHost(y0: Float32Array, sums: SplitSums, { part, exps }: { part: Float32Array; exps?: Int32Array }): Float32Array {
     const out = Float32Array.from(y0);
     for (let r = 0; r < sums.rows; r++) {
       for (let c = 0; c < sums.n; c++) {
@@ -423,6 +426,7 @@ describe('k-split sums left to the caller (encodeDeferringSum)', () => {
           sums = gemm.encodeDeferringSum(pass, staged.args);
         }, 'gemm deferred');
         const deferredY = Float32Array.from(await readFloat(y));
+        const held = sums ? await readSums(sums) : undefined;
         writeTensor(y, y0);
         await ctx.run((pass) => void gemm.encode(pass, staged.args), 'gemm');
         const want = await readFloat(y);
@@ -430,7 +434,7 @@ describe('k-split sums left to the caller (encodeDeferringSum)', () => {
         if (split > 1) {
           expect(sums, label).toMatchObject({ splits: split, rows, n: options.n });
           expect(deferredY, `${label}: y untouched`).toEqual(y0);
-          expect(await addOnHost(y0, sums!), `${label}: y0 + the sums`).toEqual(want);
+          expect(addOnHost(y0, sums!, held!), `${label}: y0 + the sums`).toEqual(want);
         } else {
           expect(sums, label).toBeUndefined();
           expect(deferredY, `${label}: y written as encode() writes it`).toEqual(want);

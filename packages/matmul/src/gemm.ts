@@ -163,7 +163,8 @@ export interface Gemm {
   /**
    * As encode, for a handle that accumulates (y += x·Wᵀ, the residual stream) with W in one part: where the GEMM
    * splits k, its sums are left for the caller to add into y (@qwen3-webgpu/rmsnorm-f32's RmsNormArgs.addSums), one
-   * pass fewer; returned, valid until the next GEMM of this context writes its sums. Undefined where y was written
+   * pass fewer; returned, valid until any later GEMM of this context runs (they share its scratch: sums, row exponents).
+   * Undefined where y was written
    * here (no k split). y must not be read before the sums are added.
    */
   encodeDeferringSum(target: DispatchTarget, args: GemmArgs): SplitSums | undefined;

@@ -165,6 +165,30 @@ describe('QKVRoPE vs the float64 reference', () => {
   }
 });
 
+describe('the projected path at the largest head_dim', () => {
+  // headDim 256: four RoPE pairs a lane (qkv-projected.wgsl's MAX_PAIRS), ragged rows, a position past 4096.
+  it('hidden 512, 2/1 heads, hd 256, bf16: seq 1/7/33 × positions 0/5000', async () => {
+    const d: QkvDims = { hidden: 512, numHeads: 2, numKvHeads: 1, headDim: 256 };
+    const op = createQkvRope(ctx, { ...d, eps: EPS, ropeTheta: THETA, maxPositions: 5_100 });
+    const p = makeProblem(d, 'bf16', 33);
+    try {
+      for (const seq of [1, 7, 33]) {
+        const raw = qkvProjections(d, p.host.x.subarray(0, seq * d.hidden), p.host.wq, p.host.wk, p.host.wv, seq);
+        for (const position of [0, 5000]) {
+          const want = normRope(d, raw.q, raw.k, p.host.qNorm, p.host.kNorm, seq, position, EPS, THETA);
+          const got = await runRows(op, p, seq, position, 'projected');
+          const label = `seq ${seq} pos ${position}`;
+          expectClose(`${label} q`, got.q, want.q);
+          expectClose(`${label} k`, got.k, want.k);
+          expectClose(`${label} v`, got.v, raw.v);
+        }
+      }
+    } finally {
+      p.destroy();
+    }
+  });
+});
+
 describe('odd hidden sizes', () => {
   for (const dtype of DTYPES) {
     it(`hidden 97 (16-bit rows start mid-word), ${dtype}`, async () => {

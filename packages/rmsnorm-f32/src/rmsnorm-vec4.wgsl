@@ -232,7 +232,8 @@ fn rmsnorm(group: u32, lid: u32) {
   var v3 = vec4<u32>();
   var p = Stats(0.0, 0.0);
   // ADD: each thread adds the sums into its own units of x (rows of the grid tail leave x alone); every later read
-  // of a unit is by the same thread, so it sees its own write.
+  // of a unit that counts is by the thread that wrote it. Threads of grid-tail rows and clamped copies of a row's last
+  // unit may read units another thread is writing: their values are masked or dropped (at most they raise `rescue`).
   let add = ADD && row < params.rows;
   if (SINGLE) {
     v0 = load_group(x_base, t, 0u, nvec);

@@ -316,7 +316,8 @@ describe("x plus a k-split GEMM's sums first (RmsNormArgs.addSums)", () => {
       const sumsData = Float32Array.from({ length: splits * rows * n }, () => rng.uniform(-1, 1) * 2 ** rng.uniform(-3, 3));
       const shift = scaled ? 5 : 0;
       const exps = scaled ? Int32Array.from({ length: rows }, () => Math.floor(rng.uniform(-6, 14))) : undefined;
-      if (rows > 3) for (let c = 0; c < n; c++) xs[3 * n + c] = rng.uniform(-1, 1) * 1e30;
+      // Row 3's Σx² overflows only once its sums are added (x there stays small): the rescue must re-read x + sums.
+      if (rows > 3) for (let c = 0; c < n; c++) sumsData[3 * n + c] = rng.uniform(-1, 1) * 1e30;
       const want = addedX(xs, sumsData, exps, shift, splits, rows, n);
       const ws = roundToDtype(wRaw, 'bf16');
       const x = uploadTensor(ctx, [rows, n], 'f32', xs);
@@ -361,6 +362,9 @@ describe("x plus a k-split GEMM's sums first (RmsNormArgs.addSums)", () => {
     expect(() => norm.encode(pass, { x, w, y, rows: 3, addSums })).toThrow(/addSums holds \[4, 8\] sums, the call normalizes \[3, 8\]/);
     expect(() => norm.encode(pass, { x, w, y, rows: 4, addSums: { ...addSums, splits: 3 } })).toThrow(/addSums.sums must be f32 words \(3 × 4 × 8\)/);
     expect(() => norm.encode(pass, { x, w, y, rows: 4, addSums: { ...addSums, splits: 0 } })).toThrow(/splits must be a positive integer/);
+    expect(() => norm.encode(pass, { x, w, y, rows: 4, addSums: { ...addSums, splits: 1, sums: x } })).toThrow(
+      /addSums.sums shares a buffer with x, y or the split/,
+    );
     pass.end();
     for (const t of [x, xb, w, y, sums]) t.destroy();
   });

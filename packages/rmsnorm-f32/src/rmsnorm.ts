@@ -127,6 +127,21 @@ const kernels = {
   add: { workgroup: defineAdd('workgroup'), subgroup: defineAdd('subgroup') },
 };
 
+// Bound as xs and row_exp where the add kernel writes no split (it never touches them; writable bindings may not
+// alias): two tiny buffers per context, shared by its handles, gone with its device.
+const placeholders = new WeakMap<GpuContext, { xs: Tensor; row_exp: Tensor }>();
+function placeholdersOf(ctx: GpuContext): { xs: Tensor; row_exp: Tensor } {
+  let p = placeholders.get(ctx);
+  if (!p) {
+    p = {
+      xs: createTensor(ctx, [4], 'u32', { label: 'rmsnorm-f32 xs placeholder' }),
+      row_exp: createTensor(ctx, [4], 'i32', { label: 'rmsnorm-f32 row_exp placeholder' }),
+    };
+    placeholders.set(ctx, p);
+  }
+  return p;
+}
+
 function dtypeOf(t: Tensor, name: string): RmsNormDtype {
   if (t.dtype === 'f32' || t.dtype === 'bf16' || t.dtype === 'f16') return t.dtype;
   throw new TypeError(`rmsnorm-f32: ${name} must be f32, bf16 or f16, got ${t.dtype}`);
@@ -164,8 +179,6 @@ export function createRmsNormF32(ctx: GpuContext, options: RmsNormF32Options): R
   // Every variant's bindings are a subset of the add kernel's: each kernel reads the names it declares.
   type Compiled = ReturnType<(typeof kernels)['add']['workgroup']['compile']>;
   const variants = new Map<string, { kernel: Compiled; rowsPerWg: number }>();
-  // Bound as xs and row_exp where the add kernel writes no split (it never touches them; writable bindings may not alias).
-  let placeholders: { xs: Tensor; row_exp: Tensor } | undefined;
   return {
     n,
     eps,
@@ -221,6 +234,13 @@ export function createRmsNormF32(ctx: GpuContext, options: RmsNormF32Options): R
         const exps = add.rowExp;
         if (exps && ((exps.dtype !== 'i32' && exps.dtype !== 'u32') || exps.numel < rows))
           throw new RangeError(`rmsnorm-f32: addSums.rowExp must be i32 (or u32) with at least ${rows} elements, got [${exps.shape}] ${exps.dtype}`);
+        // The sums are read while x, y and the split are written: none of them may share a buffer with the sums.
+        const written = [x, y, ...(args.split ? [args.split.xs, args.split.rowExp] : [])];
+        const read: [Tensor, string][] = [[sums, 'sums'], ...(exps ? [[exps, 'rowExp'] as [Tensor, string]] : [])];
+        for (const [t, name] of read) {
+          if (written.some((o) => o.buffer === t.buffer))
+            throw new RangeError(`rmsnorm-f32: addSums.${name} shares a buffer with x, y or the split this call writes`);
+        }
       }
       const layouts: ('vec4' | 'scalar')[] = [];
       if (rows === 0) return { layouts };
@@ -266,17 +286,12 @@ export function createRmsNormF32(ctx: GpuContext, options: RmsNormF32Options): R
       const rowBytes = Math.max(xStride * xBytes, yStride * 4);
       const chunk = Math.max(1, Math.floor((maxBinding - 2 * align - 16) / rowBytes));
       // The sums are laid out for the whole call: it must be one dispatch.
-      if (add && chunk < rows) throw new RangeError(`rmsnorm-f32: addSums takes rows that fit one binding (${chunk} of ${n}), got ${rows}`);
+      if (add && chunk < rows) throw new RangeError(`rmsnorm-f32: addSums takes rows that fit one binding (${chunk} rows of ${n}), got ${rows}`);
       const addBound = add
         ? {
             sums: add.sums,
             sums_exp: add.rowExp ?? add.sums,
-            ...(split
-              ? {}
-              : (placeholders ??= {
-                  xs: createTensor(ctx, [4], 'u32', { label: 'rmsnorm-f32 xs placeholder' }),
-                  row_exp: createTensor(ctx, [4], 'i32', { label: 'rmsnorm-f32 row_exp placeholder' }),
-                })),
+            ...(split ? {} : placeholdersOf(ctx)),
           }
         : {};
       for (let r0 = 0; r0 < rows; r0 += chunk) {

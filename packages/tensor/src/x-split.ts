@@ -12,7 +12,8 @@ export interface XSplit {
  * A k-split GEMM's partial sums left for the kernel that consumes its output (@qwen3-webgpu/matmul's
  * encodeDeferringSum; @qwen3-webgpu/rmsnorm-f32's RmsNormArgs.addSums adds them into its x): output (r, c) is
  * 2^(rowExp[r] − shift) · Σ_{s < splits} sums[(s · rows + r) · n + c] (f32 words), summed in the order s = 0, 1, …
- * and then scaled (a power of two: exact); without rowExp the factor is 1.
+ * and then scaled (a power of two: exact); without rowExp the factor is 1. A GEMM's scratch holds them: read them
+ * before any later GEMM of its context runs.
  */
 export interface SplitSums {
   /** [splits, rows, n] f32 (the scratch may be typed u32 and larger). */
