@@ -173,7 +173,8 @@ export function createFlashAttention(ctx: GpuContext, options: FlashAttentionOpt
       const nKeys = pos0 + seq;
       const scratch = scratchFor(seq, a.scratch);
       if (a.xSplit && !scratch) throw new RangeError(`attention-flash: xSplit needs a scratch of ${scratchSize(seq)} f32 for ${seq} rows (writesSplitX)`);
-      const perSplit = scratch && (pos0 < seq || options.split?.always) ? keysPerSplit(nKeys) : nKeys;
+      // Unsplit: one split of the whole capacity, so that a recorded prompt replays at any later position.
+      const perSplit = scratch && (pos0 < seq || options.split?.always) ? keysPerSplit(nKeys) : capacity;
       const splits = Math.ceil(nKeys / perSplit);
       // The merge runs when the keys split, and whenever it also writes the split of out.
       const merged = splits > 1 || a.xSplit !== undefined;
