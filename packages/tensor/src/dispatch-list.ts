@@ -21,6 +21,8 @@ export interface UniformPatch<U extends string> {
 }
 
 interface Entry {
+  /** The uniform slot is bound through a dynamic offset (of 0; the slot's base is in the bind group). */
+  dynamic: boolean;
   pipeline: GPUComputePipeline;
   layout: GPUBindGroupLayout;
   resources: GPUBufferBinding[];
@@ -35,6 +37,8 @@ interface Entry {
 
 /** Everything a compiled kernel hands the list for one dispatch. */
 export interface RecordedDispatchSpec<U extends string> {
+  /** Whether `layout` declares the uniform binding with a dynamic offset (DispatchListOptions.kernelPipelines). */
+  dynamic: boolean;
   pipeline: GPUComputePipeline;
   layout: GPUBindGroupLayout;
   resources: GPUBufferBinding[];
@@ -43,6 +47,20 @@ export interface RecordedDispatchSpec<U extends string> {
   workgroups: [number, number, number];
   meta: Required<DispatchMeta>;
 }
+
+export interface DispatchListOptions {
+  /**
+   * Record with the pipelines the kernels use when encoding into a pass (their uniform binding takes a dynamic offset,
+   * 0 on replay) instead of a variant per kernel whose uniform binding has none. Default false: a replayed dispatch
+   * then passes no offsets array (cheaper per call; what decode steps replay hundreds of times), but the first list
+   * of each kernel compiles that variant (H200: 50–300 ms for a prompt's ~20 kernels). Lists recorded from work the
+   * context has already run in passes (prompt chunks) take true and compile nothing.
+   */
+  kernelPipelines?: boolean;
+}
+
+/** The dynamic offset of a recorded dispatch whose layout has one: the slot's base is in its bind group. */
+const ZERO_OFFSET: readonly number[] = Object.freeze([0]);
 
 export class DispatchList {
   readonly #entries: Entry[] = [];
@@ -53,11 +71,16 @@ export class DispatchList {
   #dirty = true;
   #destroyed = false;
 
+  /** DispatchListOptions.kernelPipelines: CompiledKernel.encode reads it. */
+  readonly kernelPipelines: boolean;
+
   constructor(
     readonly ctx: GpuContext,
     readonly label = 'dispatch list',
+    options: DispatchListOptions = {},
   ) {
     this.#slotBytes = Math.max(256, ctx.limits.minUniformBufferOffsetAlignment);
+    this.kernelPipelines = options.kernelPipelines ?? false;
   }
 
   get length(): number {
@@ -179,7 +202,8 @@ function replay(pass: GPUComputePassEncoder, entries: readonly Entry[]): void {
   let last: GPUComputePipeline | undefined;
   for (const e of entries) {
     if (e.pipeline !== last) pass.setPipeline((last = e.pipeline));
-    pass.setBindGroup(0, e.group!);
+    if (e.dynamic) pass.setBindGroup(0, e.group!, ZERO_OFFSET as number[]);
+    else pass.setBindGroup(0, e.group!);
     if (e.y === 1 && e.z === 1) pass.dispatchWorkgroups(e.x);
     else pass.dispatchWorkgroups(e.x, e.y, e.z);
   }

@@ -25,5 +25,5 @@ export type { Bandwidth, GpuTiming, TimingOptions } from './timing.ts';
 export { createRng } from './random.ts';
 export type { Rng } from './random.ts';
 export * as reference from './reference.ts';
-export { DispatchList } from './dispatch-list.ts';
+export { DispatchList, type DispatchListOptions } from './dispatch-list.ts';
 export type { DispatchMeta, UniformPatch } from './dispatch-list.ts';

@@ -147,8 +147,9 @@ export function defineKernel<B extends string, U extends string>(spec: KernelSpe
         }
         if (target instanceof DispatchList) {
           const tag = meta?.tag ?? spec.label;
-          const r = recorded();
+          const r = target.kernelPipelines ? { pipeline, layout } : recorded();
           return target.add({
+            dynamic: target.kernelPipelines,
             pipeline: r.pipeline,
             layout: r.layout,
             resources: resolved,

@@ -120,6 +120,47 @@ describe('DispatchList', () => {
     xt.destroy();
     y.destroy();
   });
+
+  it("kernelPipelines: replays on the kernel's own pipeline (dynamic offset 0), compiling nothing past a pass encode", async () => {
+    const fresh = await createGpuContext();
+    try {
+      const k = defineKernel({
+        label: 'row_sum_list_dynamic',
+        code: rowSumSource,
+        bindings: { x: 'read', y: 'read_write' },
+        uniforms: defineUniforms({ rows: 'u32', n: 'u32', row_start: 'u32' }),
+      });
+      const [rows, n] = [19, 77];
+      const x = rng.normalArray(rows * n);
+      const xt = uploadTensor(fresh, [rows, n], 'f32', x);
+      const y = createTensor(fresh, [2 * rows], 'f32');
+      const want = reference.rowSum(x, rows, n);
+      const compiled = k.compile(fresh);
+      await fresh.run((pass) => void compiled.encode(pass, { x: xt, y }, { rows, n, row_start: 0 }, rows));
+      const compiles = fresh.pipelines.compiles;
+      // A second dispatch in the list takes the same slot layout at the next offset: both must land.
+      const list = new DispatchList(fresh, 'dynamic list', { kernelPipelines: true });
+      const first = compiled.encode(list, { x: xt, y }, { rows, n, row_start: 0 }, rows);
+      compiled.encode(list, { x: xt, y }, { rows: 1, n, row_start: 2 * rows - 1 }, 1);
+      expect(fresh.pipelines.compiles, 'no pipeline compiled for the recording').toBe(compiles);
+      for (const start of [rows - 1, 0]) {
+        fillTensor(y, NaN);
+        first.set('row_start', start);
+        await fresh.run((pass) => list.encode(pass));
+        const got = await readFloat(y);
+        for (let r = 0; r < rows; r++)
+          expect(Math.abs(got[start + r]! - want[r]!), `row ${r} at ${start}`).toBeLessThanOrEqual(1e-4 * (1 + Math.abs(want[r]!)));
+        expect(Math.abs(got[2 * rows - 1]! - want[0]!), 'the second dispatch (row 0 into the last slot)').toBeLessThanOrEqual(1e-4 * (1 + Math.abs(want[0]!)));
+      }
+      // The default list compiles the variant without a dynamic offset.
+      const plain = new DispatchList(fresh, 'plain list');
+      compiled.encode(plain, { x: xt, y }, { rows, n, row_start: 0 }, rows);
+      expect(fresh.pipelines.compiles).toBe(compiles + 1);
+      for (const t of [list, plain, xt, y]) t.destroy();
+    } finally {
+      fresh.destroy();
+    }
+  });
 });
 
 describe('dispatchGrid', () => {
