@@ -7,7 +7,8 @@
 // chosen by --gemm (auto: tensor cores where offered, which --tensor-cores asks Dawn for; fma; tiled: the old kernel)
 // and, on tensor cores, --tc-variant (auto: f16w where W as f16 fits matmul's cap, presplit elsewhere; presplit; f16w);
 // --max-rows N sets the prompt chunk (default the model's: 2,048 rows), --submits N the command buffers a chunk goes
-// out in (default 16); --cpu-profile FILE writes a CPU profile of the host during the timed prefill prompts and prints
+// out in (default 16), --prompt-recordings N the recorded prompt shapes kept (default 4; 0: every chunk encoded
+// afresh); --cpu-profile FILE writes a CPU profile of the host during the timed prefill prompts and prints
 // its heaviest functions; --cpu-profile-decode FILE the same for the timed decode run.
 //   node tools/bundle.mjs packages/qwen3/bench/generate.bench.ts .device/bench && node .device/bench/generate.bench.mjs [--dir D] [--profile]
 import { execFileSync } from 'node:child_process';
@@ -42,6 +43,7 @@ const { values } = parseArgs({
     'profile-prefill': { type: 'string' },
     'max-rows': { type: 'string' },
     submits: { type: 'string' },
+    'prompt-recordings': { type: 'string' },
     // A CPU profile (.cpuprofile, Chrome DevTools format) of the host while it runs the timed prefill prompts only.
     'cpu-profile': { type: 'string' },
     // The same for the timed decode run (generate() with run-ahead).
@@ -67,6 +69,10 @@ if (!['auto', 'presplit', 'f16w'].includes(tcVariant)) throw new Error(`--tc-var
 const maxRows = values['max-rows'] === undefined ? undefined : Number(values['max-rows']);
 if (maxRows !== undefined && !(Number.isSafeInteger(maxRows) && maxRows > 0))
   throw new Error(`--max-rows must be a positive integer, got ${values['max-rows']}`);
+// --prompt-recordings: recorded prompt shapes kept (GpuModelOptions.promptRecordings; 0 encodes every chunk afresh).
+const promptRecordings = values['prompt-recordings'] === undefined ? undefined : Number(values['prompt-recordings']);
+if (promptRecordings !== undefined && !(Number.isSafeInteger(promptRecordings) && promptRecordings >= 0))
+  throw new Error(`--prompt-recordings must be a non-negative integer, got ${values['prompt-recordings']}`);
 // --submits: command buffers a prompt chunk goes out in (GpuModelOptions.prefillSubmits).
 const submits = values.submits === undefined ? undefined : Number(values.submits);
 if (submits !== undefined && !(Number.isSafeInteger(submits) && submits > 0)) throw new Error(`--submits must be a positive integer, got ${values.submits}`);
@@ -166,6 +172,7 @@ if (values.prefill) {
     storeWeightsAsF16,
     ...(maxRows ? { maxRows } : {}),
     ...(submits ? { prefillSubmits: submits } : {}),
+    ...(promptRecordings !== undefined ? { promptRecordings } : {}),
   });
   // FLOPs of a prompt token: 2 per weight of every projection (lm_head runs on the last row only).
   const c = weights.config;
@@ -177,7 +184,8 @@ if (values.prefill) {
   const linears = prefillLm.model.layers.flatMap((l) => [l.attention.qkvProj, l.attention.oProj, l.mlp.gateUp, l.mlp.down]);
   const paths = [...new Set(linears.map((p) => `${p.gemmPath}${p.tcVariant ? ` ${p.tcVariant}` : ''}`))].join('/');
   console.log(
-    `\nprefill GEMM: --gemm ${gemm} --tc-variant ${tcVariant} → ${paths} (${ctx.features.subgroupMatrix ? 'subgroup matrices offered' : 'no subgroup matrices'}), chunks of ${prefillLm.maxRows} rows, ${submits ?? 'default'} submits`,
+    `\nprefill GEMM: --gemm ${gemm} --tc-variant ${tcVariant} → ${paths} (${ctx.features.subgroupMatrix ? 'subgroup matrices offered' : 'no subgroup matrices'}), chunks of ${prefillLm.maxRows} rows, ${submits ?? 'default'} submits, ` +
+      `${promptRecordings ?? 'default'} prompt recordings`,
   );
   await run(prefillLm, promptOf(Math.min(...lengths)), { maxTokens: 1 }); // pipelines compiled, weights checked
   // The decode model above stored the shared weights already; this one takes the f16 views of the same bytes.
@@ -187,12 +195,19 @@ if (values.prefill) {
   const profiling = values['cpu-profile'] ? await startCpuProfile() : undefined;
   for (const n of lengths) {
     const times: number[] = [];
-    for (let i = 0; i < 5; i++) times.push((await run(prefillLm, promptOf(n), { maxTokens: 1 })).stats.prefillMs);
+    // Which runs went out as a replayed recording (R) or were encoded afresh (E): a length is recorded the second time.
+    const how: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const replays = prefillLm.promptReplays;
+      times.push((await run(prefillLm, promptOf(n), { maxTokens: 1 })).stats.prefillMs);
+      how.push(prefillLm.promptReplays > replays ? 'R' : 'E');
+    }
     const sorted = [...times].sort((a, b) => a - b);
     const ms = sorted[2]!;
     console.log(
       `prefill ${n} tokens to the first token: median ${ms.toFixed(1)} ms (min ${sorted[0]!.toFixed(1)}) = ${((n / ms) * 1000).toFixed(0)} tok/s, ` +
-        `${((flopsPerToken * n) / (ms * 1e9)).toPrecision(3)} TFLOP/s of projections (runs: ${times.map((t) => t.toFixed(1)).join(', ')})`,
+        `${((flopsPerToken * n) / (ms * 1e9)).toPrecision(3)} TFLOP/s of projections (runs: ${times.map((t, i) => `${t.toFixed(1)}${how[i]}`).join(', ')}; ` +
+        `R replayed, E encoded)`,
     );
     // Then traced runs (not in the figure above): host submits and the GPU's passes.
     for (let i = 0; i < 3; i++) {

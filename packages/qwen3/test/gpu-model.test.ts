@@ -172,3 +172,51 @@ describe('recorded decode steps on the gpu layout', () => {
     }
   });
 });
+
+describe('recorded prompt chunks', () => {
+  it('a row count seen before replays its recording at later positions, re-recorded where its key splits fall short: logits equal to chunks encoded afresh', async () => {
+    const on = () => (ctx.kernelLayout === 'gpu' ? ctx : other);
+    const name = 'hd128-stress-bf16.json';
+    const options = { maxContext: 192, maxRows: 16 };
+    const recorded = await backends(name, options, on);
+    const fresh = await backends(name, { ...options, promptRecordings: 0 }, on);
+    try {
+      const vocab = recorded.config.vocabSize;
+      const chunk = (start: number) => Array.from({ length: 16 }, (_, i) => ((start + i) * 7919 + 13) % vocab);
+      // At 0 twice (seen, then recorded with flash attention's key splits for 16 keys: one of 128), then every 16
+      // positions to 144: replayed up to 112; at 128 the split falls short (144 keys) and the chunk is recorded again,
+      // unsplit, which replays at 144.
+      const starts = [0, -1, 0, 16, 32, 48, 64, 80, 96, 112, 128, 144];
+      for (const start of starts) {
+        if (start < 0) {
+          recorded.gpu.reset();
+          fresh.gpu.reset();
+          continue;
+        }
+        const [got, want] = [await recorded.gpu.forward(chunk(start)), await fresh.gpu.forward(chunk(start))];
+        expect(recorded.gpu.length).toBe(start + 16);
+        expect(got.logits, `logits of the chunk at ${start}`).toEqual(want.logits);
+      }
+      expect(recorded.gpu.promptReplays, 'chunks replayed: at 16 … 112 and 144').toBe(8);
+      expect(fresh.gpu.promptReplays).toBe(0);
+      // The pick of the next id: a prompt of a length seen before replays too, and picks what the fresh model picks.
+      for (const lm of [recorded.gpu, fresh.gpu]) lm.reset();
+      const picks: number[][] = [[], []];
+      for (let i = 0; i < 3; i++) {
+        for (const [j, lm] of [recorded.gpu, fresh.gpu].entries()) {
+          lm.reset();
+          const ids: number[] = [];
+          for await (const id of generate(lm, chunk(100 * i).slice(0, 12), { maxTokens: 2, temperature: 0 })) ids.push(id);
+          picks[j]!.push(...ids);
+        }
+      }
+      expect(picks[0]).toEqual(picks[1]);
+      expect(recorded.gpu.promptReplays, 'the third 12-id prompt replayed').toBe(9);
+    } finally {
+      for (const b of [recorded, fresh]) {
+        b.gpu.destroy();
+        b.weights.destroy();
+      }
+    }
+  });
+});

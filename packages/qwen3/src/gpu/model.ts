@@ -45,6 +45,7 @@ import {
   type SetPosition,
   type TcVariant,
 } from './layers.ts';
+import { PromptRecordings, type PromptRecording } from './prompt-recordings.ts';
 import { ReadbackRing } from './readback-ring.ts';
 
 export interface GpuModelOptions {
@@ -74,6 +75,14 @@ export interface GpuModelOptions {
    * cap. Default 16; 1 encodes the whole chunk before submitting it.
    */
   prefillSubmits?: number;
+  /**
+   * Prompt chunks kept recorded (prompt-recordings.ts): a chunk whose row count (and head: logits of every row, none,
+   * or the pick of the next id) was seen before is recorded the second time and replayed after that at any position
+   * its attention's key splits allow, so the host patches a position instead of encoding ~280 dispatches; the least
+   * recently used recording is dropped past this many, and all of them when the activations grow. Default 4; 0 encodes
+   * every chunk afresh.
+   */
+  promptRecordings?: number;
   /** Keep the residual stream after the embedding and after every layer (for parity checks); default false. */
   hiddenStates?: boolean;
   /**
@@ -368,6 +377,8 @@ export function prefillGroups(stages: number, most: number): number[] {
 
 /** GpuModelOptions.prefillSubmits by default. */
 const PREFILL_SUBMITS = 16;
+/** GpuModelOptions.promptRecordings by default. */
+const PROMPT_RECORDINGS = 4;
 
 /** A decode step recorded once and replayed at every position: fed by the id the previous step picked. */
 interface DecodeRecording {
@@ -377,6 +388,9 @@ interface DecodeRecording {
   setPosition: SetPosition;
   sample: SampleStep;
 }
+
+/** What a prompt chunk ends in (Qwen3ForCausalLM's #step): the final norm over every row, nothing, or the pick of the next id. */
+type PromptHead = 'all' | 'none' | { sampling: ResolvedSampling; u: number; readback: GPUBuffer };
 
 /** Per decode step: host time to encode, GPU time (whole step), and with perDispatch each dispatch's own time. */
 export interface StepProfile {
@@ -400,6 +414,9 @@ export class Qwen3ForCausalLM implements TokenBackend {
   /** Rows of logits one lm_head pass writes (forward() reads every row in blocks of this many). */
   readonly #logitRows: number;
   readonly #prefillSubmits: number;
+  readonly #prompts: PromptRecordings;
+  /** Prompt chunks that went out as a replayed recording (GpuModelOptions.promptRecordings), for benchmarks and tests. */
+  promptReplays = 0;
   /** The weights' check for the tensor-core GEMM, started by the first pass of several rows. */
   #prepared: Promise<void> | undefined;
   /** #prepared has resolved: next() then reaches its first submit without yielding to the microtask queue. */
@@ -427,6 +444,7 @@ export class Qwen3ForCausalLM implements TokenBackend {
     this.#prefillSubmits = options.prefillSubmits ?? PREFILL_SUBMITS;
     if (!Number.isSafeInteger(this.#prefillSubmits) || this.#prefillSubmits < 1)
       throw new RangeError(`prefillSubmits must be a positive integer, got ${options.prefillSubmits}`);
+    this.#prompts = new PromptRecordings(options.promptRecordings ?? PROMPT_RECORDINGS);
     const c = weights.config;
     // 64 rows of the vocabulary (39 MB at 0.6B): a 512-row chunk's logits would take 311 MB.
     this.#logitRows = Math.min(this.model.maxRows, 64);
@@ -743,42 +761,25 @@ export class Qwen3ForCausalLM implements TokenBackend {
   /**
    * Host ids through the model, then: the final norm on every row for forward()'s lm_head blocks ('all'), lm_head on
    * the last row and sampling (its id copied into `readback`), or nothing ('none'). The work goes out in
-   * prefillSubmits command buffers, each submitted as soon as it is encoded, so the GPU runs the first layers while
-   * the host encodes the rest; one pair of error scopes covers them all. Returns once submitted and checked, without
+   * prefillSubmits command buffers, each submitted as soon as it is encoded (or replayed: #promptGroups), so the GPU
+   * runs the first layers while the host encodes the rest; one pair of error scopes covers them all. Returns once submitted and checked, without
    * waiting for the GPU: whatever reads the results next (a readback, the next chunk) is queued after it.
    */
-  async #step(ids: readonly number[], head: 'all' | 'none' | { sampling: ResolvedSampling; u: number; readback: GPUBuffer }): Promise<void> {
+  async #step(ids: readonly number[], head: PromptHead): Promise<void> {
     const { ctx, model } = this;
     const { device } = ctx;
     const seq = ids.length;
     const pos0 = this.length;
     writeTensor(model.ids, Uint32Array.from(ids));
     const act = model.activations(seq);
-    const stages = model.stages(seq, pos0, head === 'all' ? 'all' : head === 'none' ? 'none' : 'last', model.ids, act);
-    const bounds = prefillGroups(stages.length, this.#prefillSubmits);
-    const group = (i: number) => (pass: GPUComputePassEncoder) => {
-      if (i === 0) this.#markSeen.encode(pass, { ids: model.ids, seen: this.#seen, seq });
-      for (const stage of stages.slice(bounds[i], bounds[i + 1])) stage(pass);
-    };
-    const last = bounds.length - 2;
+    const pick = typeof head === 'object' ? head : undefined;
     device.pushErrorScope('validation');
     device.pushErrorScope('out-of-memory');
     let failure: unknown;
     try {
-      for (let i = 0; i < last; i++) ctx.submit(group(i), 'qwen3 step');
-      if (head === 'none' || head === 'all') ctx.submit(group(last), 'qwen3 step');
-      else {
-        const { sampling, u, readback } = head;
-        ctx.submit(
-          (pass) => {
-            group(last)(pass);
-            this.#lmHead.encode(pass, { x: act.a, w: this.weights.lmHead.parts, y: this.#logits, rows: 1 });
-            this.#sampler.encode(pass, { logits: this.#logits, seen: this.#seen, out: this.#token, rowOffset: 0, sampling, u });
-          },
-          'qwen3 step',
-          (encoder) => encoder.copyBufferToBuffer(this.#token.buffer, 0, readback, 0, 4),
-        );
-      }
+      const groups = this.#promptGroups(seq, pos0, head, act);
+      const after = pick && ((encoder: GPUCommandEncoder) => encoder.copyBufferToBuffer(this.#token.buffer, 0, pick.readback, 0, 4));
+      groups.forEach((group, i) => ctx.submit(group, 'qwen3 step', i === groups.length - 1 ? after : undefined));
     } catch (err) {
       failure = err;
     }
@@ -790,7 +791,54 @@ export class Qwen3ForCausalLM implements TokenBackend {
     this.length = pos0 + seq;
   }
 
+  /**
+   * A chunk's command buffers, as encoders of passes: replayed from its recording where this row count and head were
+   * seen before (GpuModelOptions.promptRecordings), else encoded now; the first time a shape repeats it is recorded.
+   * `head` as in #step; sampling's settings and draw are patched into a replayed pick.
+   */
+  #promptGroups(seq: number, pos0: number, head: PromptHead, act: Activations): ((pass: GPUComputePassEncoder) => void)[] {
+    const pick = typeof head === 'object' ? head : undefined;
+    const key = `${seq} ${pick ? (pick.sampling.temperature <= 0 ? 'greedy' : 'sampled') : head}`;
+    const replay = (r: PromptRecording) => {
+      if (pick) r.sample!.set(pick.sampling, pick.u);
+      return r.lists.map((list) => (pass: GPUComputePassEncoder) => list.encode(pass));
+    };
+    const recorded = this.#prompts.take(key, act, pos0);
+    if (recorded) {
+      this.promptReplays++;
+      return replay(recorded);
+    }
+    const stages = this.model.stages(seq, pos0, head === 'all' ? 'all' : head === 'none' ? 'none' : 'last', this.model.ids, act);
+    const bounds = prefillGroups(stages.length, this.#prefillSubmits);
+    const last = bounds.length - 2;
+    // Command buffer i of the chunk into `target`, collecting the position setters; the last one picks the next id.
+    const encodeGroup = (target: DispatchTarget, i: number, setters: SetPosition[]): SampleStep | undefined => {
+      if (i === 0) this.#markSeen.encode(target, { ids: this.model.ids, seen: this.#seen, seq });
+      for (const stage of stages.slice(bounds[i], bounds[i + 1])) {
+        const set = stage(target);
+        if (set) setters.push(set);
+      }
+      if (i !== last || !pick) return undefined;
+      this.#lmHead.encode(target, { x: act.a, w: this.weights.lmHead.parts, y: this.#logits, rows: 1 });
+      return this.#sampler.encode(target, { logits: this.#logits, seen: this.#seen, out: this.#token, rowOffset: 0, sampling: pick.sampling, u: pick.u });
+    };
+    if (!this.#prompts.shouldRecord(key)) return bounds.slice(1).map((_, i) => (pass: GPUComputePassEncoder) => void encodeGroup(pass, i, []));
+    const setters: SetPosition[] = [];
+    const lists = bounds.slice(1).map((_, i) => new DispatchList(this.ctx, `qwen3 prompt (${key}) ${i}`, { kernelPipelines: true }));
+    const sample = lists.map((list, i) => encodeGroup(list, i, setters)).at(-1);
+    const recording: PromptRecording = {
+      lists,
+      setPosition: (p) => {
+        for (const set of setters) set(p);
+      },
+      sample,
+    };
+    this.#prompts.put(key, act, recording);
+    return replay(recording);
+  }
+
   destroy(): void {
+    this.#prompts.clear();
     this.model.destroy();
     for (const t of [this.#logits, this.#seen, this.#token]) t.destroy();
     for (const d of this.#decode.values()) d.list.destroy();
