@@ -185,6 +185,13 @@ export function fillTensor(t: Tensor, value: number): void {
   else if (t.dtype === 'bf16') pattern = f32ToBf16(f)[0]! * 0x10001;
   else if (t.dtype === 'f16') pattern = f32ToF16(f)[0]! * 0x10001;
   else pattern = value >>> 0;
+  if (pattern === 0) {
+    // Zeros need no upload: a clear queued like a write (a 600 KB vocabulary mask took ~0.15 ms of host to upload).
+    const encoder = t.ctx.device.createCommandEncoder();
+    encoder.clearBuffer(t.buffer, t.byteOffset, words * 4);
+    t.ctx.device.queue.submit([encoder.finish()]);
+    return;
+  }
   const chunk = new Uint32Array(Math.min(words, WRITE_CHUNK / 4)).fill(pattern >>> 0);
   for (let w = 0; w < words; w += chunk.length) {
     const n = Math.min(chunk.length, words - w);

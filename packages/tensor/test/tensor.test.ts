@@ -80,6 +80,13 @@ describe('Tensor', () => {
     expect(Array.from(after.subarray(0, 18))).toEqual(Array.from(host.subarray(0, 18)));
     expect(Array.from(after.subarray(18, 42)).every((v) => v === -1)).toBe(true);
     expect(Array.from(after.subarray(42))).toEqual(Array.from(host.subarray(42)));
+    // Zeros go as a clear of the view's range (no upload): the rows around it stay.
+    fillTensor(t.rows(4, 2), 0);
+    const cleared = await readTensor(t);
+    expect(Array.from(cleared.subarray(18, 24)).every((v) => v === -1)).toBe(true);
+    expect(Array.from(cleared.subarray(24, 36)).every((v) => v === 0 && !Object.is(v, -0))).toBe(true);
+    expect(Array.from(cleared.subarray(36, 42)).every((v) => v === -1)).toBe(true);
+    expect(Array.from(cleared.subarray(42))).toEqual(Array.from(host.subarray(42)));
     view.destroy(); // a view does not own the buffer
     expect(Array.from(await readTensor(t.rows(0, 1)))).toEqual(Array.from(host.subarray(0, 6)));
     t.destroy();
