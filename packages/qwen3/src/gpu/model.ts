@@ -361,19 +361,25 @@ export function defaultMaxRows(c: Qwen3Config, maxBindingBytes: number): number 
 
 /**
  * Where a prompt chunk's `stages` are cut into command buffers (bounds, 0 … stages): the first holds 2 stages (the
- * embedding and the first layer's attention), so the GPU starts once a few dispatches are encoded; each next one 1.3×
- * the last, so that the host encodes it while the GPU runs the one before (on the H200 a layer's GPU time at 512 rows
- * is ~1.4× its host encoding; even groups left the GPU waiting early on); at most `most` buffers (the tail merged).
+ * embedding and the first layer's attention), so the GPU starts once a few dispatches are encoded; each next one
+ * `growth` × the last, so that the host has it ready before the GPU finishes the ones before: 1.3 where the host
+ * encodes the chunk (on the H200 a layer's GPU time at 512 rows is ~1.4× its host encoding; even groups left the GPU
+ * waiting early on), 2 where it replays a recording (~25× faster than the GPU; every buffer costs a pass and a
+ * submit); at most `most` buffers (the tail merged).
  */
-export function prefillGroups(stages: number, most: number): number[] {
+export function prefillGroups(stages: number, most: number, growth = ENCODED_GROWTH): number[] {
   const bounds = [0];
   let size = 2;
   while (bounds.at(-1)! < stages) {
     bounds.push(bounds.length === most ? stages : Math.min(stages, bounds.at(-1)! + Math.round(size)));
-    size *= 1.3;
+    size *= growth;
   }
   return bounds;
 }
+
+/** prefillGroups' growth of the command buffers of a chunk encoded as it goes, and of a recorded one. */
+const ENCODED_GROWTH = 1.3;
+const RECORDED_GROWTH = 2;
 
 /** GpuModelOptions.prefillSubmits by default. */
 const PREFILL_SUBMITS = 16;
@@ -809,7 +815,8 @@ export class Qwen3ForCausalLM implements TokenBackend {
       return replay(recorded);
     }
     const stages = this.model.stages(seq, pos0, head === 'all' ? 'all' : head === 'none' ? 'none' : 'last', this.model.ids, act);
-    const bounds = prefillGroups(stages.length, this.#prefillSubmits);
+    const record = this.#prompts.shouldRecord(key);
+    const bounds = prefillGroups(stages.length, this.#prefillSubmits, record ? RECORDED_GROWTH : ENCODED_GROWTH);
     const last = bounds.length - 2;
     // Command buffer i of the chunk into `target`, collecting the position setters; the last one picks the next id.
     const encodeGroup = (target: DispatchTarget, i: number, setters: SetPosition[]): SampleStep | undefined => {
@@ -822,7 +829,7 @@ export class Qwen3ForCausalLM implements TokenBackend {
       this.#lmHead.encode(target, { x: act.a, w: this.weights.lmHead.parts, y: this.#logits, rows: 1 });
       return this.#sampler.encode(target, { logits: this.#logits, seen: this.#seen, out: this.#token, rowOffset: 0, sampling: pick.sampling, u: pick.u });
     };
-    if (!this.#prompts.shouldRecord(key)) return bounds.slice(1).map((_, i) => (pass: GPUComputePassEncoder) => void encodeGroup(pass, i, []));
+    if (!record) return bounds.slice(1).map((_, i) => (pass: GPUComputePassEncoder) => void encodeGroup(pass, i, []));
     const setters: SetPosition[] = [];
     const lists = bounds.slice(1).map((_, i) => new DispatchList(this.ctx, `qwen3 prompt (${key}) ${i}`, { kernelPipelines: true }));
     const sample = lists.map((list, i) => encodeGroup(list, i, setters)).at(-1);
