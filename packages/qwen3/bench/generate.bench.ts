@@ -195,19 +195,19 @@ if (values.prefill) {
   const profiling = values['cpu-profile'] ? await startCpuProfile() : undefined;
   for (const n of lengths) {
     const times: number[] = [];
-    // Which runs went out as a replayed recording (R) or were encoded afresh (E): a length is recorded the second time.
+    // Which runs went out as a replayed recording (R), were recorded (r: a length's second time) or encoded afresh (E).
     const how: string[] = [];
     for (let i = 0; i < 5; i++) {
-      const replays = prefillLm.promptReplays;
+      const [replays, recorded] = [prefillLm.promptReplays, prefillLm.promptsRecorded];
       times.push((await run(prefillLm, promptOf(n), { maxTokens: 1 })).stats.prefillMs);
-      how.push(prefillLm.promptReplays > replays ? 'R' : 'E');
+      how.push(prefillLm.promptReplays > replays ? 'R' : prefillLm.promptsRecorded > recorded ? 'r' : 'E');
     }
     const sorted = [...times].sort((a, b) => a - b);
     const ms = sorted[2]!;
     console.log(
       `prefill ${n} tokens to the first token: median ${ms.toFixed(1)} ms (min ${sorted[0]!.toFixed(1)}) = ${((n / ms) * 1000).toFixed(0)} tok/s, ` +
         `${((flopsPerToken * n) / (ms * 1e9)).toPrecision(3)} TFLOP/s of projections (runs: ${times.map((t, i) => `${t.toFixed(1)}${how[i]}`).join(', ')}; ` +
-        `R replayed, E encoded)`,
+        `R replayed, r recorded, E encoded)`,
     );
     // Then traced runs (not in the figure above): host submits and the GPU's passes.
     for (let i = 0; i < 3; i++) {

@@ -174,44 +174,148 @@ describe('recorded decode steps on the gpu layout', () => {
 });
 
 describe('recorded prompt chunks', () => {
-  it('a row count seen before replays its recording at later positions, re-recorded where its key splits fall short: logits equal to chunks encoded afresh', async () => {
-    const on = () => (ctx.kernelLayout === 'gpu' ? ctx : other);
-    const name = 'hd128-stress-bf16.json';
-    const options = { maxContext: 192, maxRows: 16 };
+  const on = () => (ctx.kernelLayout === 'gpu' ? ctx : other);
+  const name = 'hd128-stress-bf16.json';
+  /** A model that records prompt chunks and one that encodes every chunk, driven alike; outputs must be equal. */
+  async function pair(options: { maxContext: number; maxRows: number; promptRecordings?: number }) {
     const recorded = await backends(name, options, on);
     const fresh = await backends(name, { ...options, promptRecordings: 0 }, on);
+    const vocab = recorded.config.vocabSize;
+    return {
+      recorded: recorded.gpu,
+      ids: (start: number, n: number) => Array.from({ length: n }, (_, i) => ((start + i) * 7919 + 13) % vocab),
+      /** forward() on both; the logits must be identical (or within `rel` where the two run different key splits). */
+      async forward(ids: number[], what: string, rel = 0) {
+        const [got, want] = [await recorded.gpu.forward(ids), await fresh.gpu.forward(ids)];
+        if (rel === 0) expect(got.logits, what).toEqual(want.logits);
+        else expect(reference.relativeL2(got.logits, want.logits), what).toBeLessThanOrEqual(rel);
+        expect(recorded.gpu.length).toBe(fresh.gpu.length);
+      },
+      reset() {
+        recorded.gpu.reset();
+        fresh.gpu.reset();
+      },
+      destroy() {
+        for (const b of [recorded, fresh]) {
+          b.gpu.destroy();
+          b.weights.destroy();
+        }
+      },
+    };
+  }
+
+  it('a row count seen before replays its recording at later positions: logits equal to chunks encoded afresh', async () => {
+    const p = await pair({ maxContext: 192, maxRows: 16 });
+    try {
+      // From the start twice (seen, then recorded with flash attention's key splits), then every 16 positions to 144:
+      // 'later' chunks are seen at 16, recorded at 32 (one split of the whole cache) and replayed from 48 on.
+      for (const start of [0, -1, 0, 16, 32, 48, 64, 80, 96, 112, 128, 144]) {
+        if (start < 0) p.reset();
+        else await p.forward(p.ids(start, 16), `logits of the chunk at ${start}`);
+      }
+      expect(p.recorded.promptReplays, 'chunks replayed: at 48 … 144').toBe(7);
+      expect(p.recorded.promptsRecorded, "recorded: from the start at 0, 'later' at 32").toBe(2);
+      // From the start again: the first recording replays.
+      p.reset();
+      await p.forward(p.ids(0, 16), 'logits of the chunk at 0, replayed');
+      expect(p.recorded.promptReplays).toBe(8);
+    } finally {
+      p.destroy();
+    }
+  });
+
+  it('key splits that fall short drop the recording; activations that grow drop them all; past the limit the least recently used goes', async () => {
+    const p = await pair({ maxContext: 320, maxRows: 128, promptRecordings: 2 });
+    const replays = () => p.recorded.promptReplays;
+    try {
+      // 100 rows from position 0, twice: recorded with key splits of 128 (one split for its 100 keys).
+      for (const _ of [0, 1]) {
+        p.reset();
+        await p.forward(p.ids(0, 100), '100 rows at 0');
+      }
+      // 40 rows first (a shape of its own), then 100 rows at 40: still 'from the start' (40 < 100), but 140 keys need
+      // two splits of 128: the recording is dropped and the chunk encoded.
+      p.reset();
+      await p.forward(p.ids(0, 40), '40 rows at 0');
+      await p.forward(p.ids(40, 100), '100 rows at 40, the recording dropped');
+      expect(replays(), 'no replay yet').toBe(0);
+      // The same again: encoded (the shape counts as unseen after the drop), then recorded at 40 (two splits), which
+      // also covers position 0.
+      for (const _ of [0, 1]) {
+        p.reset();
+        await p.forward(p.ids(0, 40), '40 rows at 0');
+        await p.forward(p.ids(40, 100), '100 rows at 40');
+      }
+      const afterRecording = replays();
+      expect(afterRecording, 'the 40-row chunk replayed (recorded on its second sighting)').toBeGreaterThan(0);
+      p.reset();
+      // Its two splits of 128 keys (the second empty here) are merged by a pass of their own where the fresh model's
+      // one split writes its output directly: equal up to rounding.
+      await p.forward(p.ids(0, 100), '100 rows at 0, replayed from the recording made at 40', 1e-5);
+      expect(replays()).toBe(afterRecording + 1);
+      // A third shape past the limit of 2 drops the least recently used (40 rows): seen twice, recorded, replayed.
+      for (const _ of [0, 1, 2]) {
+        p.reset();
+        await p.forward(p.ids(0, 7), '7 rows at 0');
+      }
+      expect(replays(), '7 rows: seen, recorded, replayed').toBe(afterRecording + 2);
+      const recordings = p.recorded.promptsRecorded;
+      p.reset();
+      await p.forward(p.ids(0, 40), '40 rows at 0 after its eviction: encoded, as a shape not seen (not recorded)');
+      expect(replays()).toBe(afterRecording + 2);
+      expect(p.recorded.promptsRecorded).toBe(recordings);
+      p.reset();
+      await p.forward(p.ids(0, 40), '40 rows at 0 again: recorded');
+      expect(p.recorded.promptsRecorded).toBe(recordings + 1);
+    } finally {
+      p.destroy();
+    }
+    // Activations sized for 16 rows, then grown by a 40-row chunk: the recordings over the old set go.
+    const q = await pair({ maxContext: 96, maxRows: 64 });
+    try {
+      for (const _ of [0, 1, 2]) {
+        q.reset();
+        await q.forward(q.ids(0, 10), '10 rows (16-row activations)');
+      }
+      expect(q.recorded.promptReplays, '10 rows replayed once').toBe(1);
+      q.reset();
+      await q.forward(q.ids(0, 40), '40 rows: the activations grow to 64 rows, every recording dropped');
+      q.reset();
+      await q.forward(q.ids(0, 10), '10 rows over the new activations: recorded again, not replayed');
+      expect(q.recorded.promptReplays).toBe(1);
+      q.reset();
+      await q.forward(q.ids(0, 10), '10 rows: replayed over the new activations');
+      expect(q.recorded.promptReplays).toBe(2);
+    } finally {
+      q.destroy();
+    }
+  });
+
+  it('the pick of the next id, greedy and sampled (settings and draw patched on replay): the ids of a model without recordings', async () => {
+    const recorded = await backends(name, { maxContext: 64 }, on);
+    const fresh = await backends(name, { maxContext: 64, promptRecordings: 0 }, on);
     try {
       const vocab = recorded.config.vocabSize;
-      const chunk = (start: number) => Array.from({ length: 16 }, (_, i) => ((start + i) * 7919 + 13) % vocab);
-      // At 0 twice (seen, then recorded with flash attention's key splits for 16 keys: one of 128), then every 16
-      // positions to 144: replayed up to 112; at 128 the split falls short (144 keys) and the chunk is recorded again,
-      // unsplit, which replays at 144.
-      const starts = [0, -1, 0, 16, 32, 48, 64, 80, 96, 112, 128, 144];
-      for (const start of starts) {
-        if (start < 0) {
-          recorded.gpu.reset();
-          fresh.gpu.reset();
-          continue;
-        }
-        const [got, want] = [await recorded.gpu.forward(chunk(start)), await fresh.gpu.forward(chunk(start))];
-        expect(recorded.gpu.length).toBe(start + 16);
-        expect(got.logits, `logits of the chunk at ${start}`).toEqual(want.logits);
+      const run = async (lm: Qwen3ForCausalLM, i: number, options: Parameters<typeof generate>[2]) => {
+        const ids: number[] = [];
+        const prompt = Array.from({ length: 12 }, (_, j) => ((100 * i + j) * 7919 + 13) % vocab);
+        for await (const id of generate(lm, prompt, { maxTokens: 3, ...options })) ids.push(id);
+        return ids;
+      };
+      const settings = [
+        { temperature: 0 },
+        { temperature: 0 },
+        { temperature: 0 },
+        { temperature: 1.3, seed: 1 },
+        { temperature: 1.3, seed: 1 },
+        { temperature: 0.7, seed: 2, topK: 5, repetitionPenalty: 1.5 },
+        { temperature: 1.3, seed: 3, topP: 0.9 },
+      ];
+      for (const [i, options] of settings.entries()) {
+        expect(await run(recorded.gpu, i, options), `prompt ${i} (${JSON.stringify(options)})`).toEqual(await run(fresh.gpu, i, options));
       }
-      expect(recorded.gpu.promptReplays, 'chunks replayed: at 16 … 112 and 144').toBe(8);
-      expect(fresh.gpu.promptReplays).toBe(0);
-      // The pick of the next id: a prompt of a length seen before replays too, and picks what the fresh model picks.
-      for (const lm of [recorded.gpu, fresh.gpu]) lm.reset();
-      const picks: number[][] = [[], []];
-      for (let i = 0; i < 3; i++) {
-        for (const [j, lm] of [recorded.gpu, fresh.gpu].entries()) {
-          lm.reset();
-          const ids: number[] = [];
-          for await (const id of generate(lm, chunk(100 * i).slice(0, 12), { maxTokens: 2, temperature: 0 })) ids.push(id);
-          picks[j]!.push(...ids);
-        }
-      }
-      expect(picks[0]).toEqual(picks[1]);
-      expect(recorded.gpu.promptReplays, 'the third 12-id prompt replayed').toBe(9);
+      // Greedy: seen, recorded, replayed; sampled: seen, recorded, then three replays with other settings and draws.
+      expect(recorded.gpu.promptReplays).toBe(1 + 2);
     } finally {
       for (const b of [recorded, fresh]) {
         b.gpu.destroy();

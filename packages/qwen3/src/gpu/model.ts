@@ -45,7 +45,7 @@ import {
   type SetPosition,
   type TcVariant,
 } from './layers.ts';
-import { PromptRecordings, type PromptRecording } from './prompt-recordings.ts';
+import { PromptRecordings } from './prompt-recordings.ts';
 import { ReadbackRing } from './readback-ring.ts';
 
 export interface GpuModelOptions {
@@ -398,6 +398,16 @@ interface DecodeRecording {
 /** What a prompt chunk ends in (Qwen3ForCausalLM's #step): the final norm over every row, nothing, or the pick of the next id. */
 type PromptHead = 'all' | 'none' | { sampling: ResolvedSampling; u: number; readback: GPUBuffer };
 
+/**
+ * A prompt chunk's command buffers as encoders of passes, its key in the recordings, and (when it is being recorded)
+ * what destroys the lists made so far if the chunk fails before the last one.
+ */
+interface PromptGroups {
+  key: string;
+  groups: ((pass: GPUComputePassEncoder) => void)[];
+  abandon?: () => void;
+}
+
 /** Per decode step: host time to encode, GPU time (whole step), and with perDispatch each dispatch's own time. */
 export interface StepProfile {
   encodeMs: number;
@@ -423,6 +433,8 @@ export class Qwen3ForCausalLM implements TokenBackend {
   readonly #prompts: PromptRecordings;
   /** Prompt chunks that went out as a replayed recording (GpuModelOptions.promptRecordings), for benchmarks and tests. */
   promptReplays = 0;
+  /** Prompt chunks recorded (each then replayable), for benchmarks and tests. */
+  promptsRecorded = 0;
   /** The weights' check for the tensor-core GEMM, started by the first pass of several rows. */
   #prepared: Promise<void> | undefined;
   /** #prepared has resolved: next() then reaches its first submit without yielding to the microtask queue. */
@@ -782,8 +794,9 @@ export class Qwen3ForCausalLM implements TokenBackend {
     device.pushErrorScope('validation');
     device.pushErrorScope('out-of-memory');
     let failure: unknown;
+    let prompt: PromptGroups | undefined;
     try {
-      const groups = this.#promptGroups(seq, pos0, head, act);
+      const { groups } = (prompt = this.#promptGroups(seq, pos0, head, act));
       const after = pick && ((encoder: GPUCommandEncoder) => encoder.copyBufferToBuffer(this.#token.buffer, 0, pick.readback, 0, 4));
       groups.forEach((group, i) => ctx.submit(group, 'qwen3 step', i === groups.length - 1 ? after : undefined));
     } catch (err) {
@@ -792,27 +805,31 @@ export class Qwen3ForCausalLM implements TokenBackend {
     const oom = await device.popErrorScope();
     const validation = await device.popErrorScope();
     const error = oom ?? validation;
+    // A chunk that failed is not replayed again: its recording (made now or earlier) goes.
+    if ((failure || error) && prompt) {
+      prompt.abandon?.();
+      this.#prompts.forget(prompt.key);
+    }
     if (failure) throw failure;
     if (error) throw new Error(`GPU error in qwen3 step: ${error.message}`);
     this.length = pos0 + seq;
   }
 
   /**
-   * A chunk's command buffers, as encoders of passes: replayed from its recording where this row count and head were
-   * seen before (GpuModelOptions.promptRecordings), else encoded now; the first time a shape repeats it is recorded.
-   * `head` as in #step; sampling's settings and draw are patched into a replayed pick.
+   * A chunk's command buffers, as encoders of passes (and the chunk's key in the recordings): replayed from its
+   * recording where this row count, head and start (flash attention splits the keys of a chunk that starts before its
+   * own length) were seen before (GpuModelOptions.promptRecordings), else encoded now; the first time a shape repeats,
+   * each buffer is recorded and then replayed as it goes out, so the GPU starts on the first while the host records
+   * the rest. `head` as in #step; sampling's settings and draw are patched into a replayed pick.
    */
-  #promptGroups(seq: number, pos0: number, head: PromptHead, act: Activations): ((pass: GPUComputePassEncoder) => void)[] {
+  #promptGroups(seq: number, pos0: number, head: PromptHead, act: Activations): PromptGroups {
     const pick = typeof head === 'object' ? head : undefined;
-    const key = `${seq} ${pick ? (pick.sampling.temperature <= 0 ? 'greedy' : 'sampled') : head}`;
-    const replay = (r: PromptRecording) => {
-      if (pick) r.sample!.set(pick.sampling, pick.u);
-      return r.lists.map((list) => (pass: GPUComputePassEncoder) => list.encode(pass));
-    };
+    const key = `${seq} ${pos0 < seq ? 'from the start' : 'later'} ${pick ? (pick.sampling.temperature <= 0 ? 'greedy' : 'sampled') : head}`;
     const recorded = this.#prompts.take(key, act, pos0);
     if (recorded) {
       this.promptReplays++;
-      return replay(recorded);
+      if (pick) recorded.sample!.set(pick.sampling, pick.u);
+      return { key, groups: recorded.lists.map((list) => (pass: GPUComputePassEncoder) => list.encode(pass)) };
     }
     const stages = this.model.stages(seq, pos0, head === 'all' ? 'all' : head === 'none' ? 'none' : 'last', this.model.ids, act);
     const record = this.#prompts.shouldRecord(key);
@@ -829,19 +846,29 @@ export class Qwen3ForCausalLM implements TokenBackend {
       this.#lmHead.encode(target, { x: act.a, w: this.weights.lmHead.parts, y: this.#logits, rows: 1 });
       return this.#sampler.encode(target, { logits: this.#logits, seen: this.#seen, out: this.#token, rowOffset: 0, sampling: pick.sampling, u: pick.u });
     };
-    if (!record) return bounds.slice(1).map((_, i) => (pass: GPUComputePassEncoder) => void encodeGroup(pass, i, []));
+    const groups = bounds.slice(1).map((_, i) => i);
+    if (!record) return { key, groups: groups.map((i) => (pass: GPUComputePassEncoder) => void encodeGroup(pass, i, [])) };
     const setters: SetPosition[] = [];
-    const lists = bounds.slice(1).map((_, i) => new DispatchList(this.ctx, `qwen3 prompt (${key}) ${i}`, { kernelPipelines: true }));
-    const sample = lists.map((list, i) => encodeGroup(list, i, setters)).at(-1);
-    const recording: PromptRecording = {
-      lists,
-      setPosition: (p) => {
-        for (const set of setters) set(p);
-      },
-      sample,
+    const lists: DispatchList[] = [];
+    let kept = false;
+    // Lists of a chunk that failed before all were recorded (after, forget() drops the recording).
+    const abandon = () => {
+      if (!kept) for (const list of lists) list.destroy();
     };
-    this.#prompts.put(key, act, recording);
-    return replay(recording);
+    return {
+      key,
+      abandon,
+      groups: groups.map((i) => (pass: GPUComputePassEncoder) => {
+        const list = new DispatchList(this.ctx, `qwen3 prompt (${key}) ${i}`, { kernelPipelines: true });
+        lists.push(list);
+        const sample = encodeGroup(list, i, setters);
+        list.encode(pass);
+        if (i < last) return;
+        this.#prompts.put(key, act, { lists, setPosition: (p) => setters.forEach((set) => set(p)), sample });
+        kept = true;
+        this.promptsRecorded++;
+      }),
+    };
   }
 
   destroy(): void {

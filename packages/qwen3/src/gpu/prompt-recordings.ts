@@ -34,7 +34,8 @@ export class PromptRecordings {
 
   /**
    * The recording of `key` over `act`, patched to start at pos0; undefined where there is none, or where its setters
-   * refuse pos0 (flash attention's key splits are fixed when recorded: a later position may need more; it is dropped).
+   * refuse pos0 (flash attention's key splits are fixed when recorded: a later position may need more; it is
+   * dropped, and the shape counts as unseen again: recorded anew only if it comes twice more).
    */
   take(key: string, act: Activations, pos0: number): PromptRecording | undefined {
     if (act !== this.#act) {
@@ -47,15 +48,19 @@ export class PromptRecordings {
     try {
       r.setPosition(pos0);
     } catch (err) {
-      if (!(err instanceof RangeError)) throw err;
       destroy(r);
-      return undefined;
+      this.#seen.delete(key);
+      if (err instanceof RangeError) return undefined;
+      throw err;
     }
     this.#recorded.set(key, r);
     return r;
   }
 
-  /** Whether a chunk of this key, not found by take(), should be recorded now: it has been seen before. */
+  /**
+   * Whether a chunk of this key, not found by take(), should be recorded now: it has been seen before (and not
+   * dropped since, so that more shapes in turn than the limit encode as they go instead of recording every time).
+   */
   shouldRecord(key: string): boolean {
     if (this.limit === 0) return false;
     if (this.#seen.has(key)) return true;
@@ -67,12 +72,23 @@ export class PromptRecordings {
   /** Keeps a recording made over `act` (the set take() was last given), dropping the least recently used past the limit. */
   put(key: string, act: Activations, r: PromptRecording): void {
     if (act !== this.#act) throw new Error(`prompt recording ${key}: recorded over activations other than the current ones`);
+    this.forget(key);
     for (const [old, o] of this.#recorded) {
       if (this.#recorded.size < this.limit) break;
       destroy(o);
       this.#recorded.delete(old);
+      this.#seen.delete(old);
     }
     this.#recorded.set(key, r);
+    this.#seen.add(key);
+  }
+
+  /** Drops the recording of `key` (its chunk failed on the GPU, say) and counts the shape as unseen. */
+  forget(key: string): void {
+    const r = this.#recorded.get(key);
+    if (r) destroy(r);
+    this.#recorded.delete(key);
+    this.#seen.delete(key);
   }
 
   /** Destroys every recording. */
