@@ -177,12 +177,13 @@ describe('recorded prompt chunks', () => {
   const on = () => (ctx.kernelLayout === 'gpu' ? ctx : other);
   const name = 'hd128-stress-bf16.json';
   /** A model that records prompt chunks and one that encodes every chunk, driven alike; outputs must be equal. */
-  async function pair(options: { maxContext: number; maxRows: number; promptRecordings?: number }) {
+  async function pair(options: { maxContext: number; maxRows?: number; promptRecordings?: number }) {
     const recorded = await backends(name, options, on);
     const fresh = await backends(name, { ...options, promptRecordings: 0 }, on);
     const vocab = recorded.config.vocabSize;
     return {
       recorded: recorded.gpu,
+      fresh: fresh.gpu,
       ids: (start: number, n: number) => Array.from({ length: n }, (_, i) => ((start + i) * 7919 + 13) % vocab),
       /** forward() on both; the logits must be identical (or within `rel` where the two run different key splits). */
       async forward(ids: number[], what: string, rel = 0) {
@@ -292,14 +293,11 @@ describe('recorded prompt chunks', () => {
   });
 
   it('the pick of the next id, greedy and sampled (settings and draw patched on replay): the ids of a model without recordings', async () => {
-    const recorded = await backends(name, { maxContext: 64 }, on);
-    const fresh = await backends(name, { maxContext: 64, promptRecordings: 0 }, on);
+    const p = await pair({ maxContext: 64 });
     try {
-      const vocab = recorded.config.vocabSize;
       const run = async (lm: Qwen3ForCausalLM, i: number, options: Parameters<typeof generate>[2]) => {
         const ids: number[] = [];
-        const prompt = Array.from({ length: 12 }, (_, j) => ((100 * i + j) * 7919 + 13) % vocab);
-        for await (const id of generate(lm, prompt, { maxTokens: 3, ...options })) ids.push(id);
+        for await (const id of generate(lm, p.ids(100 * i, 12), { maxTokens: 3, ...options })) ids.push(id);
         return ids;
       };
       const settings = [
@@ -312,15 +310,12 @@ describe('recorded prompt chunks', () => {
         { temperature: 1.3, seed: 3, topP: 0.9 },
       ];
       for (const [i, options] of settings.entries()) {
-        expect(await run(recorded.gpu, i, options), `prompt ${i} (${JSON.stringify(options)})`).toEqual(await run(fresh.gpu, i, options));
+        expect(await run(p.recorded, i, options), `prompt ${i} (${JSON.stringify(options)})`).toEqual(await run(p.fresh, i, options));
       }
-      // Greedy: seen, recorded, replayed; sampled: seen, recorded, then three replays with other settings and draws.
-      expect(recorded.gpu.promptReplays).toBe(1 + 2);
+      // Greedy: seen, recorded, replayed; sampled: seen, recorded, then two replays with other settings and draws.
+      expect(p.recorded.promptReplays).toBe(1 + 2);
     } finally {
-      for (const b of [recorded, fresh]) {
-        b.gpu.destroy();
-        b.weights.destroy();
-      }
+      p.destroy();
     }
   });
 });

@@ -18,7 +18,7 @@ import {
   type GpuContext,
 } from '../src/index.ts';
 import { closeness, openTestContext } from '../src/testing.ts';
-import { encodeRowSum } from './row-sum.ts';
+import { defineRowSum, encodeRowSum } from './row-sum.ts';
 import rowSumSource from './row-sum.wgsl';
 
 let ctx: GpuContext;
@@ -66,12 +66,7 @@ describe('defineKernel', () => {
   it('compiles each (source, constants) variant once', async () => {
     const fresh = await createGpuContext();
     try {
-      const k = defineKernel({
-        label: 'row_sum_cache',
-        code: rowSumSource,
-        bindings: { x: 'read', y: 'read_write' },
-        uniforms: defineUniforms({ rows: 'u32', n: 'u32', row_start: 'u32' }),
-      });
+      const k = defineRowSum('row_sum_cache');
       k.compile(fresh);
       k.compile(fresh);
       expect(fresh.pipelines.compiles).toBe(1);
@@ -88,12 +83,7 @@ describe('defineKernel', () => {
 describe('DispatchList', () => {
   const rng = createRng();
   it('records once and replays with patched uniforms; compile() returns the same handle per constants', async () => {
-    const k = defineKernel({
-      label: 'row_sum_list',
-      code: rowSumSource,
-      bindings: { x: 'read', y: 'read_write' },
-      uniforms: defineUniforms({ rows: 'u32', n: 'u32', row_start: 'u32' }),
-    });
+    const k = defineRowSum('row_sum_list');
     expect(k.compile(ctx)).toBe(k.compile(ctx));
     expect(k.compile(ctx, { WG: 32 })).not.toBe(k.compile(ctx));
     const [rows, n] = [37, 131];
@@ -124,12 +114,7 @@ describe('DispatchList', () => {
   it("kernelPipelines: replays on the kernel's own pipeline (dynamic offset 0), compiling nothing past a pass encode", async () => {
     const fresh = await createGpuContext();
     try {
-      const k = defineKernel({
-        label: 'row_sum_list_dynamic',
-        code: rowSumSource,
-        bindings: { x: 'read', y: 'read_write' },
-        uniforms: defineUniforms({ rows: 'u32', n: 'u32', row_start: 'u32' }),
-      });
+      const k = defineRowSum('row_sum_list_dynamic');
       const [rows, n] = [19, 77];
       const x = rng.normalArray(rows * n);
       const xt = uploadTensor(fresh, [rows, n], 'f32', x);

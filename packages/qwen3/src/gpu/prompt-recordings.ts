@@ -28,10 +28,6 @@ export class PromptRecordings {
     if (!Number.isSafeInteger(limit) || limit < 0) throw new RangeError(`promptRecordings must be a non-negative integer, got ${limit}`);
   }
 
-  get size(): number {
-    return this.#recorded.size;
-  }
-
   /**
    * The recording of `key` over `act`, patched to start at pos0; undefined where there is none, or where its setters
    * refuse pos0 (flash attention's key splits are fixed when recorded: a later position may need more; it is
@@ -44,15 +40,15 @@ export class PromptRecordings {
     }
     const r = this.#recorded.get(key);
     if (!r) return undefined;
-    this.#recorded.delete(key);
     try {
       r.setPosition(pos0);
     } catch (err) {
-      destroy(r);
-      this.#seen.delete(key);
+      this.forget(key);
       if (err instanceof RangeError) return undefined;
       throw err;
     }
+    // Most recently used last.
+    this.#recorded.delete(key);
     this.#recorded.set(key, r);
     return r;
   }
@@ -73,11 +69,9 @@ export class PromptRecordings {
   put(key: string, act: Activations, r: PromptRecording): void {
     if (act !== this.#act) throw new Error(`prompt recording ${key}: recorded over activations other than the current ones`);
     this.forget(key);
-    for (const [old, o] of this.#recorded) {
+    for (const old of this.#recorded.keys()) {
       if (this.#recorded.size < this.limit) break;
-      destroy(o);
-      this.#recorded.delete(old);
-      this.#seen.delete(old);
+      this.forget(old);
     }
     this.#recorded.set(key, r);
     this.#seen.add(key);
