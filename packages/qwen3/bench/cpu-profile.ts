@@ -52,7 +52,11 @@ export function summarize(profile: CpuProfile, top: number): string {
   let total = 0;
   profile.samples.forEach((id, i) => {
     const dt = profile.timeDeltas[i] ?? 0;
-    self.set(name(id), (self.get(name(id)) ?? 0) + dt);
+    // A native function (Dawn's bindings) has no name or file: its self time goes under the function that called it.
+    const f = byId.get(id)!.callFrame;
+    const up = parent.get(id);
+    const own = !f.functionName && !f.url && up !== undefined && byId.get(up)!.callFrame.url ? `(native) in ${name(up)}` : name(id);
+    self.set(own, (self.get(own) ?? 0) + dt);
     const seen = new Set<string>();
     for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) seen.add(name(at));
     for (const key of seen) inclusive.set(key, (inclusive.get(key) ?? 0) + dt);

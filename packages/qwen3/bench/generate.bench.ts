@@ -21,7 +21,7 @@ import { loadQwen3Weights, QWEN3_0_6B_CONFIG } from '@qwen3-webgpu/weights';
 import { writeSyntheticCheckpoint } from '@qwen3-webgpu/weights/node';
 import { generate, Qwen3ForCausalLM, type GenerateOptions } from '../src/index.ts';
 import { startCpuProfile } from './cpu-profile.ts';
-import { describeTrace, tracePrefill } from './prefill-trace.ts';
+import { describeDecodeTrace, describeTrace, tracePrefill } from './prefill-trace.ts';
 import { printPrefillProfile, printProfile } from './profile.ts';
 
 const { values } = parseArgs({
@@ -50,6 +50,10 @@ const { values } = parseArgs({
     'cpu-profile-decode': { type: 'string' },
     // Keep the weights as loaded (GpuModelOptions.storeWeightsAsF16 false): the tensor-core GEMM converts W per call.
     'no-store-f16': { type: 'boolean', default: false },
+    // A traced decode after the timed runs: host submit intervals against the GPU's pass times and idle gaps.
+    'trace-decode': { type: 'boolean', default: false },
+    // Extra Dawn toggles (comma-separated), e.g. skip_validation,disable_robustness.
+    'dawn-features': { type: 'string' },
   },
 });
 let dir = values.dir;
@@ -77,7 +81,7 @@ if (promptRecordings !== undefined && !(Number.isSafeInteger(promptRecordings) &
 const submits = values.submits === undefined ? undefined : Number(values.submits);
 if (submits !== undefined && !(Number.isSafeInteger(submits) && submits > 0)) throw new Error(`--submits must be a positive integer, got ${values.submits}`);
 const ctx = await createGpuContext({
-  dawnFlags: ['disable-dawn-features=timestamp_quantization'],
+  dawnFlags: ['disable-dawn-features=timestamp_quantization', ...(values['dawn-features'] ? [`enable-dawn-features=${values['dawn-features']}`] : [])],
   kernelLayout: values.layout as 'auto' | 'gpu' | 'cpu',
   tensorCores: values['tensor-cores'],
 });
@@ -160,6 +164,17 @@ if (values.torch) {
   );
 }
 if (decodeProfileSummary) console.log(decodeProfileSummary);
+if (values['trace-decode']) {
+  for (let i = 0; i < 2; i++) {
+    let rate = 0;
+    // ≤ 250 steps: the tracer times 256 passes, the prompt's among them.
+    const trace = await tracePrefill(ctx, async () => {
+      rate = (await run(lm, prompt, { maxTokens: Math.min(tokens, 240), runAhead })).stats.decodeTokensPerSecond;
+    });
+    // The first id comes from the prompt's pass; each later one from a decode step at positions promptLen, promptLen + 1, …
+    console.log(`traced decode (${rate.toFixed(1)} tok/s): ${describeDecodeTrace(trace, Math.min(tokens, 240) - 1, promptLen)}`);
+  }
+}
 if (values.profile) await printProfile(ctx, lm, prompt, copy.gbps);
 lm.destroy();
 

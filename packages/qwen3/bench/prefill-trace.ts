@@ -15,7 +15,7 @@ export interface PrefillTrace {
    * ms: first pass start to last pass end, the sum of pass times, the passes traced, and the idle time before each
    * pass after the first (undefined: no timestamps).
    */
-  gpu?: { span: number; busy: number; passes: number; gaps: number[] };
+  gpu?: { span: number; busy: number; passes: number; gaps: number[]; durations: number[] };
 }
 
 const MAX_PASSES = 256;
@@ -90,7 +90,8 @@ export async function tracePrefill(ctx: GpuContext, call: () => Promise<unknown>
     let busy = 0n;
     for (let i = 0; i < passes; i++) busy += ts[2 * i + 1]! - ts[2 * i]!;
     const gaps = Array.from({ length: passes - 1 }, (_, i) => Number(ts[2 * i + 2]! - ts[2 * i + 1]!) / 1e6);
-    return { ...host, gpu: { span: Number(ts[2 * passes - 1]! - ts[0]!) / 1e6, busy: Number(busy) / 1e6, passes, gaps } };
+    const durations = Array.from({ length: passes }, (_, i) => Number(ts[2 * i + 1]! - ts[2 * i]!) / 1e6);
+    return { ...host, gpu: { span: Number(ts[2 * passes - 1]! - ts[0]!) / 1e6, busy: Number(busy) / 1e6, passes, gaps, durations } };
   } finally {
     querySet.destroy();
     resolve.destroy();
@@ -112,4 +113,31 @@ export function describeTrace(t: PrefillTrace): string {
   // Gaps of 20 µs or more, by the pass they precede (pass i starts command buffer i where each holds one pass).
   const idle = gaps.flatMap((g, i) => (g >= 0.02 ? [`#${i + 1} ${g.toFixed(2)}`] : [])).join(' ');
   return `${host}; GPU ${span.toFixed(2)} ms first pass to last, ${busy.toFixed(2)} in ${passes} passes, ${(span - busy).toFixed(2)} between them${idle ? ` (before pass ${idle})` : ''}`;
+}
+
+/**
+ * One line for a traced decode (one pass per step): the host's interval between submits, and the GPU's time per
+ * step's pass and idle time between passes (medians over the steady steps, the first 4 passes left out). Idle time
+ * between passes with the host submitting no faster than that means the host sets the rate; no idle time, the GPU.
+ */
+export function describeDecodeTrace(t: PrefillTrace, steps: number, firstPosition: number): string {
+  const median = (v: number[]) => (v.length ? [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]! : NaN);
+  const intervals = t.submits.slice(5).map((s, i) => s - t.submits[i + 4]!);
+  const host = `${t.submits.length} submits, host interval ${(median(intervals) * 1000).toFixed(0)} µs (median)`;
+  if (!t.gpu) return host;
+  const { durations, gaps, passes } = t.gpu;
+  const steady = durations.slice(4);
+  const idle = gaps.slice(4);
+  const sum = (v: number[]) => v.reduce((a, b) => a + b, 0);
+  return (
+    `${host}; GPU per step's pass ${(median(steady) * 1000).toFixed(0)} µs (median, mean ${((sum(steady) / steady.length) * 1000).toFixed(0)}), ` +
+    `idle between passes ${(median(idle) * 1000).toFixed(0)} µs (median, mean ${((sum(idle) / idle.length) * 1000).toFixed(0)}) over ${passes} passes; ` +
+    `pass at position ${atPositions(durations.slice(-steps), firstPosition)}`
+  );
+}
+
+/** "p: µs" for eight positions spread over the decode steps' passes (the last `steps` passes, one a step). */
+function atPositions(decode: number[], firstPosition: number): string {
+  const picks = Array.from({ length: 8 }, (_, i) => Math.min(decode.length - 1, Math.round((i * (decode.length - 1)) / 7)));
+  return [...new Set(picks)].map((i) => `${firstPosition + i}: ${(decode[i]! * 1000).toFixed(0)}`).join(', ') + ' µs';
 }

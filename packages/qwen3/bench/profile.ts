@@ -26,16 +26,38 @@ export async function printProfile(ctx: GpuContext, lm: Qwen3ForCausalLM, prompt
       `GPU ${(median(gpu) * 1000).toFixed(0)} µs/step (one pass, min ${(Math.min(...gpu) * 1000).toFixed(0)})`,
   );
 
+  // The host's share, split: recording the step into a pass (setPipeline / setBindGroup / dispatchWorkgroups through
+  // the bindings), finish(), and submit() (where Dawn's backend translates the commands), each waited out on the GPU.
+  const split = { encode: [] as number[], finish: [] as number[], submit: [] as number[] };
+  const stepList = lm.decodeStep(greedy);
+  for (let s = 0; s < steps; s++) {
+    const t0 = performance.now();
+    const encoder = ctx.device.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    stepList.encode(pass);
+    pass.end();
+    const t1 = performance.now();
+    const cb = encoder.finish();
+    const t2 = performance.now();
+    ctx.device.queue.submit([cb]);
+    const t3 = performance.now();
+    await ctx.device.queue.onSubmittedWorkDone();
+    split.encode.push(t1 - t0);
+    split.finish.push(t2 - t1);
+    split.submit.push(t3 - t2);
+  }
+  const us = (v: number[]) => `${(median(v) * 1000).toFixed(0)} µs`;
+  console.log(`host per step, ${stepList.length} dispatches: record ${us(split.encode)}, finish ${us(split.finish)}, submit ${us(split.submit)} (medians)`);
+
   const rounds = 8;
   const perDispatch: NonNullable<StepProfile['dispatches']>[] = [];
   for (let s = 0; s < rounds; s++) perDispatch.push((await lm.profileStep(greedy, 0, true)).dispatches!);
   printKinds(perDispatch, copyGbps, 'tok');
 
   // Isolated loops: every dispatch of one GEMV kind in a step, back to back in one pass, repeated.
-  const list = lm.decodeStep(greedy);
   console.log(`decode GEMVs in isolation (a step's dispatches of that kind back to back in one pass):`);
   for (const tag of ['qkv gemv', 'o_proj', 'gate_up', 'down', 'lm_head']) {
-    const view = list.select((t) => t === tag);
+    const view = stepList.select((t) => t === tag);
     if (view.length === 0) continue;
     const bytes = view.describe().reduce((s, d) => s + d.bytes, 0);
     const timing = await timeGpu(ctx, (pass) => view.encode(pass), { repeats: tag === 'lm_head' ? 20 : 4, trials: 9 });

@@ -653,9 +653,12 @@ export class Qwen3ForCausalLM implements TokenBackend {
     return d;
   }
 
-  /** The recorded decode step (recorded now if needed), for benchmarks that time its kernels in isolation. */
+  /**
+   * The recorded decode step that a step at the current length replays (recorded now if needed), for benchmarks that
+   * time its kernels in isolation.
+   */
   decodeStep(sampling: ResolvedSampling): DispatchList {
-    return this.#recording(sampling, false).list;
+    return this.#recording(sampling, this.length + 1 <= this.model.directDecodeKeys).list;
   }
 
   #recording(sampling: ResolvedSampling, direct: boolean): DecodeRecording {

@@ -96,6 +96,13 @@ export const ATTENTION_CHUNK = 128;
  * write its output itself (AttentionArgs.direct): no combine dispatch, for steps at short contexts.
  */
 const DIRECT_DECODE_KEYS = 256;
+/**
+ * Threads of a direct step's workgroup where the adapter allows (else 256, as every other grouped dispatch): a direct
+ * step runs one workgroup per KV head, so latency bounds it and twice the threads keep twice the loads in flight.
+ * H200, 32-token prompt + 256 tokens: a step's pass at 236 cached positions 1.70 ms (1.94 with 256), median over the
+ * run 1.57 ms (1.72); 1024 threads was slower below ~200 positions (BENCHMARKS.md, eleventh session).
+ */
+const DIRECT_WORKGROUP = 512;
 /** Query heads per KV head the grouped decode kernel takes at most (its per-thread arrays). */
 const MAX_GROUP = 8;
 
@@ -202,9 +209,11 @@ export function createAttention(ctx: GpuContext, o: AttentionOptions): Attention
   // subgroups and the group's buffers fit in workgroup memory; else the per-head split kernel.
   const group = nh / nkv;
   const sg = ctx.info.subgroupMinSize;
-  // attention-decode.wgsl's workgroup arrays in floats: qs, p (one chunk's weights), parts, sg_red (a head's partial per
-  // subgroup); its heads[] ((group + 1) · hd) is added below.
-  const decodeShared = 4 * (group * hd + group * ATTENTION_CHUNK + 256 * group * 4 + group * Math.ceil(256 / Math.max(1, sg)));
+  // attention-decode.wgsl's workgroup bytes with `wg` threads and chunks of `chunk` keys: qs, p (a chunk's weights),
+  // parts, sg_red (a head's partial per subgroup), heads (the group's q heads and the new key).
+  const decodeShared = (wg: number, chunk: number) =>
+    4 * (group * hd + group * chunk + wg * group * 4 + group * Math.ceil(wg / Math.max(1, sg)) + (group + 1) * hd);
+  const fitsShared = (wg: number, chunk: number) => decodeShared(wg, chunk) <= ctx.limits.maxComputeWorkgroupStorageSize;
   const canGroup =
     ctx.kernelLayout === 'gpu' &&
     ctx.features.subgroups &&
@@ -214,7 +223,7 @@ export function createAttention(ctx: GpuContext, o: AttentionOptions): Attention
     hd / 4 <= 256 &&
     Number.isInteger(group) &&
     group <= MAX_GROUP &&
-    decodeShared + 4 * (group + 1) * hd <= ctx.limits.maxComputeWorkgroupStorageSize;
+    fitsShared(256, ATTENTION_CHUNK);
   const fuse = canGroup && o.qkNorm !== undefined && hd <= 256 && hd % 2 === 0;
   const decodeConstants = { NH: nh, NKV: nkv, HD: hd, CHUNK: ATTENTION_CHUNK, CHUNKS: maxChunks, SG: sg };
   const grouped = canGroup ? attentionDecode.compile(ctx, decodeConstants) : undefined;
@@ -222,9 +231,13 @@ export function createAttention(ctx: GpuContext, o: AttentionOptions): Attention
   const groupedNormRope = normRope ? attentionDecode.compile(ctx, { ...decodeConstants, ...normRope }) : undefined;
   // Direct steps: one chunk of DIRECT_DECODE_KEYS keys (its weights in workgroup memory too), where they fit.
   const directKeys = Math.min(DIRECT_DECODE_KEYS, capacity);
-  const directFits = canGroup && decodeShared + 4 * group * (directKeys - ATTENTION_CHUNK) + 4 * (group + 1) * hd <= ctx.limits.maxComputeWorkgroupStorageSize;
-  const directConstants = { ...decodeConstants, CHUNK: directKeys, CHUNKS: 1, DIRECT: 1 };
-  const direct = directFits
+  // Its workgroup: DIRECT_WORKGROUP threads where the adapter takes them, else 256 (phase 2 needs keys ≤ threads).
+  const { maxComputeInvocationsPerWorkgroup: maxThreads, maxComputeWorkgroupSizeX: maxX } = ctx.limits;
+  const directWg = canGroup
+    ? [DIRECT_WORKGROUP, 256].find((wg) => wg <= maxThreads && wg <= maxX && wg >= directKeys && fitsShared(wg, directKeys))
+    : undefined;
+  const directConstants = { ...decodeConstants, CHUNK: directKeys, CHUNKS: 1, DIRECT: 1, WG: directWg ?? 256 };
+  const direct = directWg
     ? { plain: attentionDecode.compile(ctx, directConstants), normRope: normRope && attentionDecode.compile(ctx, { ...directConstants, ...normRope }) }
     : undefined;
   // A decode row splits its keys into chunks on GPUs only. A CPU adapter (lavapipe) runs few workgroups at a time
