@@ -119,6 +119,12 @@ const kernels = {
   projected: { subgroup: defineProjected(laneReduceWgsl.subgroup), workgroup: defineProjected(laneReduceWgsl.workgroup) },
 };
 const WG = 256;
+/**
+ * Threads of decode-split's QK-norm + RoPE workgroup: the epilogue gives a row 16 lanes and a decode step has one row,
+ * so more threads only wait at its barriers (lavapipe, which runs a workgroup's lanes as coroutines on one core: the
+ * demonstration model's 6 dispatches a step took 475 µs with 256 threads).
+ */
+const NORM_ROPE_WG = 16;
 /** Threads per (task, token) row on the projected path (qkv-projected.wgsl's LANES): WG / 32 rows a workgroup. */
 const PROJECTED_LANES = 32;
 
@@ -264,7 +270,7 @@ export function createQkvRope(ctx: GpuContext, options: QkvRopeOptions): QkvRope
         if (path === 'decode-split') {
           patches.push(
             kernels.normRope
-              .compile(ctx, { ...common, WG, TM: 1 })
+              .compile(ctx, { ...common, WG: NORM_ROPE_WG, TM: 1 })
               .encode(target, bound, params, nh + nkv, { tag: 'qk_norm rope', bytes: 2 * (nh + nkv) * hd * 4 }),
           );
         }

@@ -221,3 +221,45 @@ describe('extreme settings and non-finite logits: the GPU samplers (sampling and
     });
   }
 });
+
+// Greedy picks run argmax.wgsl's two dispatches, whose workgroup size differs per layout (64 threads on CPU adapters):
+// a vocabulary of several 1,024-logit parts, with penalties and a tie across parts (the lowest id must win).
+describe('greedy argmax over several parts, both kernel layouts', () => {
+  const contexts: Partial<Record<'cpu' | 'gpu', GpuContext>> = {};
+  beforeAll(async () => {
+    for (const layout of ['cpu', 'gpu'] as const) contexts[layout] = await openTestContext({ kernelLayout: layout });
+  });
+  afterAll(() => Object.values(contexts).forEach((c) => c?.destroy()));
+
+  for (const layout of ['cpu', 'gpu'] as const) {
+    it(`${layout} layout: 5,000 logits, 12 rows, penalties and cross-part ties`, async () => {
+      const ctx = contexts[layout]!;
+      const n = 5000;
+      const rng = createRng(SEED + 5);
+      const seenIds = new Set(Array.from({ length: 40 }, () => rng.int(0, n)));
+      const seenT = uploadTensor(
+        ctx,
+        [n],
+        'u32',
+        Uint32Array.from({ length: n }, (_, i) => (seenIds.has(i) ? 1 : 0)),
+      );
+      const out = createTensor(ctx, [1], 'u32');
+      const sampler = createSampler(ctx, n);
+      for (let r = 0; r < 12; r++) {
+        const row = rng.normalArray(n, 3);
+        // Rows 0–3: the maximum twice, in different parts (ids 1,500 and 4,100); the lower id must win.
+        if (r < 4) row[1500] = row[4100] = 50 + r;
+        const options = r % 2 === 0 ? { temperature: 0 } : { temperature: 0, repetitionPenalty: 1.4, presencePenalty: 0.7 };
+        const s = resolveSampling(options);
+        const logitsT = uploadTensor(ctx, [n], 'f32', row);
+        await ctx.run((pass) => sampler.encode(pass, { logits: logitsT, seen: seenT, out, rowOffset: 0, sampling: s, u: 0.5 }));
+        const want = sampleToken(row, (i) => seenIds.has(i), s, 0.5);
+        expect((await readTensor(out))[0], `row ${r} ${JSON.stringify(options)}`).toBe(want);
+        if (r < 4 && !seenIds.has(1500) && !seenIds.has(4100)) expect(want).toBe(1500);
+        logitsT.destroy();
+      }
+      seenT.destroy();
+      out.destroy();
+    });
+  }
+});

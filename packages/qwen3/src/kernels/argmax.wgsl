@@ -21,7 +21,9 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> out: array<u32>;
 @group(0) @binding(4) var<uniform> params: Params;
 
-const WG: u32 = 256u;
+// Threads a workgroup: 256 on GPUs; 64 on CPU adapters, where a workgroup's lanes run as coroutines on one core and
+// every barrier of the tree costs them all (a divisor of PER_GROUP).
+override WG: u32 = 256u;
 const PER_GROUP: u32 = 1024u;
 var<workgroup> red_key: array<u32, WG>;
 var<workgroup> red_idx: array<u32, WG>;

@@ -397,8 +397,9 @@ const ARGMAX_PER_GROUP = 1024;
  */
 export function createSampler(ctx: GpuContext, n: number): Sampler {
   const k = sample.compile(ctx);
-  const part = argmaxPart.compile(ctx);
-  const pick = argmaxPick.compile(ctx);
+  const threads = { WG: ctx.kernelLayout === 'cpu' ? 64 : 256 };
+  const part = argmaxPart.compile(ctx, threads);
+  const pick = argmaxPick.compile(ctx, threads);
   const parts = Math.ceil(n / ARGMAX_PER_GROUP);
   const partials = createTensor(ctx, [2 * parts], 'u32', { label: 'argmax partials' });
   const greedyParams = (rowOffset: number, s: ResolvedSampling) => ({
