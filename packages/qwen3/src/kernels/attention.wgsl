@@ -9,7 +9,7 @@
 override SPLIT: bool = false;
 override CHUNK: u32 = 256u;
 override CHUNKS: u32 = 1u;
-const WG: u32 = 128u;
+override WG: u32 = 128u; // a power of two, ≥ HD / 4 (see acc below); fewer on CPU adapters (index.ts)
 
 var<workgroup> q_row: array<f32, HD>;
 var<workgroup> p: array<f32, WG>;
