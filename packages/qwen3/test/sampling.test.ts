@@ -102,10 +102,11 @@ describe('sampling semantics (reference, 10k draws, fixed seed)', () => {
   });
 });
 
-describe('the GPU sampling kernel picks what the reference picks', () => {
+// Both kernel layouts: sample.wgsl and argmax.wgsl run 64-thread workgroups on CPU adapters, 256 elsewhere.
+describe.each(['cpu', 'gpu'] as const)('the GPU sampling kernel picks what the reference picks, %s layout', (layout) => {
   let ctx: GpuContext;
   beforeAll(async () => {
-    ctx = await openTestContext();
+    ctx = await openTestContext({ kernelLayout: layout });
   });
   afterAll(() => ctx?.destroy());
 

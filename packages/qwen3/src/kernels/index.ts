@@ -401,8 +401,9 @@ const ARGMAX_PER_GROUP = 1024;
  * parallel argmax (argmax.wgsl); sampling takes one workgroup (sample.wgsl).
  */
 export function createSampler(ctx: GpuContext, n: number): Sampler {
-  const k = sample.compile(ctx);
+  // 64 threads on CPU adapters (sample.wgsl, argmax.wgsl: fewer idle lanes through each reduction's barriers).
   const threads = { WG: ctx.kernelLayout === 'cpu' ? 64 : 256 };
+  const k = sample.compile(ctx, threads);
   const part = argmaxPart.compile(ctx, threads);
   const pick = argmaxPick.compile(ctx, threads);
   const parts = Math.ceil(n / ARGMAX_PER_GROUP);

@@ -24,7 +24,9 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> out: array<u32>;
 @group(0) @binding(3) var<uniform> params: Params;
 
-const WG: u32 = 256u; // reduce_f: reduce-f32.wgsl, prepended
+// Threads (reduce_f: reduce-f32.wgsl, prepended): 256 on GPUs; 64 on CPU adapters, where a workgroup's lanes run as
+// coroutines on one core and each of the searches' ~100 reductions passes them all through its barriers.
+override WG: u32 = 256u;
 const NON_FINITE: u32 = 0xffffffffu;
 const F32_MIN_NORMAL: f32 = 0x1p-126f;
 var<workgroup> red_u: array<u32, WG>;
