@@ -329,7 +329,9 @@ describe('grouped decode attention, gpu layout', () => {
   }
 });
 
-describe('greedy selection on the GPU', () => {
+// argmax.wgsl and sample.wgsl run 64-thread workgroups on the cpu layout, 256 on the gpu layout: both are tested.
+describe.each(['cpu', 'gpu'] as const)('greedy selection on the GPU, %s layout', (layout) => {
+  const ctx = () => layouts[layout]!;
   it('applies the penalties as the reference does, over ragged vocabularies, and flags non-finite logits', async () => {
     for (const n of [1, 1023, 1025, 5000]) {
       const row = rng.normalArray(n);
@@ -337,21 +339,21 @@ describe('greedy selection on the GPU', () => {
       const top = rng.int(0, n);
       row[top] = 9; // the raw maximum, seen and pushed below others by the penalties
       seenIds.add(top);
-      const lt = uploadTensor(ctx, [n], 'f32', row);
+      const lt = uploadTensor(ctx(), [n], 'f32', row);
       const seen = uploadTensor(
-        ctx,
+        ctx(),
         [n],
         'u32',
         Uint32Array.from({ length: n }, (_, i) => (seenIds.has(i) ? 1 : 0)),
       );
-      const out = createTensor(ctx, [1], 'u32');
-      const sampler = createSampler(ctx, n);
+      const out = createTensor(ctx(), [1], 'u32');
+      const sampler = createSampler(ctx(), n);
       const s = resolveSampling({ temperature: 0, repetitionPenalty: 8, presencePenalty: 1.5 });
-      await ctx.run((pass) => sampler.encode(pass, { logits: lt, seen, out, rowOffset: 0, sampling: s, u: 0 }));
+      await ctx().run((pass) => sampler.encode(pass, { logits: lt, seen, out, rowOffset: 0, sampling: s, u: 0 }));
       expect((await readTensor(out))[0], `n ${n}`).toBe(sampleToken(row, (i) => seenIds.has(i), s, 0));
       row[rng.int(0, n)] = NaN;
       writeTensor(lt, Float32Array.from(row));
-      await ctx.run((pass) => sampler.encode(pass, { logits: lt, seen, out, rowOffset: 0, sampling: s, u: 0 }));
+      await ctx().run((pass) => sampler.encode(pass, { logits: lt, seen, out, rowOffset: 0, sampling: s, u: 0 }));
       expect((await readTensor(out))[0], `n ${n} with a NaN`).toBe(0xffffffff);
       sampler.destroy();
       for (const t of [lt, seen, out]) t.destroy();
@@ -363,10 +365,12 @@ describe('greedy selection on the GPU', () => {
     const logits = rng.normalArray(2 * n);
     logits[n + 98765] = 50;
     logits[n + 120000] = 50; // a tie: the lower index wins
-    const lt = uploadTensor(ctx, [2, n], 'f32', logits);
-    const seen = uploadTensor(ctx, [n], 'u32', new Uint32Array(n));
-    const out = createTensor(ctx, [1], 'u32');
-    await ctx.run((pass) => createSampler(ctx, n).encode(pass, { logits: lt, seen, out, rowOffset: n, sampling: resolveSampling({ temperature: 0 }), u: 0.5 }));
+    const lt = uploadTensor(ctx(), [2, n], 'f32', logits);
+    const seen = uploadTensor(ctx(), [n], 'u32', new Uint32Array(n));
+    const out = createTensor(ctx(), [1], 'u32');
+    await ctx().run((pass) =>
+      createSampler(ctx(), n).encode(pass, { logits: lt, seen, out, rowOffset: n, sampling: resolveSampling({ temperature: 0 }), u: 0.5 }),
+    );
     expect((await readTensor(out))[0]).toBe(98765);
     for (const t of [lt, seen, out]) t.destroy();
   });

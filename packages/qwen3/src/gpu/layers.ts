@@ -10,7 +10,7 @@ import type { QkvRope } from '@qwen3-webgpu/qkv-rope';
 import type { RmsNormF32 } from '@qwen3-webgpu/rmsnorm-f32';
 import { adjacentRows, type DispatchTarget, type GpuContext, type RowPart, type SplitSums, type Tensor, type XSplit } from '@qwen3-webgpu/tensor';
 import type { Qwen3Config, Qwen3LayerWeights, WeightTensor } from '@qwen3-webgpu/weights';
-import { createLinear, type Attention, type Linear, type LinearOptions } from '../kernels/index.ts';
+import { createLinear, type Attention, type Linear, type LinearArgs, type LinearOptions } from '../kernels/index.ts';
 
 export interface Activations {
   x: Tensor;
@@ -67,7 +67,7 @@ export function takeSums(carry: ResidualCarry | undefined): { addSums?: SplitSum
 }
 
 /** y += x · Wᵀ by `linear`, its k-split sums left in `carry` where it takes them. */
-function encodeResidual(linear: Linear, target: DispatchTarget, args: Parameters<Linear['encode']>[1], carry: ResidualCarry | undefined): void {
+function encodeResidual(linear: Linear, target: DispatchTarget, args: LinearArgs, carry: ResidualCarry | undefined): void {
   if (carry?.leave) {
     const sums = linear.encodeDeferringSum(target, args);
     if (sums) carry.sums = sums;
