@@ -259,10 +259,13 @@ function normRopeHead(x: Float32Array, at: number, hd: number, w: Float32Array, 
 
 // Decode steps on the grouped kernel (gpu layout): partials + combine, and `direct` (one workgroup per KV head writes
 // the output) where the keys fit, each plain and with QK-norm + RoPE applied in the kernel to raw q and the new key.
+// Direct steps take 512 threads where their workgroup memory fits (16/8 heads), else 256 (10/2: five q heads a group
+// need ~52 KB at 512 threads, above lavapipe's 32 KB and the H200's 48 KB).
 describe('grouped decode attention, gpu layout', () => {
   for (const [nh, nkv, hd, pos0] of [
     [16, 8, 128, 255],
     [16, 8, 128, 37],
+    [10, 2, 128, 200],
     [4, 4, 32, 0],
   ] as const) {
     it(`${nh}/${nkv} heads, hd ${hd}, the row at position ${pos0}: split and direct, plain and with QK-norm + RoPE fused`, async () => {
