@@ -10,7 +10,7 @@ TOKENS=${TOKENS:-256}
 [[ ${SKIP_PARITY:-} == 1 ]] || parity_goldens
 
 [[ -s /tmp/torch.json ]] || step python3 tools/bench/qwen3_torch.py --model /tmp/synth-0.6b --prompt-len 32 --tokens "$TOKENS" > /tmp/torch.json
-step qnode .device/bench/generate.bench.mjs --dir /tmp/synth-0.6b --tokens "$TOKENS" --torch /tmp/torch.json --profile --long "$LONG"
+step qnode .device/bench/generate.bench.mjs --dir /tmp/synth-0.6b --tokens "$TOKENS" --torch /tmp/torch.json --profile --trace-decode --long "$LONG"
 ids=$(python3 -c "print(','.join(str((i * 7919 + 13) % 151936) for i in range(32)))")
 for mc in 2048 4096; do
   for r in 1 2 3; do
