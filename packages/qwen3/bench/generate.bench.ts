@@ -21,7 +21,7 @@ import { loadQwen3Weights, QWEN3_0_6B_CONFIG } from '@qwen3-webgpu/weights';
 import { writeSyntheticCheckpoint } from '@qwen3-webgpu/weights/node';
 import { generate, Qwen3ForCausalLM, type GenerateOptions } from '../src/index.ts';
 import { startCpuProfile } from './cpu-profile.ts';
-import { describeDecodeTrace, describeTrace, tracePrefill } from './prefill-trace.ts';
+import { describeDecodeTrace, describeTrace, traceQueue } from './queue-trace.ts';
 import { printPrefillProfile, printProfile } from './profile.ts';
 
 const { values } = parseArgs({
@@ -165,14 +165,15 @@ if (values.torch) {
 }
 if (decodeProfileSummary) console.log(decodeProfileSummary);
 if (values['trace-decode']) {
+  // ≤ 250 steps: the tracer times 256 passes, the prompt's among them.
+  const traced = Math.min(tokens, 240);
   for (let i = 0; i < 2; i++) {
     let rate = 0;
-    // ≤ 250 steps: the tracer times 256 passes, the prompt's among them.
-    const trace = await tracePrefill(ctx, async () => {
-      rate = (await run(lm, prompt, { maxTokens: Math.min(tokens, 240), runAhead })).stats.decodeTokensPerSecond;
+    const trace = await traceQueue(ctx, async () => {
+      rate = (await run(lm, prompt, { maxTokens: traced, runAhead })).stats.decodeTokensPerSecond;
     });
     // The first id comes from the prompt's pass; each later one from a decode step at positions promptLen, promptLen + 1, …
-    console.log(`traced decode (${rate.toFixed(1)} tok/s): ${describeDecodeTrace(trace, Math.min(tokens, 240) - 1, promptLen)}`);
+    console.log(`traced decode (${rate.toFixed(1)} tok/s): ${describeDecodeTrace(trace, traced - 1, promptLen)}`);
   }
 }
 if (values.profile) await printProfile(ctx, lm, prompt, copy.gbps);
@@ -227,7 +228,7 @@ if (values.prefill) {
     // Then traced runs (not in the figure above): host submits and the GPU's passes.
     for (let i = 0; i < 3; i++) {
       let ttft = 0;
-      const trace = await tracePrefill(ctx, async () => {
+      const trace = await traceQueue(ctx, async () => {
         ttft = (await run(prefillLm, promptOf(n), { maxTokens: 1 })).stats.prefillMs;
       });
       console.log(`  traced run: ${ttft.toFixed(1)} ms to the first token; ${describeTrace(trace)}`);

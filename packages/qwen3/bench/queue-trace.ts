@@ -1,10 +1,11 @@
-// Where a prompt's time to the first token goes between host and GPU: when the host submitted each command buffer
+// Where a call's time goes between host and GPU (a prompt to its first token, or a run of decode steps, one pass
+// each): when the host submitted each command buffer
 // (relative to the call), and, on adapters with timestamp queries, when each of their compute passes ran on the GPU
 // (one clock for all passes): the span from the first pass's start to the last one's end, the time passes ran, and
 // the gaps between them (the GPU waiting for the host's next command buffer, or the cost of a submit).
 import type { GpuContext } from '@qwen3-webgpu/tensor';
 
-export interface PrefillTrace {
+export interface QueueTrace {
   /** ms after the call of each submit. */
   submits: number[];
   /** ms after the call of each queue.writeBuffer, the first pushErrorScope and the first command encoder made. */
@@ -24,7 +25,7 @@ const MAX_PASSES = 256;
  * Runs `call` once with the queue's submits (and, where the adapter has timestamp queries, every compute pass begun
  * meanwhile) recorded. Passes get timestamps only here: runs whose time is reported are not traced.
  */
-export async function tracePrefill(ctx: GpuContext, call: () => Promise<unknown>): Promise<PrefillTrace> {
+export async function traceQueue(ctx: GpuContext, call: () => Promise<unknown>): Promise<QueueTrace> {
   const { device } = ctx;
   const queue = device.queue;
   const submits: number[] = [];
@@ -100,7 +101,7 @@ export async function tracePrefill(ctx: GpuContext, call: () => Promise<unknown>
 }
 
 /** One line of a trace: submits after the call, and the GPU's span, busy time and gaps. */
-export function describeTrace(t: PrefillTrace): string {
+export function describeTrace(t: QueueTrace): string {
   const at = (v: number | undefined) => (v === undefined ? '–' : `+${v.toFixed(2)}`);
   const host =
     `first writes ${t.writes
@@ -120,7 +121,7 @@ export function describeTrace(t: PrefillTrace): string {
  * step's pass and idle time between passes (medians over the steady steps, the first 4 passes left out). Idle time
  * between passes with the host submitting no faster than that means the host sets the rate; no idle time, the GPU.
  */
-export function describeDecodeTrace(t: PrefillTrace, steps: number, firstPosition: number): string {
+export function describeDecodeTrace(t: QueueTrace, steps: number, firstPosition: number): string {
   const median = (v: number[]) => (v.length ? [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]! : NaN);
   const intervals = t.submits.slice(5).map((s, i) => s - t.submits[i + 4]!);
   const host = `${t.submits.length} submits, host interval ${(median(intervals) * 1000).toFixed(0)} µs (median)`;
