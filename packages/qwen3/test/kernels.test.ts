@@ -259,8 +259,8 @@ function normRopeHead(x: Float32Array, at: number, hd: number, w: Float32Array, 
 
 // Decode steps on the grouped kernel (gpu layout): partials + combine, and `direct` (one workgroup per KV head writes
 // the output) where the keys fit, each plain and with QK-norm + RoPE applied in the kernel to raw q and the new key.
-// Direct steps take 512 threads where their workgroup memory fits (16/8 heads), else 256 (10/2: five q heads a group
-// need ~52 KB at 512 threads, above lavapipe's 32 KB and the H200's 48 KB).
+// Each takes the most threads whose workgroup memory (a subgroup's output per head) fits: on lavapipe (subgroups of 8,
+// 32 KB) 128 threads for 16/8 heads and 64 for 10/2 (five q heads a group), where the H200 (48 KB) runs 512 for both.
 describe('grouped decode attention, gpu layout', () => {
   for (const [nh, nkv, hd, pos0] of [
     [16, 8, 128, 255],

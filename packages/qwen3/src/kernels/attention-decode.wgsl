@@ -1,20 +1,23 @@
 // Flash-decoding for one query row (a decode step), by KV head: a workgroup takes one chunk of CHUNK keys of kv head
 // g for all G = NH / NKV query heads that share it, so K and V are read once per group, not once per query head.
-//   1. scores: each subgroup takes keys j ≡ its index (mod subgroups); its lanes read the key as vec4s (one 16-byte
-//      load per lane for head_dim 128), dot it with every head's q, and subgroupAdd;
-//   2. per head: the chunk's max m and weights p_j = e^(s_j − m), sum l;
-//   3. values: thread t owns vec4 column t mod HD/4 for keys j ≡ t div HD/4, for all G heads; slices meet in
-//      workgroup memory.
+// Each subgroup walks keys j ≡ its index (mod S subgroups) with an online softmax, KU keys a round: its lanes load the
+// round's keys and values together (as vec4s; CPL columns a lane), dot the keys with every head's q (subgroupAdd),
+// then rescale their running sum and output columns by e^(m_old − m_new). The next round's loads are issued before
+// this round's arithmetic, and the first round's before QK-norm + RoPE: a step's latency is about one memory round
+// trip a round, where a softmax over the whole chunk first and the values after it took two (and two workgroup
+// reductions between). At the end the subgroups' (max, sum, output) meet in workgroup memory and merge as the
+// combine merges chunks.
 // Writes the same partials as attention.wgsl with SPLIT, so attention-combine.wgsl merges the chunks; with DIRECT
 // (CHUNKS = 1, one chunk of CHUNK keys holds them all) it writes the output itself, o / l — what the combine makes of
 // one chunk — and no combine follows: a dispatch fewer per layer for steps at short contexts.
 // NORM_ROPE: q and the new key arrive raw (qkv-rope's 'decode-projection' path) and Qwen3's QK-norm (RMSNorm over
 // head_dim in f32, times q_norm / k_norm) and RoPE (rotate_half, cos/sin from the host's f64 table) happen here:
-// every workgroup normalizes its group's q heads, and the one whose chunk holds position pos0 normalizes that key
-// and writes it back to the cache — one dispatch per layer fewer than a separate norm + RoPE pass.
+// every workgroup normalizes its group's q heads, and the one whose chunk holds position pos0 normalizes that key,
+// writes it back to the cache for later steps and uses it from workgroup memory — one dispatch per layer fewer than
+// a separate norm + RoPE pass.
 //   q: [1, NH, HD] f32;  k_cache, v_cache: [NKV, capacity, HD] f32 (read as vec4);
 //   out: [1, NH, CHUNKS, HD + 2] partials, or with DIRECT [1, NH·HD]
-// Module = `enable subgroups;` + dtypes.wgsl + this. K and V read as vec4.
+// Module = `enable subgroups;` + dtypes.wgsl + this. Limits (the host checks them): G ≤ 8, CPL ≤ 4.
 
 struct Params {
   seq: u32,
@@ -40,24 +43,32 @@ override N_DTYPE: u32 = BF16;
 override NH: u32 = 16u;
 override NKV: u32 = 8u;
 override HD: u32 = 128u;
-// Threads a workgroup: 256, or 512 for direct steps where the adapter allows (only NKV workgroups run there, so
-// each keeps twice the keys' loads in flight; H200: a step's pass at 236 positions 1.70 ms instead of 1.94).
+// Threads a workgroup (the host takes the most whose workgroup memory fits): 256 for chunks, 512 for direct steps
+// where the adapter allows (only NKV workgroups run there, so each keeps more keys' loads in flight).
 override WG: u32 = 256u;
 override CHUNK: u32 = 128u;
 override CHUNKS: u32 = 1u;
 override SG: u32 = 32u;
 override G: u32 = NH / NKV;
-override D4: u32 = HD / 4u;         // vec4 columns of a head
-override SLICES: u32 = WG / D4;     // key slices of phase 3
-// Keys whose loads a thread issues together in phases 1 and 3 (H200, 8,192 cached positions: 4 lost a fifth of the
-// decode rate to register pressure, 2 measured best, 1 is the serial loop).
+override D4: u32 = HD / 4u;            // vec4 columns of a head
+override S: u32 = WG / SG;             // subgroups: the key slices
+override CPL: u32 = (D4 + SG - 1u) / SG; // vec4 columns a lane holds
+// Keys a subgroup takes a round (loads issued together; with the next round's in flight, 2 KU keys a subgroup).
+// H200, 8,192 cached positions: 4 a round lost a fifth of the decode rate to register pressure in the two-pass kernel.
 const KU: u32 = 2u;
 
-var<workgroup> qs: array<vec4<f32>, G * D4>;
-var<workgroup> p: array<f32, G * CHUNK>;
-var<workgroup> parts: array<vec4<f32>, WG * G>;
-var<workgroup> sg_red: array<f32, G * WG / SG>; // [head][subgroup]
-var<workgroup> heads: array<f32, (G + 1u) * HD>;
+var<workgroup> qs: array<vec4<f32>, G * D4>;          // the normalized q heads (NORM_ROPE)
+var<workgroup> kn: array<vec4<f32>, D4>;              // the normalized new key (NORM_ROPE)
+var<workgroup> heads: array<f32, (G + 1u) * HD>;      // raw q heads and the raw new key (NORM_ROPE)
+var<workgroup> parts: array<vec4<f32>, G * S * D4>;   // [head][subgroup][column]: each subgroup's output
+var<workgroup> part_m: array<f32, G * S>;             // [head][subgroup]: its running max
+var<workgroup> part_l: array<f32, G * S>;             // [head][subgroup]: its running sum
+
+// One round of a subgroup's keys and values: [u · 4 + i] = key u of the round, the lane's column lane + i · SG.
+struct Round {
+  k: array<vec4<f32>, 4u * KU>,
+  v: array<vec4<f32>, 4u * KU>,
+}
 
 fn norm_weight(is_q: bool, i: u32) -> f32 {
   let idx = select(i >> 1u, i, N_DTYPE == F32);
@@ -68,15 +79,15 @@ fn norm_weight(is_q: bool, i: u32) -> f32 {
   return unpack_half(word, i & 1u, N_DTYPE);
 }
 
-// Qwen3's QK-norm + RoPE of the G raw q heads (into qs) and, where has_key, the raw new key (back into the cache row
-// key_row), held in heads[] ([G + 1][HD], the key last): a subgroup a head, all heads at once, rounds of WG / SG
-// heads; the sum of squares meets through subgroupAdd (control flow uniform: a subgroup without a head this round
-// adds zeros and stores nothing). RMSNorm over head_dim in f32, times q_norm / k_norm, then rotate_half at pos0.
+// Qwen3's QK-norm + RoPE of the G raw q heads (into qs) and, where has_key, the raw new key (into kn and back into
+// the cache row key_row), held in heads[] ([G + 1][HD], the key last): a subgroup a head, all heads at once, rounds
+// of S heads; the sum of squares meets through subgroupAdd (control flow uniform: a subgroup without a head this
+// round adds zeros and stores nothing). RMSNorm over head_dim in f32, times q_norm / k_norm, then rotate_half at pos0.
 fn norm_rope_heads(has_key: bool, key_row: u32, lid: u32) {
   let half = HD / 2u;
   let lane = lid % SG;
   let count = select(G, G + 1u, has_key);
-  for (var h0 = 0u; h0 < G + 1u; h0 += WG / SG) {
+  for (var h0 = 0u; h0 < G + 1u; h0 += S) {
     let h = h0 + lid / SG;
     let live = h < count;
     let at = min(h, G) * HD;
@@ -98,6 +109,8 @@ fn norm_rope_heads(has_key: bool, key_row: u32, lid: u32) {
           qs[h * D4 + i / 4u][i % 4u] = ra;
           qs[h * D4 + (i + half) / 4u][(i + half) % 4u] = rb;
         } else {
+          kn[i / 4u][i % 4u] = ra;
+          kn[(i + half) / 4u][(i + half) % 4u] = rb;
           k_cache[key_row * D4 + i / 4u][i % 4u] = ra;
           k_cache[key_row * D4 + (i + half) / 4u][(i + half) % 4u] = rb;
         }
@@ -106,25 +119,18 @@ fn norm_rope_heads(has_key: bool, key_row: u32, lid: u32) {
   }
 }
 
-// Workgroup-wide max or sum of each of the G heads' values at once, through subgroups (two barriers for all heads);
-// every thread gets the results.
-fn reduce_heads(v: array<f32, 8>, lid: u32, is_max: bool) -> array<f32, 8> {
-  let groups = WG / SG;
-  for (var h = 0u; h < G; h++) {
-    let s = select(subgroupAdd(v[h]), subgroupMax(v[h]), is_max);
-    if (lid % SG == 0u) {
-      sg_red[h * groups + lid / SG] = s;
+// The keys and values of subgroup sg's round from key j0 of the chunk (rows clamped into the live keys, columns into
+// the head: the surplus is masked where used).
+fn load_round(g: u32, first: u32, all_keys: u32, j0: u32, sg: u32, lane: u32) -> Round {
+  var r: Round;
+  for (var u = 0u; u < KU; u++) {
+    let row = g * params.capacity + min(first + j0 + u * S + sg, all_keys - 1u);
+    for (var i = 0u; i < CPL; i++) {
+      let c = min(lane + i * SG, D4 - 1u);
+      r.k[u * 4u + i] = k_cache[row * D4 + c];
+      r.v[u * 4u + i] = v_cache[row * D4 + c];
     }
   }
-  workgroupBarrier();
-  var r: array<f32, 8>;
-  for (var h = 0u; h < G; h++) {
-    r[h] = sg_red[h * groups];
-    for (var i = 1u; i < groups; i++) {
-      r[h] = select(r[h] + sg_red[h * groups + i], max(r[h], sg_red[h * groups + i]), is_max);
-    }
-  }
-  workgroupBarrier();
   return r;
 }
 
@@ -137,7 +143,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let all_keys = params.pos0 + 1u;
   let first = min(chunk * CHUNK, all_keys);
   let n = min(first + CHUNK, all_keys) - first; // keys of this chunk (0 past the causal end)
-  let row0 = g * params.capacity + first;
   let base_of = ((g * G) * CHUNKS + chunk) * (HD + 2u);
   if (n == 0u) {
     // Past the causal end (workgroup-uniform): an empty partial, max −3e38 and sum 0, weighs nothing when combined.
@@ -148,7 +153,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
     return;
   }
+  let sg = lid / SG;
+  let lane = lid % SG;
+  // The first round's loads go out now; QK-norm + RoPE run while they are in flight.
+  var cur = load_round(g, first, all_keys, 0u, sg, lane);
 
+  // q of the group's heads, this lane's columns: [h · 4 + i].
+  var qr: array<vec4<f32>, 32>;
+  var key_at = 0xffffffffu; // the new key's index in the chunk (NORM_ROPE, where the chunk holds it)
   if (NORM_ROPE) {
     // The new key (raw in the cache at pos0) is the chunk's that holds pos0 to finish; no other workgroup reads that row.
     let has_key = chunk == params.pos0 / CHUNK;
@@ -157,128 +169,135 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       heads[i] = q[g * G * HD + i];
     }
     if (has_key) {
+      key_at = params.pos0 - first;
       for (var i = lid; i < HD; i += WG) {
         heads[G * HD + i] = k_cache[key_row * D4 + i / 4u][i % 4u];
       }
     }
     workgroupBarrier();
     norm_rope_heads(has_key, key_row, lid);
-    storageBarrier();
-  } else {
-    for (var i = lid; i < G * D4; i += WG) {
-      let h = g * G + i / D4;
-      let c = i % D4;
-      let at = h * HD + 4u * c;
-      qs[i] = vec4<f32>(q[at], q[at + 1u], q[at + 2u], q[at + 3u]);
-    }
-  }
-  workgroupBarrier();
-
-  // 1. Scores. Every subgroup runs the same trip count (n is workgroup-uniform; keys past it masked) so subgroupAdd
-  // stays uniform; entries of p past n are never read. A subgroup
-  // takes KU keys a round and issues their loads together: a key at a time, each round waited out one load's latency.
-  let sg = lid / SG;
-  let lane = lid % SG;
-  for (var j0 = 0u; j0 < n; j0 += KU * (WG / SG)) {
-    var d: array<f32, 8 * KU>; // d[u · 8 + h]: key j0 + u · (WG / SG) + sg, head h
-    for (var i = 0u; i < 8u * KU; i++) {
-      d[i] = 0.0;
-    }
-    for (var c = lane; c < D4; c += SG) {
-      var k: array<vec4<f32>, KU>;
-      for (var u = 0u; u < KU; u++) {
-        let j = j0 + u * (WG / SG) + sg;
-        let row = g * params.capacity + min(first + j, all_keys - 1u); // masked past n; stays inside head g
-        k[u] = k_cache[row * D4 + c];
-      }
-      for (var u = 0u; u < KU; u++) {
-        for (var h = 0u; h < G; h++) {
-          d[u * 8u + h] += dot(qs[h * D4 + c], k[u]);
-        }
-      }
-    }
-    for (var u = 0u; u < KU; u++) {
-      let j = j0 + u * (WG / SG) + sg;
-      for (var h = 0u; h < G; h++) {
-        let s = subgroupAdd(d[u * 8u + h]);
-        if (lane == 0u && j < CHUNK) {
-          p[h * CHUNK + j] = select(-3.0e38, s * params.scale, j < n);
-        }
-      }
-    }
-  }
-  workgroupBarrier();
-
-  // 2. Per head: max, weights, sum (CHUNK ≤ WG: one key per thread), every head in the same reductions.
-  var sv: array<f32, 8>;
-  for (var h = 0u; h < G; h++) {
-    sv[h] = select(-3.0e38, p[h * CHUNK + min(lid, CHUNK - 1u)], lid < n);
-  }
-  var m = reduce_heads(sv, lid, true);
-  for (var h = 0u; h < G; h++) {
-    let e = select(0.0, exp(sv[h] - m[h]), lid < n);
-    if (lid < CHUNK) {
-      p[h * CHUNK + lid] = e;
-    }
-    sv[h] = e;
-  }
-  var l = reduce_heads(sv, lid, false); // its barriers also publish p[]
-
-  // 3. Values: column c of keys j ≡ slice (mod SLICES), every head at once.
-  let c = lid % D4;
-  let slice = lid / D4;
-  var acc: array<vec4<f32>, 8>;
-  for (var h = 0u; h < G; h++) {
-    acc[h] = vec4<f32>();
-  }
-  if (slice < SLICES) {
-    // KU keys' loads issued together, then added in key order (the sums of one key at a time).
-    var j = slice;
-    for (; j + (KU - 1u) * SLICES < n; j += KU * SLICES) {
-      var v: array<vec4<f32>, KU>;
-      for (var u = 0u; u < KU; u++) {
-        v[u] = v_cache[(row0 + j + u * SLICES) * D4 + c];
-      }
-      for (var u = 0u; u < KU; u++) {
-        for (var h = 0u; h < G; h++) {
-          acc[h] += p[h * CHUNK + j + u * SLICES] * v[u];
-        }
-      }
-    }
-    for (; j < n; j += SLICES) {
-      let v = v_cache[(row0 + j) * D4 + c];
-      for (var h = 0u; h < G; h++) {
-        acc[h] += p[h * CHUNK + j] * v;
-      }
-    }
-  }
-  for (var h = 0u; h < G; h++) {
-    parts[h * WG + lid] = acc[h];
-  }
-  workgroupBarrier();
-  if (lid < D4) {
+    workgroupBarrier();
     for (var h = 0u; h < G; h++) {
-      var sum = vec4<f32>();
-      for (var s = 0u; s < SLICES; s++) {
-        sum += parts[h * WG + s * D4 + lid];
+      for (var i = 0u; i < CPL; i++) {
+        qr[h * 4u + i] = qs[h * D4 + min(lane + i * SG, D4 - 1u)];
       }
-      if (DIRECT) {
-        let at = (g * G + h) * HD + 4u * lid;
-        out[at] = sum.x / l[h];
-        out[at + 1u] = sum.y / l[h];
-        out[at + 2u] = sum.z / l[h];
-        out[at + 3u] = sum.w / l[h];
-        continue;
+    }
+  } else {
+    for (var h = 0u; h < G; h++) {
+      for (var i = 0u; i < CPL; i++) {
+        let at = (g * G + h) * HD + 4u * min(lane + i * SG, D4 - 1u);
+        qr[h * 4u + i] = vec4<f32>(q[at], q[at + 1u], q[at + 2u], q[at + 3u]);
       }
-      let base = base_of + h * CHUNKS * (HD + 2u);
-      out[base + 4u * lid] = sum.x;
-      out[base + 4u * lid + 1u] = sum.y;
-      out[base + 4u * lid + 2u] = sum.z;
-      out[base + 4u * lid + 3u] = sum.w;
-      if (lid == 0u) {
-        out[base + HD] = m[h];
-        out[base + HD + 1u] = l[h];
+    }
+  }
+
+  // The subgroup's running max, sum and output columns per head (online softmax over its keys).
+  var m: array<f32, 8>;
+  var l: array<f32, 8>;
+  var acc: array<vec4<f32>, 32>; // [h · 4 + i]
+  for (var h = 0u; h < G; h++) {
+    m[h] = -3.0e38;
+    l[h] = 0.0;
+    for (var i = 0u; i < CPL; i++) {
+      acc[h * 4u + i] = vec4<f32>();
+    }
+  }
+  // Every subgroup runs the same trip count (n is workgroup-uniform; keys past it masked) so subgroupAdd stays uniform.
+  for (var j0 = 0u; j0 < n; j0 += KU * S) {
+    var next: Round;
+    if (j0 + KU * S < n) {
+      next = load_round(g, first, all_keys, j0 + KU * S, sg, lane);
+    }
+    var s: array<f32, 8u * KU>; // [u · 8 + h]
+    for (var u = 0u; u < KU; u++) {
+      let j = j0 + u * S + sg;
+      if (NORM_ROPE && j == key_at) {
+        // The raw key the round loaded is the one normalized above.
+        for (var i = 0u; i < CPL; i++) {
+          cur.k[u * 4u + i] = kn[min(lane + i * SG, D4 - 1u)];
+        }
       }
+      for (var h = 0u; h < G; h++) {
+        var d = 0.0;
+        for (var i = 0u; i < CPL; i++) {
+          if (lane + i * SG < D4) {
+            d += dot(qr[h * 4u + i], cur.k[u * 4u + i]);
+          }
+        }
+        s[u * 8u + h] = subgroupAdd(d) * params.scale;
+      }
+    }
+    for (var h = 0u; h < G; h++) {
+      var top = m[h];
+      for (var u = 0u; u < KU; u++) {
+        if (j0 + u * S + sg < n) {
+          top = max(top, s[u * 8u + h]);
+        }
+      }
+      let rescale = exp(m[h] - top);
+      l[h] *= rescale;
+      for (var i = 0u; i < CPL; i++) {
+        acc[h * 4u + i] *= rescale;
+      }
+      for (var u = 0u; u < KU; u++) {
+        if (j0 + u * S + sg < n) {
+          let e = exp(s[u * 8u + h] - top);
+          l[h] += e;
+          for (var i = 0u; i < CPL; i++) {
+            acc[h * 4u + i] += e * cur.v[u * 4u + i];
+          }
+        }
+      }
+      m[h] = top;
+    }
+    cur = next;
+  }
+
+  // The subgroups' outputs meet: out = Σ_s acc_s · e^(m_s − M) / Σ_s l_s · e^(m_s − M), M = max_s m_s (a subgroup
+  // without keys has m −3e38, l 0 and weighs nothing; the subgroup of key 0 always has one).
+  for (var h = 0u; h < G; h++) {
+    for (var i = 0u; i < CPL; i++) {
+      let c = lane + i * SG;
+      if (c < D4) {
+        parts[(h * S + sg) * D4 + c] = acc[h * 4u + i];
+      }
+    }
+    if (lane == 0u) {
+      part_m[h * S + sg] = m[h];
+      part_l[h * S + sg] = l[h];
+    }
+  }
+  workgroupBarrier();
+  for (var t = lid; t < G * D4; t += WG) {
+    let h = t / D4;
+    let c = t % D4;
+    var big = -3.0e38;
+    for (var k = 0u; k < S; k++) {
+      big = max(big, part_m[h * S + k]);
+    }
+    var sum = vec4<f32>();
+    var total = 0.0;
+    for (var k = 0u; k < S; k++) {
+      let w = exp(part_m[h * S + k] - big);
+      sum += w * parts[(h * S + k) * D4 + c];
+      total += w * part_l[h * S + k];
+    }
+    if (DIRECT) {
+      let at = (g * G + h) * HD + 4u * c;
+      out[at] = sum.x / total;
+      out[at + 1u] = sum.y / total;
+      out[at + 2u] = sum.z / total;
+      out[at + 3u] = sum.w / total;
+      continue;
+    }
+    let base = base_of + h * CHUNKS * (HD + 2u);
+    out[base + 4u * c] = sum.x;
+    out[base + 4u * c + 1u] = sum.y;
+    out[base + 4u * c + 2u] = sum.z;
+    out[base + 4u * c + 3u] = sum.w;
+    if (c == 0u) {
+      out[base + HD] = big;
+      out[base + HD + 1u] = total;
     }
   }
 }

@@ -97,13 +97,13 @@ export const ATTENTION_CHUNK = 128;
  */
 const DIRECT_DECODE_KEYS = 256;
 /**
- * Threads of a direct step's workgroup where the adapter allows (else 256, as every other grouped dispatch): a direct
- * step runs one workgroup per KV head, so latency bounds it and twice the threads keep twice the loads in flight.
- * H200, 32-token prompt + 256 tokens: a step's pass at 236 cached positions 1.70 ms (1.94 with 256), median over the
- * run 1.57 ms (1.72); 1024 threads was slower below ~200 positions (BENCHMARKS.md, eleventh session).
+ * Threads of a direct step's workgroup where its workgroup memory fits (else the most that do; 256 for chunks): a
+ * direct step runs one workgroup per KV head, so latency bounds it and twice the threads keep twice the loads in
+ * flight. H200, 32-token prompt + 256 tokens: a step's pass at 236 cached positions 1.70 ms (1.94 with 256), median
+ * over the run 1.57 ms (1.72); 1024 threads was slower below ~200 positions (BENCHMARKS.md, eleventh session).
  */
 const DIRECT_WORKGROUP = 512;
-/** Query heads per KV head the grouped decode kernel takes at most (its per-thread arrays). */
+/** Query heads per KV head the grouped decode kernel takes at most (its per-thread arrays; CPL ≤ 4 vec4 columns a lane). */
 const MAX_GROUP = 8;
 
 /** Floats of the partials buffer flash-decoding needs for `rows` query rows over `capacity` cached positions. */
@@ -214,33 +214,34 @@ export function createAttention(ctx: GpuContext, o: AttentionOptions): Attention
   // subgroups and the group's buffers fit in workgroup memory; else the per-head split kernel.
   const group = nh / nkv;
   const sg = ctx.info.subgroupMinSize;
-  // attention-decode.wgsl's workgroup bytes with `wg` threads and chunks of `chunk` keys: qs, p (a chunk's weights),
-  // parts, sg_red (a head's partial per subgroup), heads (the group's q heads and the new key).
-  const decodeShared = (wg: number, chunk: number) =>
-    4 * (group * hd + group * chunk + wg * group * 4 + group * Math.ceil(wg / Math.max(1, sg)) + (group + 1) * hd);
-  const fitsShared = (wg: number, chunk: number) => decodeShared(wg, chunk) <= ctx.limits.maxComputeWorkgroupStorageSize;
-  const canGroup =
+  // attention-decode.wgsl's workgroup bytes with `wg` threads: qs and kn (the normalized q heads and new key), heads
+  // (the raw ones), parts (each subgroup's output columns per head) and each subgroup's max and sum per head.
+  const slices = (wg: number) => wg / Math.max(1, sg);
+  const decodeShared = (wg: number) => 4 * (group * hd + hd + (group + 1) * hd + group * slices(wg) * hd + 2 * group * slices(wg));
+  const { maxComputeInvocationsPerWorkgroup: maxThreads, maxComputeWorkgroupSizeX: maxX } = ctx.limits;
+  // The most threads (of `choices`) whose workgroup memory fits; one subgroup at least.
+  const threadsFor = (choices: number[]) =>
+    choices.find((wg) => wg >= sg && wg <= maxThreads && wg <= maxX && decodeShared(wg) <= ctx.limits.maxComputeWorkgroupStorageSize);
+  const groupedWg =
     ctx.kernelLayout === 'gpu' &&
     ctx.features.subgroups &&
     sg > 0 &&
     sg === ctx.info.subgroupMaxSize &&
     hd % 4 === 0 &&
-    hd / 4 <= 256 &&
+    hd / 4 <= 4 * sg &&
     Number.isInteger(group) &&
-    group <= MAX_GROUP &&
-    fitsShared(256, ATTENTION_CHUNK);
+    group <= MAX_GROUP
+      ? threadsFor([256, 128, 64, 32])
+      : undefined;
+  const canGroup = groupedWg !== undefined;
   const fuse = canGroup && o.qkNorm !== undefined && hd <= 256 && hd % 2 === 0;
-  const decodeConstants = { NH: nh, NKV: nkv, HD: hd, CHUNK: ATTENTION_CHUNK, CHUNKS: maxChunks, SG: sg };
+  const decodeConstants = { NH: nh, NKV: nkv, HD: hd, CHUNK: ATTENTION_CHUNK, CHUNKS: maxChunks, SG: sg, WG: groupedWg ?? 256 };
   const grouped = canGroup ? attentionDecode.compile(ctx, decodeConstants) : undefined;
   const normRope = fuse ? { NORM_ROPE: 1, N_DTYPE: wgslDtypeCode(o.qkNorm!.dtype) } : undefined;
   const groupedNormRope = normRope ? attentionDecode.compile(ctx, { ...decodeConstants, ...normRope }) : undefined;
-  // Direct steps: one chunk of DIRECT_DECODE_KEYS keys (its weights in workgroup memory too), where they fit.
+  // Direct steps: one chunk of DIRECT_DECODE_KEYS keys, on DIRECT_WORKGROUP threads where they fit.
   const directKeys = Math.min(DIRECT_DECODE_KEYS, capacity);
-  // Its workgroup: DIRECT_WORKGROUP threads where the adapter takes them, else 256 (phase 2 needs keys ≤ threads).
-  const { maxComputeInvocationsPerWorkgroup: maxThreads, maxComputeWorkgroupSizeX: maxX } = ctx.limits;
-  const directWg = canGroup
-    ? [DIRECT_WORKGROUP, 256].find((wg) => wg <= maxThreads && wg <= maxX && wg >= directKeys && fitsShared(wg, directKeys))
-    : undefined;
+  const directWg = canGroup ? threadsFor([DIRECT_WORKGROUP, 256, 128, 64, 32]) : undefined;
   const directConstants = { ...decodeConstants, CHUNK: directKeys, CHUNKS: 1, DIRECT: 1, WG: directWg ?? 256 };
   const direct = directWg
     ? { plain: attentionDecode.compile(ctx, directConstants), normRope: normRope && attentionDecode.compile(ctx, { ...directConstants, ...normRope }) }
