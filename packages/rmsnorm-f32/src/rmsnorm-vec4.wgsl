@@ -84,11 +84,16 @@ fn row_stats(x_base: u32, nvec: u32, t: u32, e: i32) -> Stats {
 
 // y of unit j (raw bits v): the one expression both the store and the split use.
 fn y_of(v: vec4<u32>, j: u32, e: i32, inv: f32) -> vec4<f32> {
+  return y_with(v, e, inv, load_w4(j));
+}
+
+// y of a unit (raw bits v) whose weights w4 are loaded already.
+fn y_with(v: vec4<u32>, e: i32, inv: f32, w4: vec4<f32>) -> vec4<f32> {
   var f = widen(v, X_DTYPE);
   if (e != 0) {
     f = ldexp(f, vec4<i32>(-e));
   }
-  return f * inv * load_w4(j);
+  return f * inv * w4;
 }
 
 fn store_vec(v: vec4<u32>, j: u32, y_base: u32, e: i32, inv: f32) {
@@ -156,13 +161,14 @@ fn add_unit_if(live: bool, x_base: u32, j: u32, v: vec4<u32>, g: vec4<f32>) -> v
   return add_unit(x_base, j, v, g);
 }
 
-// SINGLE: y of this thread's units (raw bits v0 … v3), computed once for the max, the split and the store.
-fn single_y(v0: vec4<u32>, v1: vec4<u32>, v2: vec4<u32>, v3: vec4<u32>, t: u32, nvec: u32, e: i32, inv: f32) -> array<vec4<f32>, 4> {
+// SINGLE: y of this thread's units (raw bits v0 … v3, weights ws), computed once for the max, the split and the store.
+fn single_y(v0: vec4<u32>, v1: vec4<u32>, v2: vec4<u32>, v3: vec4<u32>, ws: array<vec4<f32>, 4>, t: u32, nvec: u32, e: i32,
+            inv: f32) -> array<vec4<f32>, 4> {
   let v = array<vec4<u32>, 4>(v0, v1, v2, v3);
   var ys: array<vec4<f32>, 4>;
   for (var k = 0u; k < 4u; k++) {
     if (unit_live(k, t, nvec)) {
-      ys[k] = y_of(v[k], t + k * TPR, e, inv);
+      ys[k] = y_with(v[k], e, inv, ws[k]);
     }
   }
   return ys;
@@ -235,11 +241,18 @@ fn rmsnorm(group: u32, lid: u32) {
   // of a unit that counts is by the thread that wrote it. Threads of grid-tail rows and clamped copies of a row's last
   // unit may read units another thread is writing: their values are masked or dropped (at most they raise `rescue`).
   let add = ADD && row < params.rows;
+  // SINGLE: the weights of this thread's units load with x, not after the reduction (a memory round trip less).
+  var ws: array<vec4<f32>, 4>;
   if (SINGLE) {
     v0 = load_group(x_base, t, 0u, nvec);
     v1 = load_group(x_base, t, 1u, nvec);
     v2 = load_group(x_base, t, 2u, nvec);
     v3 = load_group(x_base, t, 3u, nvec);
+    for (var k = 0u; k < 4u; k++) {
+      if (unit_live(k, t, nvec)) {
+        ws[k] = load_w4(t + k * TPR);
+      }
+    }
     if (add) {
       // Every unit's sums loaded before any store to x (the compiler may not move loads past a store).
       let g0 = unit_sums_if(unit_live(0u, t, nvec), r, t);
@@ -277,7 +290,7 @@ fn rmsnorm(group: u32, lid: u32) {
   let inv = 1.0 / sqrt(total.s / f32(params.n) + ldexp(params.eps, -2 * e));
   var ys: array<vec4<f32>, 4>;
   if (SINGLE) {
-    ys = single_y(v0, v1, v2, v3, t, nvec, e, inv);
+    ys = single_y(v0, v1, v2, v3, ws, t, nvec, e, inv);
   }
   // SPLIT: the row's largest |y|, every thread of the workgroup joining the reduction (grid-tail rows too: barriers).
   var y_max = 0.0;

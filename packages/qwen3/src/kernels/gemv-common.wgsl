@@ -40,8 +40,17 @@ fn row_word(word: vec4<u32>, i: u32) -> f32 {
   return dot_word(word, x[2u * i], x[2u * i + 1u], W_DTYPE);
 }
 
-// Writes column col of y from its sums with W (s) and W2 (s2).
-fn store_column(col: u32, s: f32, s2: f32) {
+// y's value at column col before this dispatch (ACCUMULATE), read where the kernel starts: its load then overlaps the
+// loads of W instead of following the reduction.
+fn prior_column(col: u32) -> f32 {
+  if (ACCUMULATE && col < params.n) {
+    return y[params.col0 + col];
+  }
+  return 0.0;
+}
+
+// Writes column col of y from its sums with W (s) and W2 (s2); ACCUMULATE adds them to `prior` (prior_column).
+fn store_column(col: u32, s: f32, s2: f32, prior: f32) {
   let g = s * params.w_scale;
   var v = g;
   if (SWIGLU) {
@@ -49,7 +58,7 @@ fn store_column(col: u32, s: f32, s2: f32) {
   }
   let at = params.col0 + col;
   if (ACCUMULATE) {
-    y[at] += v;
+    y[at] = prior + v;
   } else {
     y[at] = v;
   }

@@ -21,5 +21,5 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       s2 += row_word(w2[w_index(col, i)], i);
     }
   }
-  store_column(col, s, s2);
+  store_column(col, s, s2, prior_column(col));
 }

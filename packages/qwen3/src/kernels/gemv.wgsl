@@ -19,6 +19,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   // Clamped, not returned: every lane must reach the reduction (WGSL uniformity).
   let row = min(col, params.n - 1u);
   let words = params.words;
+  var prior = 0.0;
+  if (lane == 0u) {
+    prior = prior_column(col);
+  }
   var s = 0.0;
   var s2 = 0.0;
   for (var i0 = lane; i0 < words; i0 += UNROLL * LANES) {
@@ -47,6 +51,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     s2 = reduce_lanes(s2, lid, lane, LANES * ROWS);
   }
   if (lane == 0u && col < params.n) {
-    store_column(col, s, s2);
+    store_column(col, s, s2, prior);
   }
 }
