@@ -260,7 +260,7 @@ function normRopeHead(x: Float32Array, at: number, hd: number, w: Float32Array, 
 // Decode steps on the grouped kernel (gpu layout): partials + combine, and `direct` (one workgroup per KV head writes
 // the output) where the keys fit, each plain and with QK-norm + RoPE applied in the kernel to raw q and the new key.
 // Each takes the most threads whose workgroup memory (a subgroup's output per head) fits: on lavapipe (subgroups of 8,
-// 32 KB) 128 threads for 16/8 heads and 64 for 10/2 (five q heads a group), where the H200 (48 KB) runs 512 for both.
+// 32 KB) 128 threads for 16/8 heads and 64 for 10/2 (five q heads a group), where the H200 (48 KB) runs 512 and 256.
 describe('grouped decode attention, gpu layout', () => {
   for (const [nh, nkv, hd, pos0] of [
     [16, 8, 128, 255],

@@ -60,6 +60,8 @@ const KU: u32 = 2u;
 var<workgroup> qs: array<vec4<f32>, G * D4>;          // the normalized q heads (NORM_ROPE)
 var<workgroup> kn: array<vec4<f32>, D4>;              // the normalized new key (NORM_ROPE)
 var<workgroup> heads: array<f32, (G + 1u) * HD>;      // raw q heads and the raw new key (NORM_ROPE)
+var<workgroup> norms: array<f32, 2u * HD>;            // q_norm then k_norm, as f32 (NORM_ROPE)
+var<workgroup> rope_row: array<vec2<f32>, HD / 2u>;   // (cos, sin) at pos0 (NORM_ROPE)
 var<workgroup> parts: array<vec4<f32>, G * S * D4>;   // [head][subgroup][column]: each subgroup's output
 var<workgroup> part_m: array<f32, G * S>;             // [head][subgroup]: its running max
 var<workgroup> part_l: array<f32, G * S>;             // [head][subgroup]: its running sum
@@ -80,7 +82,7 @@ fn norm_weight(is_q: bool, i: u32) -> f32 {
 }
 
 // Qwen3's QK-norm + RoPE of the G raw q heads (into qs) and, where has_key, the raw new key (into kn and back into
-// the cache row key_row), held in heads[] ([G + 1][HD], the key last): a subgroup a head, all heads at once, rounds
+// the cache row key_row), held in heads[] ([G + 1][HD], the key last), with the weights in norms[] and rope_row[]: a subgroup a head, all heads at once, rounds
 // of S heads; the sum of squares meets through subgroupAdd (control flow uniform: a subgroup without a head this
 // round adds zeros and stores nothing). RMSNorm over head_dim in f32, times q_norm / k_norm, then rotate_half at pos0.
 fn norm_rope_heads(has_key: bool, key_row: u32, lid: u32) {
@@ -99,10 +101,11 @@ fn norm_rope_heads(has_key: bool, key_row: u32, lid: u32) {
     let inv = 1.0 / sqrt(subgroupAdd(ss) / f32(HD) + params.eps);
     if (live) {
       let is_q = h < G;
+      let nw = select(HD, 0u, is_q);
       for (var i = lane; i < half; i += SG) {
-        let a = heads[at + i] * inv * norm_weight(is_q, i);
-        let b = heads[at + i + half] * inv * norm_weight(is_q, i + half);
-        let cs = rope[params.pos0 * half + i];
+        let a = heads[at + i] * inv * norms[nw + i];
+        let b = heads[at + i + half] * inv * norms[nw + i + half];
+        let cs = rope_row[i];
         let ra = a * cs.x - b * cs.y;
         let rb = b * cs.x + a * cs.y;
         if (is_q) {
@@ -167,6 +170,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let key_row = g * params.capacity + params.pos0;
     for (var i = lid; i < G * HD; i += WG) {
       heads[i] = q[g * G * HD + i];
+    }
+    // The norm weights and the rope row load with q, not after the sums of squares (a memory round trip less).
+    for (var i = lid; i < HD; i += WG) {
+      norms[i] = norm_weight(true, i);
+      norms[HD + i] = norm_weight(false, i);
+    }
+    for (var i = lid; i < HD / 2u; i += WG) {
+      rope_row[i] = rope[params.pos0 * (HD / 2u) + i];
     }
     if (has_key) {
       key_at = params.pos0 - first;

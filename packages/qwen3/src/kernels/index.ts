@@ -215,9 +215,10 @@ export function createAttention(ctx: GpuContext, o: AttentionOptions): Attention
   const group = nh / nkv;
   const sg = ctx.info.subgroupMinSize;
   // attention-decode.wgsl's workgroup bytes with `wg` threads: qs and kn (the normalized q heads and new key), heads
-  // (the raw ones), parts (each subgroup's output columns per head) and each subgroup's max and sum per head.
+  // (the raw ones), norms and rope_row (the QK-norm weights and the rope row), parts (each subgroup's output columns
+  // per head) and each subgroup's max and sum per head.
   const slices = (wg: number) => wg / Math.max(1, sg);
-  const decodeShared = (wg: number) => 4 * (group * hd + hd + (group + 1) * hd + group * slices(wg) * hd + 2 * group * slices(wg));
+  const decodeShared = (wg: number) => 4 * (group * hd + hd + (group + 1) * hd + 3 * hd + group * slices(wg) * hd + 2 * group * slices(wg));
   const { maxComputeInvocationsPerWorkgroup: maxThreads, maxComputeWorkgroupSizeX: maxX } = ctx.limits;
   // The most threads (of `choices`) whose workgroup memory fits; one subgroup at least.
   const threadsFor = (choices: number[]) =>
