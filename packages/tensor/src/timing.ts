@@ -21,6 +21,11 @@ export interface TimingOptions {
    * so clocks have ramped up before the first timed pass. */
   warmup?: number;
   warmupMs?: number;
+  /**
+   * Commands recorded before each timed pass, outside it (e.g. clearing the buffers the pass writes). Needs
+   * timestamp-query: wall-clock timing could not leave them out.
+   */
+  beforeEach?: (encoder: GPUCommandEncoder) => void;
 }
 
 /**
@@ -47,6 +52,7 @@ export async function timeGpu(ctx: GpuContext, encode: (pass: GPUComputePassEnco
     try {
       for (let t = 0; t < trials; t++) {
         const encoder = device.createCommandEncoder();
+        options.beforeEach?.(encoder);
         const pass = encoder.beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } });
         body(pass);
         pass.end();
@@ -65,6 +71,7 @@ export async function timeGpu(ctx: GpuContext, encode: (pass: GPUComputePassEnco
       read.destroy();
     }
   } else {
+    if (options.beforeEach) throw new Error('timeGpu: beforeEach needs timestamp-query, which this device lacks');
     for (let t = 0; t < trials; t++) {
       const start = performance.now();
       await ctx.run(body, 'timing');

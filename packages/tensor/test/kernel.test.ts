@@ -11,9 +11,11 @@ import {
   fillTensor,
   measureCopyBandwidth,
   readFloat,
+  readTensor,
   reference,
   splitRows,
   Tensor,
+  timeGpu,
   uploadTensor,
   type GpuContext,
 } from '../src/index.ts';
@@ -250,5 +252,45 @@ describe('measureCopyBandwidth', () => {
     console.log(`copy bandwidth on this adapter: ${bw.gbps.toFixed(2)} GB/s (${bw.timing.method})`);
     expect(bw.gbps).toBeGreaterThan(0);
     expect(Number.isFinite(bw.gbps)).toBe(true);
+  });
+});
+
+describe('timeGpu', () => {
+  // A pass that adds 1 to b[0] per encode call, and a clear before each timed pass: b[0] ends at `repeats` only if the
+  // clear ran before the last timed pass and outside it.
+  const counter = (c: GpuContext) => {
+    const code = '@group(0) @binding(0) var<storage, read_write> b: array<u32>;\n@compute @workgroup_size(1) fn main() { b[0] += 1u; }';
+    const pipeline = c.device.createComputePipeline({ layout: 'auto', compute: { module: c.device.createShaderModule({ code }), entryPoint: 'main' } });
+    const t = createTensor(c, [4], 'u32');
+    const group = c.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: t.buffer } }] });
+    const encode = (pass: GPUComputePassEncoder) => {
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, group);
+      pass.dispatchWorkgroups(1);
+    };
+    return { t, encode, clear: (encoder: GPUCommandEncoder) => encoder.clearBuffer(t.buffer) };
+  };
+  it('beforeEach: commands recorded before each timed pass, outside it', async () => {
+    expect(ctx.features.timestampQuery, 'this adapter offers timestamp-query').toBe(true);
+    const { t, encode, clear } = counter(ctx);
+    let calls = 0;
+    const timing = await timeGpu(ctx, encode, { repeats: 3, trials: 4, warmup: 2, warmupMs: 0, beforeEach: (e) => (calls++, clear(e)) });
+    expect(timing.method).toBe('timestamp-query');
+    expect(calls).toBe(4);
+    const [count] = (await readTensor(t)) as Uint32Array;
+    expect(count).toBe(3);
+    t.destroy();
+  });
+  it('refuses beforeEach where only wall-clock timing is possible', async () => {
+    const plain = await openTestContext({ disableFeatures: ['timestamp-query'] });
+    try {
+      const { t, encode, clear } = counter(plain);
+      await expect(timeGpu(plain, encode, { repeats: 1, trials: 1, warmup: 1, warmupMs: 0, beforeEach: clear })).rejects.toThrow(
+        /beforeEach needs timestamp-query/,
+      );
+      t.destroy();
+    } finally {
+      plain.destroy();
+    }
   });
 });
