@@ -267,6 +267,7 @@ describe('grouped decode attention, gpu layout', () => {
     [16, 8, 128, 37],
     [10, 2, 128, 200],
     [4, 4, 32, 0],
+    [6, 2, 80, 130], // 20 vec4 columns: three a lane on subgroups of 8 (lanes 4–7 mask their third)
   ] as const) {
     it(`${nh}/${nkv} heads, hd ${hd}, the row at position ${pos0}: split and direct, plain and with QK-norm + RoPE fused`, async () => {
       const ctx = layouts['gpu']!;
