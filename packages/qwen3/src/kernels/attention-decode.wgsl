@@ -54,7 +54,8 @@ override D4: u32 = HD / 4u;            // vec4 columns of a head
 override S: u32 = WG / SG;             // subgroups: the key slices
 override CPL: u32 = (D4 + SG - 1u) / SG; // vec4 columns a lane holds
 // Keys a subgroup takes a round (loads issued together; with the next round's in flight, 2 KU keys a subgroup).
-// H200, 8,192 cached positions: 4 a round lost a fifth of the decode rate to register pressure in the two-pass kernel.
+// H200: 4 a round made a step's pass 4–15 % slower and the decode at 8,192 cached positions 41–55 % of the short
+// rate (64–83 % with 2).
 const KU: u32 = 2u;
 
 var<workgroup> qs: array<vec4<f32>, G * D4>;          // the normalized q heads (NORM_ROPE)
@@ -82,9 +83,10 @@ fn norm_weight(is_q: bool, i: u32) -> f32 {
 }
 
 // Qwen3's QK-norm + RoPE of the G raw q heads (into qs) and, where has_key, the raw new key (into kn and back into
-// the cache row key_row), held in heads[] ([G + 1][HD], the key last), with the weights in norms[] and rope_row[]: a subgroup a head, all heads at once, rounds
-// of S heads; the sum of squares meets through subgroupAdd (control flow uniform: a subgroup without a head this
-// round adds zeros and stores nothing). RMSNorm over head_dim in f32, times q_norm / k_norm, then rotate_half at pos0.
+// the cache row key_row), held in heads[] ([G + 1][HD], the key last), with the weights in norms[] and rope_row[]:
+// a subgroup a head, all heads at once, rounds of S heads; the sum of squares meets through subgroupAdd (control flow
+// uniform: a subgroup without a head this round adds zeros and stores nothing). RMSNorm over head_dim in f32, times
+// q_norm / k_norm, then rotate_half at pos0.
 fn norm_rope_heads(has_key: bool, key_row: u32, lid: u32) {
   let half = HD / 2u;
   let lane = lid % SG;
@@ -214,10 +216,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
   }
   // Every subgroup runs the same trip count (n is workgroup-uniform; keys past it masked) so subgroupAdd stays uniform.
-  for (var j0 = 0u; j0 < n; j0 += KU * S) {
+  let round = KU * S; // keys of the workgroup's round
+  for (var j0 = 0u; j0 < n; j0 += round) {
     var next: Round;
-    if (j0 + KU * S < n) {
-      next = load_round(g, first, all_keys, j0 + KU * S, sg, lane);
+    if (j0 + round < n) {
+      next = load_round(g, first, all_keys, j0 + round, sg, lane);
     }
     var s: array<f32, 8u * KU>; // [u · 8 + h]
     for (var u = 0u; u < KU; u++) {
